@@ -1,0 +1,12 @@
+"""`brandvoice ...`: one CLI over the core. Each module below adds its commands to `main`."""
+
+from brandvoice.cli import (  # noqa: F401 - importing registers the commands
+    gen_cmds,
+    guard_cmds,
+    jobs_cmds,
+    review_cmds,
+    train_cmds,
+)
+from brandvoice.cli.base import main
+
+__all__ = ["main"]

@@ -1,0 +1,81 @@
+"""`brandvoice jobs ...` and `brandvoice setup`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from brandvoice.cli.base import echo_table, group, main, settings, store
+
+jobs_group = group("jobs", "Background jobs (training, generation): list, show, cancel, resume.")
+
+
+@jobs_group.command("list")
+@click.option("--kind", type=click.Choice(["train", "generate"]), default=None)
+def jobs_list(kind: str | None) -> None:
+    """List recent jobs."""
+    from brandvoice import jobs
+
+    rows = jobs.list_jobs(store(), kind)
+    for r in rows:
+        r["progress"] = f"{100 * (r['progress'] or 0):.0f}%"
+    echo_table(rows, ["id", "kind", "status", "progress", "created_at", "error"])
+
+
+@jobs_group.command("show")
+@click.argument("job_id", type=int)
+def jobs_show(job_id: int) -> None:
+    """Show one job with its metrics and log."""
+    from brandvoice import jobs
+
+    job = jobs.get(store(), job_id)
+    history = job.pop("history", None) or []
+    log = job.pop("log", "")
+    click.echo(json.dumps(job, indent=2, default=str))
+    click.echo(f"history points: {len(history)}")
+    if log:
+        click.echo("--- log ---\n" + log[-4000:])
+
+
+@jobs_group.command("cancel")
+@click.argument("job_id", type=int)
+def jobs_cancel(job_id: int) -> None:
+    """Ask a running job to stop."""
+    from brandvoice import jobs
+
+    jobs.cancel(store(), job_id)
+    click.echo(f"Job {job_id}: cancel requested.")
+
+
+@jobs_group.command("resume")
+@click.argument("job_id", type=int)
+@click.option("--background", is_flag=True, help="Run in a background process and return.")
+def jobs_resume(job_id: int, background: bool) -> None:
+    """Run an interrupted, failed or cancelled job again; it continues where it stopped."""
+    from brandvoice import jobs
+
+    if background:
+        pid = jobs.start(settings(), job_id)
+        click.echo(f"Job {job_id} running in process {pid}.")
+        return
+    job = jobs.run(store(), job_id)
+    click.echo(f"Job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""))
+    if job["status"] != "done":
+        raise SystemExit(1)
+
+
+@main.command("setup")
+@click.option("--demo/--no-demo", default=True, help="Also load the demo brand, users and drafts.")
+def setup(demo: bool) -> None:
+    """Prepare the embedded models (convert once, cache) and, with --demo, the demo workspace."""
+    from brandvoice import models
+
+    s = settings()
+    path = models.materialize(models.DEFAULT_MODEL, s)
+    click.echo(f"Base model ready: {path}")
+    if demo:
+        from brandvoice import demo as demo_mod
+
+        for line in demo_mod.prepare(s):
+            click.echo(line)

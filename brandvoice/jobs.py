@@ -1,0 +1,233 @@
+"""Long jobs (training, batch generation) as records in the store, run inline or in a background process.
+
+A job records its progress in the store so that the UI can poll it and survive a page reload; a job
+whose process died is seen as `interrupted` and can be run again (each kind resumes where it stopped).
+Run a job in the background with `start(job_id)`; the worker is `python -m brandvoice.jobs JOB_ID`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import time
+import traceback
+from typing import Any
+
+import sqlalchemy as sa
+
+from brandvoice.config import Settings
+from brandvoice.errors import BrandvoiceError, NotFoundError, StateError
+from brandvoice.store import Store, jobs, utcnow
+
+# kind -> "module:function(store, job_id, reporter)"
+HANDLERS: dict[str, str] = {
+    "train": "brandvoice.train:run_job",
+    "generate": "brandvoice.generate:run_job",
+}
+ACTIVE = ("queued", "running")
+
+
+class JobCancelled(BrandvoiceError):
+    """The job was cancelled by a user."""
+
+
+def create(store: Store, kind: str, params: dict[str, Any], *, created_by: str | None = None,
+           total: int = 0) -> int:
+    """Record a new queued job and return its id."""
+    if kind not in HANDLERS:
+        raise StateError(f"Unknown job kind {kind!r}.", hint=f"Use one of {sorted(HANDLERS)}.")
+    with store.tx() as conn:
+        return conn.execute(jobs.insert().values(
+            kind=kind, status="queued", params=params, progress=0.0, done=0, total=total,
+            metrics={}, history=[], log="", created_by=created_by, created_at=utcnow(),
+        )).inserted_primary_key[0]
+
+
+def get(store: Store, job_id: int) -> dict[str, Any]:
+    """One job as a dict; a running job whose process is gone is reported as interrupted."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"No job with id {job_id}.", hint="List jobs with `brandvoice jobs`.")
+    job = dict(row)
+    if job["status"] == "running" and job["pid"] and not _alive(job["pid"]):
+        job["status"] = "interrupted"
+    return job
+
+
+def list_jobs(store: Store, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest jobs first."""
+    q = sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+    if kind:
+        q = q.where(jobs.c.kind == kind)
+    with store.read() as conn:
+        rows = [dict(r) for r in conn.execute(q).mappings()]
+    for job in rows:
+        if job["status"] == "running" and job["pid"] and not _alive(job["pid"]):
+            job["status"] = "interrupted"
+    return rows
+
+
+def cancel(store: Store, job_id: int) -> None:
+    """Ask a job to stop; the worker notices at its next progress report."""
+    job = get(store, job_id)
+    if job["status"] not in ACTIVE:
+        raise StateError(f"Job {job_id} is {job['status']}; only a queued or running job can be cancelled.")
+    with store.tx() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == job_id).values(status="cancelling"))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (exited, not yet reaped) counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class Reporter:
+    """Progress sink for a running job: writes to the store at most every `interval` seconds."""
+
+    def __init__(self, store: Store, job_id: int, *, interval: float = 1.0, echo=None):
+        self.store, self.job_id, self.interval, self.echo = store, job_id, interval, echo
+        self._last = 0.0
+        self._pending: dict[str, Any] = {}
+        self._history: list[dict[str, Any]] | None = None
+        self._log: list[str] = []
+
+    def update(self, *, done: int | None = None, total: int | None = None,
+               metrics: dict[str, Any] | None = None, point: dict[str, Any] | None = None,
+               force: bool = False) -> None:
+        """Record progress; raises JobCancelled if a user asked the job to stop."""
+        if done is not None:
+            self._pending["done"] = done
+        if total is not None:
+            self._pending["total"] = total
+        if metrics is not None:
+            self._pending["metrics"] = metrics
+        if point is not None:
+            if self._history is None:
+                self._history = list(get(self.store, self.job_id)["history"] or [])
+            self._history.append(point)
+            self._pending["history"] = self._history
+        if self.echo is not None:
+            self.echo(self._pending)
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self.flush()
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log."""
+        self._log.append(f"{utcnow()[:19]} {line}")
+        self.flush()
+
+    def flush(self) -> None:
+        values = dict(self._pending)
+        self._pending.clear()
+        done, total = values.get("done"), values.get("total")
+        with self.store.tx() as conn:
+            row = conn.execute(sa.select(jobs.c.status, jobs.c.done, jobs.c.total, jobs.c.log)
+                               .where(jobs.c.id == self.job_id)).first()
+            if row is None:
+                raise NotFoundError(f"Job {self.job_id} vanished from the store.")
+            done = row.done if done is None else done
+            total = row.total if total is None else total
+            if total:
+                values["progress"] = min(1.0, done / total)
+            if self._log:
+                values["log"] = (row.log + "\n".join(self._log) + "\n")[-200_000:]
+                self._log.clear()
+            values["heartbeat_at"] = utcnow()
+            conn.execute(jobs.update().where(jobs.c.id == self.job_id).values(**values))
+        self._last = time.monotonic()
+        if row.status == "cancelling":
+            raise JobCancelled(f"Job {self.job_id} was cancelled.")
+
+
+def _handler(kind: str):
+    module, func = HANDLERS[kind].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def run(store: Store, job_id: int, *, echo=None) -> dict[str, Any]:
+    """Run a job in this process to the end; returns the finished job record."""
+    job = get(store, job_id)
+    if job["status"] in ("running",) and job["pid"] not in (None, os.getpid()):
+        raise StateError(f"Job {job_id} is already running in process {job['pid']}.")
+    if job["status"] == "done":
+        return job
+    with store.tx() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == job_id).values(
+            status="running", pid=os.getpid(), started_at=utcnow(), finished_at=None, error=None))
+    reporter = Reporter(store, job_id, echo=echo)
+    status, error, result = "done", None, None
+    try:
+        result = _handler(job["kind"])(store, job_id, reporter)
+    except JobCancelled:
+        status = "cancelled"
+    except BrandvoiceError as exc:
+        status, error = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded for the user, with the trace in the log
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        reporter._log.append(traceback.format_exc())
+    finally:
+        try:
+            reporter.flush()
+        except JobCancelled:
+            status = "cancelled"
+        with store.tx() as conn:
+            conn.execute(jobs.update().where(jobs.c.id == job_id).values(
+                status=status, error=error, result=result, finished_at=utcnow(), pid=None,
+                **({"progress": 1.0} if status == "done" else {})))
+    return get(store, job_id)
+
+
+def start(settings: Settings, job_id: int) -> int:
+    """Run a job in a background process that outlives the caller (UI page reloads); returns its pid."""
+    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, BRANDVOICE_HOME=str(settings.home), BRANDVOICE_DB_URL=settings.db_url or "")
+    log = open(settings.jobs_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen([sys.executable, "-m", "brandvoice.jobs", str(job_id)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    log.close()
+    store = Store(settings)
+    with store.tx() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == job_id).values(pid=proc.pid))
+    return proc.pid
+
+
+def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> dict[str, Any]:
+    """Block until a job leaves the active states (tests, CLI --wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = get(store, job_id)
+        if job["status"] not in (*ACTIVE, "cancelling"):
+            return job
+        if time.monotonic() > deadline:
+            raise StateError(f"Job {job_id} still {job['status']} after {timeout:.0f} s.")
+        time.sleep(poll)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the background worker process."""
+    argv = sys.argv[1:] if argv is None else argv
+    job_id = int(argv[0])
+    job = run(Store(Settings.from_env()), job_id)
+    print(f"job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""), flush=True)
+    return 0 if job["status"] == "done" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

