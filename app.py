@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from brandvoice.ui import nav
+
 st.set_page_config(page_title="brandvoice", page_icon="✉️", layout="wide")
-st.title("brandvoice")
-st.info("The app is being built. Use the CLI: `brandvoice --help`.")
+nav.navigation().run()

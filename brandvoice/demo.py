@@ -1,12 +1,119 @@
-"""The demo workspace: demo users, the demo brand's emails and CRM export (filled in by the app issue)."""
+"""The demo workspace: demo users, the demo brand's files, and a small pending review queue.
+
+`brandvoice setup --demo` calls `prepare`; it is idempotent (run it again: nothing is duplicated).
+The review queue is seeded by the real generation job (embedded base model, no adapter) over the
+first few contacts of the demo CRM export, so that a reviewer has real drafts on first start.
+"""
 
 from __future__ import annotations
 
+import csv
+import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from brandvoice.config import Settings
+
+BRAND = "ledgerly"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+FILES: dict[str, list[str]] = {
+    "emails": ["emails_ledgerly.csv", "emails_brightbean.csv"],
+    "crm": ["crm_hubspot_ledgerly.csv"],
+    "activities": ["activities_ledgerly.csv"],
+}
+USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("marketer", "marketer"))
+SEED_CONTACTS = 6  # drafts generated for the first start: enough to review, quick on a CPU
+SEED_TEMPLATE = "follow_up"
+
+
+def password() -> str:
+    """The demo users' password (BRANDVOICE_DEMO_PASSWORD, default "brandvoice-demo")."""
+    return os.environ.get("BRANDVOICE_DEMO_PASSWORD") or "brandvoice-demo"
+
+
+def files(kind: str) -> list[Path]:
+    """The demo input files of one kind ("emails", "crm", "activities")."""
+    return [DATA_DIR / name for name in FILES.get(kind, [])]
+
+
+def ensure_users(store) -> Iterator[str]:
+    """Create the demo admin, reviewer and marketer unless they exist."""
+    from brandvoice import users
+    from brandvoice.errors import BrandvoiceError
+
+    pw = password()
+    existing = {u["username"] for u in users.list_users(store)}
+    admin = None
+    if not existing:
+        admin = users.add_user(store, "admin", pw, "admin", actor=None)
+        existing.add("admin")
+        yield f"Created user admin (admin), password {pw!r}"
+    for name, role in USERS:
+        if name in existing:
+            yield f"User {name} exists"
+            continue
+        if admin is None:
+            try:
+                admin = users.authenticate(store, "admin", pw)
+            except BrandvoiceError:
+                yield (f"Skipped demo user {name}: the store has other users and no admin with the "
+                       "demo password. Add users with `brandvoice users add`.")
+                continue
+        users.add_user(store, name, pw, role, actor=admin)
+        yield f"Created user {name} ({role}), password {pw!r}"
+
+
+def _seed_crm(settings: Settings, n: int) -> Path:
+    """The first n contacts of the demo CRM export, as their own file (same columns)."""
+    src = files("crm")[0]
+    out = settings.home / "demo" / f"crm_seed_{n}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with src.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows[: n + 1])
+    tmp.replace(out)
+    return out
+
+
+def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS) -> Iterator[str]:
+    """Generate a few pending drafts for the demo brand with the real job (base model)."""
+    from brandvoice import generate, jobs, prompting, review
+
+    _, total = review.list_queue(store, brand=BRAND, limit=1)
+    if total:
+        yield f"Review queue: {total} demo drafts already there"
+        return
+    names = [t.name for t in prompting.list_templates(settings)]
+    template = SEED_TEMPLATE if SEED_TEMPLATE in names else names[0]
+    crm_file = _seed_crm(settings, n)
+    acts = files("activities")[0]
+    yield (f"Review queue: generating {n} drafts with the base model (template {template}); "
+           "this takes a minute or two on a CPU...")
+    started = time.monotonic()
+    job_id = generate.submit(store, settings, crm=str(crm_file),
+                             activities=str(acts) if acts.is_file() else None, template=template,
+                             adapter=None, brand=BRAND, created_by="marketer")
+    job = jobs.run(store, job_id)
+    if job["status"] != "done":
+        yield (f"Review queue: generation job {job_id} {job['status']}: {job.get('error')}. "
+               f"Resume it with `brandvoice jobs resume {job_id}`.")
+        return
+    _, total = review.list_queue(store, job_id=job_id, limit=1)
+    yield f"Review queue: {total} drafts pending ({time.monotonic() - started:.0f} s)"
 
 
 def prepare(settings: Settings) -> Iterator[str]:
     """Prepare the demo workspace; yields progress lines."""
+    from brandvoice.store import Store
+
     yield f"Workspace: {settings.home}"
+    store = Store(settings)
+    yield from ensure_users(store)
+    for kind, paths in ((k, files(k)) for k in FILES):
+        for p in paths:
+            yield f"Demo {kind} file: {p}" + ("" if p.is_file() else " (missing)")
+    yield from seed_queue(store, settings)
+    yield "Ready: `make run` (or `streamlit run app.py`) and sign in as reviewer or marketer."

@@ -1,0 +1,95 @@
+"""The app shell: sign-in, first admin, navigation by role, fast start (no model import)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from ui_harness import REPO, app, demo_users, no_exception, texts
+
+
+def _sign_in(at, username, password):
+    at.text_input(key="signin_username").input(username)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click()
+    return at.run()
+
+
+def test_sign_in_good_and_bad_password(store):
+    demo_users(store)
+    at = app().run()
+    no_exception(at)
+    assert at.text_input(key="signin_username")
+    _sign_in(at, "rita", "wrong-password")
+    no_exception(at)
+    assert any("Wrong username or password" in e for e in texts(at, "error"))
+    assert "user" not in at.session_state
+    _sign_in(at, "rita", "correct-horse")
+    no_exception(at)
+    assert at.session_state["user"].role == "reviewer"
+    # A reviewer lands on the review queue; the sidebar names the user.
+    assert texts(at, "title")[0] == "Review queue"
+    assert any("rita" in m for m in texts(at.sidebar, "markdown"))
+
+
+def test_first_admin_is_offered_on_an_empty_store(store):
+    at = app().run()
+    no_exception(at)
+    assert any("No user exists yet" in i for i in texts(at, "info"))
+    at.text_input(key="first_admin_password").input("long-enough-pw")
+    at.text_input(key="first_admin_again").input("different-pw!")
+    at.button[0].click()
+    at.run()
+    assert any("differ" in e for e in texts(at, "error"))
+    at.text_input(key="first_admin_again").input("long-enough-pw")
+    at.button[0].click()
+    at.run()
+    no_exception(at)
+    assert at.session_state["user"].role == "admin"
+    from brandvoice import users
+
+    assert users.authenticate(store, "admin", "long-enough-pw").role == "admin"
+
+
+def test_short_password_for_first_admin_shows_the_core_message(store):
+    at = app().run()
+    at.text_input(key="first_admin_password").input("short")
+    at.text_input(key="first_admin_again").input("short")
+    at.button[0].click()
+    at.run()
+    no_exception(at)
+    assert any("at least 8 characters" in e for e in texts(at, "error"))
+
+
+def test_pages_by_role():
+    from brandvoice.ui import nav
+
+    def urls(role):
+        return [p.url for p in nav.pages_for(role)]
+
+    assert urls(None) == []
+    assert "generate" not in urls("reviewer") and "users" not in urls("reviewer")
+    assert urls("marketer")[0] == "generate" and "users" not in urls("marketer")
+    assert set(urls("admin")) == {p.url for p in nav.PAGES}
+
+
+def test_sign_out_forgets_the_user(store):
+    _, reviewer, _ = demo_users(store)
+    at = app()
+    at.session_state["user"] = reviewer
+    at.run()
+    at.sidebar.button(key="sign_out").click()
+    at.run()
+    no_exception(at)
+    assert "user" not in at.session_state
+    assert at.text_input(key="signin_username")
+
+
+def test_start_up_imports_no_model_library(home):
+    # The first page must paint fast: importing the app's modules may not pull torch & co.
+    code = ("import sys; import brandvoice.ui.nav, brandvoice.ui.signin, brandvoice.users; "
+            "heavy = [m for m in ('torch', 'transformers', 'peft', 'sentence_transformers', "
+            "'bitsandbytes') if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

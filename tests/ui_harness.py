@@ -1,0 +1,45 @@
+"""Helpers for the Streamlit AppTest tests: run the app or one page as a signed-in user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app.py")
+TIMEOUT = 60  # the machine is shared; a first run imports pandas/altair
+
+
+def app() -> AppTest:
+    """The whole app (sign-in first)."""
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def page(module: str, user=None) -> AppTest:
+    """One page of brandvoice/ui, with `user` signed in."""
+    at = AppTest.from_string(f"from brandvoice.ui import {module}\n{module}.page()\n",
+                             default_timeout=TIMEOUT)
+    if user is not None:
+        at.session_state["user"] = user
+    return at
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    """The values of every element of one kind (error, warning, info, success, markdown...)."""
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def no_exception(at: AppTest) -> None:
+    """Fail if a page raised (AppTest shows it as an exception element)."""
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def demo_users(store):
+    """An admin, a reviewer and a marketer (password 'correct-horse')."""
+    from brandvoice import users
+
+    admin = users.add_user(store, "admin", "correct-horse", "admin")
+    reviewer = users.add_user(store, "rita", "correct-horse", "reviewer", actor=admin)
+    marketer = users.add_user(store, "mark", "correct-horse", "marketer", actor=admin)
+    return admin, reviewer, marketer
