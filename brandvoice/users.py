@@ -1,0 +1,175 @@
+"""Users and roles: marketer (imports, generates, exports), reviewer (approves, rejects, edits), admin.
+
+Passwords are hashed with argon2 (argon2-cffi's PasswordHasher) and re-hashed on login when the
+hasher's parameters changed. Roles are enforced in the core: every review and export function takes
+the acting `User` and calls `require_role`, which re-reads the user from the store (a forged or
+stale `User` object cannot raise its own role, a deactivated user is refused at once).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from brandvoice.errors import InputError, NotFoundError, PermissionDenied
+from brandvoice.store import Store, users, utcnow
+
+Role = Literal["marketer", "reviewer", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$")
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class User:
+    """An authenticated user; pass it to every core call that acts on drafts."""
+
+    id: int
+    username: str
+    role: Role
+
+
+def _hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def _validate(username: str, password: str, role: str) -> None:
+    problems = []
+    if not _USERNAME.match(username or ""):
+        problems.append(f"username {username!r}: use 2-100 letters, digits, '.', '_', '@' or '-'")
+    if len(password or "") < MIN_PASSWORD:
+        problems.append(f"password: at least {MIN_PASSWORD} characters")
+    if role not in ROLES:
+        problems.append(f"role {role!r}: use one of {', '.join(ROLES)}")
+    if problems:
+        raise InputError("Cannot add the user:", problems=problems)
+
+
+def count_users(store: Store) -> int:
+    """How many users exist (0 means the first `users add` creates the first admin)."""
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
+
+
+def add_user(store: Store, username: str, password: str, role: str, *,
+             actor: User | None = None) -> User:
+    """Create a user; the very first one (no actor) must be an admin, later ones need an admin actor."""
+    _validate(username, password, role)
+    password_hash = _hasher().hash(password)
+    with store.tx() as conn:
+        n = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
+        if n == 0:
+            if role != "admin":
+                raise InputError(f"The first user must be an admin, not a {role}.",
+                                 hint=f"Run `brandvoice users add {username} --role admin` first.")
+            actor_name = None
+        else:
+            if actor is None:
+                raise PermissionDenied("Adding a user needs an admin.",
+                                       hint="Act as an admin: --as ADMIN (or BRANDVOICE_USER/"
+                                            "BRANDVOICE_PASSWORD).")
+            require_role(conn, actor, "admin", action="add users")
+            actor_name = actor.username
+        exists = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+        if exists:
+            raise InputError(f"User {username!r} already exists.", hint="Pick another username.")
+        uid = conn.execute(users.insert().values(
+            username=username, password_hash=password_hash, role=role, active=True,
+            created_at=utcnow())).inserted_primary_key[0]
+        store.audit(conn, "user_add", actor=actor_name or username, username=username, role=role)
+    return User(uid, username, role)  # type: ignore[arg-type]
+
+
+def authenticate(store: Store, username: str, password: str) -> User:
+    """The user for these credentials; PermissionDenied on an unknown user or a wrong password."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    denied = PermissionDenied(f"Wrong username or password for {username!r}.",
+                              hint="Check --as/--password (or BRANDVOICE_USER/BRANDVOICE_PASSWORD).")
+    hasher = _hasher()
+    if row is None:
+        # Spend the same time as a real check, so that timing does not reveal which users exist.
+        try:
+            hasher.verify(hasher.hash("x" * MIN_PASSWORD), password or "")
+        except VerificationError:
+            pass
+        raise denied
+    try:
+        hasher.verify(row["password_hash"], password or "")
+    except (VerificationError, InvalidHashError):
+        raise denied from None
+    if not row["active"]:
+        raise PermissionDenied(f"User {username!r} is deactivated.", hint="Ask an admin.")
+    if hasher.check_needs_rehash(row["password_hash"]):
+        with store.tx() as conn:
+            conn.execute(users.update().where(users.c.id == row["id"])
+                         .values(password_hash=hasher.hash(password)))
+    return User(row["id"], row["username"], row["role"])
+
+
+def authenticate_env(store: Store, username: str | None = None,
+                     password: str | None = None) -> User:
+    """Authenticate from explicit values, else BRANDVOICE_USER / BRANDVOICE_PASSWORD."""
+    username = username or os.environ.get("BRANDVOICE_USER")
+    password = password if password is not None else os.environ.get("BRANDVOICE_PASSWORD")
+    if not username or password is None:
+        raise PermissionDenied("This action needs a signed-in user.",
+                               hint="Pass --as USER (you are asked for the password) or set "
+                                    "BRANDVOICE_USER and BRANDVOICE_PASSWORD.")
+    return authenticate(store, username, password)
+
+
+def get_user(store: Store, username: str) -> User:
+    """A user by name (NotFoundError if missing)."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"No user {username!r}.", hint="List users with `brandvoice users list`.")
+    return User(row["id"], row["username"], row["role"])
+
+
+def list_users(store: Store) -> list[dict]:
+    """All users (without password hashes), oldest first."""
+    cols = [users.c.id, users.c.username, users.c.role, users.c.active, users.c.created_at]
+    with store.read() as conn:
+        return [dict(r) for r in conn.execute(sa.select(*cols).order_by(users.c.id)).mappings()]
+
+
+def set_active(store: Store, actor: User, username: str, active: bool) -> None:
+    """Activate or deactivate a user (admin only); history stays attributed to them."""
+    with store.tx() as conn:
+        require_role(conn, actor, "admin", action="change users")
+        if username == actor.username and not active:
+            raise InputError("You cannot deactivate yourself.", hint="Ask another admin.")
+        n = conn.execute(users.update().where(users.c.username == username)
+                         .values(active=active)).rowcount
+        if not n:
+            raise NotFoundError(f"No user {username!r}.")
+        store.audit(conn, "user_activate" if active else "user_deactivate", actor=actor.username,
+                    username=username)
+
+
+def require_role(conn: Connection, actor: User | None, *roles: str, action: str) -> str:
+    """Refuse (PermissionDenied) unless the actor exists, is active and has one of the roles."""
+    if actor is None or not isinstance(actor, User):
+        raise PermissionDenied(f"Only a signed-in user can {action}.",
+                               hint="Sign in (--as USER or BRANDVOICE_USER/BRANDVOICE_PASSWORD).")
+    row = conn.execute(sa.select(users.c.role, users.c.active)
+                       .where(users.c.id == actor.id, users.c.username == actor.username)).first()
+    if row is None or not row.active:
+        raise PermissionDenied(f"User {actor.username!r} does not exist or is deactivated.",
+                               hint="Ask an admin.")
+    if row.role not in roles:
+        raise PermissionDenied(f"User {actor.username!r} is a {row.role}; only "
+                               f"{' or '.join(r + 's' for r in roles)} can {action}.",
+                               hint="Ask a user with that role, or an admin to change your role.")
+    return row.role

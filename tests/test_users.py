@@ -1,0 +1,81 @@
+"""Users and roles: argon2 hashes, first admin, admin-only user management, role checks in the core."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from brandvoice import users as u
+from brandvoice.errors import InputError, PermissionDenied
+from brandvoice.store import users as users_table
+
+
+def test_first_user_must_be_admin_then_admin_required(store):
+    with pytest.raises(InputError, match="first user must be an admin"):
+        u.add_user(store, "mia", "correct horse", "reviewer")
+    admin = u.add_user(store, "root", "correct horse", "admin")
+    assert admin.role == "admin" and u.count_users(store) == 1
+    with pytest.raises(PermissionDenied, match="needs an admin"):
+        u.add_user(store, "mia", "correct horse", "reviewer")
+    mia = u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
+    with pytest.raises(PermissionDenied, match="only admins can add users"):
+        u.add_user(store, "max", "correct horse", "marketer", actor=mia)
+    with pytest.raises(InputError, match="already exists"):
+        u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
+    assert [r["username"] for r in u.list_users(store)] == ["root", "mia"]
+    assert "password_hash" not in u.list_users(store)[0]
+
+
+def test_bad_input_lists_every_problem(store):
+    with pytest.raises(InputError) as err:
+        u.add_user(store, "x", "short", "boss")
+    text = str(err.value)
+    assert "username 'x'" in text and "at least 8" in text and "role 'boss'" in text
+
+
+def test_password_is_hashed_with_argon2_and_checked(store):
+    u.add_user(store, "root", "correct horse", "admin")
+    with store.read() as conn:
+        stored = conn.execute(sa.select(users_table.c.password_hash)).scalar_one()
+    assert stored.startswith("$argon2id$") and "correct horse" not in stored
+    assert u.authenticate(store, "root", "correct horse").username == "root"
+    with pytest.raises(PermissionDenied, match="Wrong username or password"):
+        u.authenticate(store, "root", "wrong horse!")
+    with pytest.raises(PermissionDenied, match="Wrong username or password"):
+        u.authenticate(store, "nobody", "correct horse")
+
+
+def test_rehash_on_login_when_parameters_change(store):
+    from argon2 import PasswordHasher
+
+    u.add_user(store, "root", "correct horse", "admin")
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("correct horse")
+    with store.tx() as conn:
+        conn.execute(users_table.update().values(password_hash=weak))
+    u.authenticate(store, "root", "correct horse")
+    with store.read() as conn:
+        now = conn.execute(sa.select(users_table.c.password_hash)).scalar_one()
+    assert now != weak and not PasswordHasher().check_needs_rehash(now)
+
+
+def test_deactivated_user_and_forged_role_are_refused(store):
+    admin = u.add_user(store, "root", "correct horse", "admin")
+    max_ = u.add_user(store, "max", "correct horse", "marketer", actor=admin)
+    forged = u.User(max_.id, "max", "admin")  # a caller cannot raise its own role
+    with pytest.raises(PermissionDenied, match="is a marketer"):
+        u.add_user(store, "eve", "correct horse", "admin", actor=forged)
+    u.set_active(store, admin, "max", False)
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        u.authenticate(store, "max", "correct horse")
+    with store.read() as conn, pytest.raises(PermissionDenied, match="deactivated"):
+        u.require_role(conn, max_, "marketer", action="export")
+
+
+def test_authenticate_env(store, monkeypatch):
+    u.add_user(store, "root", "correct horse", "admin")
+    monkeypatch.delenv("BRANDVOICE_USER", raising=False)
+    with pytest.raises(PermissionDenied, match="needs a signed-in user"):
+        u.authenticate_env(store)
+    monkeypatch.setenv("BRANDVOICE_USER", "root")
+    monkeypatch.setenv("BRANDVOICE_PASSWORD", "correct horse")
+    assert u.authenticate_env(store).role == "admin"
