@@ -18,6 +18,14 @@ from brandvoice.store import audit, draft_versions
 PW = "correct horse"
 
 
+@pytest.fixture(autouse=True)
+def fast_hashes(monkeypatch):
+    """Cheap argon2 parameters: these tests are about review, not hashing cost."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(u, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024))
+
+
 @pytest.fixture
 def people(store):
     admin = u.add_user(store, "root", PW, "admin")
@@ -177,8 +185,8 @@ def test_bulk_approve_is_atomic_and_reports_skips(store, people):
     # all-or-nothing: a failure inside the transaction leaves every draft pending
     more = make_drafts(store, 3)
     with store.tx() as conn:
-        conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON reviews WHEN NEW.draft_id = %d "
-                             "BEGIN SELECT RAISE(ABORT, 'boom'); END" % more[2])
+        conn.exec_driver_sql(f"CREATE TRIGGER boom BEFORE INSERT ON reviews WHEN NEW.draft_id = {more[2]} "
+                             "BEGIN SELECT RAISE(ABORT, 'boom'); END")
     with pytest.raises(Exception, match="boom"):
         review.bulk_approve_passed(store, people["rev"], more)
     assert {review.get_draft(store, i)["state"] for i in more} == {"pending"}
