@@ -391,12 +391,20 @@ def _sources(emails: list[Email], limit: int = 50) -> list[str]:
                                                  if len(emails) > limit else [])
 
 
+MIN_GROUP = 4
+
+
+def _group(e: Email, per_campaign: bool) -> str:
+    return (e.campaign or "").strip().lower() if per_campaign else ""
+
+
 def select(emails: list[Email], *, metric: str = "click_rate", quantile: float = 0.5,
-           min_sends: int = 100, mode: str = "top") -> tuple[list[Email], dict]:
+           min_sends: int = 100, mode: str = "top",
+           per_campaign: bool = True) -> tuple[list[Email], dict]:
     """Keep the high performers (mode 'top') or weight all by performance (mode 'weight')."""
     rule = check_rule(metric=metric, quantile=quantile, min_sends=min_sends, mode=mode)
     metric = rule["metric"]
-    rule.update(score="wilson_lower_bound", confidence=0.95)
+    rule.update(score="wilson_lower_bound", confidence=0.95, per_campaign=per_campaign)
     n = len(emails)
     if mode == "all":
         out = [replace(e, score=performance_score(e, metric)) for e in emails]
@@ -435,30 +443,47 @@ def select(emails: list[Email], *, metric: str = "click_rate", quantile: float =
         return [], result
     ranked = sorted(s.score for s in scored)
     rates = [e.rate(metric) for e in scored]
+    # Campaign types have very different base rates (a trial-ending email out-clicks a newsletter
+    # whatever its copy), so by default each campaign is ranked against its own peers; groups too
+    # small to rank (< MIN_GROUP eligible emails) use the overall ranking instead.
+    groups: dict[str, list[float]] = defaultdict(list)
+    for e in scored:
+        groups[_group(e, per_campaign)].append(e.score)
+    small = {g for g, v in groups.items() if len(v) < MIN_GROUP}
+    peers = {g: sorted(v) for g, v in groups.items() if g not in small}
+    by_group = "per campaign" if per_campaign else "over all campaigns"
     if mode == "top":
-        threshold = _quantile(ranked, quantile)
-        selected = [e for e in scored if e.score >= threshold - 1e-12]
-        below = [e for e in scored if e.score < threshold - 1e-12]
+        overall = _quantile(ranked, quantile)
+        cut = {g: _quantile(v, quantile) for g, v in peers.items()}
+        cut.update(dict.fromkeys(small, overall))
+        selected = [e for e in scored if e.score >= cut[_group(e, per_campaign)] - 1e-12]
+        below = [e for e in scored if e.score < cut[_group(e, per_campaign)] - 1e-12]
         excluded["below_threshold"] = _sources(below)
         sel_rates = [e.rate(metric) for e in selected]
-        result["threshold"] = round(threshold, 6)
+        result["threshold"] = round(overall, 6)
+        if per_campaign:
+            result["thresholds"] = {g or "(none)": round(v, 6) for g, v in sorted(cut.items())}
         counts["below_threshold"] = len(below)
         lines.append(
-            f"Threshold: score >= {threshold:.2%} (the {quantile:.0%} quantile of {len(scored)} "
-            f"eligible emails). {len(selected)} selected, {len(below)} below the threshold. "
-            f"Selected {metric}: {min(sel_rates):.1%} to {max(sel_rates):.1%} (mean "
-            f"{sum(sel_rates) / len(sel_rates):.1%}; all eligible: {sum(rates) / len(rates):.1%}).")
+            f"Threshold {by_group}: the {quantile:.0%} quantile of the score among eligible emails "
+            f"(overall {overall:.2%}" + ("; " + ", ".join(
+                f"{g or '(none)'} {v:.2%}" for g, v in sorted(cut.items())) if per_campaign else "")
+            + f"). {len(selected)} selected, {len(below)} below the threshold. Selected {metric}: "
+            f"{min(sel_rates):.1%} to {max(sel_rates):.1%} (mean {sum(sel_rates) / len(sel_rates):.1%}"
+            f"; all eligible: {sum(rates) / len(rates):.1%}).")
+        if small and per_campaign:
+            lines.append(f"Campaigns with fewer than {MIN_GROUP} eligible emails use the overall "
+                         f"threshold: {', '.join(sorted(g or '(none)' for g in small))}.")
     else:
-        positions = defaultdict(list)
-        for pos, value in enumerate(ranked):
-            positions[value].append(pos)
-        span = max(len(ranked) - 1, 1)
+        pool = {g: peers.get(g, ranked) for g in groups}
         selected = []
-        for e in scored:  # ties share their average rank
-            pct = sum(positions[e.score]) / len(positions[e.score]) / span if len(ranked) > 1 else 0.5
+        for e in scored:  # percentile rank among peers; ties share their average rank
+            values = pool[_group(e, per_campaign)]
+            pos = [k for k, v in enumerate(values) if v == e.score]
+            pct = (sum(pos) / len(pos) / (len(values) - 1)) if len(values) > 1 else 0.5
             selected.append(replace(e, weight=round(e.weight * (0.5 + pct), 4)))
         lines.append(f"All {len(scored)} eligible emails kept; weight = 0.5 + percentile rank of the "
-                     "score (0.5 for the weakest, 1.5 for the strongest, 1.0 on average).")
+                     f"score {by_group} (0.5 for the weakest, 1.5 for the strongest, 1.0 on average).")
     counts["selected"] = len(selected)
     result["rates"] = {"eligible_mean": round(sum(rates) / len(rates), 6),
                        "selected_mean": round(sum(e.rate(metric) for e in selected) / len(selected), 6)}
@@ -501,7 +526,7 @@ def data_hash(train: list[Email], test: list[Email], rule: dict) -> str:
 
 def prepare(path: str | Path, *, brand: str, metric: str = "click_rate", quantile: float = 0.5,
             min_sends: int = 100, mode: str = "top", test_fraction: float = 0.15, seed: int = 0,
-            extra: list[Email] | None = None) -> Corpus:
+            extra: list[Email] | None = None, per_campaign: bool = True) -> Corpus:
     """Load, clean, select and split a brand's past emails; `extra` (reviewed drafts) joins train."""
     if not brand or not brand_key(brand):
         raise ConfigError("A brand name is required to prepare a corpus.", hint="Pass --brand NAME.")
@@ -515,7 +540,7 @@ def prepare(path: str | Path, *, brand: str, metric: str = "click_rate", quantil
                          problems=[f"{d['source']}: {d['reason']}" for d in cleaning["dropped"]],
                          hint="The bodies were only quoted text, links or footers.")
     selected, selection = select(cleaned, metric=rule["metric"], quantile=quantile,
-                                 min_sends=min_sends, mode=mode)
+                                 min_sends=min_sends, mode=mode, per_campaign=per_campaign)
     if len(selected) < 2:
         raise InputError(
             f"{name}: only {len(selected)} email(s) for {brand} passed the selection; at least 2 "
