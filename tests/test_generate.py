@@ -1,0 +1,407 @@
+"""Generation: config, seeds, local batching with a tiny model, the resumable job loop, merge check, CLI."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from brandvoice import generate_loop, jobs
+from brandvoice.backends import GenOutput, seed_for
+from brandvoice.errors import ConfigError, InputError
+from brandvoice.generate import GenerationConfig, submit
+from brandvoice.store import audit, contacts, draft_versions, drafts, guardrail_results
+
+CRM = """Record ID,First Name,Last Name,Email,Company Name,Job Title,Lifecycle Stage,Lead Status
+1001,Dana,Reyes,dana@acme.com,Acme Corp,Controller,lead,Open
+1002,Sam,Okafor,sam@globex.com,Globex,CFO,opportunity,In Progress
+1003,,Lee,lee@initech.com,Initech,Accountant,lead,Open
+1004,Ana,Silva,ana@umbrella.com,Umbrella,Finance Lead,lead,New
+1005,Raj,Patel,raj@hooli.com,Hooli,VP Finance,customer,Open
+"""
+TEMPLATE = "reengage_cold_lead"  # needs first_name only: row 1003 is skipped as incomplete
+BODY = "Hi there, this is a short follow-up with a concrete next step for your finance team."
+
+
+@pytest.fixture
+def crm_file(tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text(CRM, encoding="utf-8")
+    return path
+
+
+class FakeBackend:
+    """Deterministic answers derived from the seed; malformed for seeds in `bad`; can die mid-run."""
+
+    label = "fake"
+
+    def __init__(self, *, bad=(), die_on_call: int | None = None):
+        self.bad, self.die_on_call = set(bad), die_on_call
+        self.calls, self.seeds = 0, []
+        self.info = {"backend": "fake"}
+
+    def generate(self, requests):
+        self.calls += 1
+        if self.die_on_call is not None and self.calls >= self.die_on_call:
+            raise RuntimeError("simulated kill")
+        self.seeds.extend(r.seed for r in requests)
+        return [GenOutput(text=("garbage" if r.seed in self.bad else f"Subject: Note {r.seed}\n\n{BODY}"),
+                          prompt=f"{r.system}\n{r.user}", new_tokens=20) for r in requests]
+
+    def close(self):
+        pass
+
+
+class FakeVerdict:
+    def __init__(self, status, tone=0.8):
+        self.status, self.tone_score, self.results = status, tone, []
+
+
+class FakeGuard:
+    """Fails every draft whose subject contains a listed seed; passes the rest."""
+
+    def __init__(self, fail_subjects=()):
+        self.fail_subjects = set(fail_subjects)
+        self.checked = 0
+
+    def check_many(self, items, batch_contacts=None):
+        self.checked += len(items)
+        return [FakeVerdict("fail" if s in self.fail_subjects else "pass") for s, _b, _c in items]
+
+
+def stored_verdicts(calls):
+    def store_results(store, conn, draft_id, row_version, verdict):
+        calls.append((draft_id, verdict.status))
+        conn.execute(drafts.update().where(drafts.c.id == draft_id).values(verdict=verdict.status))
+    return store_results
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Patch the loop to use a FakeBackend (returned) and no guard."""
+    backend = FakeBackend()
+    monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: backend)
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    return backend
+
+
+def new_job(store, settings, crm_file, **config):
+    cfg = GenerationConfig(**{"batch_size": 2, **config})
+    return submit(store, settings, crm=crm_file, template=TEMPLATE, base_model="smollm2-135m-instruct",
+                  brand="Acme", config=cfg, created_by="tester")
+
+
+def job_drafts(store, job_id):
+    with store.read() as conn:
+        return [dict(r) for r in conn.execute(sa.select(drafts).where(drafts.c.job_id == job_id)
+                                              .order_by(drafts.c.id)).mappings()]
+
+
+# --- config and seeds ---------------------------------------------------------------------------
+
+def test_config_validation_names_each_bad_field():
+    with pytest.raises(ConfigError) as err:
+        GenerationConfig(variants=0, temperature=3.0, top_p=0, backend="openai")
+    text = str(err.value)
+    for field in ("variants", "temperature", "top_p", "server_url"):
+        assert field in text
+    with pytest.raises(ConfigError, match="tempature"):
+        GenerationConfig.from_dict({"tempature": 0.5})
+    cfg = GenerationConfig.from_dict(GenerationConfig(variants=3).to_dict())
+    assert cfg.variants == 3 and cfg.temperature == 0.7 and cfg.repetition_penalty == 1.1
+
+
+def test_seed_depends_only_on_slot():
+    a = seed_for(1234, "1001", 0, 0)
+    assert a == seed_for(1234, "1001", 0, 0)
+    assert len({a, seed_for(1234, "1001", 1, 0), seed_for(1234, "1001", 0, 1),
+                seed_for(1234, "1002", 0, 0), seed_for(99, "1001", 0, 0)}) == 5
+    assert 0 <= a < 2**31
+
+
+# --- the job loop with a fake backend --------------------------------------------------------
+
+def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monkeypatch):
+    calls: list = []
+    guard = FakeGuard()
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
+    job_id = new_job(store, settings, crm_file, variants=2)
+    assert jobs.get(store, job_id)["total"] == 8  # 4 complete contacts x 2 variants
+    job = jobs.run(store, job_id)
+    assert job["status"] == "done", job["error"]
+    rows = job_drafts(store, job_id)
+    assert len(rows) == 8 and len(calls) == 8 and guard.checked == 8
+    assert {r["variant"] for r in rows} == {0, 1}
+    for r in rows:
+        assert r["subject"] == f"Note {r['seed']}" and r["body"] == BODY == r["generated_body"]
+        assert r["template_name"] == TEMPLATE and len(r["template_hash"]) == 64
+        assert r["adapter_label"] == "base:smollm2-135m-instruct" and r["verdict"] == "pass"
+        assert r["settings"]["temperature"] == 0.7 and r["settings"]["attempts"] == 1
+        assert "<crm_data>" in r["prompt"] and r["raw_output"].startswith("Subject:")
+        assert r["state"] == "pending" and r["flags"] == [] and r["created_by"] == "tester"
+    with store.read() as conn:
+        snap = {r.id: r for r in conn.execute(sa.select(contacts).where(contacts.c.job_id == job_id))}
+        versions = conn.execute(sa.select(draft_versions)).all()
+        events = conn.execute(sa.select(audit).where(audit.c.action == "draft.generated")).all()
+    assert len(snap) == 4 and "1003" not in {s.contact_key for s in snap.values()}
+    assert all(rows_c.data["key"] == rows_c.contact_key for rows_c in snap.values())
+    assert {(v.draft_id, v.version, v.kind) for v in versions} == {(r["id"], 1, "generated") for r in rows}
+    assert len(events) == 8
+    result = job["result"]
+    assert result["drafts"] == 8 and result["verdicts"] == {"pass": 8}
+    assert result["intake"]["n_skipped_incomplete"] == 1
+    assert result["intake"]["skipped_incomplete"][0]["missing"] == ["first_name"]
+    assert job["done"] == job["total"] == 8 and job["progress"] == 1.0
+
+
+def test_seeds_reproducible_across_batch_sizes(store, settings, crm_file, fake):
+    first = new_job(store, settings, crm_file, batch_size=1)
+    second = new_job(store, settings, crm_file, batch_size=3)
+    jobs.run(store, first), jobs.run(store, second)
+
+    def by_slot(job_id):
+        with store.read() as conn:
+            keys = dict(conn.execute(sa.select(contacts.c.id, contacts.c.contact_key)
+                                     .where(contacts.c.job_id == job_id)).all())
+        return {(keys[r["contact_id"]], r["variant"]): (r["seed"], r["subject"]) for r in job_drafts(store, job_id)}
+
+    assert by_slot(first) == by_slot(second)
+    assert by_slot(first)[("1001", 0)][0] == seed_for(1234, "1001", 0, 0)
+
+
+def test_malformed_output_is_retried_then_flagged(store, settings, crm_file, fake):
+    fake.bad = {seed_for(1234, "1001", 0, a) for a in range(3)} | {seed_for(1234, "1002", 0, 0)}
+    job_id = new_job(store, settings, crm_file, max_tries=3)
+    job = jobs.run(store, job_id)
+    assert job["status"] == "done"
+    rows = {r["seed"]: r for r in job_drafts(store, job_id)}
+    dana = rows[seed_for(1234, "1001", 0, 2)]  # all three attempts malformed: the last one kept
+    assert dana["flags"] == ["malformed", "retried"]
+    assert dana["verdict"] == "fail" and dana["settings"]["malformed_attempts"] == 3
+    sam = rows[seed_for(1234, "1002", 0, 1)]  # second attempt parsed: a good draft
+    assert "malformed" not in sam["flags"] and "retried" in sam["flags"] and sam["settings"]["attempts"] == 2
+    with store.read() as conn:
+        res = conn.execute(sa.select(guardrail_results).where(guardrail_results.c.draft_id == dana["id"])).all()
+    assert [(r.check, r.status) for r in res] == [("format", "fail")] and "Subject" in res[0].message
+    assert job["result"]["malformed"] == 1
+
+
+def test_guardrail_failure_is_retried_and_best_attempt_kept(store, settings, crm_file, fake, monkeypatch):
+    s0, s1 = seed_for(1234, "1001", 0, 0), seed_for(1234, "1001", 0, 1)
+    guard = FakeGuard({f"Note {s0}", f"Note {s1}"})  # Dana fails twice, everyone else passes
+    calls: list = []
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
+    job_id = new_job(store, settings, crm_file, guard_tries=2)
+    jobs.run(store, job_id)
+    rows = job_drafts(store, job_id)
+    dana = [r for r in rows if r["seed"] in (s0, s1)]
+    assert len(rows) == 4 and len(dana) == 1 and dana[0]["verdict"] == "fail"
+    assert dana[0]["settings"]["guard_failed_attempts"] == 2 and dana[0]["seed"] == s0  # first kept on a tie
+
+
+def test_killed_job_resumes_without_duplicates_or_gaps(store, settings, crm_file, fake):
+    job_id = new_job(store, settings, crm_file, variants=2, batch_size=3)
+    fake.die_on_call = 2  # the first batch (3 drafts) is committed, then the process "dies"
+    job = jobs.run(store, job_id)
+    assert job["status"] == "failed" and "simulated kill" in job["error"]
+    assert len(job_drafts(store, job_id)) == 3
+    before = {r["id"]: r["subject"] for r in job_drafts(store, job_id)}
+    fake.die_on_call = None
+    job = jobs.run(store, job_id)
+    assert job["status"] == "done"
+    rows = job_drafts(store, job_id)
+    slots = [(r["contact_id"], r["variant"]) for r in rows]
+    assert len(slots) == len(set(slots)) == 8
+    assert all(rows_by["subject"] == before[rows_by["id"]] for rows_by in rows if rows_by["id"] in before)
+    jobs.run(store, job_id)  # a finished job run again is a no-op
+    assert len(job_drafts(store, job_id)) == 8
+
+
+def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, crm_file, fake, monkeypatch):
+    job_id = new_job(store, settings, crm_file, batch_size=2)
+    original, n = store.audit, {"calls": 0}
+
+    def flaky_audit(conn, action, **kw):
+        n["calls"] += 1
+        if n["calls"] == 3:  # first draft of the second batch written, then the crash
+            raise RuntimeError("disk full")
+        return original(conn, action, **kw)
+
+    monkeypatch.setattr(store, "audit", flaky_audit)
+    assert jobs.run(store, job_id)["status"] == "failed"
+    assert len(job_drafts(store, job_id)) == 2  # batch 2 rolled back entirely
+    with store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar() == 2
+    monkeypatch.setattr(store, "audit", original)
+    assert jobs.run(store, job_id)["status"] == "done"
+    assert len(job_drafts(store, job_id)) == 4
+
+
+def test_submit_validates_inputs_before_queueing(store, settings, crm_file, tmp_path):
+    from brandvoice.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        submit(store, settings, crm=crm_file, template="no_such_template", brand="Acme")
+    with pytest.raises(InputError, match="does not exist"):
+        submit(store, settings, crm=tmp_path / "missing.csv", template=TEMPLATE, brand="Acme")
+    with pytest.raises(InputError) as err:
+        submit(store, settings, crm=crm_file, template=TEMPLATE, brand="Acme", skip_incomplete=False)
+    assert "row" in str(err.value) and "first_name" in str(err.value)
+    with pytest.raises(ConfigError, match="brand"):
+        submit(store, settings, crm=crm_file, template=TEMPLATE)
+    assert jobs.list_jobs(store) == []
+
+
+def test_template_changed_mid_job_stops_resume(store, settings, crm_file, fake, tmp_path):
+    import shutil
+
+    from brandvoice.config import Settings
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(settings.prompts_dir, prompts)
+    own = Settings.from_env(prompts_dir=str(prompts))
+    store.settings = own
+    job_id = new_job(store, own, crm_file)
+    path = prompts / f"{TEMPLATE}.j2"
+    path.write_text(path.read_text() + "\nBe brief.\n")
+    job = jobs.run(store, job_id)
+    assert job["status"] == "failed" and "changed since job" in job["error"]
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+def test_cli_generate_and_resume(home, crm_file, fake, tmp_path):
+    from click.testing import CliRunner
+
+    from brandvoice.cli import main
+
+    runner = CliRunner()
+    args = ["generate", "--crm", str(crm_file), "--template", TEMPLATE, "--base-model",
+            "smollm2-135m-instruct", "--brand", "Acme", "--batch-size", "2"]
+    fake.die_on_call = 2
+    res = runner.invoke(main, args)
+    assert res.exit_code == 1 and "--resume 1" in res.output, res.output
+    fake.die_on_call = None
+    res = runner.invoke(main, ["generate", "--resume", "1"])
+    assert res.exit_code == 0, res.output
+    assert "4 drafts" in res.output and "1 skipped as incomplete" in res.output
+    bad = tmp_path / "map.json"
+    bad.write_text('{"Email": 3}')
+    res = runner.invoke(main, [*args, "--mapping", str(bad)])
+    assert res.exit_code == 1 and "map.json" in res.output and "Email" in res.output
+    res = runner.invoke(main, ["generate", "--template", TEMPLATE])
+    assert res.exit_code == 2 and "--crm" in res.output
+    assert "Traceback" not in res.output
+
+
+# --- local backend with the tiny model ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_backend(tiny_model_dir, tmp_path_factory):
+    from brandvoice.config import Settings
+    from brandvoice.generate_local import LocalBackend
+
+    settings = Settings(home=tmp_path_factory.mktemp("bv"))
+    return LocalBackend.load(GenerationConfig(max_new_tokens=24), settings, base_model=str(tiny_model_dir),
+                             brand="Acme")
+
+
+def test_local_sampling_is_per_row_and_batch_independent(tiny_backend):
+    from brandvoice.backends import GenRequest
+
+    reqs = [GenRequest("You write emails.", "Campaign: follow-up " * (i + 1), seed=100 + i) for i in range(4)]
+    full = tiny_backend.generate(reqs)
+    alone = tiny_backend.generate([reqs[2]])
+    shuffled = tiny_backend.generate([reqs[3], reqs[2], reqs[0]])
+    assert full[2].text == alone[0].text == shuffled[1].text
+    assert full[0].text == shuffled[2].text and full[3].text == shuffled[0].text
+    assert all(0 < o.new_tokens <= 24 for o in full)
+    other = tiny_backend.generate([GenRequest(reqs[2].system, reqs[2].user, seed=999)])
+    assert other[0].text != alone[0].text
+    assert full[0].prompt.startswith("<|im_start|>system\nYou write emails.")
+
+
+def test_tiny_model_garbage_is_retried_then_flagged_malformed(store, settings, crm_file, tiny_model_dir,
+                                                               monkeypatch):
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    cfg = GenerationConfig(batch_size=4, max_tries=2, max_new_tokens=16)
+    job_id = submit(store, settings, crm=crm_file, template=TEMPLATE, base_model=str(tiny_model_dir),
+                    brand="Acme", config=cfg)
+    job = jobs.run(store, job_id)
+    assert job["status"] == "done", job["error"]
+    rows = job_drafts(store, job_id)
+    assert len(rows) == 4
+    for r in rows:
+        assert "malformed" in r["flags"] and r["verdict"] == "fail"
+        assert r["settings"]["attempts"] == 2 and r["settings"]["serving"]["backend"] == "local"
+        assert r["raw_output"] and r["prompt"].startswith("<|im_start|>system")
+    assert job["result"]["malformed"] == 4 and 0 < job["result"]["run"]["new_tokens"] <= 4 * 2 * 16
+
+
+# --- merged adapter check ----------------------------------------------------------------------
+
+@pytest.fixture
+def lora_model(tiny_model_dir, settings):
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from brandvoice import models
+
+    tok = models.load_tokenizer(str(tiny_model_dir), settings)
+    base = models.load_model(str(tiny_model_dir), "none", settings)
+    torch.manual_seed(3)
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                            init_lora_weights=False))
+    return model.eval(), tok
+
+
+def _greedy(model, tok):
+    from brandvoice import generate_local
+
+    prompt = generate_local.probe_prompt(tok, "Acme")
+    return generate_local._generate(model, tok, [prompt], None, max_new_tokens=12, temperature=0.0,
+                                    top_k=0, top_p=1.0, repetition_penalty=1.0)[0][0]
+
+
+def test_merged_adapter_used_when_greedy_output_matches(lora_model):
+    from brandvoice.generate_local import try_merge
+
+    model, tok = lora_model
+    reference = _greedy(model, tok)
+    lines: list[str] = []
+    served, facts = try_merge(model, tok, mode="auto", brand="Acme", log=lines.append)
+    assert facts["merged"] is True and not hasattr(served, "peft_config")
+    assert _greedy(served, tok) == reference
+    assert "merged copy" in lines[0]
+
+
+def test_merge_falls_back_when_outputs_differ(lora_model, monkeypatch):
+    from brandvoice import generate_local
+
+    model, tok = lora_model
+    reference = _greedy(model, tok)
+    real, calls = generate_local._generate, {"n": 0}
+
+    def diverging(*a, **k):
+        calls["n"] += 1
+        out = real(*a, **k)
+        return [("X" + t, n, r) for t, n, r in out] if calls["n"] == 2 else out
+
+    monkeypatch.setattr(generate_local, "_generate", diverging)
+    lines: list[str] = []
+    served, facts = generate_local.try_merge(model, tok, mode="auto", log=lines.append)
+    monkeypatch.setattr(generate_local, "_generate", real)
+    assert facts["merged"] is False and "differs" in facts["reason"] and "differs" in lines[0]
+    assert served is model and hasattr(served, "peft_config")
+    assert not any(getattr(m, "merged", False) for m in served.modules() if hasattr(m, "lora_A"))
+    assert _greedy(served, tok) == reference
+
+
+def test_merge_modes(lora_model, monkeypatch):
+    from brandvoice import generate_local
+
+    model, tok = lora_model
+    assert generate_local.try_merge(model, tok, mode="no")[1]["merged"] is False
+    monkeypatch.setattr(generate_local, "_is_quantized", lambda m: True)
+    assert "quantized" in generate_local.try_merge(model, tok, mode="auto")[1]["reason"]
+    with pytest.raises(ConfigError, match="quantized"):
+        generate_local.try_merge(model, tok, mode="yes")
