@@ -53,6 +53,11 @@ class Profile:
     note: str
     build: Callable[[list[dict], Options], tuple[list[str], list[list[str]], dict]]
 
+    @property
+    def description(self) -> str:
+        """What to do with the file in the tool, and the formula-neutralization choice."""
+        return self.note
+
 
 def neutralize_cell(value: str) -> str:
     """Prefix a cell a spreadsheet would run as a formula with a single quote (OWASP CSV injection)."""

@@ -181,3 +181,21 @@ def test_reexport_is_byte_identical(store, people, tmp_path):
     with pytest.raises(ExportError, match="was exported with profile 'mailchimp'"):
         ex.export(store, people["mkt"], "generic", tmp_path / "c.csv", batch_id=first["batch_id"])
     assert ex.list_batches(store)[0]["n_rows"] == 5
+
+
+def test_cli_export_and_reexport(store, people, tmp_path):
+    from click.testing import CliRunner
+
+    from brandvoice.cli import main
+
+    approved(store, people, 2, body=lambda i, f, c: MULTI)
+    env = {"BRANDVOICE_USER": "mark", "BRANDVOICE_PASSWORD": PW}
+    runner = CliRunner()
+    r = runner.invoke(main, ["export", "--profile", "mailchimp", "--out", str(tmp_path / "a.csv"),
+                             "--bom"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "Wrote batch 1 (mailchimp): 2 row(s)" in r.output and "*|BODY1|**|BODY2|*" in r.output
+    r = runner.invoke(main, ["export", "--batch", "1", "--out", str(tmp_path / "b.csv")], env=env)
+    assert r.exit_code == 0 and (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    r = runner.invoke(main, ["export", "--profile", "generic", "--out", str(tmp_path / "c.csv")], env=env)
+    assert r.exit_code == 1 and "no approved drafts" in r.output

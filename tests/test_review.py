@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import threading
 
@@ -266,3 +267,33 @@ def test_feedback_examples_and_metrics(store, people):
     assert m["median_edit_distance"] > 0
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar() == 5
+
+
+def test_cli_review_commands(store, people, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from brandvoice.cli import main
+
+    a, b, c = make_drafts(store, 3, verdicts=("pass", "pass", "warn"))
+    runner = CliRunner()
+    env = {"BRANDVOICE_USER": "rita", "BRANDVOICE_PASSWORD": PW}
+    r = runner.invoke(main, ["review", "list", "--state", "pending", "--verdict", "pass"])
+    assert r.exit_code == 0 and "2 of 2 shown" in r.output
+    r = runner.invoke(main, ["review", "approve", str(a), "--as", "marketer1"], input=PW + "\n")
+    assert r.exit_code == 1 and "is a marketer" in r.output
+    (tmp_path / "body.txt").write_text("A better body.", encoding="utf-8")
+    r = runner.invoke(main, ["review", "edit", str(a), "--body-file", str(tmp_path / "body.txt")], env=env)
+    assert r.exit_code == 0 and "version 2" in r.output
+    r = runner.invoke(main, ["review", "approve", str(a), "--version", "1"], env=env)
+    assert r.exit_code == 1 and "was changed by rita" in r.output and "Traceback" not in r.output
+    r = runner.invoke(main, ["review", "approve", str(a)], env=env)
+    assert r.exit_code == 0 and "approved (version 3)" in r.output
+    r = runner.invoke(main, ["review", "reject", str(c), "--reason", "tone", "--text", "flat"], env=env)
+    assert r.exit_code == 0 and "rejected (tone)" in r.output
+    r = runner.invoke(main, ["review", "bulk-approve", str(b), str(c)], env=env)
+    assert r.exit_code == 0 and "Approved 1 draft(s)." in r.output and f"skipped {c}: state is rejected" in r.output
+    r = runner.invoke(main, ["review", "show", str(a)])
+    assert "A better body." in r.output and "rita: approve pending -> approved" in r.output
+    r = runner.invoke(main, ["audit", str(a)])
+    trail = json.loads(r.output)
+    assert [d["action"] for d in trail["decisions"]] == ["edit", "approve"]

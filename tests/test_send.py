@@ -109,3 +109,15 @@ def test_config_validation():
     with pytest.raises(ConfigError, match="starttls, ssl or none"):
         send.SmtpConfig(from_addr="a@b.c", security="tls")  # type: ignore[arg-type]
     assert send.SmtpConfig(from_addr="a@b.c", security="ssl").port == 465
+
+
+def test_cli_send_dry_run(store, people, tmp_path):
+    from click.testing import CliRunner
+
+    from brandvoice.cli import main
+
+    review.bulk_approve_passed(store, people["rev"], make_drafts(store, 2))
+    r = CliRunner().invoke(main, ["send", "--dry-run", str(tmp_path / "eml")],
+                           env={"BRANDVOICE_USER": "mark", "BRANDVOICE_PASSWORD": PW})
+    assert r.exit_code == 0, r.output
+    assert "wrote 2 .eml file(s)" in r.output and len(list((tmp_path / "eml").glob("*.eml"))) == 2

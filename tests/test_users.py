@@ -79,3 +79,25 @@ def test_authenticate_env(store, monkeypatch):
     monkeypatch.setenv("BRANDVOICE_USER", "root")
     monkeypatch.setenv("BRANDVOICE_PASSWORD", "correct horse")
     assert u.authenticate_env(store).role == "admin"
+
+
+def test_cli_users_add_and_list(store, monkeypatch):
+    from click.testing import CliRunner
+
+    from brandvoice.cli import main
+
+    monkeypatch.delenv("BRANDVOICE_USER", raising=False)
+    monkeypatch.delenv("BRANDVOICE_PASSWORD", raising=False)
+    runner = CliRunner()
+    r = runner.invoke(main, ["users", "add", "root"], input="correct horse\ncorrect horse\n")
+    assert r.exit_code == 0, r.output
+    assert "Added admin root (first admin)." in r.output
+    r = runner.invoke(main, ["users", "add", "mia", "--role", "reviewer", "--user-password",
+                             "another pass", "--as", "root"], input="wrong password\n")
+    assert r.exit_code == 1 and "Wrong username or password for 'root'" in r.output
+    r = runner.invoke(main, ["users", "add", "mia", "--role", "reviewer", "--user-password",
+                             "another pass"], env={"BRANDVOICE_USER": "root",
+                                                   "BRANDVOICE_PASSWORD": "correct horse"})
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["users", "list"])
+    assert "root" in r.output and "reviewer" in r.output and "argon2" not in r.output
