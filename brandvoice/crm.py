@@ -15,7 +15,14 @@ from typing import Any
 
 from brandvoice.crm_activities import ActivityLog, load_activities, stage_from
 from brandvoice.crm_csv import open_csv
-from brandvoice.crm_profiles import PROFILES, SNAPSHOT_FIELDS, apply_mapping, detect, load_mapping
+from brandvoice.crm_profiles import (
+    PROFILES,
+    SNAPSHOT_FIELDS,
+    alternates,
+    apply_mapping,
+    detect,
+    load_mapping,
+)
 from brandvoice.errors import InputError
 
 __all__ = ["ImportResult", "import_contacts", "snapshot_contacts", "valid_email", "PROFILES"]
@@ -24,7 +31,8 @@ _EMAIL = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 _ANGLE = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
-_TRUE = {"true", "yes", "y", "1", "t", "x", "checked", "on", "opted out", "opted-out", "unsubscribed"}
+_TRUE = {"true", "yes", "y", "1", "t", "x", "checked", "on", "opted out", "opted-out", "unsubscribed",
+         "ja", "oui", "si", "sí", "wahr", "vrai"}
 _OPT_OUT_STATUS = ("unsubscrib", "opted out", "opted-out", "opt out", "opt-out", "no consent",
                    "non-marketing", "non marketing", "do not email", "bounced")
 # Low-cardinality fields repeat the same few values on every row: share one string object.
@@ -109,6 +117,7 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
     mapped_idx = {index[c] for c in colmap.values()}
     custom_cols = [(col, i) for i, col in enumerate(f.header) if i not in mapped_idx]
     width = len(f.header)
+    alt_email = [index[c] for c in alternates(det.profile, f.header, colmap, "email")]
 
     contacts: list[dict] = []
     excluded: list[dict] = []
@@ -135,6 +144,8 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
             continue
         values = {canonical: cells[i] for canonical, i in fields}
         email = _clean_email(values.get("email", ""))
+        if not email:  # e.g. Pipedrive: no work email, but a home one
+            email = _clean_email(next((cells[i] for i in alt_email if cells[i]), ""))
         low = email.lower()
         reason = _opt_out_reason(values, colmap)
         if reason:
@@ -203,8 +214,9 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
                                "unmatched": log.unmatched()}
         if log.by_ref:
             refs = sorted(log.by_ref)[:5]
-            problems.append(f"{log.path.name}: {log.unmatched()} activities reference no contact in "
-                            f"{name} (e.g. {', '.join(refs)})")
+            n = log.unmatched()
+            problems.append(f"{log.path.name}: {n} {'activity references' if n == 1 else 'activities reference'}"
+                            f" no imported contact of {name} (e.g. {', '.join(refs)})")
     return ImportResult(profile=used_profile, mapping=colmap, contacts=contacts, excluded=excluded,
                         problems=problems, stats=stats)
 

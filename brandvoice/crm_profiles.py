@@ -82,8 +82,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             "opted_out": ("HasOptedOutOfEmail", "Email Opt Out", "DoNotCall_Email", "Do Not Email"),
         },
         markers=("Id", "FirstName", "LastName", "LeadSource", "Lead Source", "HasOptedOutOfEmail",
-                 "Email Opt Out", "Lead ID", "Contact ID", "Title", "Lead Owner", "Account Name",
-                 "OwnerId", "IsConverted", "CreatedDate", "Rating"),
+                 "Email Opt Out", "Lead ID", "Contact ID", "Lead Owner", "Contact Owner", "Account Name",
+                 "OwnerId", "IsConverted", "CreatedDate", "Mailing City"),
     ),
     Profile(
         "pipedrive", "Pipedrive persons export",
@@ -160,6 +160,15 @@ def match_profile(profile: Profile, header: list[str]) -> dict[str, str]:
     return mapping
 
 
+def alternates(profile: str, header: list[str], mapping: dict[str, str], canonical: str) -> list[str]:
+    """Other columns that could hold `canonical` (Pipedrive's Email - Home when Email - Work is empty)."""
+    p = PROFILES.get(profile)
+    if p is None or canonical not in mapping:
+        return []
+    names = {norm(c) for c in p.columns.get(canonical, ())}
+    return [col for col in header if col != mapping[canonical] and norm(col) in names]
+
+
 def score(profile: Profile, header: list[str], mapping: dict[str, str]) -> float:
     """How well a header fits a profile: mapped fields, plus two points per telltale column."""
     names = {norm(h) for h in header}
@@ -189,7 +198,12 @@ def detect(header: list[str], *, profile: str | None = None) -> Detection:
 
 def apply_mapping(header: list[str], base: dict[str, str], explicit: dict[str, str],
                   *, source: str) -> dict[str, str]:
-    """Overlay an explicit canonical->column mapping on a detected one, checking both sides."""
+    """Overlay an explicit mapping on a detected one, checking both sides.
+
+    The mapping is {canonical field: column}; the reverse {column: canonical field} is accepted too
+    (recognised when every value, and not every key, is a canonical field name).
+    """
+    explicit = orient_mapping(explicit)
     problems = []
     for canonical, column in explicit.items():
         if canonical not in CANONICAL:
@@ -205,6 +219,23 @@ def apply_mapping(header: list[str], base: dict[str, str], explicit: dict[str, s
     merged = {k: v for k, v in base.items() if k not in explicit and v not in taken}
     merged.update(explicit)
     return {k: merged[k] for k in CANONICAL if k in merged}
+
+
+def orient_mapping(mapping: dict[str, str]) -> dict[str, str]:
+    """{canonical field: column}, whichever way round the user wrote the mapping."""
+    mapping = {str(k).strip(): str(v).strip() for k, v in mapping.items()}
+    keys_canonical = all(k in CANONICAL for k in mapping)
+    values_canonical = all(v in CANONICAL for v in mapping.values())
+    if values_canonical and not keys_canonical:
+        inverted: dict[str, str] = {}
+        for column, canonical in mapping.items():
+            if canonical in inverted:
+                raise InputError(f"The column mapping maps two columns to {canonical!r}: "
+                                 f"{inverted[canonical]!r} and {column!r}.",
+                                 hint="Map each field from one column.")
+            inverted[canonical] = column
+        return inverted
+    return mapping
 
 
 def load_mapping(path: str | Path) -> dict[str, str]:

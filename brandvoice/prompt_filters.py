@@ -162,7 +162,8 @@ def describe(activity: dict) -> str:
 
 
 @pass_context
-def crm_fields(ctx, contact: dict, activities: int = 3, notes: int = 400, custom: Any = ()) -> str:
+def crm_fields(ctx, contact: dict, activities: int = 3, notes: int = 400, custom: Any = (),
+               location: bool = False) -> str:
     """The contact as 'label: value' lines for the <crm_data> block (empty fields left out)."""
     now = context_now(ctx)
     first = first_name_or(contact, "")
@@ -170,7 +171,8 @@ def crm_fields(ctx, contact: dict, activities: int = 3, notes: int = 400, custom
     lines = [("name", name)]
     for label, key in (("company", "company"), ("job title", "job_title"),
                        ("lifecycle stage", "lifecycle_stage"), ("lead status", "lead_status"),
-                       ("deal stage", "deal_stage"), ("city", "city"), ("country", "country")):
+                       ("deal stage", "deal_stage"),
+                       *((("city", "city"), ("country", "country")) if location else ())):
         lines.append((label, oneline(contact.get(key), 120)))
     if isinstance(custom, str):
         custom = [custom]

@@ -191,7 +191,8 @@ def render(info_or_source: TemplateInfo | str, contact: dict, *, brand: str,
         line = _error_line(exc, filename)
         where = f" line {line}" if line else ""
         kind = "not allowed in the sandbox" if type(exc).__name__ == "SecurityError" else type(exc).__name__
-        raise TemplateError(f"Template {info.name}{where}: {exc} ({kind}).", template=info.name, line=line,
+        raise TemplateError(f"Template {info.name}{where}: {str(exc).rstrip('.')} ({kind}).",
+                            template=info.name, line=line,
                             hint="Use only the contact fields, custom fields and the documented filters "
                                  "(see prompts/README.md).") from None
     text = text.strip()
