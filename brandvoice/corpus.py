@@ -353,10 +353,11 @@ def _to_email(rec: dict, source: str, brand: str | None) -> tuple[Email | None, 
 # --- cleaning, selection, split ----------------------------------------------------------------
 
 
-def clean(emails: list[Email], *, metric: str = "click_rate",
-          near_threshold: float = 92.0) -> tuple[list[Email], dict]:
+def clean(emails: list[Email], *, metric: str = "click_rate", near_threshold: float = 92.0,
+          min_sends: int = 100) -> tuple[list[Email], dict]:
     """HTML->text, tracking links, quoted replies, footers, whitespace; dedupe exact+near."""
-    return clean_emails(emails, metric=normalize_metric(metric), near_threshold=near_threshold)
+    return clean_emails(emails, metric=normalize_metric(metric), near_threshold=near_threshold,
+                        min_sends=min_sends)
 
 
 def check_rule(*, metric: str = "click_rate", quantile: float = 0.5, min_sends: int = 100,
@@ -533,7 +534,7 @@ def prepare(path: str | Path, *, brand: str, metric: str = "click_rate", quantil
     rule = check_rule(metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
                       test_fraction=test_fraction)
     loaded = read_emails(path, brand=brand)
-    cleaned, cleaning = clean(loaded.emails, metric=rule["metric"])
+    cleaned, cleaning = clean(loaded.emails, metric=rule["metric"], min_sends=min_sends)
     name = Path(path).name
     if not cleaned:
         raise InputError(f"{name}: no emails left after cleaning.",

@@ -249,6 +249,9 @@ def _is_tracking_param(piece: str) -> bool:
     return name.startswith("utm_") or name in _TRACK_PARAMS
 
 
+_GONE = "\x00gone\x00"  # marks a removed link until the punctuation around it is tidied
+
+
 def strip_tracking(text: str) -> tuple[str, int, int]:
     """Rewrite every URL in text to its clean form; returns (text, links cleaned, links removed)."""
     cleaned = removed = 0
@@ -262,13 +265,16 @@ def strip_tracking(text: str) -> tuple[str, int, int]:
         new = clean_url(url)
         if new is None:
             removed += 1
-            return tail
+            return _GONE + tail
         if new != url:
             cleaned += 1
         return new + tail
 
     text = URL_RE.sub(fix, text)
-    if removed:  # "Read it here (link)" with the link gone leaves "()" behind
+    if removed:  # "on us: <link>" -> "on us."; "here (<link>)" -> "here"
+        text = re.sub(rf"[ \t]*:[ \t]*{_GONE}[ \t]*(?:([.!?])|$)", lambda m: m.group(1) or ".",
+                      text, flags=re.MULTILINE)
+        text = text.replace(_GONE, "")
         text = re.sub(r"\s*(\(\s*\)|<\s*>|\[\s*\])", "", text)
         text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
     return text, cleaned, removed
@@ -366,8 +372,8 @@ def _norm_text(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower()).strip()
 
 
-def dedupe(emails: list[Any], *, metric: str = "click_rate",
-           threshold: float = 92.0) -> tuple[list[Any], list[dict]]:
+def dedupe(emails: list[Any], *, metric: str = "click_rate", threshold: float = 92.0,
+           min_sends: int = 100) -> tuple[list[Any], list[dict]]:
     """Drop exact and near-duplicate bodies within a brand; keep the better-performing copy."""
     from rapidfuzz import fuzz, process
 
@@ -396,9 +402,10 @@ def dedupe(emails: list[Any], *, metric: str = "click_rate",
     for i in range(len(emails)):
         groups[find(i)].append(i)
 
-    def merit(i: int) -> tuple:
+    def merit(i: int) -> tuple:  # a copy with enough sends beats a tiny send's lucky rate
         score = performance_score(emails[i], metric)
-        return (-1.0 if score is None else score, emails[i].sends or 0, -i)
+        enough = (emails[i].sends or 0) >= min_sends
+        return (enough, -1.0 if score is None else score, emails[i].sends or 0, -i)
 
     keep: set[int] = set()
     pairs: list[dict] = []
@@ -435,8 +442,8 @@ def _brand_key(brand: str | None) -> str:
 # --- the whole pass ----------------------------------------------------------------------------
 
 
-def clean_emails(emails: list[Any], *, metric: str = "click_rate",
-                 near_threshold: float = 92.0) -> tuple[list[Any], dict]:
+def clean_emails(emails: list[Any], *, metric: str = "click_rate", near_threshold: float = 92.0,
+                 min_sends: int = 100) -> tuple[list[Any], dict]:
     """HTML->text, tracking links, quoted replies, footers, whitespace, then dedupe; with a report."""
     counts = {"html_to_text": 0, "links_cleaned": 0, "links_removed": 0, "quoted_replies": 0,
               "footer_lines_removed": 0, "emails_with_footer": 0}
@@ -476,7 +483,7 @@ def clean_emails(emails: list[Any], *, metric: str = "click_rate",
     dropped += [{"source": e.source, "reason": "subject is empty after cleaning"}
                 for e in stage if e.body.strip() and not e.subject]
     stage = [e for e in stage if e.body.strip() and e.subject]
-    kept, pairs = dedupe(stage, metric=metric, threshold=near_threshold)
+    kept, pairs = dedupe(stage, metric=metric, threshold=near_threshold, min_sends=min_sends)
     report = {"input": len(emails), "output": len(kept), **counts,
               "footer_lines": footer_report, "dropped": dropped,
               "duplicates": pairs, "near_duplicate_threshold": near_threshold,
