@@ -88,7 +88,8 @@ def _dedupe(rows: list[dict], on_duplicate: str) -> tuple[list[dict], list[dict]
         lines = [f"{k}: drafts {', '.join(str(r['draft_id']) for r in g)}"
                  for k, g in list(dupes.items())[:20]]
         raise ExportError(f"{len(dupes)} contact(s) have several approved drafts; an export has one "
-                          "row per contact:\n" + "\n".join(f"  - {x}" for x in lines),
+                          "row per contact:\n" + "\n".join(f"  - {x}" for x in lines)
+                          + (f"\n  ... and {len(dupes) - 20} more" if len(dupes) > 20 else ""),
                           hint="Reject the extra variants, pass draft ids, or choose "
                                "on_duplicate='newest'/'oldest' (--pick newest).")
     keep, skipped = [], []

@@ -297,3 +297,5 @@ def test_cli_review_commands(store, people, monkeypatch, tmp_path):
     r = runner.invoke(main, ["audit", str(a)])
     trail = json.loads(r.output)
     assert [d["action"] for d in trail["decisions"]] == ["edit", "approve"]
+    r = runner.invoke(main, ["review", "metrics"])
+    assert r.exit_code == 0 and "ledgerly v1" in r.output and "tone 1" in r.output

@@ -50,7 +50,7 @@ def _read_text(value: str | None, path: str | None, what: str) -> str | None:
 
 
 # --- review ------------------------------------------------------------------------------------
-review_group = group("review", "The review queue: list, show, approve, reject, edit, bulk-approve.")
+review_group = group("review", "The review queue: list, show, approve, reject, edit, bulk-approve, metrics.")
 
 
 @review_group.command("list")
@@ -291,3 +291,15 @@ def users_list() -> None:
     from brandvoice import users
 
     echo_table(users.list_users(store()), ["id", "username", "role", "active", "created_at"])
+
+
+@review_group.command("metrics")
+def review_metrics() -> None:
+    """Per adapter version: approval rate, rejection reasons, median edit distance."""
+    from brandvoice.review_feedback import adapter_metrics
+
+    rows = adapter_metrics(store())
+    for r in rows:
+        r["rejection_reasons"] = ", ".join(f"{k} {v}" for k, v in r["rejection_reasons"].items())
+    echo_table(rows, ["adapter", "drafts", "decided", "approval_rate", "median_edit_distance",
+                      "rejection_reasons"])
