@@ -15,7 +15,7 @@ from pathlib import Path
 
 from brandvoice.config import Settings
 
-BRAND = "ledgerly"
+BRAND = "Ledgerly"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FILES: dict[str, list[str]] = {
     "emails": ["emails_ledgerly.csv", "emails_brightbean.csv"],
@@ -24,7 +24,7 @@ FILES: dict[str, list[str]] = {
 }
 USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("marketer", "marketer"))
 SEED_CONTACTS = 6  # drafts generated for the first start: enough to review, quick on a CPU
-SEED_TEMPLATE = "follow_up"
+SEED_TEMPLATE = "after_content_download"
 
 
 def password() -> str:
@@ -64,16 +64,26 @@ def ensure_users(store) -> Iterator[str]:
         yield f"Created user {name} ({role}), password {pw!r}"
 
 
-def _seed_crm(settings: Settings, n: int) -> Path:
-    """The first n contacts of the demo CRM export, as their own file (same columns)."""
+def _seed_crm(settings: Settings, template, n: int) -> Path:
+    """The first n contacts of the demo CRM export that the template can write to, as their own file."""
+    from brandvoice import crm, prompting
+
     src = files("crm")[0]
-    out = settings.home / "demo" / f"crm_seed_{n}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    result = crm.import_contacts(src, activities=files("activities")[0])
+    ok = set(prompting.completeness(template, result.contacts)["ok"][:n])
+    emails = {c["email"].lower() for c in result.contacts if str(c["key"]) in ok}
+    column = result.mapping["email"]
     with src.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.reader(fh))
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        rows = [r for r in reader if (r.get(column) or "").strip().lower() in emails]
+    out = settings.home / "demo" / f"crm_seed_{template.name}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows(rows[: n + 1])
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
     tmp.replace(out)
     return out
 
@@ -86,16 +96,15 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS) -> Iterator
     if total:
         yield f"Review queue: {total} demo drafts already there"
         return
-    names = [t.name for t in prompting.list_templates(settings)]
-    template = SEED_TEMPLATE if SEED_TEMPLATE in names else names[0]
-    crm_file = _seed_crm(settings, n)
+    template = prompting.get_template(SEED_TEMPLATE, settings)
+    crm_file = _seed_crm(settings, template, n)
     acts = files("activities")[0]
-    yield (f"Review queue: generating {n} drafts with the base model (template {template}); "
-           "this takes a minute or two on a CPU...")
+    yield (f"Review queue: generating {n} drafts with the base model (template {template.name}, "
+           "no adapter yet); this takes a minute or two on a CPU...")
     started = time.monotonic()
-    job_id = generate.submit(store, settings, crm=str(crm_file),
-                             activities=str(acts) if acts.is_file() else None, template=template,
-                             adapter=None, brand=BRAND, created_by="marketer")
+    job_id = generate.submit(store, settings, crm=str(crm_file), activities=str(acts),
+                             template=template.name, adapter=None, brand=BRAND,
+                             created_by="marketer")
     job = jobs.run(store, job_id)
     if job["status"] != "done":
         yield (f"Review queue: generation job {job_id} {job['status']}: {job.get('error')}. "

@@ -18,7 +18,9 @@ def app() -> AppTest:
 
 def page(module: str, user=None) -> AppTest:
     """One page of brandvoice/ui, with `user` signed in."""
-    at = AppTest.from_string(f"from brandvoice.ui import {module}\n{module}.page()\n",
+    # Through nav, as app.py runs it (with the page-level safety net).
+    at = AppTest.from_string("from brandvoice.ui import nav\n"
+                             f"next(p for p in nav.PAGES if p.module == {module!r}).run()\n",
                              default_timeout=TIMEOUT)
     if user is not None:
         at.session_state["user"] = user

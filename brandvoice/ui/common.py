@@ -20,15 +20,26 @@ from brandvoice.store import Store
 log = logging.getLogger("brandvoice.ui")
 
 ROLES = ("marketer", "reviewer", "admin")
-# What each role may do in the app; the core enforces the same rules again on every call.
+# What each role may do in the app (buttons shown); the core enforces its own rules on every call.
 PERMISSIONS: dict[str, set[str]] = {
     "train": {"marketer", "admin"},
     "edit_templates": {"marketer", "admin"},
     "generate": {"marketer", "admin"},
-    "review": {"reviewer", "admin"},
-    "export": {"reviewer", "marketer", "admin"},
     "manage_users": {"admin"},
 }
+
+
+def _core_roles(action: str) -> set[str]:
+    """Roles the core allows for review and export (read from the core, so they never drift)."""
+    if action == "review":
+        from brandvoice.review import REVIEW_ROLES
+
+        return set(REVIEW_ROLES)
+    if action == "export":
+        from brandvoice.export import EXPORT_ROLES
+
+        return set(EXPORT_ROLES)
+    return PERMISSIONS.get(action, set())
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -76,7 +87,7 @@ def sign_out() -> None:
 def can(action: str, user: Any | None = None) -> bool:
     """Whether the (signed-in) user's role allows an action."""
     user = user if user is not None else current_user()
-    return user is not None and user.role in PERMISSIONS.get(action, set())
+    return user is not None and user.role in _core_roles(action)
 
 
 def require_user() -> Any:
@@ -127,15 +138,15 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def save_upload(uploaded: Any, kind: str) -> Path:
-    """Keep an uploaded file under BRANDVOICE_HOME/uploads (content-addressed; jobs read it later)."""
+    """Keep an uploaded file under BRANDVOICE_HOME/uploads (jobs read it later), under its own name."""
     data = uploaded.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:12]
-    name = _SAFE.sub("_", Path(uploaded.name).name) or "upload"
-    folder = settings().home / "uploads" / kind
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    name = _SAFE.sub("_", Path(uploaded.name).name).lstrip(".") or "upload.csv"
+    folder = settings().home / "uploads" / kind / digest  # content-addressed: same file, same path
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}-{name}"
+    path = folder / name
     if not path.exists():
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp = folder / f".{name}.tmp"
         tmp.write_bytes(data)
         tmp.replace(path)
     return path
@@ -148,13 +159,16 @@ def demo_files(kind: str) -> dict[str, Path]:
     return {p.name: p for p in demo.files(kind) if p.is_file()}
 
 
-def file_picker(label: str, kind: str, types: list[str], *, key: str,
-                help: str | None = None, optional: bool = False) -> Path | None:
+def file_picker(label: str, kind: str, types: list[str], *, key: str, help: str | None = None,
+                optional: bool = False, default_demo: bool = True) -> Path | None:
     """An upload box plus a choice of demo files; returns the chosen file's path or None."""
     demos = demo_files(kind)
     options = (["None"] if optional else []) + ["Upload a file"] + list(demos)
-    choice = st.radio(label, options, key=f"{key}_source", horizontal=True, help=help,
-                      index=len(options) - 1 if demos else 0)
+    state_key = f"{key}_source"
+    if st.session_state.get(state_key) not in (None, *options):
+        del st.session_state[state_key]
+    index = len(options) - 1 if demos and default_demo else 0
+    choice = st.radio(label, options, key=state_key, horizontal=True, help=help, index=index)
     if choice == "None":
         return None
     if choice == "Upload a file":
@@ -162,6 +176,13 @@ def file_picker(label: str, kind: str, types: list[str], *, key: str,
                                     label_visibility="collapsed")
         return save_upload(uploaded, kind) if uploaded is not None else None
     return demos[choice]
+
+
+def is_demo(path: Path | None) -> bool:
+    """Whether a path is one of the demo files."""
+    from brandvoice import demo
+
+    return path is not None and any(path == p for k in demo.FILES for p in demo.files(k))
 
 
 def badge_color(status: str | None) -> str:

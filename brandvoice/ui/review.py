@@ -58,15 +58,17 @@ def page() -> None:
         st.session_state["q_page"] = page_no
         rows, total = review.list_queue(common.store(), **filters, limit=PAGE_SIZE,
                                         offset=(page_no - 1) * PAGE_SIZE)
-    if may_review:
-        _bulk_approve(review, user)
     if not rows:
-        if total == 0 and not any(filters.values()):
+        with common.errors():
+            anything = total or review.list_queue(common.store(), limit=1)[1]
+        if not anything:
             st.info("The queue is empty. Drafts appear here once a marketer runs a generation "
                     "on the Generate page (or `brandvoice generate`).")
         else:
             st.info("No drafts match these filters.")
         return
+    if may_review:
+        _bulk_approve(review, user)
     top = st.columns([3, 1])
     top[0].caption(f"{total:,} drafts match · page size {PAGE_SIZE}")
     top[1].number_input("Page", min_value=1, max_value=n_pages, step=1, key="q_page",
@@ -137,39 +139,42 @@ def _draft(review, user, draft_id: int, may_review: bool) -> None:
 
 
 def _text_and_actions(review, user, d: dict[str, Any], may_review: bool) -> None:
-    did, version = d["id"], d["row_version"]
+    did = d["id"]
+    # The version the reviewer opened: widgets keep their text across reruns even if someone else
+    # changes the draft meanwhile; the core then refuses the stale write and we say so.
+    loaded = st.session_state.setdefault(f"q_loaded_{did}", {
+        "version": d["row_version"], "subject": d["subject"], "body": d["body"]})
+    st.session_state.setdefault(f"subj_{did}", loaded["subject"])
+    st.session_state.setdefault(f"body_{did}", loaded["body"])
+    version = loaded["version"]
     st.subheader(f"Draft #{did}")
     meta = [f"state **{d['state']}**", f"verdict **{d.get('verdict') or 'unchecked'}**",
             f"template `{d.get('template_name')}`", f"adapter `{d.get('adapter_label')}`",
-            f"version {version}"]
+            f"version {d['row_version']}"]
     if d.get("updated_by"):
         meta.append(f"last change by {d['updated_by']} at {str(d.get('updated_at', ''))[:19]}")
     st.caption(" · ".join(meta))
+    _conflict_notice(did, d, loaded)
     actions = set(d.get("allowed_actions") or review.allowed_actions(d["state"])) if may_review \
         else set()
     editable = "edit" in actions
-    key = f"{did}_{version}"
-    subject = st.text_input("Subject", value=d["subject"], key=f"subj_{key}", disabled=not editable)
-    body = st.text_area("Body", value=d["body"], key=f"body_{key}", height=320,
-                        disabled=not editable)
+    subject = st.text_input("Subject", key=f"subj_{did}", disabled=not editable)
+    body = st.text_area("Body", key=f"body_{did}", height=320, disabled=not editable)
+    changed = subject != loaded["subject"] or body != loaded["body"]
     diff = review.text_diff(d["generated_subject"], d["generated_body"], subject, body,
-                            new_label="edited" if (subject, body) != (d["subject"], d["body"])
-                            else "current")
+                            new_label="edited" if changed else "current")
     if diff:
         with st.expander("Changes against the generated text", expanded=True):
             st.code(diff, language="diff")
-    _conflict_notice(did)
     if not actions:
         return
-    changed = subject != d["subject"] or body != d["body"]
     a, b, c = st.columns(3)
-    if editable and a.button("Save edit", key=f"save_{key}", disabled=not changed,
-                             icon=":material/save:"):
+    if editable and a.button("Save edit", key=f"save_{did}", icon=":material/save:"):
         _act(lambda: review.edit(common.store(), user, did, subject=subject, body=body,
-                                 expected_version=version), did, subject, body, "Edit saved.")
+                                 expected_version=version), did, "Edit saved.")
     if "approve" in actions:
-        note = st.text_input("Note (optional)", key=f"note_{key}")
-        if b.button("Approve", key=f"approve_{key}", type="primary", icon=":material/check:",
+        note = st.text_input("Note (optional)", key=f"note_{did}")
+        if b.button("Approve", key=f"approve_{did}", type="primary", icon=":material/check:",
                     help="Saves your edit first, if you made one."):
             def approve() -> None:
                 v = version
@@ -177,46 +182,60 @@ def _text_and_actions(review, user, d: dict[str, Any], may_review: bool) -> None
                     v = review.edit(common.store(), user, did, subject=subject, body=body,
                                     expected_version=v)["row_version"]
                 review.approve(common.store(), user, did, expected_version=v, note=note or None)
-            _act(approve, did, subject, body, f"Draft #{did} approved.")
-    if "reopen" in actions and a.button("Reopen", key=f"reopen_{key}", icon=":material/undo:"):
+            _act(approve, did, f"Draft #{did} approved.")
+    if "reopen" in actions and a.button("Reopen", key=f"reopen_{did}", icon=":material/undo:"):
         _act(lambda: review.reopen(common.store(), user, did, expected_version=version),
-             did, subject, body, f"Draft #{did} is pending again.")
+             did, f"Draft #{did} is pending again.")
     if "reject" in actions:
         with c.popover("Reject", icon=":material/block:"):
-            code = st.selectbox("Reason", list(review.REASON_CODES), key=f"reason_{key}")
-            text = st.text_area("Explain (optional)", key=f"reason_text_{key}")
-            if st.button("Reject draft", key=f"reject_{key}"):
+            code = st.selectbox("Reason", list(review.REASON_CODES), key=f"reason_{did}")
+            text = st.text_area("Explain (optional)", key=f"reason_text_{did}")
+            if st.button("Reject draft", key=f"reject_{did}"):
                 _act(lambda: review.reject(common.store(), user, did, expected_version=version,
                                            reason_code=code, reason_text=text or None),
-                     did, subject, body, f"Draft #{did} rejected.")
+                     did, f"Draft #{did} rejected.")
 
 
-def _act(fn, did: int, subject: str, body: str, ok: str) -> None:
-    """Run a review action; a conflict keeps the reviewer's text on screen instead of losing it."""
+def _forget(did: int) -> None:
+    """Drop what the page kept for a draft, so that it shows the stored text next time."""
+    for k in (f"q_loaded_{did}", f"subj_{did}", f"body_{did}", f"note_{did}",
+              f"reason_text_{did}", f"conflict_{did}"):
+        st.session_state.pop(k, None)
+
+
+def _act(fn, did: int, ok: str) -> None:
+    """Run a review action; a conflict keeps the reviewer's text in the boxes, never loses it."""
     from brandvoice.errors import ConflictError
 
     try:
         fn()
     except ConflictError as exc:
-        st.session_state[f"conflict_{did}"] = {"message": str(exc), "subject": subject,
-                                               "body": body}
+        st.session_state[f"conflict_{did}"] = str(exc)
         st.rerun()
     except Exception as exc:  # noqa: BLE001 - shown on the page
         common.show_error(exc)
         return
+    _forget(did)
     st.session_state["flash"] = ok
     st.rerun()
 
 
-def _conflict_notice(did: int) -> None:
-    info = st.session_state.get(f"conflict_{did}")
-    if not info:
+def _conflict_notice(did: int, d: dict[str, Any], loaded: dict[str, Any]) -> None:
+    message = st.session_state.get(f"conflict_{did}")
+    if not message and d["row_version"] == loaded["version"]:
         return
-    st.warning(f"{info['message']}\n\nThe draft above now shows the other reviewer's version. "
-               "Your text is kept here: copy what you need, then dismiss.")
-    st.code(f"Subject: {info['subject']}\n\n{info['body']}", language=None, wrap_lines=True)
-    if st.button("Dismiss", key=f"dismiss_{did}"):
-        del st.session_state[f"conflict_{did}"]
+    if not message:
+        message = (f"Draft {did} was changed by {d.get('updated_by') or 'someone'} at "
+                   f"{str(d.get('updated_at', ''))[:19]} since you opened it (it is now "
+                   f"{d['state']}, version {d['row_version']}).")
+    st.warning(f"{message}\n\nYour text stays in the boxes below. **Reload** replaces it with "
+               "the current version (copy what you want to keep first).",
+               icon=":material/sync_problem:")
+    with st.expander("The current stored version"):
+        st.markdown(f"**{d['subject']}**")
+        st.text(d["body"])
+    if st.button("Reload draft", key=f"reload_{did}", icon=":material/refresh:"):
+        _forget(did)
         st.rerun()
 
 

@@ -1,0 +1,265 @@
+"""Brand voice: past emails, the high-performer selection drawn on charts, training, adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from brandvoice.ui import common, jobview
+
+METRIC_LABELS = {"click_rate": "Click rate", "open_rate": "Open rate", "reply_rate": "Reply rate",
+                 "conversion_rate": "Conversion rate"}
+
+
+@st.cache_data(show_spinner="Reading and cleaning the emails...", max_entries=8)
+def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: float,
+             min_sends: int, mode: str) -> dict[str, Any]:
+    """Load, clean and select (the same steps training runs), as plain data for the charts."""
+    from brandvoice import corpus
+
+    loaded = corpus.read_emails(path, brand=brand or None)
+    cleaned, cleaning = corpus.clean(loaded.emails, metric=metric)
+    selected, selection = corpus.select(cleaned, metric=metric, quantile=quantile,
+                                        min_sends=min_sends, mode=mode)
+    picked = {e.source: e for e in selected}
+    rows = []
+    for e in cleaned:
+        rate = e.rate(metric)
+        if e.source in picked:
+            status = "selected"
+        elif rate is None:
+            status = "no metric data"
+        elif min_sends and (e.sends is None or e.sends < min_sends):
+            status = "too few sends"
+        else:
+            status = "below threshold"
+        rows.append({"source": e.source, "brand": e.brand, "campaign": e.campaign or "(none)",
+                     "segment": e.segment, "sent_at": e.sent_at, "subject": e.subject,
+                     "sends": e.sends, "rate": rate,
+                     "score": corpus.performance_score(e, metric) if rate is not None else None,
+                     "weight": picked[e.source].weight if e.source in picked else 0.0,
+                     "status": status})
+    return {"rows": rows, "problems": loaded.problems, "info": loaded.info,
+            "cleaning": {k: v for k, v in cleaning.items() if k != "dropped"},
+            "dropped": cleaning.get("dropped", []), "selection": selection}
+
+
+def page() -> None:
+    """The brand voice page."""
+    from brandvoice import corpus
+
+    user = common.require_user()
+    st.title("Brand voice")
+    tab_data, tab_train, tab_adapters = st.tabs(["Past emails", "Train", "Adapters"])
+    data, path, rule = None, None, {}
+    with tab_data:
+        path = common.file_picker("Past emails", "emails", ["csv", "jsonl", "ndjson", "json"],
+                                  key="b_emails",
+                                  help="CSV or JSONL with subject and body, plus sends and "
+                                       "opens/clicks/replies/conversions to pick high performers.")
+        if path is None:
+            st.info("Upload past emails (CSV or JSONL with at least subject and body) or pick a "
+                    "demo file.")
+        else:
+            c = st.columns(5)
+            brand = c[0].text_input("Brand", value=_brand_guess(path), key="b_brand",
+                                    help="Rows of other brands in the same file are skipped.")
+            metric = c[1].selectbox("Metric", list(corpus.METRICS), key="b_metric",
+                                    format_func=lambda m: METRIC_LABELS.get(m, m))
+            mode = c[2].selectbox("Selection", list(corpus.MODES), key="b_mode",
+                                  help="top: only the best emails; weight: all, weighted by "
+                                       "performance; all: ignore performance.")
+            quantile = c[3].slider("Keep above quantile", 0.0, 0.95, 0.5, 0.05, key="b_quantile",
+                                   disabled=mode != "top")
+            min_sends = c[4].number_input("Min sends", 0, 1_000_000, 100, 50, key="b_min_sends")
+            rule = {"brand": brand.strip(), "metric": metric, "quantile": float(quantile),
+                    "min_sends": int(min_sends), "mode": mode}
+            with common.errors():
+                data = _analyse(str(path), path.stat().st_mtime, **rule)
+            if data is not None:
+                _selection_view(data, metric)
+    with tab_train:
+        if data is not None and path is not None:
+            _train_form(user, path, data, **rule)
+        else:
+            st.info("Choose the past emails on the Past emails tab first.")
+        _train_progress()
+    with tab_adapters:
+        _adapters()
+
+
+def _brand_guess(path: Path) -> str:
+    name = path.stem.lower()
+    if "brightbean" in name:
+        return "Bright Bean"
+    return "Ledgerly" if "ledgerly" in name else ""
+
+
+def _selection_view(data: dict[str, Any], metric: str) -> None:
+    import altair as alt
+    import pandas as pd
+
+    sel = data["selection"]
+    counts = sel.get("counts", {})
+    m = st.columns(4)
+    m[0].metric("Emails loaded", data["info"].get("rows_loaded", len(data["rows"])))
+    m[1].metric("Rejected rows", len([p for p in data["problems"] if p.startswith("line ")]))
+    m[2].metric("Removed in cleaning", len(data["dropped"]))
+    m[3].metric("Selected for training", counts.get("selected", 0))
+    for line in sel.get("explanation", []):
+        st.caption(line)
+    if data["problems"]:
+        with st.expander(f"{len(data['problems'])} rows skipped or rejected"):
+            st.markdown("\n".join(f"- {p}" for p in data["problems"][:200]))
+    df = pd.DataFrame(data["rows"])
+    if df.empty:
+        return
+    label = METRIC_LABELS.get(metric, metric)
+    scored = df[df["score"].notna()].copy()
+    if not scored.empty:
+        scored["when"] = pd.to_datetime(scored["sent_at"], errors="coerce")
+        colors = alt.Scale(domain=["selected", "below threshold", "too few sends"],
+                           range=["#2e7d32", "#9e9e9e", "#ef6c00"])
+        x = alt.X("when:T", title="sent") if scored["when"].notna().any() else \
+            alt.X("source:N", title="email", axis=None)
+        points = alt.Chart(scored).mark_circle(size=70, opacity=0.85).encode(
+            x=x, y=alt.Y("score:Q", title=f"{label} score (95% lower bound)",
+                         axis=alt.Axis(format="%")),
+            color=alt.Color("status:N", scale=colors, title=None),
+            tooltip=["subject", "campaign", "sends", alt.Tooltip("rate:Q", format=".1%"),
+                     alt.Tooltip("score:Q", format=".1%"), "status"])
+        layers = [points]
+        if sel.get("threshold") is not None:
+            rule = alt.Chart(pd.DataFrame({"threshold": [sel["threshold"]]})).mark_rule(
+                color="#c62828", strokeDash=[6, 4], size=2).encode(y="threshold:Q")
+            text = alt.Chart(pd.DataFrame({"threshold": [sel["threshold"]],
+                                           "label": [f"threshold {sel['threshold']:.1%}"]})) \
+                .mark_text(align="left", dx=4, dy=-6, color="#c62828").encode(
+                    y="threshold:Q", text="label:N", x=alt.value(0))
+            layers += [rule, text]
+        st.altair_chart(alt.layer(*layers).properties(height=320, title="Past emails by "
+                                                      f"{label.lower()}"), width="stretch")
+    by_campaign = (df.assign(selected=df["status"].eq("selected"))
+                   .groupby("campaign", dropna=False)
+                   .agg(emails=("subject", "size"), selected=("selected", "sum"),
+                        mean_rate=("rate", "mean"), sends=("sends", "sum"))
+                   .reset_index().sort_values("mean_rate", ascending=False))
+    bars = alt.Chart(df.dropna(subset=["rate"])).mark_bar().encode(
+        y=alt.Y("campaign:N", sort="-x", title=None),
+        x=alt.X("mean(rate):Q", title=f"mean {label.lower()}", axis=alt.Axis(format="%")),
+        color=alt.Color("status:N", title=None,
+                        scale=alt.Scale(domain=["selected", "below threshold", "too few sends",
+                                                "no metric data"],
+                                        range=["#2e7d32", "#9e9e9e", "#ef6c00", "#bdbdbd"])),
+        tooltip=["campaign", "status", alt.Tooltip("count():Q", title="emails")],
+    ).properties(height=max(120, 28 * by_campaign.shape[0]), title="Campaigns")
+    left, right = st.columns([3, 2])
+    left.altair_chart(bars, width="stretch")
+    right.dataframe(by_campaign, hide_index=True, width="stretch",
+                    column_config={"mean_rate": st.column_config.NumberColumn(label, format="percent")})
+    with st.expander("All emails"):
+        st.dataframe(df[["status", "campaign", "segment", "sent_at", "subject", "sends", "rate",
+                         "score", "weight", "source"]], hide_index=True, width="stretch",
+                     column_config={"rate": st.column_config.NumberColumn(format="percent"),
+                                    "score": st.column_config.NumberColumn(format="percent")})
+
+
+def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
+                quantile: float, min_sends: int, mode: str) -> None:
+    st.subheader("Train an adapter")
+    if not common.can("train", user):
+        st.info("Marketers and admins train adapters.")
+        return
+    st.write(f"**{data['selection'].get('counts', {}).get('selected', 0)}** emails of **{brand}** "
+             "are selected (Past emails tab). Training runs in the background: you can leave or "
+             "reload this page.")
+    from brandvoice import train
+
+    fields = train.TrainConfig.__dataclass_fields__
+    c = st.columns(4)
+    epochs = c[0].number_input("Epochs", 1, 20, int(fields["epochs"].default)
+                               if "epochs" in fields else 3, key="t_epochs")
+    rank = c[1].selectbox("LoRA rank", [4, 8, 16, 32], index=1, key="t_rank")
+    lr = c[2].select_slider("Learning rate", [5e-5, 1e-4, 2e-4, 5e-4, 1e-3], value=2e-4,
+                            key="t_lr", format_func=lambda v: f"{v:.0e}")
+    quant = c[3].selectbox("Quantization", ["nf4", "int8", "none"], key="t_quant",
+                           help="nf4 = QLoRA (4-bit base); on a CPU bitsandbytes may fall back.")
+    include_feedback = st.checkbox("Add approved and edited drafts from the review queue",
+                                   value=True, key="t_feedback")
+    if st.button("Start training", type="primary", key="t_go", icon=":material/model_training:"):
+        from brandvoice import jobs
+
+        with common.errors():
+            config = _train_config(train, fields, path=str(path), brand=brand, metric=metric,
+                                   quantile=quantile, min_sends=min_sends, mode=mode,
+                                   epochs=int(epochs), lora_r=int(rank), learning_rate=float(lr),
+                                   quantization=quant, include_feedback=include_feedback)
+            job_id = train.submit(common.store(), common.settings(), config,
+                                  created_by=user.username)
+            jobs.start(common.settings(), job_id)
+            st.session_state["t_job"] = job_id
+            st.toast(f"Training job #{job_id} started.")
+
+
+def _train_config(train, fields: dict, **values: Any) -> Any:
+    """A TrainConfig from the form; only the options this version of TrainConfig has."""
+    aliases = {"path": ("data", "data_path", "emails", "path"), "lora_r": ("lora_r", "r", "rank"),
+               "include_feedback": ("include_feedback", "feedback", "use_feedback")}
+    kwargs = {}
+    for key, value in values.items():
+        for name in aliases.get(key, (key,)):
+            if name in fields:
+                kwargs[name] = value
+                break
+    return train.TrainConfig(**kwargs)
+
+
+def _train_progress() -> None:
+    job_id = None
+    with common.errors():
+        job_id = jobview.pick_job("train", "t_job")
+    if job_id is None:
+        st.caption("No training job yet.")
+        return
+    st.subheader("Training job")
+    jobview.panel(job_id)
+
+
+def _adapters() -> None:
+    import pandas as pd
+
+    from brandvoice import adapters
+
+    rows = []
+    with common.errors():
+        for a in adapters.list_adapters(common.store()):
+            m = a.metrics or {}
+            ev = m.get("eval", m)
+            tone = m.get("tone") or m.get("tone_calibration") or {}
+            rows.append({"adapter": a.label, "status": a.status, "base model": a.base_model,
+                         "quantization": a.quantization, "created": str(a.created_at)[:16],
+                         "ppl base": _num(ev, "base_perplexity", "perplexity_base"),
+                         "ppl adapter": _num(ev, "adapter_perplexity", "perplexity_adapter",
+                                             "perplexity"),
+                         "tone threshold": _num(tone, "threshold"),
+                         "tone precision": _num(tone, "precision"),
+                         "tone recall": _num(tone, "recall")})
+    if not rows:
+        st.info("No adapter yet: train one on the Train tab (or `brandvoice train`).")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format="%.2f")
+                                for k in ("ppl base", "ppl adapter", "tone threshold",
+                                          "tone precision", "tone recall")})
+    st.caption("Held-out perplexity: lower is better; the adapter should beat the base model on "
+               "the brand's held-out emails. Tone calibration: the similarity threshold the tone "
+               "guardrail uses, with its precision/recall on held-out vs. other-brand emails.")
+
+
+def _num(d: dict, *keys: str) -> float | None:
+    for k in keys:
+        if isinstance(d.get(k), (int, float)):
+            return float(d[k])
+    return None

@@ -1,0 +1,152 @@
+"""Generate, templates, export, dashboard, brand voice and users pages under AppTest."""
+
+from __future__ import annotations
+
+import pytest
+from helpers_drafts import make_drafts
+from ui_harness import REPO, demo_users, no_exception, page, texts
+
+CRM = REPO / "data" / "crm_hubspot_ledgerly.csv"
+EMAILS = REPO / "data" / "emails_ledgerly.csv"
+
+
+@pytest.fixture
+def people(store):
+    return demo_users(store)
+
+
+def _upload(at, key: str, name: str, data: bytes):
+    at.radio(key=f"{key}_source").set_value("Upload a file")
+    at.run()
+    at.file_uploader(key=f"{key}_upload").set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def test_bad_crm_upload_shows_the_problem(store, people):
+    at = page("generate", people[2]).run()
+    no_exception(at)
+    _upload(at, "g_crm", "contacts.csv", b"name;phone\nDana;123\n")
+    no_exception(at)
+    errors = " ".join(texts(at, "error"))
+    assert "contacts.csv" in errors and "email" in errors
+
+
+def test_crm_with_a_bad_row_is_imported_with_a_warning(store, people):
+    text = CRM.read_text(encoding="utf-8").splitlines()
+    header = text[0].split(",")
+    bad = [""] * len(header)
+    bad[header.index("Email")] = "bob@"
+    bad[header.index("First Name")] = "Bob"
+    data = "\n".join([text[0], *text[1:6], ",".join(bad)]) + "\n"
+    at = page("generate", people[2]).run()
+    _upload(at, "g_crm", "crm_bad_row.csv", data.encode())
+    no_exception(at)
+    warnings = " ".join(texts(at, "warning"))
+    assert "crm_bad_row.csv row 6: invalid email 'bob@'" in warnings
+    assert "activities" not in warnings  # the demo activity log is not joined to an upload
+    assert "hubspot" in " ".join(str(m.value) for m in at.metric)
+
+
+def test_demo_crm_shows_profile_and_completeness(store, people):
+    at = page("generate", people[2]).run()
+    no_exception(at)
+    values = {m.label: str(m.value) for m in at.metric}
+    assert values["Profile"] == "hubspot" and int(values["Contacts"]) > 10
+    assert at.selectbox(key="g_template").options
+    assert any("Generate" in b.label for b in at.button)
+
+
+def test_reviewer_cannot_generate(store, people):
+    at = page("generate", people[1]).run()
+    no_exception(at)
+    assert any("Only marketers" in i for i in texts(at, "info"))
+
+
+def test_templates_preview_and_error_at_line(store, people):
+    at = page("templates", people[2]).run()
+    no_exception(at)
+    assert any("Campaign:" in c for c in texts(at, "code"))  # the rendered brief
+    area = at.text_area[0]
+    lines = area.value.splitlines()
+    lines[7] = lines[7] + " {% if %}"
+    area.input("\n".join(lines))
+    at.run()
+    no_exception(at)
+    errors = " ".join(texts(at, "error"))
+    assert "line 8" in errors
+    assert any(">>   8 |" in c for c in texts(at, "code"))
+
+
+def test_reviewer_cannot_edit_templates(store, people):
+    at = page("templates", people[1]).run()
+    no_exception(at)
+    assert at.text_area[0].disabled and not [b for b in at.button if b.label == "Save"]
+
+
+def test_export_empty_then_download(store, people):
+    from brandvoice import review
+
+    admin, reviewer, marketer = people
+    at = page("export", marketer).run()
+    no_exception(at)
+    assert at.button(key="x_go").disabled
+    ids = make_drafts(store, 3, created_by="mark")
+    review.approve(store, reviewer, ids[0], expected_version=1)
+    at.run()
+    at.button(key="x_go").click()
+    at.run()
+    no_exception(at)
+    assert any("Batch #1" in s for s in texts(at, "success"))
+    assert at.get("download_button")
+    assert review.get_draft(store, ids[0])["state"] == "exported"
+
+
+def test_reviewer_sees_no_export_button(store, people):
+    at = page("export", people[1]).run()
+    no_exception(at)
+    assert not [b for b in at.button if b.key == "x_go"]
+    assert any("marketers ship" in i for i in texts(at, "info"))
+
+
+def test_dashboard_empty_and_filled(store, people):
+    from brandvoice import review
+
+    at = page("dashboard", people[1]).run()
+    no_exception(at)
+    assert any("No draft yet" in i for i in texts(at, "info"))
+    ids = make_drafts(store, 4, created_by="mark")
+    review.approve(store, people[1], ids[0], expected_version=1)
+    review.reject(store, people[1], ids[1], expected_version=1, reason_code="tone")
+    page_ = page("dashboard", people[1]).run()
+    no_exception(page_)
+    values = {m.label: str(m.value) for m in page_.metric}
+    assert values["Approval rate"] == "50%" and values["Drafts"] == "4"
+
+
+def test_brand_voice_selection_on_demo_emails(store, people):
+    at = page("brand", people[2]).run(timeout=120)
+    no_exception(at)
+    values = {m.label: str(m.value) for m in at.metric}
+    assert int(values["Emails loaded"]) > 50 and int(values["Selected for training"]) > 5
+    assert any("Threshold" in c for c in texts(at, "caption"))
+
+
+def test_bad_email_file_shows_the_problem(store, people):
+    at = page("brand", people[2]).run(timeout=120)
+    _upload(at, "b_emails", "emails.csv", b"title_of_thing,text\n1,2\n")
+    no_exception(at)
+    assert any("emails.csv" in e for e in texts(at, "error"))
+
+
+def test_admin_adds_a_user(store, people):
+    from brandvoice import users
+
+    at = page("users", people[0]).run()
+    no_exception(at)
+    at.text_input[0].input("newbie")
+    at.text_input[1].input("long-password")
+    at.selectbox[0].select("reviewer")
+    at.button[0].click()
+    at.run()
+    no_exception(at)
+    assert users.authenticate(store, "newbie", "long-password").role == "reviewer"
