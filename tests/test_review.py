@@ -177,11 +177,13 @@ def test_two_processes_no_lost_update(store, people, settings):
 def test_bulk_approve_is_atomic_and_reports_skips(store, people):
     ids = make_drafts(store, 6, verdicts=("pass", "pass", "warn"))
     review.reject(store, people["rev"], ids[0], expected_version=1, reason_code="off-brand")
+    review.edit(store, people["rev"], ids[4], subject="Edited", body="Edited body", expected_version=1)
     res = review.bulk_approve_passed(store, people["rev"], ids + [999999])
-    assert int(res) == 3 and res.approved == [ids[1], ids[3], ids[4]]
+    assert int(res) == 2 and res.approved == [ids[1], ids[3]]
     reasons = {s["id"]: s["reason"] for s in res.skipped}
     assert reasons == {ids[0]: "state is rejected", ids[2]: "guardrail verdict is warn",
-                       ids[5]: "guardrail verdict is warn", 999999: "no such draft"}
+                       ids[5]: "guardrail verdict is warn", 999999: "no such draft",
+                       ids[4]: "edited after its guardrail check: approve it on its own"}
     assert review.get_draft(store, ids[1])["reviews"][-1]["edit_distance"] == 0.0
     # all-or-nothing: a failure inside the transaction leaves every draft pending
     more = make_drafts(store, 3)
