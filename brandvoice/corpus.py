@@ -153,10 +153,11 @@ def read_emails(path: str | Path, *, brand: str | None = None) -> LoadResult:
     info["rows_read"] = len(records) + len(problems)
     emails: list[Email] = []
     others: dict[str, list[int]] = defaultdict(list)
+    unit = info.get("unit", "line")
     for line, rec in records:
-        email, reasons = _to_email(rec, f"{name}:line {line}", brand)
+        email, reasons = _to_email(rec, f"{name}:{unit} {line}", brand)
         if reasons:
-            problems.append(f"line {line}: " + "; ".join(reasons))
+            problems.append(f"{unit} {line}: " + "; ".join(reasons))
         elif brand and email.brand and brand_key(email.brand) != brand_key(brand):
             others[email.brand].append(line)
         else:
@@ -253,14 +254,16 @@ def _json_records(name: str, text: str, info: dict) -> tuple[list[tuple[int, dic
     problems: list[str] = []
     items: list[tuple[int, Any]] = []
     stripped = text.lstrip()
-    if stripped.startswith("["):  # a JSON array file; number items by the line they start on
+    if stripped.startswith("["):  # a JSON array file; rows are numbered as items
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg}).",
                              hint="Use one JSON object per line (JSONL).") from exc
-        info["format"] = "json"
-        items = [(i, d) for i, d in enumerate(data, 1)]
+        info.update(format="json", unit="item")
+        if not isinstance(data, list):
+            raise InputError(f"{name}: expected a list of email objects.", hint=_HINT_FORMAT)
+        items = list(enumerate(data, 1))
     else:
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -272,7 +275,8 @@ def _json_records(name: str, text: str, info: dict) -> tuple[list[tuple[int, dic
     records = []
     for n, d in items:
         if not isinstance(d, dict):
-            problems.append(f"line {n}: expected a JSON object, got {type(d).__name__}")
+            problems.append(f"{info.get('unit', 'line')} {n}: expected a JSON object, got "
+                            f"{type(d).__name__}")
             continue
         records.append((n, {_column(str(k)): v for k, v in d.items()}))
     if not records and not problems:
@@ -559,7 +563,7 @@ def prepare(path: str | Path, *, brand: str, metric: str = "click_rate", quantil
             train.append(replace(e, brand=e.brand or brand))
             extra_report["added"] += 1
     rule_full = {**selection["rule"], "test_fraction": test_fraction, "seed": seed}
-    report = {**loaded.info, "rows_rejected": sum(p.startswith("line ") for p in loaded.problems),
+    report = {**loaded.info, "rows_rejected": sum(p.startswith(("line ", "item ")) for p in loaded.problems),
               "problems": loaded.problems, "cleaning": cleaning,
               "split": {"train": len(train), "test": len(test), "test_fraction": test_fraction,
                         "seed": seed}, "extra": extra_report}

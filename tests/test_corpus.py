@@ -428,3 +428,14 @@ def test_demo_files_load_cleanly_with_a_sensible_selection(name, brand, signoff)
     assert not any("utm_" in e.body or "nsubscribe" in e.body or "<p>" in e.body for e in kept)
     assert all(signoff in e.body.splitlines()[-1] for e in kept)  # sign-off kept, footer gone
     assert len({e.campaign for e in kept}) >= 6
+
+
+def test_json_array_and_utf16_files(tmp_path):
+    arr = [{"Subject Line": "One", "Email Body": "First body", "Recipients": "1,200"},
+           {"subject": "Two", "body": "Second body", "sends": 50.0, "clicks": True}]
+    emails, problems = load_emails(write(tmp_path, "a.json", json.dumps(arr)))
+    assert [e.subject for e in emails] == ["One"] and emails[0].sends == 1200  # aliases + 1,200
+    assert problems == ["item 2: clicks 'True' is not a whole number"]
+    utf16 = ("subject,body\nCafé,Crème\n").encode("utf-16")
+    result = corpus.read_emails(write(tmp_path, "u.csv", utf16))
+    assert result.info["encoding"] == "utf-16" and result.emails[0].body == "Crème"
