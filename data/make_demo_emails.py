@@ -35,6 +35,14 @@ LEDGERLY = {
     "footer": ["Ledgerly Inc., 410 Market Street, Suite 300, Denver, CO 80202 · "
                "Unsubscribe: https://ledgerly.example/unsubscribe"],
     "generic": ["Hi there,", "Hello,", "Hi {company} team,"],
+    "ps": ["P.S. Our support team answers in under two hours on weekdays, month-end included.",
+           "P.S. If someone else on your team owns the close, forward this. We will follow up "
+           "with them, not you.",
+           "P.S. We never charge for implementation. If setup takes longer than a week, that is "
+           "on us.",
+           "P.S. The 5-Day Close e-book is free and has no form in front of it: "
+           "https://{domain}/ebook?utm_source=hubspot&utm_medium=email",
+           "P.S. Month-end this week? Ignore this until Monday. It will keep."],
     "details": [
         "Ledgerly matches bank lines to the ledger on its own. Most teams see 85-95% matched before "
         "anyone opens a spreadsheet. The rest land in one queue with the likely match suggested.",
@@ -60,6 +68,14 @@ LEDGERLY = {
         "it from scratch at 9 p.m. on day eight.",
         "Prepaid and fixed-asset schedules amortize on their own. Upload the invoice once and the "
         "schedule posts every month until it is done.",
+        "Bank feeds refresh every morning at 6. By the time your team logs in, yesterday's "
+        "transactions are matched or waiting in the exceptions queue.",
+        "You can lock a period once it is reviewed. Late entries go to the next period with a note, "
+        "so last month's numbers stop moving after you report them.",
+        "{example} runs four entities in two currencies. FX revaluation posts on its own at month-end "
+        "with the rates logged for the auditors.",
+        "Reviewers sign off line by line. When an account changes after sign-off, the sign-off is "
+        "cleared and the preparer gets a note. Nothing slips through quietly.",
         "!Ledgerly is a revolutionary, AI-powered, best-in-class platform that will completely "
         "transform the way your finance organization thinks about the close forever.",
         "!Our cutting-edge solution leverages synergies across your entire finance stack to unlock "
@@ -300,6 +316,12 @@ BRIGHTBEAN = {
     "footer": ["Bright Bean Coffee Co., 1207 SE Alder St, Portland, OR 97214",
                "Not feeling the buzz? Unsubscribe: https://brightbean.example/unsubscribe"],
     "generic": ["Hey there,", "Hi friend,", "Hello, coffee person,"],
+    "ps": ["P.S. Our roaster Ana says hi. She also says please stop storing beans in the fridge.",
+           "P.S. Reply with your brew method and we'll send you our cheat sheet for it.",
+           "P.S. Every box ships carbon-neutral, and the mailer makes a great cat fort. 🐈",
+           "P.S. Skip a month anytime. We won't take it personally. Much.",
+           "P.S. Our 2 a.m. roasting playlist is public now. It's mostly jazz and questionable "
+           "80s synth."],
     "details": [
         "This month's roast is Sunny Side, a washed Ethiopian that tastes like apricot jam and "
         "black tea. Grind it a little finer than usual and give it 30 seconds to bloom.",
@@ -321,6 +343,14 @@ BRIGHTBEAN = {
         "a sleepy barista, which is most of us before 7 a.m.",
         "Shipping is free on every subscription, and the bags are compostable. The valve too. We "
         "checked.",
+        "Our grinder of the month is a hand grinder that fits in a backpack. Ana uses one on "
+        "camping trips and swears the coffee tastes better with a view.",
+        "Water matters more than you think: if your tap tastes of chlorine, your coffee will too. "
+        "A cheap pitcher filter fixes most of it.",
+        "Espresso folks: Sunny Side pulls bright and juicy at 93°C. Morning Glory wants 94°C and a "
+        "slightly longer shot. Tiny changes, big difference.",
+        "Store your beans in the bag they came in, valve and all, away from the fridge. The fridge "
+        "makes them taste like last night's leftovers.",
         "!Bright Bean Coffee Company is committed to providing high-quality coffee products and "
         "services that meet the needs of our valued customers.",
         "!Please be advised that our product catalogue contains a wide variety of coffee options "
@@ -604,10 +634,14 @@ def build(brand: dict, n: int, seed: int) -> list[dict]:
         one_to_one = campaign in ("after_demo", "missed_meeting", "trial_ending")
         greeting = (f"Hi {rng.choice(NAMES)}," if one_to_one or rng.random() < 0.3
                     else _fill(rng.choice(brand["generic"]), ctx))
-        k = rng.choice([2, 3]) if campaign in ("newsletter", "announcement") else rng.choice([1, 2])
+        ps = rng.choice(brand["ps"]) if rng.random() < 0.35 else None
+        k = {"newsletter": rng.choice([3, 4]), "announcement": rng.choice([2, 3]),
+             "content_download": 2}.get(campaign, rng.choice([1, 2]))
         while True:
             paragraphs = [_fill(p, ctx) for p in
                           [greeting, opening, *details[:k], cta, rng.choice(brand["signoffs"])]]
+            if ps:
+                paragraphs.append(_fill(ps, ctx))
             words = len(" ".join(paragraphs).split())
             if words >= 70 or k == len(details):
                 break
