@@ -393,5 +393,11 @@ def add_regenerated(store: Store, parent_id: int, *, subject: str, body: str,
     return new_id
 
 
-# Read-side views live in audit_view.py; re-exported here (the contract names review.list_queue).
+# Read-side views and the feedback loop live in their own modules; re-exported here because the
+# contract names them review.list_queue, review.feedback_examples, ...
 from brandvoice.audit_view import audit_trail, get_draft, list_queue  # noqa: E402, F401
+from brandvoice.review_feedback import (  # noqa: E402, F401
+    adapter_metrics,
+    feedback_examples,
+    negative_examples,
+)
