@@ -165,8 +165,8 @@ def read_emails(path: str | Path, *, brand: str | None = None) -> LoadResult:
     problems.sort(key=lambda p: int(re.match(r"\D*(\d+)", p).group(1)))
     info["other_brands"] = {b: len(lines) for b, lines in others.items()}
     for other, lines in others.items():  # reported, not errors: a shared file holds many brands
-        problems.append(f"{len(lines)} rows (lines {line_ranges(lines)}) are for brand {other!r}, "
-                        f"not {brand!r}: skipped")
+        rows = f"{len(lines)} rows (lines" if len(lines) > 1 else "1 row (line"
+        problems.append(f"{rows} {line_ranges(lines)}) for brand {other!r}, not {brand!r}: skipped")
     if not emails:
         if others:
             raise InputError(f"{name} has no emails for brand {brand!r}.", problems=problems,

@@ -357,7 +357,7 @@ def remove_footer(body: str, recurring: dict[str, tuple[str, int]]) -> tuple[str
             in_footer = True
     nonblank = [i for i, line in enumerate(lines) if line.strip()]
     for i in nonblank[-4:]:  # a one-off unsubscribe line at the end is never part of the voice
-        if _UNSUB.search(lines[i]) and URL_RE.search(lines[i]) or _UNSUB.match(lines[i].strip()):
+        if (_UNSUB.search(lines[i]) and URL_RE.search(lines[i])) or _UNSUB.match(lines[i].strip()):
             drop.add(i)
     kept = [line for i, line in enumerate(lines) if i not in drop]
     while kept and (not kept[-1].strip() or _SEPARATOR.match(kept[-1])):
