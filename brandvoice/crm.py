@@ -33,8 +33,8 @@ _EMAIL = re.compile(
 _ANGLE = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
 _TRUE = {"true", "yes", "y", "1", "t", "x", "checked", "on", "opted out", "opted-out", "unsubscribed",
          "ja", "oui", "si", "sí", "wahr", "vrai"}
-_OPT_OUT_STATUS = ("unsubscrib", "opted out", "opted-out", "opt out", "opt-out", "no consent",
-                   "non-marketing", "non marketing", "do not email", "bounced")
+_OPT_OUT_STATUS = re.compile(r"unsubscrib|opted[ -]out|opt[ -]out|no consent|non[ -]marketing|do not email|"
+                             r"bounced", re.IGNORECASE)
 # Low-cardinality fields repeat the same few values on every row: share one string object.
 _INTERNED = ("lifecycle_stage", "lead_status", "deal_stage", "city", "country", "company")
 
@@ -83,12 +83,12 @@ def _split_name(full: str) -> tuple[str, str]:
 
 
 def _opt_out_reason(cells: dict[str, str], mapping: dict[str, str]) -> str | None:
-    flag_col, status_col = mapping.get("opted_out"), mapping.get("marketing_status")
-    if flag_col and cells.get("opted_out", "").lower() in _TRUE:
-        return f"opted out ({flag_col}: {cells['opted_out']})"
-    status = cells.get("marketing_status", "").lower()
-    if status_col and status and any(s in status for s in _OPT_OUT_STATUS):
-        return f"opted out ({status_col}: {cells['marketing_status']})"
+    flag = cells.get("opted_out")
+    if flag and flag.lower() in _TRUE:
+        return f"opted out ({mapping['opted_out']}: {flag})"
+    status = cells.get("marketing_status")
+    if status and _OPT_OUT_STATUS.search(status):
+        return f"opted out ({mapping['marketing_status']}: {status})"
     return None
 
 
@@ -166,6 +166,9 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
             exclude(row, email, f"invalid email {email!r}", problem=True)
             continue
         key = values.get("key") or low
+        if len(key) > 320:  # contacts.contact_key is VARCHAR(320)
+            exclude(row, email, f"record id longer than 320 characters ({colmap.get('key')})", problem=True)
+            continue
         if low in by_email:
             why = "which opted out" if by_email[low] < 0 else "which is kept"
             exclude(row, email, f"duplicate of row {first_row[low]} (same email), {why}", problem=True)

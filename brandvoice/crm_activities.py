@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from brandvoice.crm_csv import open_csv
@@ -59,6 +60,7 @@ _FORMATS = (
     "%b %d, %Y %I:%M %p", "%b %d, %Y %H:%M", "%b %d, %Y", "%B %d, %Y", "%d %b %Y %H:%M", "%d %b %Y",
     "%d %B %Y", "%d.%m.%Y %H:%M", "%d.%m.%Y",
 )
+_EPOCH = re.compile(r"\d{10}(\d{3})?")
 _DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2,4})(.*)$")
 _STAGE_TO = re.compile(r"(?:\bto\b|->|→|=>)\s*[\"']?([^\"']+?)[\"'.]?\s*$", re.IGNORECASE)
 
@@ -72,7 +74,7 @@ def parse_timestamp(text: str) -> datetime | None:
     text = text.strip()
     if not text:
         return None
-    if re.fullmatch(r"\d{10}(\d{3})?", text):  # epoch seconds or milliseconds
+    if _EPOCH.fullmatch(text):  # epoch seconds or milliseconds
         value = int(text) / (1000 if len(text) == 13 else 1)
         return datetime.fromtimestamp(value, tz=timezone.utc)
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
@@ -98,9 +100,10 @@ def parse_timestamp(text: str) -> datetime | None:
 
 def iso_utc(dt: datetime) -> str:
     """A UTC datetime as the snapshot writes it: 2026-11-02T10:00:00Z."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
+@lru_cache(maxsize=4096)
 def activity_type(label: str) -> str:
     """A free-form activity label folded onto a known type ("Attended webinar" -> webinar_attended)."""
     key = norm(label)

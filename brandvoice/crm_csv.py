@@ -68,9 +68,13 @@ class CsvFile:
                         f"{self.path.name} row {row} (line {reader.line_num}): unreadable ({exc}); cells "
                         f"are limited to {FIELD_LIMIT} characters, so shorten or remove that value")
                     continue
-                if not cells or all(not c.strip() for c in cells):
+                joined = "".join(cells)
+                if not joined.strip():
                     continue
-                yield row, [clean_cell(c) for c in cells]
+                if _CONTROL.search(joined):  # rare: check the row once, clean cells only when needed
+                    yield row, [clean_cell(c) for c in cells]
+                else:
+                    yield row, [c.strip() for c in cells]
 
 
 def clean_cell(value: str) -> str:
