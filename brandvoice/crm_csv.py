@@ -13,9 +13,9 @@ from brandvoice.errors import InputError
 
 DELIMITERS = (",", ";", "\t", "|")
 _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-# The csv module's own limit (128 KiB per cell) is kept: a CRM cell longer than that is junk, and
-# raising the limit is process-global state that other code relies on.
-FIELD_LIMIT = csv.field_size_limit()
+# A CRM cell longer than 128 KiB is junk (the csv module's default limit, which we do not change: it
+# is process-global). Checked here too, in case other code has raised the global limit.
+FIELD_LIMIT = 131072
 _SAMPLE = 64 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAGIC = {
@@ -70,6 +70,11 @@ class CsvFile:
                     continue
                 joined = "".join(cells)
                 if not joined.strip():
+                    continue
+                if len(joined) > FIELD_LIMIT and max(map(len, cells)) > FIELD_LIMIT:
+                    self.problems.append(
+                        f"{self.path.name} row {row}: a cell is longer than {FIELD_LIMIT} characters; "
+                        "shorten or remove that value")
                     continue
                 if _CONTROL.search(joined):  # rare: check the row once, clean cells only when needed
                     yield row, [clean_cell(c) for c in cells]

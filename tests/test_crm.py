@@ -163,7 +163,22 @@ def test_ten_megabyte_cell_is_reported_and_other_rows_kept(tmp_path):
         fh.write("c@x.example,Cy,short\n")
     r = crm.import_contacts(p)
     assert [c["email"] for c in r.contacts] == ["a@x.example", "c@x.example"]
-    assert any("huge.csv row 3" in p and "limited to" in p for p in r.problems)
+    assert any("huge.csv row 3" in p and "131072 characters" in p for p in r.problems)
+
+
+def test_cell_limit_holds_when_the_global_csv_limit_was_raised(tmp_path):
+    import csv
+
+    p = tmp_path / "big.csv"
+    p.write_text("Email,Notes\na@x.example,ok\nb@x.example," + "y" * 200_000 + "\n")
+    old = csv.field_size_limit()
+    csv.field_size_limit(10**9)
+    try:
+        r = crm.import_contacts(p)
+    finally:
+        csv.field_size_limit(old)
+    assert [c["email"] for c in r.contacts] == ["a@x.example"]
+    assert any("big.csv row 3" in p for p in r.problems)
 
 
 def test_utf16_and_semicolon_export(tmp_path):
