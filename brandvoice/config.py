@@ -32,6 +32,8 @@ class Settings:
     embedder: str = "all-MiniLM-L6-v2"
     prompts_dir: Path = field(default_factory=lambda: _default_data_dir("prompts"))
     guardrails_dir: Path = field(default_factory=lambda: _default_data_dir("guardrails"))
+    # Four-eyes rule: nobody approves a draft they generated, unless this is switched on.
+    allow_self_approval: bool = False
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser().resolve()
@@ -62,6 +64,9 @@ class Settings:
         for attr, var in mapping.items():
             if env.get(var):
                 values[attr] = env[var]
+        if env.get("BRANDVOICE_ALLOW_SELF_APPROVAL"):
+            values["allow_self_approval"] = env["BRANDVOICE_ALLOW_SELF_APPROVAL"].strip().lower() in {
+                "1", "true", "yes", "on"}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -33,7 +33,8 @@ from brandvoice.store import (
 from brandvoice.users import User, require_role
 
 __all__ = ["PROFILES", "EXPORT_ROLES", "export", "list_batches", "render"]
-EXPORT_ROLES = ("marketer", "admin")  # reviewers decide, marketers ship: separation of duties
+# Reviewers ship what they approved (the review-then-export flow); marketers run campaigns.
+EXPORT_ROLES = ("marketer", "reviewer", "admin")
 DUPLICATE_POLICIES = ("refuse", "newest", "oldest")
 
 _COLS = [drafts.c.id.label("draft_id"), drafts.c.subject, drafts.c.body, drafts.c.state,

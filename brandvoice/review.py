@@ -11,7 +11,6 @@ Feedback and metrics live in review_feedback.py, the audit view in audit_view.py
 from __future__ import annotations
 
 import difflib
-import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,15 +42,8 @@ GENERATE_ROLES = ("marketer", "reviewer", "admin")
 
 
 def self_approval_allowed(store: Store) -> bool:
-    """Whether a user may approve a draft they generated (off by default).
-
-    Read from `settings.allow_self_approval` when the settings have it, else from the environment
-    variable BRANDVOICE_ALLOW_SELF_APPROVAL (1/true/yes).
-    """
-    value = getattr(store.settings, "allow_self_approval", None)
-    if value is None:
-        value = os.environ.get("BRANDVOICE_ALLOW_SELF_APPROVAL", "").strip().lower() in {"1", "true", "yes"}
-    return bool(value)
+    """Whether a user may approve a draft they generated (Settings.allow_self_approval, off by default)."""
+    return bool(store.settings.allow_self_approval)
 
 
 def allowed_actions(state: str) -> list[str]:

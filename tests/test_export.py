@@ -63,11 +63,18 @@ def test_generic_profile_rfc4180_and_state(store, people, tmp_path):
         ex.export(store, people["mkt"], "generic", tmp_path / "again.csv")
 
 
-def test_export_needs_marketer_or_admin(store, people, tmp_path):
+def test_reviewer_exports_what_they_approved(store, people, tmp_path):
     approved(store, people, 1)
-    with pytest.raises(PermissionDenied, match="is a reviewer"):
-        ex.export(store, people["rev"], "generic", tmp_path / "x.csv")
-    assert not (tmp_path / "x.csv").exists()
+    res = ex.export(store, people["rev"], "generic", tmp_path / "x.csv")
+    assert res["rows"] == 1 and (tmp_path / "x.csv").exists()
+
+
+def test_export_refuses_deactivated_user(store, people, tmp_path):
+    approved(store, people, 1)
+    u.set_active(store, people["admin"], "rita", False)
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        ex.export(store, people["rev"], "generic", tmp_path / "y.csv")
+    assert not (tmp_path / "y.csv").exists()
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
