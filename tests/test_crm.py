@@ -317,3 +317,23 @@ def test_snapshot_is_idempotent(store):
     assert dana["source_file"] == "hubspot_contacts.csv" and dana["first_name"] == "Dana"
     other_job = jobs.create(store, "generate", {})
     assert set(crm.snapshot_contacts(store, other_job, r.contacts[:1]).values()).isdisjoint(again.values())
+
+
+@pytest.mark.parametrize("header,profile,expect", [
+    ("Record ID,First Name,Last Name,Email,Company Name,Job Title,Lifecycle Stage,Lead Status",
+     "hubspot", {"key": "Record ID", "job_title": "Job Title"}),
+    ("Lead ID,First Name,Last Name,Title,Company,Email,Lead Source,Lead Status,Email Opt Out,Lead Owner",
+     "salesforce", {"key": "Lead ID", "company": "Company", "opted_out": "Email Opt Out"}),
+    ("Id,FirstName,LastName,Email,Account.Name,Title,HasOptedOutOfEmail,MailingCity",
+     "salesforce", {"company": "Account.Name", "city": "MailingCity"}),
+    ("Person - ID,Person - First name,Person - Last name,Person - Name,Person - Email,Person - Organization",
+     "pipedrive", {"first_name": "Person - First name", "email": "Person - Email"}),
+    ("Name,E-mail,Organisation,Role,Comments", "generic",
+     {"full_name": "Name", "email": "E-mail", "company": "Organisation", "notes": "Comments"}),
+])
+def test_detect_headers(header, profile, expect):
+    from brandvoice.crm_profiles import detect
+
+    det = detect(header.split(","))
+    assert det.profile == profile, det.scores
+    assert expect.items() <= det.mapping.items()

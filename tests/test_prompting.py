@@ -311,3 +311,14 @@ def test_cli_crm_check(cli):
     assert '"profile": "mapping"' in out.output
     out = cli("crm", "check", str(DATA / "empty.csv"))
     assert out.exit_code == 1 and "empty.csv is empty" in out.output and "Traceback" not in out.output
+
+
+@pytest.mark.parametrize("name", sorted(SIX))
+def test_templates_preview_an_incomplete_contact_without_errors(name):
+    # The gate keeps such contacts out of batches; the editor preview must still render them.
+    info = prompting.get_template(name)
+    bare = contact(first_name="", company="", job_title="", lifecycle_stage="", lead_status="",
+                   deal_stage="", notes="", custom={}, activities=[])
+    assert prompting.missing_fields(info, bare)
+    brief = render(info, bare)
+    assert brief.startswith(f"Campaign: {info.use_case}\nTask: ") and "there" in brief
