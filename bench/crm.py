@@ -61,7 +61,7 @@ def write_files(folder: Path, rows: int, seed: int = 0) -> tuple[Path, Path]:
     with open(act_path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["contact_id", "type", "timestamp", "detail"])
-        for i in range(rows):
+        for _ in range(rows):
             ts = now - timedelta(days=rnd.randint(0, 120), minutes=rnd.randint(0, 1440))
             w.writerow([str(100000 + rnd.randrange(rows)), rnd.choice(TYPES), ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
                         "downloaded the pricing guide"])

@@ -322,3 +322,12 @@ def test_templates_preview_an_incomplete_contact_without_errors(name):
     assert prompting.missing_fields(info, bare)
     brief = render(info, bare)
     assert brief.startswith(f"Campaign: {info.use_case}\nTask: ") and "there" in brief
+
+
+def test_cli_render_by_contact_key_or_email(cli):
+    args = ["templates", "render", "reengage_cold_lead", "--crm", str(DATA / "hubspot_contacts.csv"),
+            "--now", "2026-11-21"]
+    assert "to Sam at Kestrel Robotics" in cli(*args, "--contact", "1006").output
+    assert "to José at Tierra Foods" in cli(*args, "--key", "JOSE.NUNEZ@tierra.example").output
+    out = cli(*args, "--key", "1005")
+    assert "warning: row 6 lacks first_name" in out.output and "to there" in out.output
