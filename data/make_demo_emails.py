@@ -691,8 +691,18 @@ def build(brand: dict, n: int, seed: int) -> list[dict]:
     return rows
 
 
+# The campaign column uses the same names as the prompt templates' use cases (prompts/*.j2), so a
+# training brief ("Campaign: demo follow-up") looks like the brief generation renders later.
+CAMPAIGN_NAMES = {
+    "after_demo": "demo follow-up", "content_download": "content follow-up",
+    "trial_ending": "trial ending", "reengage_cold": "re-engagement",
+    "after_webinar": "event follow-up", "missed_meeting": "missed meeting",
+}
+
+
 def write(rows: list[dict], path: Path) -> None:
     """Write rows as CSV (UTF-8) via a temp file and rename."""
+    rows = [{**r, "campaign": CAMPAIGN_NAMES.get(r["campaign"], r["campaign"])} for r in rows]
     cols = ["brand", "sent_at", "campaign", "segment", "audience", "subject", "body", "sends",
             "opens", "clicks", "replies", "conversions"]
     tmp = path.with_suffix(".tmp")
