@@ -1,13 +1,11 @@
-"""Cleaning past-email input: decoding, values, HTML, tracking links, quotes, footers, duplicates.
+"""Cleaning past emails: HTML, tracking links, quoted replies, footers, whitespace, duplicates.
 
-Works on `corpus.Email` objects (duck-typed, so this module does not import corpus) and never
-mutates its input: every function returns new objects plus a JSON-able account of what it changed.
+Never mutates its input: every function returns new objects plus a JSON-able account of what it
+changed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import math
 import re
 from collections import defaultdict
@@ -15,135 +13,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
-from brandvoice.errors import InputError
-
-# --- raw input ---------------------------------------------------------------------------------
-
-def decode_bytes(name: str, raw: bytes, *, hint: str = "") -> tuple[str, str]:
-    """Bytes -> text: UTF-8 (BOM or not) first, then Windows-1252 for the lines that need it."""
-    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        raise InputError(f"{name} is empty.", hint=hint or None)
-    if raw[:4] == b"PK\x03\x04" or raw[:4] == b"\xd0\xcf\x11\xe0":
-        raise InputError(f"{name} is a spreadsheet/ZIP file, not CSV or JSONL.",
-                         hint="In your spreadsheet app use 'Save as' -> 'CSV UTF-8'.")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{name} starts with a UTF-16 mark but is not valid UTF-16 ({exc}).",
-                             hint="Re-save the file as CSV UTF-8.") from exc
-    head = raw[:8192]
-    junk = sum(b < 9 or 13 < b < 32 for b in head)
-    if junk > max(8, len(head) // 20):
-        raise InputError(f"{name} looks like a binary file, not text ({junk} control bytes in the "
-                         "first 8 KB).", hint=hint or None)
-    bom = raw.startswith(b"\xef\xbb\xbf")
-    body = raw[3:] if bom else raw
-    try:
-        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
-    except UnicodeDecodeError:
-        pass
-    # Not valid UTF-8 as a whole: decode line by line, so one pasted cp1252 row in a UTF-8 file
-    # does not turn every other accented character into mojibake.
-    out, legacy = [], []
-    for n, line in enumerate(body.split(b"\n"), 1):
-        try:
-            out.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            try:
-                out.append(line.decode("cp1252"))
-                legacy.append(n)
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{name} line {n}: byte 0x{line[exc.start]:02x} is neither UTF-8 nor "
-                    "Windows-1252 text.", hint="Re-save the file as CSV UTF-8.") from exc
-    non_ascii = sum(1 for line in out if not line.isascii())
-    enc = "windows-1252" if len(legacy) == non_ascii else f"utf-8 + windows-1252 (lines {line_ranges(legacy)})"
-    return "\n".join(out), enc
-
-
-@contextlib.contextmanager
-def field_limit(limit: int):
-    """Temporarily raise csv.field_size_limit to `limit`."""
-    # csv's default limit (128 KiB) would abort the whole file on one huge cell; we lift it to the
-    # file size so parsing never stops mid-file, and enforce MAX_CELL_CHARS per row ourselves.
-    old = csv.field_size_limit()
-    csv.field_size_limit(max(old, limit))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(old)
-
-
-def parse_count(value: Any) -> int:
-    """A whole number from 1200, "1,200", "1 200" or "1200.0"; ValueError otherwise."""
-    if value is None or isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value != int(value):
-            raise ValueError
-        return int(value)
-    s = str(value).strip().replace("_", "").replace(" ", "").replace("\u00a0", "")
-    if re.fullmatch(r"\d{1,3}(,\d{3})+", s):
-        s = s.replace(",", "")
-    f = float(s)  # "1200.0" is fine, "12.5" is not a count
-    if f != int(f):
-        raise ValueError
-    return int(f)
-
-
-def parse_rate(value: Any) -> float:
-    """A rate in [0, 1] from "12.5%", 12.5 or 0.125; ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError
-    s = str(value).strip().replace(",", ".") if not isinstance(value, (int, float)) else value
-    pct = isinstance(s, str) and s.endswith("%")
-    f = float(s.rstrip("%").strip()) if isinstance(s, str) else float(s)
-    if pct or f > 1:  # 12.5% or 12.5 -> 0.125; 0.125 stays
-        f /= 100
-    if not 0 <= f <= 1:
-        raise ValueError
-    return f
-
-
-def line_ranges(lines: list[int]) -> str:
-    """[2, 3, 4, 9] -> '2-4, 9' (shortened after a few ranges)."""
-    spans: list[list[int]] = []
-    for n in sorted(lines):
-        if spans and n == spans[-1][1] + 1:
-            spans[-1][1] = n
-        else:
-            spans.append([n, n])
-    parts = [f"{a}-{b}" if a != b else str(a) for a, b in spans]
-    return ", ".join(parts[:6]) + (f", ... ({len(parts) - 6} more)" if len(parts) > 6 else "")
-
-
-
-# --- performance -------------------------------------------------------------------------------
-
-
-def wilson_lower_bound(successes: int, trials: int, z: float = 1.96) -> float:
-    """Lower end of the Wilson score interval: a rate we are ~95% sure the email beats."""
-    if trials <= 0:
-        return 0.0
-    p = min(max(successes / trials, 0.0), 1.0)
-    denom = 1 + z * z / trials
-    centre = p + z * z / (2 * trials)
-    margin = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
-    return max(0.0, (centre - margin) / denom)
-
-
-def performance_score(email: Any, metric: str, z: float = 1.96) -> float | None:
-    """Wilson lower bound of `metric` when counts are known, else the raw rate (or None)."""
-    rate = email.rate(metric)
-    if rate is None:
-        return None
-    if email.sends:
-        return wilson_lower_bound(round(rate * email.sends), email.sends, z)
-    return rate
-
+from brandvoice.corpus_email import brand_key
+from brandvoice.corpus_select import performance_score
 
 # --- HTML --------------------------------------------------------------------------------------
 
@@ -387,7 +258,7 @@ def dedupe(emails: list[Any], *, metric: str = "click_rate", threshold: float = 
 
     by_brand: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(emails):
-        by_brand[_brand_key(e.brand)].append(i)
+        by_brand[brand_key(e.brand)].append(i)
     bodies = [_norm_text(e.body) for e in emails]
     for idx in by_brand.values():
         texts = [bodies[i] for i in idx]
@@ -435,10 +306,6 @@ def near_duplicates_of(candidates: list[str], references: list[str], *,
     return {int(i): int(scores[i].argmax()) for i in range(len(candidates)) if scores[i].max() > 0}
 
 
-def _brand_key(brand: str | None) -> str:
-    return re.sub(r"[^a-z0-9]", "", (brand or "").lower())
-
-
 # --- the whole pass ----------------------------------------------------------------------------
 
 
@@ -466,7 +333,7 @@ def clean_emails(emails: list[Any], *, metric: str = "click_rate", near_threshol
     footer_report: list[dict] = []
     by_brand: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(stage):
-        by_brand[_brand_key(e.brand)].append(i)
+        by_brand[brand_key(e.brand)].append(i)
     for idx in by_brand.values():
         recurring = find_footer_lines([stage[i].body for i in idx])
         footerish = {k: v for k, v in recurring.items() if _FOOTERISH.search(v[0])}
