@@ -1,3 +1,124 @@
-"""Commands: (filled by its issue)."""
+"""`brandvoice train ...` and `brandvoice adapters list|show`."""
 
-from brandvoice.cli.base import main  # noqa: F401
+from __future__ import annotations
+
+import json
+
+import click
+
+from brandvoice.cli.base import echo_table, group, main, settings, store
+from brandvoice.config import QUANTIZATIONS
+
+
+def _progress_line(pending: dict) -> None:
+    m = pending.get("metrics") or {}
+    if "step" not in m:
+        return
+    total = m.get("max_steps") or pending.get("total") or 0
+    width = 24
+    filled = int(width * m["step"] / total) if total else 0
+    eta = m.get("eta_s") or 0
+    click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] step {m['step']}/{total}  loss {m['loss']:.3f}  "
+               f"{m.get('tokens_per_s', 0):.0f} tok/s  ETA {int(eta // 60)}:{int(eta % 60):02d} ", nl=False)
+
+
+@main.command("train")
+@click.option("--emails", required=True, type=click.Path(dir_okay=False), help="Past emails (CSV or JSONL).")
+@click.option("--brand", required=True, help="Brand name, as the model should write for it.")
+@click.option("--base-model", default=None, help="Preset, Hugging Face id, local folder or .gguf file.")
+@click.option("--quantization", type=click.Choice(QUANTIZATIONS), default=None,
+              help="Base model weights while training (default nf4: QLoRA).")
+@click.option("--epochs", type=float, default=None, help="Passes over the training emails.")
+@click.option("--max-steps", type=int, default=None, help="Optimizer steps (overrides --epochs).")
+@click.option("--lr", type=float, default=None, help="Learning rate.")
+@click.option("--rank", type=int, default=None, help="LoRA rank r (alpha is 2 x r unless --alpha).")
+@click.option("--alpha", type=int, default=None, help="LoRA alpha.")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--max-seq-len", type=int, default=None, help="Longer emails are cut at this many tokens.")
+@click.option("--metric", default=None, help="Selection metric: open_rate, click_rate, reply_rate, conversion_rate.")
+@click.option("--quantile", type=float, default=None, help="Keep emails above this quantile of the metric.")
+@click.option("--min-sends", type=int, default=None, help="Ignore the metric of emails sent fewer times.")
+@click.option("--mode", type=click.Choice(["top", "weight", "all"]), default=None,
+              help="top: keep high performers; weight: weight all by performance; all: no selection.")
+@click.option("--seed", type=int, default=None)
+@click.option("--include-approved", is_flag=True, help="Also learn from approved/edited drafts in the review queue.")
+@click.option("--background", is_flag=True, help="Run in a background process and return the job id.")
+def train_cmd(emails: str, brand: str, base_model, quantization, epochs, max_steps, lr, rank, alpha,
+              batch_size, max_seq_len, metric, quantile, min_sends, mode, seed, include_approved,
+              background) -> None:
+    """Fine-tune a brand-voice adapter on past emails (QLoRA)."""
+    from brandvoice import jobs, train
+
+    s = settings()
+    opts = {"base_model": base_model or s.base_model, "quantization": quantization or s.quantization,
+            "epochs": epochs, "max_steps": max_steps, "learning_rate": lr, "lora_r": rank,
+            "lora_alpha": alpha if alpha is not None else (2 * rank if rank else None),
+            "batch_size": batch_size, "max_seq_len": max_seq_len, "metric": metric, "quantile": quantile,
+            "min_sends": min_sends, "mode": mode, "seed": seed, "include_approved": include_approved}
+    config = train.TrainConfig(brand=brand, emails=emails, **{k: v for k, v in opts.items() if v is not None})
+    st = store()
+    job_id = train.submit(st, s, config)
+    if background:
+        pid = jobs.start(s, job_id)
+        click.echo(f"Training job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
+        return
+    click.echo(f"Training job {job_id}: {brand} on {config.base_model} ({config.quantization}).")
+    job = jobs.run(st, job_id, echo=_progress_line)
+    click.echo("")
+    if job["status"] != "done":
+        raise click.ClickException(f"Job {job_id} {job['status']}" + (f": {job['error']}" if job["error"] else "")
+                                   + f"\nResume it with `brandvoice jobs resume {job_id}`.")
+    res = job["result"]
+    m = res["metrics"]
+    click.echo(f"Adapter {res['adapter']} saved to {res['path']}")
+    click.echo(f"{m['steps']} steps in {m['train_seconds']:.0f} s ({m['tokens_per_s']:.0f} tokens/s), "
+               f"final loss {m['final_loss']:.3f}")
+    if "heldout_ppl_adapter" in m:
+        click.echo(f"Held-out perplexity: base {m['heldout_ppl_base']:.2f} -> adapter "
+                   f"{m['heldout_ppl_adapter']:.2f} (x{m['heldout_ppl_ratio']:.2f})")
+
+
+adapters_group = group("adapters", "Trained brand-voice adapters: list and show.")
+
+
+@adapters_group.command("list")
+@click.option("--brand", default=None, help="Only this brand's versions.")
+def adapters_list(brand: str | None) -> None:
+    """List adapter versions, newest first per brand."""
+    from brandvoice import adapters
+
+    rows = []
+    for a in adapters.list_adapters(store(), brand):
+        rows.append({"id": a.id, "adapter": a.label, "status": a.status, "base_model": a.base_model,
+                     "quant": a.quantization, "train": a.metrics.get("n_train"),
+                     "ppl base->adapter": (f"{a.metrics['heldout_ppl_base']:.1f}->{a.metrics['heldout_ppl_adapter']:.1f}"
+                                           if "heldout_ppl_adapter" in a.metrics else ""),
+                     "created_at": a.created_at[:19]})
+    echo_table(rows, ["id", "adapter", "status", "base_model", "quant", "train", "ppl base->adapter", "created_at"])
+
+
+@adapters_group.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
+def adapters_show(ref: str, as_json: bool) -> None:
+    """Show one adapter (REF: 'ledgerly', 'ledgerly:v2' or an id) and its manifest."""
+    from brandvoice import adapters
+
+    a = adapters.get_adapter(store(), ref)
+    if as_json:
+        click.echo(json.dumps(a.manifest, indent=2, default=str))
+        return
+    man = a.manifest
+    click.echo(f"{a.label} (id {a.id}, {a.status}) at {a.path}")
+    click.echo(f"brand: {a.brand}   base model: {a.base_model} ({a.quantization})   created: {a.created_at}")
+    click.echo(f"data hash: {man.get('data_hash', '')}   emails: {man.get('emails_file', '')}")
+    rule = (man.get("selection") or {}).get("rule")
+    if rule:
+        click.echo(f"selection rule: {json.dumps(rule)}")
+    hp = man.get("hyperparameters") or {}
+    click.echo("hyperparameters: " + ", ".join(f"{k}={hp[k]}" for k in (
+        "lora_r", "lora_alpha", "lora_dropout", "learning_rate", "epochs", "max_steps", "batch_size",
+        "max_seq_len", "seed") if k in hp))
+    click.echo("metrics: " + json.dumps(a.metrics))
+    if man.get("feedback_draft_ids"):
+        click.echo(f"learned from reviewed drafts: {man['feedback_draft_ids']}")

@@ -1,0 +1,206 @@
+"""Trained brand-voice adapters: versions on disk and in the store, lookup by reference, loading.
+
+An adapter version lives in `<home>/adapters/<brand-slug>/v<N>/`: the peft files, `manifest.json`
+(base model, quantization, data hash, selection, hyperparameters, metrics, library versions),
+`train.jsonl` and `heldout.jsonl` (the emails it learned from and was evaluated on).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from brandvoice import models
+from brandvoice.config import QUANTIZATIONS, Settings
+from brandvoice.errors import ConfigError, ModelError, NotFoundError
+from brandvoice.store import Store, adapters, utcnow
+
+_REF = re.compile(r"^\s*(?P<name>.+?)\s*(?:[:@]\s*v?(?P<version>\d+))?\s*$", re.IGNORECASE)
+
+
+def slugify(brand: str) -> str:
+    """The folder and lookup name of a brand: 'Bright Bean' -> 'brightbean'."""
+    slug = re.sub(r"[^a-z0-9_-]+", "", brand.strip().lower().replace(" ", ""))
+    if not slug:
+        raise ConfigError(f"Brand name {brand!r} has no letters or digits.",
+                          hint="Use a brand name such as 'Ledgerly'.")
+    return slug
+
+
+@dataclass
+class AdapterInfo:
+    """One adapter version as recorded in the store, with its manifest."""
+
+    id: int
+    name: str
+    version: int
+    base_model: str
+    quantization: str
+    path: Path
+    status: str
+    metrics: dict = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+    created_at: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def brand(self) -> str:
+        """The brand name as the model saw it in its system prompt."""
+        return self.manifest.get("brand") or self.name
+
+
+def _info(row: Any) -> AdapterInfo:
+    path = Path(row["path"])
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    return AdapterInfo(id=row["id"], name=row["name"], version=row["version"], base_model=row["base_model"],
+                       quantization=row["quantization"], path=path, status=row["status"],
+                       metrics=dict(row["metrics"] or {}), manifest=manifest, created_at=row["created_at"])
+
+
+def list_adapters(store: Store, name: str | None = None) -> list[AdapterInfo]:
+    """All adapter versions (optionally of one brand), newest first."""
+    q = sa.select(adapters).order_by(adapters.c.name, adapters.c.version.desc())
+    if name:
+        q = q.where(adapters.c.name == slugify(name))
+    with store.read() as conn:
+        return [_info(r) for r in conn.execute(q).mappings()]
+
+
+def get_adapter(store: Store, ref: str | int) -> AdapterInfo:
+    """Look up 'ledgerly' (latest ready), 'ledgerly:v2', 'ledgerly@2' or an id like '7'."""
+    text = str(ref).strip()
+    with store.read() as conn:
+        if text.isdigit():
+            row = conn.execute(sa.select(adapters).where(adapters.c.id == int(text))).mappings().first()
+            if row is None:
+                raise NotFoundError(f"No adapter with id {text}.", hint="List adapters with `brandvoice adapters list`.")
+            return _info(row)
+        m = _REF.match(text)
+        if not m or not text:
+            raise NotFoundError(f"Adapter reference {ref!r} is not valid.",
+                                hint="Use a brand ('ledgerly'), a version ('ledgerly:v2') or an id ('7').")
+        name = slugify(m.group("name"))
+        q = sa.select(adapters).where(adapters.c.name == name)
+        if m.group("version"):
+            q = q.where(adapters.c.version == int(m.group("version")))
+        else:
+            q = q.where(adapters.c.status == "ready").order_by(adapters.c.version.desc()).limit(1)
+        row = conn.execute(q).mappings().first()
+    if row is None:
+        what = f"version {m.group('version')} of {name!r}" if m.group("version") else f"a ready adapter for {name!r}"
+        raise NotFoundError(f"There is no {what}.",
+                            hint=f"Train one with `brandvoice train --brand {name} --emails FILE`, "
+                                 "or list adapters with `brandvoice adapters list`.")
+    return _info(row)
+
+
+def register(store: Store, settings: Settings, *, name: str, staging: Path, manifest: dict,
+             job_id: int | None = None) -> AdapterInfo:
+    """Publish a fully written staging folder as the brand's next version (row + folder rename)."""
+    brand_dir = settings.adapters_dir / name
+    brand_dir.mkdir(parents=True, exist_ok=True)
+    with store.tx() as conn:  # the write lock serialises concurrent trainings of one brand
+        latest = conn.execute(sa.select(sa.func.max(adapters.c.version))
+                              .where(adapters.c.name == name)).scalar() or 0
+        version = latest + 1
+        while (brand_dir / f"v{version}").exists():  # a folder left by a crash is never overwritten
+            version += 1
+        target = brand_dir / f"v{version}"
+        manifest = dict(manifest, name=name, version=version, path=str(target))
+        tmp_manifest = staging / "manifest.json.tmp"
+        tmp_manifest.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        os.replace(tmp_manifest, staging / "manifest.json")
+        row_id = conn.execute(adapters.insert().values(
+            name=name, version=version, base_model=manifest["base_model"],
+            quantization=manifest["quantization"], data_hash=manifest.get("data_hash", ""),
+            hyperparameters=manifest.get("hyperparameters", {}), selection=manifest.get("selection", {}),
+            metrics=manifest.get("metrics", {}), status="ready", path=str(target), job_id=job_id,
+            created_at=manifest.get("created_at") or utcnow(),
+        )).inserted_primary_key[0]
+        # Renaming last: if it fails the row is rolled back and nothing half-published remains.
+        os.replace(staging, target)
+    return get_adapter(store, str(row_id))
+
+
+def delete_staging(path: Path) -> None:
+    """Remove a staging folder left behind by a failed save."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def check_base(info: AdapterInfo, base_model: str | None) -> str:
+    """The base model the adapter needs; ModelError if another one was asked for."""
+    if base_model is None:
+        return info.base_model
+    wanted = models.resolve(base_model).name
+    if wanted != info.base_model:
+        raise ModelError(
+            f"Adapter {info.label} was trained on base model {info.base_model!r}, not {wanted!r}; "
+            "an adapter only works on the base model it was trained on.",
+            hint=f"Use base model {info.base_model!r}, or train a new adapter on {wanted!r}.")
+    return info.base_model
+
+
+def load_for_inference(settings: Settings, info: AdapterInfo | None, *, base_model: str | None = None,
+                       quantization: str | None = None, merge: bool = False) -> tuple[Any, Any]:
+    """(model, tokenizer) ready to generate: the base model with the adapter applied (or none)."""
+    if info is None:
+        name = base_model or settings.base_model
+        quant = quantization or settings.quantization
+        tok = models.load_tokenizer(name, settings)
+        model = models.load_model(name, quant, settings)
+        model.eval()
+        return model, tok
+    if info.status != "ready":
+        raise ModelError(f"Adapter {info.label} is {info.status}, not ready.", hint="Use a ready adapter version.")
+    name = check_base(info, base_model)
+    quant = quantization or info.quantization
+    if quant not in QUANTIZATIONS:
+        raise ConfigError(f"Unknown quantization {quant!r}.", hint=f"Use one of {', '.join(QUANTIZATIONS)}.")
+    if not (info.path / "adapter_config.json").is_file():
+        raise ModelError(f"Adapter {info.label}: {info.path} has no adapter_config.json.",
+                         hint="The folder was moved or deleted; train the adapter again.")
+    from peft import PeftModel
+
+    tok = models.load_tokenizer(name, settings)
+    model = models.load_model(name, quant, settings)
+    try:
+        model = PeftModel.from_pretrained(model, str(info.path), is_trainable=False)
+    except Exception as exc:  # noqa: BLE001 - any peft failure is an incompatible adapter
+        raise ModelError(f"Could not apply adapter {info.label} from {info.path}: {exc}",
+                         hint="Check that the adapter was trained on this base model.") from exc
+    if merge:
+        model = model.merge_and_unload()
+    model.eval()
+    return model, tok
+
+
+def _read_jsonl(path: Path) -> list[Any]:
+    from brandvoice.corpus import Email
+
+    if not path.is_file():
+        raise NotFoundError(f"{path} does not exist.", hint="The adapter folder is incomplete; train it again.")
+    with path.open(encoding="utf-8") as fh:
+        return [Email.from_dict(json.loads(line)) for line in fh if line.strip()]
+
+
+def training_emails(info: AdapterInfo) -> list[Any]:
+    """The emails the adapter was trained on (corpus.Email)."""
+    return _read_jsonl(info.path / "train.jsonl")
+
+
+def heldout_emails(info: AdapterInfo) -> list[Any]:
+    """The held-out emails the adapter was evaluated on (corpus.Email)."""
+    return _read_jsonl(info.path / "heldout.jsonl")
