@@ -67,6 +67,7 @@ def page() -> None:
             brand = c[0].text_input("Brand", value=_brand_guess(path), key="b_brand",
                                     help="Rows of other brands in the same file are skipped.")
             metric = c[1].selectbox("Metric", list(corpus.METRICS), key="b_metric",
+                                    index=list(corpus.METRICS).index("click_rate"),
                                     format_func=lambda m: METRIC_LABELS.get(m, m))
             mode = c[2].selectbox("Selection", list(corpus.MODES), key="b_mode",
                                   help="top: only the best emails; weight: all, weighted by "
@@ -80,13 +81,13 @@ def page() -> None:
                 data = _analyse(str(path), path.stat().st_mtime, **rule)
             if data is not None:
                 _selection_view(data, metric)
-    with tab_train:
+    with tab_train, common.errors():
         if data is not None and path is not None:
             _train_form(user, path, data, **rule)
         else:
             st.info("Choose the past emails on the Past emails tab first.")
         _train_progress()
-    with tab_adapters:
+    with tab_adapters, common.errors():
         _adapters()
 
 
@@ -118,43 +119,24 @@ def _selection_view(data: dict[str, Any], metric: str) -> None:
         return
     label = METRIC_LABELS.get(metric, metric)
     scored = df[df["score"].notna()].copy()
+    status_scale = alt.Scale(domain=["selected", "below threshold", "too few sends",
+                                     "no metric data"],
+                             range=["#2e7d32", "#9e9e9e", "#ef6c00", "#bdbdbd"])
     if not scored.empty:
-        scored["when"] = pd.to_datetime(scored["sent_at"], errors="coerce")
-        colors = alt.Scale(domain=["selected", "below threshold", "too few sends"],
-                           range=["#2e7d32", "#9e9e9e", "#ef6c00"])
-        x = alt.X("when:T", title="sent") if scored["when"].notna().any() else \
-            alt.X("source:N", title="email", axis=None)
-        points = alt.Chart(scored).mark_circle(size=70, opacity=0.85).encode(
-            x=x, y=alt.Y("score:Q", title=f"{label} score (95% lower bound)",
-                         axis=alt.Axis(format="%")),
-            color=alt.Color("status:N", scale=colors, title=None),
-            tooltip=["subject", "campaign", "sends", alt.Tooltip("rate:Q", format=".1%"),
-                     alt.Tooltip("score:Q", format=".1%"), "status"])
-        layers = [points]
-        if sel.get("threshold") is not None:
-            rule = alt.Chart(pd.DataFrame({"threshold": [sel["threshold"]]})).mark_rule(
-                color="#c62828", strokeDash=[6, 4], size=2).encode(y="threshold:Q")
-            text = alt.Chart(pd.DataFrame({"threshold": [sel["threshold"]],
-                                           "label": [f"threshold {sel['threshold']:.1%}"]})) \
-                .mark_text(align="left", dx=4, dy=-6, color="#c62828").encode(
-                    y="threshold:Q", text="label:N", x=alt.value(0))
-            layers += [rule, text]
-        st.altair_chart(alt.layer(*layers).properties(height=320, title="Past emails by "
-                                                      f"{label.lower()}"), width="stretch")
+        st.altair_chart(_score_chart(scored, sel, label, status_scale), width="stretch")
     by_campaign = (df.assign(selected=df["status"].eq("selected"))
                    .groupby("campaign", dropna=False)
                    .agg(emails=("subject", "size"), selected=("selected", "sum"),
                         mean_rate=("rate", "mean"), sends=("sends", "sum"))
                    .reset_index().sort_values("mean_rate", ascending=False))
-    bars = alt.Chart(df.dropna(subset=["rate"])).mark_bar().encode(
-        y=alt.Y("campaign:N", sort="-x", title=None),
-        x=alt.X("mean(rate):Q", title=f"mean {label.lower()}", axis=alt.Axis(format="%")),
-        color=alt.Color("status:N", title=None,
-                        scale=alt.Scale(domain=["selected", "below threshold", "too few sends",
-                                                "no metric data"],
-                                        range=["#2e7d32", "#9e9e9e", "#ef6c00", "#bdbdbd"])),
+    bars = alt.Chart(df).mark_bar().encode(
+        y=alt.Y("campaign:N", sort=list(by_campaign["campaign"]), title=None,
+                axis=alt.Axis(labelOverlap=False, labelLimit=160)),
+        x=alt.X("count():Q", title="emails"),
+        color=alt.Color("status:N", title=None, scale=status_scale),
         tooltip=["campaign", "status", alt.Tooltip("count():Q", title="emails")],
-    ).properties(height=max(120, 28 * by_campaign.shape[0]), title="Campaigns")
+    ).properties(height=max(140, 36 * by_campaign.shape[0]),
+                 title="Emails per campaign (sorted by mean rate)")
     left, right = st.columns([3, 2])
     left.altair_chart(bars, width="stretch")
     right.dataframe(by_campaign, hide_index=True, width="stretch",
@@ -164,6 +146,37 @@ def _selection_view(data: dict[str, Any], metric: str) -> None:
                          "score", "weight", "source"]], hide_index=True, width="stretch",
                      column_config={"rate": st.column_config.NumberColumn(format="percent"),
                                     "score": st.column_config.NumberColumn(format="percent")})
+
+
+def _score_chart(scored, sel: dict[str, Any], label: str, status_scale) -> Any:
+    """Each eligible email's score by campaign, colored by the selection, with its threshold."""
+    import altair as alt
+    import pandas as pd
+
+    thresholds = sel.get("thresholds") or {}
+    if thresholds:
+        order = sorted(thresholds, key=thresholds.get, reverse=True)
+        marks = pd.DataFrame([{"campaign": c, "threshold": t} for c, t in thresholds.items()])
+    else:
+        order = sorted(scored["campaign"].unique())
+        marks = pd.DataFrame([{"campaign": c, "threshold": sel.get("threshold")} for c in order
+                              if sel.get("threshold") is not None])
+    x = alt.X("campaign:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30))
+    points = alt.Chart(scored).transform_calculate(jitter="random()").mark_circle(
+        size=70, opacity=0.85).encode(
+        x=x, xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 1.6])),
+        y=alt.Y("score:Q", title=f"{label} score (95% lower bound)", axis=alt.Axis(format="%")),
+        color=alt.Color("status:N", scale=status_scale, title=None),
+        tooltip=["subject", "campaign", "sent_at", "sends", alt.Tooltip("rate:Q", format=".1%"),
+                 alt.Tooltip("score:Q", format=".1%"), "status"])
+    layers = [points]
+    if not marks.empty:
+        layers.append(alt.Chart(marks).mark_tick(color="#c62828", thickness=3, size=46).encode(
+            x=x, y="threshold:Q", tooltip=["campaign", alt.Tooltip("threshold:Q", format=".2%",
+                                                                   title="threshold")]))
+    title = (f"Selection by {label.lower()}: red = the threshold of each campaign"
+             if thresholds else f"Selection by {label.lower()}: red = the threshold")
+    return alt.layer(*layers).properties(height=340, title=title)
 
 
 def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,

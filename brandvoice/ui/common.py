@@ -167,7 +167,7 @@ def file_picker(label: str, kind: str, types: list[str], *, key: str, help: str 
     state_key = f"{key}_source"
     if st.session_state.get(state_key) not in (None, *options):
         del st.session_state[state_key]
-    index = len(options) - 1 if demos and default_demo else 0
+    index = options.index(next(iter(demos))) if demos and default_demo else 0
     choice = st.radio(label, options, key=state_key, horizontal=True, help=help, index=index)
     if choice == "None":
         return None

@@ -74,11 +74,13 @@ def page() -> None:
         else:
             order = [a["adapter"] for a in sorted(adapters, key=_version_key)]
             st.altair_chart(alt.Chart(edits).mark_bar().encode(
-                x=alt.X("adapter:N", sort=order, title="adapter version"),
+                x=alt.X("adapter:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
                 y=alt.Y("median edit distance:Q", axis=alt.Axis(format="%"),
-                        title="median edit distance (generated → approved)"),
+                        title="median edit distance"),
                 tooltip=["adapter", alt.Tooltip("median edit distance:Q", format=".1%"),
                          "approved"]).properties(height=260), width="stretch")
+            st.caption("How much reviewers changed the generated text before approving it "
+                       "(normalized Levenshtein distance, median per adapter version).")
         st.subheader("Approval rate by adapter")
         rates = pd.DataFrame([{"adapter": a["adapter"], "approval rate": a["approval_rate"],
                                "decided": a["decided"], "pending": a["pending"]} for a in adapters])
@@ -111,7 +113,8 @@ def page() -> None:
     st.subheader("Drafts per day")
     per_day = pd.DataFrame(data["per_day"])
     st.altair_chart(alt.Chart(per_day).mark_bar().encode(
-        x=alt.X("day:T", title=None), y=alt.Y("sum(drafts):Q", title="drafts"),
+        x=alt.X("day:O", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("sum(drafts):Q", title="drafts"),
         color=alt.Color("state:N"), tooltip=["day", "state", "drafts"]).properties(height=220),
         width="stretch")
 
