@@ -44,12 +44,15 @@ def ensure_users(store) -> Iterator[str]:
 
     pw = password()
     existing = {u["username"] for u in users.list_users(store)}
-    admin = None
+    admin, created = None, set()
     if not existing:
         admin = users.add_user(store, "admin", pw, "admin", actor=None)
         existing.add("admin")
+        created.add("admin")
         yield f"Created user admin (admin), password {pw!r}"
     for name, role in USERS:
+        if name in created:
+            continue
         if name in existing:
             yield f"User {name} exists"
             continue

@@ -93,3 +93,36 @@ def test_start_up_imports_no_model_library(home):
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_demo_users_are_idempotent(store, monkeypatch):
+    from brandvoice import demo, users
+
+    monkeypatch.setenv("BRANDVOICE_DEMO_PASSWORD", "demo-pass-123")
+    first = list(demo.ensure_users(store))
+    again = list(demo.ensure_users(store))
+    assert sum("Created" in line for line in first) == 3
+    assert not any("Created" in line for line in again)
+    assert users.authenticate(store, "reviewer", "demo-pass-123").role == "reviewer"
+    assert users.authenticate(store, "marketer", "demo-pass-123").role == "marketer"
+    assert len(users.list_users(store)) == 3
+
+
+def test_demo_queue_is_not_seeded_twice(store, settings):
+    from helpers_drafts import make_drafts
+
+    from brandvoice import demo
+
+    make_drafts(store, 2, brand=demo.BRAND, created_by="marketer")
+    lines = list(demo.seed_queue(store, settings))
+    assert lines == ["Review queue: 2 demo drafts already there"]
+
+
+def test_demo_seed_file_holds_only_contacts_the_template_can_use(settings):
+    from brandvoice import crm, demo, prompting
+
+    template = prompting.get_template(demo.SEED_TEMPLATE, settings)
+    path = demo._seed_crm(settings, template, 4)
+    result = crm.import_contacts(path, activities=demo.files("activities")[0])
+    assert len(result.contacts) == 4
+    assert len(prompting.completeness(template, result.contacts)["ok"]) == 4

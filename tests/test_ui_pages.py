@@ -101,11 +101,18 @@ def test_export_empty_then_download(store, people):
     assert review.get_draft(store, ids[0])["state"] == "exported"
 
 
-def test_reviewer_sees_no_export_button(store, people):
+def test_reviewer_exports_what_they_approved(store, people):
+    from brandvoice import review
+
+    ids = make_drafts(store, 2, created_by="mark")
+    review.approve(store, people[1], ids[1], expected_version=1)
     at = page("export", people[1]).run()
     no_exception(at)
-    assert not [b for b in at.button if b.key == "x_go"]
-    assert any("marketers ship" in i for i in texts(at, "info"))
+    at.selectbox(key="x_profile").select("mailchimp")
+    at.button(key="x_go").click()
+    at.run()
+    no_exception(at)
+    assert any("(mailchimp): 1 drafts" in s for s in texts(at, "success"))
 
 
 def test_dashboard_empty_and_filled(store, people):

@@ -190,43 +190,35 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
              "reload this page.")
     from brandvoice import train
 
-    fields = train.TrainConfig.__dataclass_fields__
+    defaults = train.TrainConfig(brand=brand or "x", emails=str(path))
     c = st.columns(4)
-    epochs = c[0].number_input("Epochs", 1, 20, int(fields["epochs"].default)
-                               if "epochs" in fields else 3, key="t_epochs")
-    rank = c[1].selectbox("LoRA rank", [4, 8, 16, 32], index=1, key="t_rank")
-    lr = c[2].select_slider("Learning rate", [5e-5, 1e-4, 2e-4, 5e-4, 1e-3], value=2e-4,
-                            key="t_lr", format_func=lambda v: f"{v:.0e}")
+    epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5, key="t_epochs")
+    ranks = [4, 8, 16, 32]
+    rank = c[1].selectbox("LoRA rank", ranks, key="t_rank",
+                          index=ranks.index(defaults.lora_r) if defaults.lora_r in ranks else 2)
+    rates = sorted({5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, defaults.learning_rate})
+    lr = c[2].select_slider("Learning rate", rates, value=defaults.learning_rate, key="t_lr",
+                            format_func=lambda v: f"{v:.0e}")
     quant = c[3].selectbox("Quantization", ["nf4", "int8", "none"], key="t_quant",
-                           help="nf4 = QLoRA (4-bit base); on a CPU bitsandbytes may fall back.")
-    include_feedback = st.checkbox("Add approved and edited drafts from the review queue",
-                                   value=True, key="t_feedback")
+                           index=["nf4", "int8", "none"].index(defaults.quantization),
+                           help="nf4 = QLoRA (4-bit base).")
+    feedback = st.checkbox("Add the approved (and edited) drafts from the review queue",
+                           value=True, key="t_feedback",
+                           help="The feedback loop: reviewed drafts teach the next version.")
     if st.button("Start training", type="primary", key="t_go", icon=":material/model_training:"):
         from brandvoice import jobs
 
         with common.errors():
-            config = _train_config(train, fields, path=str(path), brand=brand, metric=metric,
-                                   quantile=quantile, min_sends=min_sends, mode=mode,
-                                   epochs=int(epochs), lora_r=int(rank), learning_rate=float(lr),
-                                   quantization=quant, include_feedback=include_feedback)
+            config = train.TrainConfig(
+                brand=brand, emails=str(path), epochs=float(epochs), lora_r=int(rank),
+                lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
+                metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
+                include_approved=feedback)
             job_id = train.submit(common.store(), common.settings(), config,
                                   created_by=user.username)
             jobs.start(common.settings(), job_id)
             st.session_state["t_job"] = job_id
             st.toast(f"Training job #{job_id} started.")
-
-
-def _train_config(train, fields: dict, **values: Any) -> Any:
-    """A TrainConfig from the form; only the options this version of TrainConfig has."""
-    aliases = {"path": ("data", "data_path", "emails", "path"), "lora_r": ("lora_r", "r", "rank"),
-               "include_feedback": ("include_feedback", "feedback", "use_feedback")}
-    kwargs = {}
-    for key, value in values.items():
-        for name in aliases.get(key, (key,)):
-            if name in fields:
-                kwargs[name] = value
-                break
-    return train.TrainConfig(**kwargs)
 
 
 def _train_progress() -> None:
@@ -240,35 +232,50 @@ def _train_progress() -> None:
     jobview.panel(job_id)
 
 
+def _tone_profiles() -> dict[Any, dict[str, Any]]:
+    """The newest tone calibration per adapter id (and per brand, key None-adapter)."""
+    import sqlalchemy as sa
+
+    from brandvoice.store import tone_profiles
+
+    out: dict[Any, dict[str, Any]] = {}
+    with common.store().read() as conn:
+        for r in conn.execute(sa.select(tone_profiles).order_by(tone_profiles.c.id)).mappings():
+            out[r["adapter_id"] if r["adapter_id"] is not None else ("brand", r["brand"])] = dict(r)
+    return out
+
+
 def _adapters() -> None:
     import pandas as pd
 
     from brandvoice import adapters
 
     rows = []
-    with common.errors():
-        for a in adapters.list_adapters(common.store()):
-            m = a.metrics or {}
-            ev = m.get("eval", m)
-            tone = m.get("tone") or m.get("tone_calibration") or {}
-            rows.append({"adapter": a.label, "status": a.status, "base model": a.base_model,
-                         "quantization": a.quantization, "created": str(a.created_at)[:16],
-                         "ppl base": _num(ev, "base_perplexity", "perplexity_base"),
-                         "ppl adapter": _num(ev, "adapter_perplexity", "perplexity_adapter",
-                                             "perplexity"),
-                         "tone threshold": _num(tone, "threshold"),
-                         "tone precision": _num(tone, "precision"),
-                         "tone recall": _num(tone, "recall")})
+    tones = _tone_profiles()
+    for a in adapters.list_adapters(common.store()):
+        m = a.metrics or {}
+        tone = tones.get(a.id) or tones.get(("brand", a.name)) or {}
+        cal = tone.get("calibration") or {}
+        rows.append({"adapter": a.label, "status": a.status, "base model": a.base_model,
+                     "quantization": a.quantization, "created": str(a.created_at)[:16],
+                     "train emails": m.get("n_train"), "steps": m.get("steps"),
+                     "ppl base": _num(m, "heldout_ppl_base"),
+                     "ppl adapter": _num(m, "heldout_ppl_adapter"),
+                     "ppl ratio": _num(m, "heldout_ppl_ratio"),
+                     "tone threshold": _num(tone, "threshold"),
+                     "tone precision": _num(cal, "precision"),
+                     "tone recall": _num(cal, "recall")})
     if not rows:
         st.info("No adapter yet: train one on the Train tab (or `brandvoice train`).")
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="%.2f")
-                                for k in ("ppl base", "ppl adapter", "tone threshold",
+                                for k in ("ppl base", "ppl adapter", "ppl ratio", "tone threshold",
                                           "tone precision", "tone recall")})
-    st.caption("Held-out perplexity: lower is better; the adapter should beat the base model on "
-               "the brand's held-out emails. Tone calibration: the similarity threshold the tone "
-               "guardrail uses, with its precision/recall on held-out vs. other-brand emails.")
+    st.caption("Held-out perplexity on the brand's held-out emails: lower is better, and the "
+               "adapter should beat the base model (ratio < 1). Tone calibration: the similarity "
+               "threshold of the tone guardrail, with its precision and recall on held-out "
+               "on-brand vs. off-brand emails.")
 
 
 def _num(d: dict, *keys: str) -> float | None:

@@ -111,9 +111,11 @@ def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> 
     if missing:
         rows = report.get("rows") or {}
         st.warning(f"{len(missing)} of {len(result.contacts)} contacts lack fields this template "
-                   "needs; they are skipped.")
-        st.dataframe(pd.DataFrame([{"contact": k, "row": rows.get(k), "missing": ", ".join(v)}
-                                   for k, v in missing.items()]), hide_index=True, width="stretch")
+                   f"needs; they are skipped ({len(ok)} can be written to).")
+        with st.expander("Which contacts lack which fields"):
+            st.dataframe(pd.DataFrame([{"contact": k, "row": rows.get(k), "missing": ", ".join(v)}
+                                       for k, v in missing.items()]), hide_index=True,
+                         width="stretch")
     else:
         st.success(f"All {len(ok)} contacts have every field the template needs.")
     adapter = next((a for a in ready if a.label == adapter_label), None)
@@ -154,10 +156,12 @@ def _latest_job() -> None:
 def _drafts_of(job: dict[str, Any]) -> None:
     from brandvoice import review
 
-    rows, total = review.list_queue(common.store(), job_id=job["id"], limit=10)
+    _, total = review.list_queue(common.store(), job_id=job["id"], limit=1)
     if not total:
         return
-    st.caption(f"{total} drafts so far (newest 10 below; all of them are in the Review queue).")
-    for r in rows:
+    rows, _ = review.list_queue(common.store(), job_id=job["id"], limit=10,
+                                offset=max(0, total - 10))
+    st.caption(f"{total} drafts so far (the newest below; all of them are in the Review queue).")
+    for r in reversed(rows):
         st.markdown(f"- #{r['id']} **{r.get('subject', '')}** · {r.get('email', '')} · "
                     f"{r.get('verdict') or 'unchecked'}")

@@ -47,13 +47,22 @@ def panel(job_id: int, extra: Callable[[dict[str, Any]], None] | None = None) ->
         label += f" · {job['done']}/{job['total']}"
     st.progress(min(1.0, float(job.get("progress") or 0.0)), text=label)
     cols = st.columns(4)
-    loss = m.get("loss", m.get("train_loss"))
-    cols[0].metric("Loss", f"{loss:.3f}" if isinstance(loss, (int, float)) else "–")
-    tps = m.get("tokens_per_s", m.get("tokens_per_second"))
-    cols[1].metric("Tokens/s", f"{tps:,.0f}" if isinstance(tps, (int, float)) else "–")
-    cols[2].metric("ETA", _eta(m.get("eta_s", m.get("eta"))) if status == "running" else "–")
-    step = m.get("step")
-    cols[3].metric("Step", f"{step}/{m.get('max_steps', '?')}" if step is not None else "–")
+    running = status == "running"
+    tps = m.get("tokens_per_s")
+    if job["kind"] == "generate":
+        rate = m.get("drafts_per_min")
+        left = max(0, (job.get("total") or 0) - (job.get("done") or 0))
+        cols[0].metric("Drafts", f"{job.get('done') or 0}/{job.get('total') or '?'}")
+        cols[1].metric("Drafts/min", f"{rate:.1f}" if isinstance(rate, (int, float)) else "–")
+        cols[2].metric("Tokens/s", f"{tps:,.0f}" if isinstance(tps, (int, float)) else "–")
+        cols[3].metric("ETA", _eta(60 * left / rate) if running and rate else "–")
+    else:
+        loss = m.get("loss", m.get("train_loss"))
+        step = m.get("step")
+        cols[0].metric("Loss", f"{loss:.3f}" if isinstance(loss, (int, float)) else "–")
+        cols[1].metric("Tokens/s", f"{tps:,.0f}" if isinstance(tps, (int, float)) else "–")
+        cols[2].metric("ETA", _eta(m.get("eta_s")) if running else "–")
+        cols[3].metric("Step", f"{step}/{m.get('max_steps', '?')}" if step is not None else "–")
     history = [p for p in (job.get("history") or []) if isinstance(p, dict)]
     points = [p for p in history if isinstance(p.get("loss"), (int, float))]
     if points:
