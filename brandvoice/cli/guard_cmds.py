@@ -1,3 +1,161 @@
-"""Commands: (filled by its issue)."""
+"""`brandvoice check`: run the guardrails over any CSV of drafts (copy written anywhere)."""
 
-from brandvoice.cli.base import main  # noqa: F401
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from brandvoice.cli.base import main, settings, store
+
+CONTACT_FIELDS = ("key", "email", "first_name", "last_name", "company", "job_title",
+                  "lifecycle_stage", "lead_status", "deal_stage", "phone", "city", "country", "notes")
+OUT_FIELDS = ("verdict", "tone_score", "fails", "warns", "reasons")
+
+
+def read_drafts(path: Path) -> tuple[list[dict], list[str]]:
+    """Rows of a drafts CSV (needs subject and body columns) and its header."""
+    from brandvoice.errors import InputError
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"Cannot read drafts file {path}: {exc}", hint="Check the path.") from exc
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    header = [h.strip() for h in reader.fieldnames or []]
+    lower = {h.lower(): h for h in header}
+    missing = [c for c in ("subject", "body") if c not in lower]
+    if missing:
+        raise InputError(f"{path}: the drafts file has no {' or '.join(missing)} column "
+                         f"(columns found: {', '.join(header) or 'none'}).",
+                         hint="Save the drafts as CSV with a header row including subject and body.")
+    rows = []
+    for raw in reader:
+        rows.append({(k or "").strip().lower(): (v or "") for k, v in raw.items() if k is not None})
+    return rows, header
+
+
+def contact_of(row: dict) -> dict:
+    """A contact snapshot from the contact columns of a drafts row."""
+    contact = {f: row[f].strip() for f in CONTACT_FIELDS if row.get(f, "").strip()}
+    extra = {k: v for k, v in row.items() if k not in CONTACT_FIELDS and k not in ("subject", "body")
+             and k not in OUT_FIELDS and v}
+    if extra:
+        contact["custom"] = extra
+    return contact
+
+
+def brand_emails(path: Path, brand: str | None):
+    """(brand, training emails, held-out emails, other brands' emails) from a past-emails file."""
+    from brandvoice import corpus
+    from brandvoice.corpus_email import brand_key
+
+    emails, problems = corpus.load_emails(path)
+    brands = Counter(e.brand for e in emails if e.brand)
+    if brand is None:
+        brand = brands.most_common(1)[0][0] if len(brands) == 1 else "the brand"
+    mine = [e for e in emails if not e.brand or brand_key(e.brand) == brand_key(brand)]
+    others = [e for e in emails if e.brand and brand_key(e.brand) != brand_key(brand)]
+    if any(e.sends for e in mine):  # performance data: the profile is the high performers
+        c = corpus.prepare(path, brand=brand)
+        return brand, c.train, c.test, others, problems
+    cleaned, _ = corpus.clean(mine)
+    train, test = corpus.split(cleaned)
+    return brand, train, test, others, problems
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
+    """Write rows atomically (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=header, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@main.command("check")
+@click.option("--drafts", "drafts_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="CSV with subject and body columns (+ optional email, first_name, company, ... ).")
+@click.option("--brand", default=None, help="Brand whose policy and tone apply (guardrails/<brand>.toml).")
+@click.option("--emails", "emails_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The brand's past emails (CSV/JSONL) for the tone profile; default: the brand's "
+                   "latest trained adapter.")
+@click.option("--crm", "crm_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CRM export the drafts were written from (matched by email).")
+@click.option("--activities", "activities_path", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Activity log for the CRM export.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Output CSV (default: <drafts>.checked.csv).")
+@click.option("--no-tone", is_flag=True, help="Skip the tone check (no embedder is loaded).")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any draft fails.")
+def check_cmd(drafts_path, brand, emails_path, crm_path, activities_path, out_path, no_tone, strict):
+    """Check a CSV of drafts against a brand's guardrails; writes verdicts and reasons to a CSV."""
+    from brandvoice.guardrails import Guard
+
+    path = Path(drafts_path)
+    rows, header = read_drafts(path)
+    contacts = [contact_of(r) for r in rows]
+    batch = contacts
+    if crm_path:
+        from brandvoice import crm
+
+        result = crm.import_contacts(crm_path, activities=activities_path)
+        by_email = {str(c.get("email", "")).lower(): c for c in result.contacts}
+        by_key = {str(c.get("key", "")): c for c in result.contacts}
+        unmatched = 0
+        for i, (row, own) in enumerate(zip(rows, contacts, strict=True)):
+            hit = by_key.get(row.get("key", "").strip()) or by_email.get(row.get("email", "").strip().lower())
+            if hit is None:
+                unmatched += 1
+            contacts[i] = hit or own
+        batch = result.contacts + [c for c in contacts if c not in result.contacts]
+        if unmatched:
+            click.echo(f"{unmatched} draft(s) matched no contact in {crm_path} (by key or email); "
+                       "they are checked against their own columns.", err=True)
+    s = settings()
+    kwargs: dict = {}
+    if emails_path:
+        brand, train, test, others, problems = brand_emails(Path(emails_path), brand)
+        kwargs = {"training_emails": train, "heldout_emails": test}
+        if others:
+            kwargs["negative_emails"] = others
+        if problems:
+            click.echo(f"{emails_path}: {len(problems)} row(s) skipped (first: {problems[0]}).", err=True)
+    brand = brand or "the brand"
+    guard = Guard.for_brand(s, brand, store=None if emails_path else store(), tone=not no_tone,
+                            **kwargs)
+    if guard.tone is not None:
+        cal = guard.tone.calibration
+        click.echo(f"Tone profile: {cal['n_profile']} {brand} emails, threshold {cal['threshold']:.3f} "
+                   f"(precision {cal['precision']:.2f}, recall {cal['recall']:.2f} on "
+                   f"{cal['n_positive']} unseen brand / {cal['n_negative']} off-brand emails).")
+    verdicts = guard.check_many([(r.get("subject", ""), r.get("body", ""), c)
+                                 for r, c in zip(rows, contacts, strict=True)], batch_contacts=batch)
+    out_rows = []
+    for raw, v in zip(rows, verdicts, strict=True):
+        probs = v.problems
+        out_rows.append({**{h: raw.get(h.lower(), "") for h in header}, "verdict": v.status,
+                         "tone_score": "" if v.tone_score is None else f"{v.tone_score:.3f}",
+                         "fails": sum(r.status == "fail" for r in probs),
+                         "warns": sum(r.status == "warn" for r in probs),
+                         "reasons": " | ".join(v.reasons())})
+    out = Path(out_path) if out_path else path.with_name(path.stem + ".checked.csv")
+    write_csv(out, [*[h for h in header if h.lower() not in OUT_FIELDS], *OUT_FIELDS], out_rows)
+    counts = Counter(v.status for v in verdicts)
+    click.echo(f"Checked {len(rows)} draft(s): {counts.get('pass', 0)} pass, {counts.get('warn', 0)} "
+               f"warn, {counts.get('fail', 0)} fail. Results: {out}")
+    rules = Counter(f"{r.check}/{r.rule}" for v in verdicts for r in v.problems)
+    for rule, n in rules.most_common(8):
+        click.echo(f"  {n:>4}  {rule}")
+    if strict and counts.get("fail"):
+        raise SystemExit(1)

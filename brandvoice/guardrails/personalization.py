@@ -1,0 +1,293 @@
+"""Personalization checks against the CRM row a draft was written from: greeting and company,
+placeholders, other people's data (leakage), invented facts, copying (memorization), prompt
+injection from CRM notes, and degeneration."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from brandvoice.guardrails.facts import EMAIL, KnownFacts, unsupported
+from brandvoice.guardrails.integrity import (
+    INJECTION,
+    contact_texts,
+    degeneration,
+    injection,
+    split_instructions,
+)
+from brandvoice.guardrails.text import phrase_pattern, snippet
+from brandvoice.guardrails.verdict import CheckResult
+
+GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|howdy|good (?:morning|afternoon|evening)|"
+                      r"hiya)\b(?P<rest>[^\n]*)", re.IGNORECASE)
+GENERIC_NAMES = {"there", "team", "all", "everyone", "friend", "friends", "folks", "again",
+                 "y'all", "coffee lover", "coffee lovers", "sir", "madam", "sir or madam"}
+PLACEHOLDERS = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\*\|[A-Z0-9_]+\|\*|%[A-Z][A-Z0-9_]{2,}%|"
+    r"\{\s*[A-Za-z_][A-Za-z0-9_. ]{0,30}\}|"
+    r"[\[<]\s*(?:your |the |contact(?:'s)? |customer(?:'s)? |recipient(?:'s)? )?"
+    r"(?:first[ _]?name|last[ _]?name|full[ _]?name|name|company(?:[ _]name)?|title|job[ _]title|"
+    r"email|city|date|link|url|product|insert[^\]>]{0,30}|x{2,})\s*[\]>]", re.IGNORECASE)
+_SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|stay \w+|"
+                      r"talk soon|kind regards|best regards|all the best)\b", re.IGNORECASE)
+_NAME_LINE = re.compile(r"^\W{0,3}([A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2})\W*$")
+# first names that are also everyday words are only matched as part of a full name
+_COMMON_WORDS = {"will", "may", "mark", "bill", "june", "april", "august", "rose", "grace", "hope",
+                 "joy", "faith", "summer", "page", "chase", "drew", "dean", "amber", "frank",
+                 "sue", "pat", "art", "jack", "max", "ray", "guy", "victor", "sunny", "bean"}
+
+
+def _norm_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _contact_names(c: dict) -> tuple[str, str]:
+    return (str(c.get("first_name") or "").strip(), str(c.get("last_name") or "").strip())
+
+
+def contact_id(c: dict, i: int = 0) -> str:
+    """A stable identity for a contact snapshot (CRM key, else email, else position)."""
+    return str(c.get("key") or c.get("email") or f"row{i}")
+
+
+def _subject_body(e) -> tuple[str, str]:
+    if isinstance(e, dict):
+        return str(e.get("subject") or ""), str(e.get("body") or "")
+    return str(getattr(e, "subject", "") or ""), str(getattr(e, "body", "") or "")
+
+
+@dataclass
+class BatchIndex:
+    """Names, email addresses and companies of every contact in a batch, indexed once."""
+
+    contacts: list[dict]
+    full_names: dict[str, set[str]] = field(default_factory=dict)   # lower full name -> contact ids
+    first_names: dict[str, set[str]] = field(default_factory=dict)
+    emails: dict[str, set[str]] = field(default_factory=dict)
+    companies: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for i, c in enumerate(self.contacts):
+            cid = contact_id(c, i)
+            first, last = _contact_names(c)
+            if first and last:
+                self.full_names.setdefault(f"{first} {last}".lower(), set()).add(cid)
+            if len(first) >= 3 and first.lower() not in _COMMON_WORDS:
+                self.first_names.setdefault(first, set()).add(cid)
+            if c.get("email"):
+                self.emails.setdefault(str(c["email"]).lower(), set()).add(cid)
+            if c.get("company") and len(str(c["company"]).strip()) >= 3:
+                self.companies.setdefault(str(c["company"]).strip().lower(), set()).add(cid)
+        self.full_re = phrase_pattern(self.full_names)
+        # first names match case-sensitively: "Will" the person, not "will" the verb
+        alts = "|".join(re.escape(n) for n in sorted(self.first_names, key=len, reverse=True))
+        self.first_re = re.compile(rf"(?<![\w@.])(?:{alts})(?![\w@])") if alts else None
+        self.company_re = phrase_pattern(self.companies)
+
+
+@dataclass
+class TrainingIndex:
+    """The training emails as n-grams (for copying) and the people they name (for leakage)."""
+
+    emails: list
+    n: int = 12
+
+    def __post_init__(self) -> None:
+        grams: dict[int, set[int]] = {}
+        self.names: set[str] = set()
+        self.addresses: set[str] = set()
+        self.sources: list[str] = []
+        for idx, e in enumerate(self.emails):
+            _subject, body = _subject_body(e)
+            src = e.get("source", "") if isinstance(e, dict) else getattr(e, "source", "")
+            self.sources.append(str(src or ""))
+            ws = _norm_words(body)
+            for j in range(len(ws) - self.n + 1):
+                grams.setdefault(hash(tuple(ws[j:j + self.n])), set()).add(idx)
+            self.addresses.update(a.lower() for a in EMAIL.findall(body))
+            lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+            for k, line in enumerate(lines):
+                g = GREETING.match(line)
+                if g:
+                    name = re.split(r"[,!:—.]", g.group("rest").strip().lstrip(",—- "),
+                                    maxsplit=1)[0].strip()
+                    if name and name[0].isupper() and name.lower() not in GENERIC_NAMES \
+                            and "{" not in name and len(name.split()) <= 3:
+                        self.names.add(name)
+                m = _NAME_LINE.match(line)
+                if m and k > 0 and (_SIGNOFF.match(lines[k - 1]) or line.lstrip()[:1] in "—-"):
+                    self.names.add(m.group(1))
+        # n-grams shared by several emails are boilerplate (footer, sign-off), not copying
+        limit = max(2, len(self.emails) // 10)
+        self.grams = {h: ids for h, ids in grams.items() if len(ids) < limit}
+        self.names_re = phrase_pattern(self.names)
+
+    def longest_copy(self, body: str) -> tuple[int, int | None, str]:
+        """Longest run of words shared with one training email: (words, email index, the text)."""
+        ws = _norm_words(body)
+        best, best_idx, best_at = 0, None, 0
+        run: dict[int, int] = {}
+        for j in range(len(ws) - self.n + 1):
+            ids = self.grams.get(hash(tuple(ws[j:j + self.n])), ())
+            run = {i: run.get(i, self.n - 1) + 1 for i in ids}
+            for i, length in run.items():
+                if length > best:
+                    best, best_idx, best_at = length, i, j + self.n - length
+        return best, best_idx, " ".join(ws[best_at:best_at + best])
+
+
+class PersonalizationChecker:
+    """Runs the personalization checks; built once per brand (policy + training emails)."""
+
+    def __init__(self, policy=None, training_emails=()):
+        cfg = policy.personalization if policy is not None else {}
+        self.n = int(cfg.get("ngram", 12))
+        self.max_list_items = int(cfg.get("max_list_items", 12))
+        self.max_repeats = int(cfg.get("max_repeats", 1))
+        self.greeting_words = {w.lower() for w in cfg.get("greeting_words", [])} | GENERIC_NAMES
+        self.injection_re = phrase_pattern([*INJECTION, *cfg.get("injection_phrases", [])])
+        self.allowed_placeholders = {p.replace(" ", "") for p in cfg.get("allowed_placeholders", [])}
+        allow = policy.raw.get("allow", {}) if policy is not None else {}
+        self.policy_known = KnownFacts.from_texts(policy.allowed_facts if policy else [],
+                                                  allow.get("urls", []))
+        self.allowed_emails = policy.allowed_emails if policy else set()
+        self.allowed_names = policy.allowed_names if policy else set()
+        emails = list(training_emails or [])
+        self.training = TrainingIndex(emails, n=self.n) if emails else None
+
+    def check(self, subject: str, body: str, contact: dict,
+              batch: BatchIndex | None = None) -> list[CheckResult]:
+        """All personalization checks on one draft."""
+        contact = contact or {}
+        text = f"{subject}\n\n{body}"
+        return [
+            self._greeting(body, contact),
+            self._company(text, contact, batch),
+            self._placeholders(text),
+            self._leakage(text, contact, batch),
+            self._facts(text, contact),
+            self._copying(body),
+            injection(self, text, contact),
+            degeneration(self, body),
+        ]
+
+    def _greeting(self, body: str, contact: dict) -> CheckResult:
+        first = _contact_names(contact)[0]
+        line = next((ln for ln in body.splitlines() if ln.strip()), "")
+        g = GREETING.match(line)
+        if not g:
+            return CheckResult("personalization", "greeting", "pass", "No greeting line to check.")
+        rest = g.group("rest").strip()
+        if rest[:1] in (",", "—", "–", "-") and re.search(r"\w", rest[1:].split(",")[0]):
+            rest = rest[1:].strip()  # "Hello, Dana," / "Hi — Dana"
+        name = re.split(r"[,!:.—]|\s[-–]\s", rest, maxsplit=1)[0].strip()
+        if not name or not re.search(r"\w", name):
+            return CheckResult("personalization", "greeting", "fail",
+                               f"Empty greeting: “{line.strip()[:40]}” has no name in it.")
+        if PLACEHOLDERS.search(name) or "{" in name or "[" in name:
+            return CheckResult("personalization", "greeting", "fail",
+                               f"The greeting has an unfilled placeholder: “{line.strip()[:60]}”.")
+        if name.lower() in self.greeting_words or name[0].islower():  # "Hi there", "hey friend"
+            if first:
+                return CheckResult("personalization", "greeting", "warn",
+                                   f"Greets “{name}” although the contact's first name ({first}) "
+                                   "is known.", details={"greeting": name})
+            return CheckResult("personalization", "greeting", "pass", f"Generic greeting “{name}”.")
+        if first and name.split()[0].lower() == first.split()[0].lower():
+            return CheckResult("personalization", "greeting", "pass", f"Greets {first} by name.")
+        expected = first or "not in the CRM row"
+        return CheckResult("personalization", "greeting", "fail",
+                           f"Greets “{name}” but the contact's first name is {expected}.",
+                           details={"greeting": name, "expected": first})
+
+    def _company(self, text: str, contact: dict, batch: BatchIndex | None) -> CheckResult:
+        own = str(contact.get("company") or "").strip().lower()
+        others = []
+        if batch is not None and batch.company_re is not None:
+            for m in batch.company_re.finditer(text):
+                found = m.group(0).lower()
+                if found != own and not (own and (found in own or own in found)):
+                    others.append(m.group(0))
+        if others:
+            return CheckResult("personalization", "company", "fail",
+                               f"Mentions another contact's company: {', '.join(dict.fromkeys(others))}"
+                               f" (this contact works at {contact.get('company') or 'an unknown company'}).",
+                               details={"companies": others})
+        return CheckResult("personalization", "company", "pass", "No other contact's company named.")
+
+    def _placeholders(self, text: str) -> CheckResult:
+        found = [m.group(0) for m in PLACEHOLDERS.finditer(text)
+                 if m.group(0).replace(" ", "") not in self.allowed_placeholders]
+        if found:
+            return CheckResult("personalization", "placeholders", "fail",
+                               f"Unfilled placeholder(s): {', '.join(dict.fromkeys(found))}.",
+                               details={"placeholders": found})
+        return CheckResult("personalization", "placeholders", "pass", "No unfilled placeholders.")
+
+    def _leakage(self, text: str, contact: dict, batch: BatchIndex | None) -> CheckResult:
+        me = contact_id(contact)
+        own_email = str(contact.get("email") or "").lower()
+        first, last = (n.lower() for n in _contact_names(contact))
+        own = {first, last, f"{first} {last}".strip()} - {""}
+        hits: list[str] = []
+        for addr in EMAIL.findall(text):
+            a = addr.lower()
+            if a == own_email or a in self.allowed_emails:
+                continue
+            if (batch is not None and a in batch.emails and me not in batch.emails[a]) or \
+                    (self.training is not None and a in self.training.addresses):
+                hits.append(addr)
+        if batch is not None:
+            for regex, table, key in ((batch.full_re, batch.full_names, str.lower),
+                                      (batch.first_re, batch.first_names, str)):
+                for m in (regex.finditer(text) if regex else ()):
+                    found = m.group(0)
+                    owners = table.get(key(found), set())
+                    if me not in owners and found.lower() not in own \
+                            and found.lower() not in self.allowed_names:
+                        hits.append(found)
+        if self.training is not None and self.training.names_re is not None:
+            for m in self.training.names_re.finditer(text):
+                low = m.group(0).lower()
+                if low not in own and low not in self.allowed_names and low.split()[0] != first:
+                    hits.append(m.group(0))
+        if hits:
+            return CheckResult("personalization", "leakage", "fail",
+                               "Contains another person's name or email address: "
+                               f"{', '.join(dict.fromkeys(hits))}. Never send one contact's data "
+                               "to another.", details={"found": list(dict.fromkeys(hits))})
+        return CheckResult("personalization", "leakage", "pass", "No other person's data.")
+
+    def _facts(self, text: str, contact: dict) -> CheckResult:
+        trusted, _instructions = split_instructions(contact_texts(contact), self.injection_re)
+        known = KnownFacts.from_texts(trusted).merged(self.policy_known)
+        bad = [f for f in unsupported(text, known)
+               if f["text"].replace(" ", "") not in self.allowed_placeholders]
+        if not bad:
+            return CheckResult("personalization", "facts", "pass",
+                               "Every price, date, number and link is backed by the CRM row or "
+                               "the allow-list.")
+        hard = [f for f in bad if f["kind"] != "date"]
+        listed = "; ".join(f"{f['kind']} “{f['text']}”" for f in bad[:6])
+        return CheckResult("personalization", "facts", "fail" if hard else "warn",
+                           f"States facts found neither in the CRM row nor in the allow-list: "
+                           f"{listed}. Check them, or add them to the policy's [allow] list.",
+                           details={"facts": [{**f, "context": snippet(text, f["start"], f["end"])}
+                                              for f in bad]})
+
+    def _copying(self, body: str) -> CheckResult:
+        if self.training is None:
+            return CheckResult("personalization", "copying", "pass", "No training emails to compare.")
+        length, idx, copied = self.training.longest_copy(body)
+        if idx is None:
+            return CheckResult("personalization", "copying", "pass",
+                               f"No run of {self.n}+ words copied from a past email.", score=0.0)
+        status = "fail" if length >= 2 * self.n else "warn"
+        src = self.training.sources[idx] or f"training email #{idx + 1}"
+        return CheckResult("personalization", "copying", status,
+                           f"Copies {length} consecutive words from one past email ({src}): "
+                           f"“{copied[:120]}”.", score=float(length),
+                           details={"words": length, "email": idx, "source": src})
+
+
+__all__ = ["BatchIndex", "PersonalizationChecker", "TrainingIndex", "contact_id"]

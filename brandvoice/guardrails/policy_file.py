@@ -1,0 +1,211 @@
+"""Brand policy files: guardrails/default.toml merged with guardrails/<brand-slug>.toml, validated.
+
+A bad file gets a ConfigError naming the file, the key and its line. The format is documented in
+guardrails/README.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from brandvoice.errors import ConfigError
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+LIST, INT, NUM, BOOL, STR, SEV = "list of strings", "integer", "number", "true/false", "string", "severity"
+SEVERITIES = ("warn", "fail")
+
+# table -> key -> type. "inherit = false" in a brand file replaces (not extends) the default lists.
+SCHEMA: dict[str, dict[str, str]] = {
+    "brand": {"name": STR},
+    "banned": {"words": LIST, "phrases": LIST, "competitors": LIST, "severity": SEV, "inherit": BOOL},
+    "claims": {"terms": LIST, "percentages": BOOL, "severity": SEV, "inherit": BOOL},
+    "length": {"subject_min_chars": INT, "subject_max_chars": INT, "body_min_words": INT,
+               "body_max_words": INT, "severity": SEV},
+    "spam": {"words": LIST, "warn_at": INT, "fail_at": INT, "inherit": BOOL},
+    "style": {"max_exclamations": INT, "max_caps_words": INT, "caps_allow": LIST, "severity": SEV,
+              "inherit": BOOL},
+    "reading": {"max_grade": NUM, "min_grade": NUM, "severity": SEV},
+    "allow": {"facts": LIST, "prices": LIST, "urls": LIST, "phones": LIST, "emails": LIST,
+              "names": LIST, "inherit": BOOL},
+    "tone": {"k": INT, "target": STR, "min_recall": NUM, "warn_band": NUM},
+    "personalization": {"ngram": INT, "max_list_items": INT, "max_repeats": INT,
+                        "injection_phrases": LIST, "greeting_words": LIST,
+                        "allowed_placeholders": LIST, "inherit": BOOL},
+}
+REQUIRED_KEYS = {"name": STR, "pattern": STR, "literal": STR, "where": STR, "message": STR,
+                 "severity": SEV}
+CHOICES = {("tone", "target"): ("f1", "recall"), ("required", "where"): ("subject", "body", "any")}
+
+
+def slug(brand: str) -> str:
+    """The file-name form of a brand name ("Bright Bean" -> "brightbean")."""
+    return re.sub(r"[^a-z0-9]+", "", brand.lower())
+
+
+def key_line(text: str, table: str | None, key: str | None, index: int | None = None) -> int | None:
+    """The 1-based line of `key` inside `[table]` (or of the index-th `[[table]]`) in TOML source."""
+    lines = text.splitlines()
+    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    current, seen, start = None, -1, None
+    for i, line in enumerate(lines, 1):
+        m = header.match(line)
+        if m:
+            current = m.group(1).strip().strip('"')
+            if current == table:
+                seen += 1
+                if index is None or seen == index:
+                    start = start or i
+            continue
+        in_table = current == table and (index is None or seen == index)
+        if table is None and current is None or in_table:
+            if key and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+                return i
+    if table and key:  # dotted form: banned.words = [...] at top level
+        for i, line in enumerate(lines, 1):
+            if re.match(rf"^\s*{re.escape(table)}\.{re.escape(key)}\s*=", line):
+                return i
+    return start
+
+
+def _fail(path: Path, text: str, table: str | None, key: str | None, problem: str, hint: str,
+          index: int | None = None) -> ConfigError:
+    line = key_line(text, table, key, index)
+    where = f"{path}" + (f", line {line}" if line else "")
+    name = ".".join(p for p in (table, key) if p) or "(top level)"
+    if index is not None:
+        name = f"{table}[{index}]" + (f".{key}" if key else "")
+    return ConfigError(f"Policy file {where}: key '{name}' {problem}", hint=hint)
+
+
+def _check_type(value: Any, kind: str) -> bool:
+    if kind == LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == INT:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if kind == NUM:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == BOOL:
+        return isinstance(value, bool)
+    if kind == SEV:
+        return value in SEVERITIES
+    return isinstance(value, str)
+
+
+def _validate_keys(path, text, table, values: dict, schema: dict, index=None) -> None:
+    for key, value in values.items():
+        if key not in schema:
+            close = difflib.get_close_matches(key, list(schema), n=1)
+            hint = (f"Did you mean '{close[0]}'? " if close else "") + \
+                f"Allowed keys here: {', '.join(sorted(schema))}."
+            raise _fail(path, text, table, key, "is not a known setting.", hint, index)
+        kind = schema[key]
+        if not _check_type(value, kind):
+            expect = "one of: " + ", ".join(SEVERITIES) if kind == SEV else f"a {kind}"
+            if kind == INT:
+                expect = "a whole number >= 0"
+            raise _fail(path, text, table, key, f"must be {expect} (got {value!r}).",
+                        "Fix the value; see guardrails/README.md for the format.", index)
+        choices = CHOICES.get((table, key))
+        if choices and value not in choices:
+            raise _fail(path, text, table, key, f"must be one of {', '.join(choices)} (got {value!r}).",
+                        "Fix the value.", index)
+
+
+def parse_file(path: Path) -> dict:
+    """Read and validate one policy file (not merged)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read policy file {path}: {exc}", hint="Check the path.") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f", line {m.group(1)}, column {m.group(2)}" if m else ""
+        raise ConfigError(f"Policy file {path}{where} is not valid TOML: {str(exc).split(' (at')[0]}",
+                          hint="Fix the syntax (quotes around strings, commas between list items, "
+                               "[table] headers).") from exc
+    for table, values in data.items():
+        if table == "required":
+            if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+                raise _fail(path, text, None, "required", "must be written as [[required]] tables.",
+                            "See guardrails/README.md.")
+            for i, item in enumerate(values):
+                _validate_keys(path, text, "required", item, REQUIRED_KEYS, index=i)
+                if "name" not in item:
+                    raise _fail(path, text, "required", None, "needs a name.",
+                                'Add name = "footer" (any short label).', i)
+                if ("pattern" in item) == ("literal" in item):
+                    raise _fail(path, text, "required", "pattern" if "pattern" in item else None,
+                                "needs exactly one of 'pattern' (a regex) or 'literal' (exact text).",
+                                "Keep one of the two.", i)
+                if "pattern" in item:
+                    try:
+                        re.compile(item["pattern"])
+                    except re.error as exc:
+                        raise _fail(path, text, "required", "pattern", f"is not a valid regex: {exc}.",
+                                    "Escape special characters such as . ( ) [ ] with a backslash.",
+                                    i) from exc
+            continue
+        if table not in SCHEMA:
+            close = difflib.get_close_matches(table, [*SCHEMA, "required"], n=1)
+            hint = (f"Did you mean '[{close[0]}]'? " if close else "") + \
+                f"Known tables: {', '.join(sorted([*SCHEMA, 'required']))}."
+            line = key_line(text, table, None)
+            raise ConfigError(f"Policy file {path}{f', line {line}' if line else ''}: "
+                              f"unknown table '[{table}]'.", hint=hint)
+        if not isinstance(values, dict):
+            raise _fail(path, text, None, table, "must be a [table].", "See guardrails/README.md.")
+        _validate_keys(path, text, table, values, SCHEMA[table])
+    return data
+
+
+def merge(base: dict, over: dict) -> dict:
+    """Brand file over defaults: scalars replace, lists extend (unless inherit = false), required by name."""
+    out: dict = {t: dict(v) for t, v in base.items() if t != "required"}
+    required = {r["name"]: dict(r) for r in base.get("required", [])}
+    for table, values in over.items():
+        if table == "required":
+            for r in values:
+                required[r["name"]] = dict(r)
+            continue
+        inherit = values.get("inherit", True)
+        target = out.setdefault(table, {})
+        for key, value in values.items():
+            if key == "inherit":
+                continue
+            if isinstance(value, list) and inherit:
+                target[key] = list(dict.fromkeys([*target.get(key, []), *value]))
+            else:
+                target[key] = value
+        if not inherit:  # lists this brand did not restate are dropped too
+            for key, value in list(target.items()):
+                if isinstance(value, list) and key not in values:
+                    target[key] = []
+    out["required"] = list(required.values())
+    return out
+
+
+def load_raw(directory: Path, brand: str | None) -> tuple[dict, list[Path]]:
+    """The merged policy dict for a brand and the files it came from."""
+    directory = Path(directory)
+    files: list[Path] = []
+    data: dict = {}
+    default = directory / "default.toml"
+    if default.is_file():
+        data = parse_file(default)
+        files.append(default)
+    if brand:
+        own = directory / f"{slug(brand)}.toml"
+        if own.is_file():
+            data = merge(data, parse_file(own))
+            files.append(own)
+    data.setdefault("required", [])
+    return data, files
