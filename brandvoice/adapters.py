@@ -100,7 +100,7 @@ def get_adapter(store: Store, ref: str | int) -> AdapterInfo:
             q = q.where(adapters.c.status == "ready").order_by(adapters.c.version.desc()).limit(1)
         row = conn.execute(q).mappings().first()
     if row is None:
-        what = f"version {m.group('version')} of {name!r}" if m.group("version") else f"a ready adapter for {name!r}"
+        what = f"version {m.group('version')} of {name!r}" if m.group("version") else f"ready adapter for {name!r}"
         raise NotFoundError(f"There is no {what}.",
                             hint=f"Train one with `brandvoice train --brand {name} --emails FILE`, "
                                  "or list adapters with `brandvoice adapters list`.")

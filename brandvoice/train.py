@@ -41,13 +41,13 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: str | list[str] = "all-linear"
-    epochs: float = 2.0
+    epochs: float = 1.0
     max_steps: int = 0  # > 0 overrides epochs
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     batch_size: int = 4
     grad_accum: int = 1
     max_seq_len: int = 512
-    warmup_ratio: float = 0.1
+    warmup_ratio: float = 0.0  # LoRA's B starts at zero: early steps are gentle without warm-up
     seed: int = 0
     save_steps: int = 5
     metric: str = "click_rate"
@@ -264,7 +264,7 @@ def plan_steps(config: TrainConfig, n_train: int) -> int:
 def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any]:
     """Train (or resume) job `job_id` and publish the adapter; returns the result record."""
     import torch
-    from transformers import TrainingArguments
+    from transformers import PrinterCallback, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
     from brandvoice import train_data
@@ -302,6 +302,7 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
         model=model, args=args, train_dataset=train_data.ScheduledDataset(train_ex, order),
         data_collator=train_data.collate(tok.pad_token_id), callbacks=[progress], counter=counter,
     )
+    trainer.remove_callback(PrinterCallback)  # progress goes to the job record, not stdout
     resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if resume:
         reporter.log(f"Resuming from {Path(resume).name}.")
