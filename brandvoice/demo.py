@@ -2,7 +2,8 @@
 
 `brandvoice setup --demo` calls `prepare`; it is idempotent (run it again: nothing is duplicated).
 The review queue is seeded by the real generation job (embedded base model, no adapter) over the
-first few contacts of the demo CRM export, so that a reviewer has real drafts on first start.
+first few contacts of the demo CRM export, in a background process by default, so that a reviewer
+has real drafts on first start without `make run` waiting for them.
 """
 
 from __future__ import annotations
@@ -91,26 +92,61 @@ def _seed_crm(settings: Settings, template, n: int) -> Path:
     return out
 
 
-def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS) -> Iterator[str]:
-    """Generate a few pending drafts for the demo brand with the real job (base model)."""
+def _seed_job(store, crm_file: Path) -> dict | None:
+    """The demo's earlier seed job (same seed file), if there is one."""
+    from brandvoice import jobs
+
+    for job in jobs.list_jobs(store, "generate", limit=200):
+        if (job.get("params") or {}).get("crm") == str(crm_file.resolve()):
+            return job
+    return None
+
+
+def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
+               wait: bool | None = None) -> Iterator[str]:
+    """Generate a few pending drafts for the demo brand with the real job (base model, no adapter).
+
+    By default the job runs in a background process, so that the app starts at once and the drafts
+    appear in the queue as they are written; wait=True (or BRANDVOICE_DEMO_WAIT=1) runs it here.
+    """
     from brandvoice import generate, jobs, prompting, review
 
-    _, total = review.list_queue(store, brand=BRAND, limit=1)
-    if total:
-        yield f"Review queue: {total} demo drafts already there"
-        return
+    if wait is None:
+        wait = os.environ.get("BRANDVOICE_DEMO_WAIT", "").strip().lower() in {"1", "true", "yes"}
     template = prompting.get_template(SEED_TEMPLATE, settings)
     crm_file = _seed_crm(settings, template, n)
-    acts = files("activities")[0]
-    yield (f"Review queue: generating {n} drafts with the base model (template {template.name}, "
-           "no adapter yet); this takes a minute or two on a CPU...")
+    job = _seed_job(store, crm_file)
+    _, total = review.list_queue(store, brand=BRAND, limit=1)
+    if job is None and total:
+        yield f"Review queue: {total} demo drafts already there"
+        return
+    if job is not None and job["status"] == "done":
+        yield f"Review queue: demo generation job {job['id']} done ({total} demo drafts)"
+        return
+    if job is not None and job["status"] in (*jobs.ACTIVE, "cancelling"):
+        yield f"Review queue: demo generation job {job['id']} is {job['status']}"
+        return
+    if job is None:
+        # Small batches: the first drafts reach the queue early instead of all at the end.
+        config = generate.GenerationConfig(batch_size=2)
+        job_id = generate.submit(store, settings, crm=str(crm_file),
+                                 activities=str(files("activities")[0]), template=template.name,
+                                 adapter=None, brand=BRAND, config=config,
+                                 created_by="marketer")
+        what = "generating"
+    else:
+        job_id, what = job["id"], f"resuming ({job['status']})"
+    yield (f"Review queue: {what} {n} drafts with the base model (template {template.name}, no "
+           f"adapter yet) in job {job_id}.")
+    if not wait:
+        pid = jobs.start(settings, job_id)
+        yield (f"  Running in the background (process {pid}): drafts appear in the review queue as "
+               f"they are written; follow it on the Generate page or `brandvoice jobs show {job_id}`.")
+        return
     started = time.monotonic()
-    job_id = generate.submit(store, settings, crm=str(crm_file), activities=str(acts),
-                             template=template.name, adapter=None, brand=BRAND,
-                             created_by="marketer")
-    job = jobs.run(store, job_id)
-    if job["status"] != "done":
-        yield (f"Review queue: generation job {job_id} {job['status']}: {job.get('error')}. "
+    done = jobs.run(store, job_id)
+    if done["status"] != "done":
+        yield (f"Review queue: generation job {job_id} {done['status']}: {done.get('error')}. "
                f"Resume it with `brandvoice jobs resume {job_id}`.")
         return
     _, total = review.list_queue(store, job_id=job_id, limit=1)

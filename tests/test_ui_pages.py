@@ -157,3 +157,27 @@ def test_admin_adds_a_user(store, people):
     at.run()
     no_exception(at)
     assert users.authenticate(store, "newbie", "long-password").role == "reviewer"
+
+
+def test_template_save_validates_then_writes(store, people, tmp_path, monkeypatch):
+    import shutil
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts", prompts)
+    monkeypatch.setenv("BRANDVOICE_PROMPTS", str(prompts))
+    at = page("templates", people[2]).run()
+    name = at.selectbox(key="t_name").value
+    path = prompts / f"{name}.j2"
+    before = path.read_text(encoding="utf-8")
+    at.text_area[0].input(before.replace("{% set", "{% sett", 1))
+    at.button(key="t_save").click()
+    at.run()
+    no_exception(at)
+    assert any("line" in e for e in texts(at, "error"))
+    assert path.read_text(encoding="utf-8") == before  # a broken template is never written
+    at.text_area[0].input(before + "\n- Mention the weather.")
+    at.button(key="t_save").click()
+    at.run()
+    no_exception(at)
+    assert path.read_text(encoding="utf-8").endswith("- Mention the weather.")
+    assert not list(prompts.glob(".*.tmp"))

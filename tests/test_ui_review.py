@@ -122,3 +122,21 @@ def test_ten_thousand_drafts_render_fast(store, people):
     no_exception(at)
     assert "10,000 drafts match" in " ".join(texts(at, "caption"))
     assert elapsed < 1.0, f"review page took {elapsed:.2f} s with 10,000 drafts"
+
+
+def test_reviewer_rechecks_an_edited_draft(store, people):
+    from brandvoice import review
+
+    admin, reviewer, _ = people
+    ids = make_drafts(store, 1, brand="Ledgerly", adapter=False, created_by="mark")
+    review.edit(store, admin, ids[0], subject="Quick question, Dana",
+                body="Hi Dana, this is the best deal ever!!! Buy now.", expected_version=1)
+    at = page("review", reviewer).run()
+    no_exception(at)
+    assert any("text changed since" in c for c in texts(at, "caption"))
+    at.button(key=f"recheck_{ids[0]}").click()
+    at.run(timeout=120)
+    no_exception(at)
+    d = review.get_draft(store, ids[0])
+    assert {r["row_version"] for r in d["guardrails"]} >= {1, 2}
+    assert not any("text changed since" in c for c in texts(at, "caption"))

@@ -44,14 +44,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 # --- settings, store and cached loaders ---------------------------------------------------------
-@st.cache_resource(show_spinner=False)
-def _settings(home: str | None, db_url: str | None) -> Settings:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _settings(env: tuple[tuple[str, str], ...]) -> Settings:
     return Settings.from_env()
 
 
 def settings() -> Settings:
-    """Settings of this process (keyed on the environment so tests with another home get theirs)."""
-    return _settings(os.environ.get("BRANDVOICE_HOME"), os.environ.get("BRANDVOICE_DB_URL"))
+    """Settings of this process (keyed on BRANDVOICE_* variables, so tests with another home get theirs)."""
+    return _settings(tuple(sorted((k, v) for k, v in os.environ.items()
+                                  if k.startswith("BRANDVOICE_"))))
 
 
 def store() -> Store:
@@ -59,12 +60,24 @@ def store() -> Store:
     return Store(settings())
 
 
-@st.cache_resource(show_spinner="Loading the sentence embedder (once per process)...")
-def embedder(name: str) -> Any:
-    """The sentence embedder, loaded once per process."""
-    from brandvoice.guardrails import tone
+@st.cache_resource(show_spinner="Loading the guardrails (embedder and tone profile, once)...",
+                   max_entries=8)
+def guard(brand: str, adapter_id: int | None, env: tuple) -> Any:
+    """The brand's guardrails (policy, tone profile with its embedder), built once per process."""
+    from brandvoice import adapters
+    from brandvoice.guardrails import Guard
 
-    return tone.load_embedder(name)
+    adapter = None
+    if adapter_id is not None:
+        info = adapters.get_adapter(store(), str(adapter_id))
+        adapter = info if info.path.is_dir() else None
+    return Guard.for_brand(settings(), brand, store=store(), adapter=adapter)
+
+
+def guard_for(brand: str, adapter_id: int | None) -> Any:
+    """`guard` keyed on the current settings."""
+    return guard(brand, adapter_id, tuple(sorted((k, v) for k, v in os.environ.items()
+                                                 if k.startswith("BRANDVOICE_"))))
 
 
 # --- the signed-in user ---------------------------------------------------------------------------

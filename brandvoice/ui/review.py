@@ -134,7 +134,7 @@ def _draft(review, user, draft_id: int, may_review: bool) -> None:
     with right:
         row = d.get("contact") or {}
         _contact(row.get("data") or row)
-        _guardrails(d)
+        _guardrails(d, may_review)
         _history(d)
 
 
@@ -261,30 +261,52 @@ def _contact(contact: dict[str, Any]) -> None:
             st.text(contact["notes"])
 
 
-def _guardrails(d: dict[str, Any]) -> None:
+def _guardrails(d: dict[str, Any], may_review: bool) -> None:
     st.subheader("Guardrails")
-    results = d.get("guardrails") or d.get("guardrail_results") or []
+    results = d.get("guardrails") or []
+    version = d.get("row_version")
+    checked = max((r.get("row_version") or 0 for r in results), default=None)
     if not results:
         st.caption("Not checked yet.")
-        return
-    version = d.get("row_version")
-    latest = [r for r in results if r.get("row_version") in (None, version)] or results
-    for r in latest:
-        status = r.get("status")
-        score = f" ({r['score']:.2f})" if isinstance(r.get("score"), (int, float)) else ""
-        st.badge(f"{r.get('check')}: {r.get('rule')}{score}", color=common.badge_color(status),
-                 icon={"pass": ":material/check:", "warn": ":material/warning:",
-                       "fail": ":material/close:"}.get(status or ""))
-        if status != "pass" and r.get("message"):
-            st.caption(r["message"])
-    examples = _nearest(latest)
-    if examples:
-        with st.expander("Nearest on-brand examples", expanded=False):
-            for ex in examples[:3]:
-                sim = ex.get("similarity", ex.get("score"))
-                head = f"similarity {sim:.2f} · " if isinstance(sim, (int, float)) else ""
-                st.markdown(f"{head}**{ex.get('subject', '')}**")
-                st.text((ex.get("body") or ex.get("text") or "")[:600])
+    else:
+        latest = [r for r in results if (r.get("row_version") or 0) == checked]
+        if checked != version:
+            st.caption(f"These results are for version {checked}; the text changed since.")
+        for r in latest:
+            status = r.get("status")
+            score = f" ({r['score']:.2f})" if isinstance(r.get("score"), (int, float)) else ""
+            st.badge(f"{r.get('check')}: {r.get('rule')}{score}",
+                     color=common.badge_color(status),
+                     icon={"pass": ":material/check:", "warn": ":material/warning:",
+                           "fail": ":material/close:"}.get(status or ""))
+            if status != "pass" and r.get("message"):
+                st.caption(r["message"])
+        examples = _nearest(latest)
+        if examples:
+            with st.expander("Nearest on-brand examples"):
+                for ex in examples[:3]:
+                    sim = ex.get("similarity", ex.get("score"))
+                    head = f"similarity **{sim:.2f}** · " if isinstance(sim, (int, float)) else ""
+                    st.markdown(head + (ex.get("email") or ex.get("subject") or ex.get("text")
+                                        or ""))
+    if may_review and d["state"] == "pending" and checked != version:
+        if st.button("Check this version", key=f"recheck_{d['id']}", icon=":material/shield:",
+                     help="Run tone, policy and personalization checks on the current text."):
+            with common.errors():
+                _recheck(d)
+                st.rerun()
+
+
+def _recheck(d: dict[str, Any]) -> None:
+    from brandvoice.guardrails import store_results
+
+    row = d.get("contact") or {}
+    contact = row.get("data") or {}
+    verdict = common.guard_for(d.get("brand") or "", d.get("adapter_id")).check(
+        d["subject"], d["body"], contact)
+    s = common.store()
+    with s.tx() as conn:
+        store_results(s, conn, d["id"], d["row_version"], verdict)
 
 
 def _nearest(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
