@@ -5,7 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ui_harness import REPO, app, demo_users, no_exception, texts
+from ui_harness import (
+    REPO,
+    app,
+    demo_users,
+    fast_passwords,  # noqa: F401 - autouse fixture
+    no_exception,
+    texts,
+)
 
 
 def _sign_in(at, username, password):

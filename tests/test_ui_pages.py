@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 from helpers_drafts import make_drafts
-from ui_harness import REPO, demo_users, no_exception, page, texts
+from ui_harness import (
+    REPO,
+    demo_users,
+    fast_passwords,  # noqa: F401 - autouse fixture
+    no_exception,
+    page,
+    texts,
+)
 
 CRM = REPO / "data" / "crm_hubspot_ledgerly.csv"
 EMAILS = REPO / "data" / "emails_ledgerly.csv"

@@ -6,7 +6,13 @@ import time
 
 import pytest
 from helpers_drafts import make_drafts
-from ui_harness import demo_users, no_exception, page, texts
+from ui_harness import (
+    demo_users,
+    fast_passwords,  # noqa: F401 - autouse fixture
+    no_exception,
+    page,
+    texts,
+)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,3 +46,14 @@ def demo_users(store):
     reviewer = users.add_user(store, "rita", "correct-horse", "reviewer", actor=admin)
     marketer = users.add_user(store, "mark", "correct-horse", "marketer", actor=admin)
     return admin, reviewer, marketer
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(monkeypatch):
+    """Cheap argon2 parameters: the UI tests sign in often; the real cost is tested in users."""
+    from argon2 import PasswordHasher
+
+    from brandvoice import users
+
+    monkeypatch.setattr(users, "_hasher",
+                        lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
