@@ -18,18 +18,53 @@ DATE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?"
     rf"{_MONTH}(?:,?\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?)\b", re.IGNORECASE)
 _NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_MONTH_WORDS = frozenset({"jan", "january", "feb", "february", "mar", "march", "apr", "april", "may",
+                          "jun", "june", "jul", "july", "aug", "august", "sep", "sept", "september",
+                          "oct", "october", "nov", "november", "dec", "december"})
+_NUMERIC_DATE = re.compile(r"\d/\d|\d{4}-\d\d-\d")
+_THREE_DIGITS = re.compile(r"\d{3}")
+_DIGIT = re.compile(r"\d")
+_MONTH_START = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
+_NONDIGITS = re.compile(r"\D+")
+
+
+def _scan(text: str, low_tokens=None) -> dict[str, list[re.Match]]:
+    """Every fact-like match by kind; each regex runs only when a cheap test says it can match."""
+    out: dict[str, list[re.Match]] = {}
+    if "http" in text or "www." in text or "WWW." in text:
+        out["URL"] = list(URL.finditer(text))
+    if "@" in text:
+        out["email"] = list(EMAIL.finditer(text))
+    if not _DIGIT.search(text):
+        return out
+    if "$" in text or "€" in text or "£" in text or "USD" in text or "EUR" in text or \
+            "GBP" in text or "dollars" in text:
+        out["price"] = list(PRICE.finditer(text))
+    if "%" in text or "percent" in text:
+        out["percentage"] = list(PERCENT.finditer(text))
+    has_month = _MONTH_WORDS.intersection(low_tokens) if low_tokens is not None \
+        else _MONTH_START.search(text)
+    if has_month or _NUMERIC_DATE.search(text):
+        out["date"] = list(DATE.finditer(text))
+    if _THREE_DIGITS.search(text):
+        out["phone number"] = list(PHONE.finditer(text))
+    return out
 
 
 def _num(s: str) -> str:
     m = _NUM.search(s)
     if not m:
         return ""
-    n = m.group(0).replace(",", "")
-    return n[:-2] if n.endswith(".00") else n
+    return _clean_num(m.group(0))
+
+
+def _clean_num(n: str) -> str:
+    n = n.replace(",", "")
+    return n[:-3] if n.endswith(".00") else n
 
 
 def _digits(s: str) -> str:
-    return re.sub(r"\D", "", s)
+    return _NONDIGITS.sub("", s)
 
 
 def date_key(s: str) -> tuple[int, int] | None:
@@ -66,21 +101,17 @@ class KnownFacts:
     @classmethod
     def from_texts(cls, texts, allowed_url_prefixes=()) -> KnownFacts:
         """Index the facts found in some source texts."""
-        numbers, digits, dates, urls, emails = set(), [], set(), [], set()
-        for t in texts:
-            if not t:
-                continue
-            t = str(t)
-            numbers.update(_num(m.group(0)) for m in _NUM.finditer(t))
-            d = _digits(t)
-            if len(d) >= 7:
-                digits.append(d)
-            digits.extend(_digits(m.group(0)) for m in PHONE.finditer(t))
-            dates.update(k for k in (date_key(m.group(0)) for m in DATE.finditer(t)) if k)
-            urls.extend(strip_url(m.group(0)) for m in URL.finditer(t))
-            emails.update(e.lower() for e in EMAIL.findall(t))
-        urls.extend(strip_url(u) for u in allowed_url_prefixes)
-        return cls(numbers - {""}, digits, dates, urls, emails)
+        texts = [str(t) for t in texts if t]
+        joined = "\n".join(texts)
+        found = _scan(joined)
+        numbers = set(map(_clean_num, _NUM.findall(joined))) - {""}
+        digits = [_digits(m.group(0)) for m in found.get("phone number", [])]
+        digits += [d for d in (_digits(t) for t in texts if len(t) <= 40) if 7 <= len(d) <= 15]
+        dates = {k for k in (date_key(m.group(0)) for m in found.get("date", [])) if k}
+        urls = [strip_url(m.group(0)) for m in found.get("URL", [])]
+        urls += [strip_url(u) for u in allowed_url_prefixes]
+        emails = {m.group(0).lower() for m in found.get("email", [])}
+        return cls(numbers, digits, dates, urls, emails)
 
     def merged(self, other: KnownFacts) -> KnownFacts:
         """The union of two fact sets."""
@@ -88,42 +119,36 @@ class KnownFacts:
                           self.dates | other.dates, self.urls + other.urls, self.emails | other.emails)
 
 
-def unsupported(text: str, known: KnownFacts) -> list[dict]:
+def unsupported(text: str, known: KnownFacts, low_tokens=None) -> list[dict]:
     """Facts in `text` that `known` does not back up: [{kind, text, start, end}]."""
+    found = _scan(text, low_tokens)
+    if not found:
+        return []
     out: list[dict] = []
     taken: list[tuple[int, int]] = []
-
-    def add(kind: str, m: re.Match) -> None:
-        taken.append((m.start(), m.end()))
-        out.append({"kind": kind, "text": m.group(0), "start": m.start(), "end": m.end()})
 
     def overlaps(m: re.Match) -> bool:
         return any(m.start() < e and s < m.end() for s, e in taken)
 
-    for m in URL.finditer(text):
-        u = strip_url(m.group(0))
-        if not any(u == k or u.startswith(k + "/") for k in known.urls if k):
-            add("URL", m)
-        else:
-            taken.append((m.start(), m.end()))
-    for m in EMAIL.finditer(text):
-        taken.append((m.start(), m.end()))  # email addresses are the leakage check's business
-    for kind, regex in (("price", PRICE), ("percentage", PERCENT)):
-        for m in regex.finditer(text):
-            if not overlaps(m) and _num(m.group(0)) not in known.numbers:
-                add(kind, m)
-            taken.append((m.start(), m.end()))
-    for m in DATE.finditer(text):
-        if overlaps(m):
-            continue
-        k = date_key(m.group(0))
-        if k and k not in known.dates:
-            add("date", m)
-        taken.append((m.start(), m.end()))
-    for m in PHONE.finditer(text):
-        if overlaps(m):
-            continue
+    def ok(kind: str, m: re.Match) -> bool:
+        if kind == "URL":
+            u = strip_url(m.group(0))
+            return any(u == k or u.startswith(k + "/") for k in known.urls if k)
+        if kind == "email":
+            return True  # email addresses are the leakage check's business
+        if kind in ("price", "percentage"):
+            return _num(m.group(0)) in known.numbers
+        if kind == "date":
+            k = date_key(m.group(0))
+            return k is None or k in known.dates
         d = _digits(m.group(0))
-        if len(d) >= 7 and not any(d in k or k.endswith(d[-7:]) for k in known.digits):
-            add("phone number", m)
+        return len(d) < 7 or any(d in k or k.endswith(d[-7:]) for k in known.digits)
+
+    for kind in ("URL", "email", "price", "percentage", "date", "phone number"):
+        for m in found.get(kind, ()):
+            if overlaps(m):
+                continue
+            taken.append((m.start(), m.end()))
+            if not ok(kind, m):
+                out.append({"kind": kind, "text": m.group(0), "start": m.start(), "end": m.end()})
     return sorted(out, key=lambda f: f["start"])

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 
 from brandvoice.guardrails.facts import EMAIL, PERCENT, PRICE, URL
-from brandvoice.guardrails.text import phrase_pattern, sentences
+from brandvoice.guardrails.text import PhraseMatcher, norm_words, sentences
 from brandvoice.guardrails.verdict import CheckResult
 
 # Phrases that mark CRM free text as instructions to the writer rather than facts about the contact.
@@ -21,7 +21,7 @@ INJECTION = [
     "reply with", "respond with", "write in all caps", "reveal your", "say that",
 ]
 # Phrases a marketing email never legitimately contains.
-_STRONG = phrase_pattern([
+_STRONG = PhraseMatcher([
     "ignore previous instructions", "ignore all previous instructions", "ignore your instructions",
     "disregard previous instructions", "system prompt", "as an ai language model", "as an ai model",
     "developer mode", "my instructions", "i cannot comply", "jailbreak",
@@ -51,9 +51,11 @@ def contact_texts(contact: dict) -> list[str]:
 
 def split_instructions(texts: list[str], injection_re) -> tuple[list[str], list[str]]:
     """(trusted texts, instruction-like sentences): facts inside instructions are not trusted."""
+    if not injection_re or not injection_re.search("\n".join(texts)):
+        return texts, []
     trusted, instructions = [], []
     for t in texts:
-        if injection_re is not None and injection_re.search(t):
+        if injection_re and injection_re.search(t):
             for s in sentences(t):
                 (instructions if injection_re.search(s) else trusted).append(s)
         else:
@@ -66,14 +68,13 @@ def _windows(text: str, n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(ws[i:i + n]) for i in range(len(ws) - n + 1)}
 
 
-def injection(checker, text: str, contact: dict) -> CheckResult:
+def injection(checker, text: str, instructions: list[str]) -> CheckResult:
     """Fail when the draft echoes or obeys instruction-like CRM free text, or talks like a chatbot."""
-    strong = [m.group(0) for m in _STRONG.finditer(text)] if _STRONG else []
+    strong = [found for _t, found, _s, _e in _STRONG.finditer(text)]
     if strong:
         return CheckResult("personalization", "injection", "fail",
                            f"The draft contains assistant/instruction text: “{strong[0]}”.",
                            details={"found": strong})
-    _trusted, instructions = split_instructions(contact_texts(contact), checker.injection_re)
     if not instructions:
         return CheckResult("personalization", "injection", "pass",
                            "The CRM notes contain no instructions to echo.")
@@ -105,8 +106,8 @@ def degeneration(checker, body: str) -> CheckResult:
         return CheckResult("personalization", "degeneration", "fail",
                            f"Repeats the same sentence: “{repeated[0][:80]}”.",
                            details={"repeated": repeated})
-    ws = re.findall(r"[a-z0-9']+", body.lower())
-    grams = Counter(tuple(ws[i:i + 4]) for i in range(len(ws) - 3))
+    ws = norm_words(body)
+    grams = Counter(zip(ws, ws[1:], ws[2:], ws[3:], strict=False))
     if grams:
         gram, n = grams.most_common(1)[0]
         if n >= 4:

@@ -15,7 +15,7 @@ from brandvoice.guardrails.integrity import (
     injection,
     split_instructions,
 )
-from brandvoice.guardrails.text import phrase_pattern, snippet
+from brandvoice.guardrails.text import PhraseMatcher, norm_words, snippet, tokenize
 from brandvoice.guardrails.verdict import CheckResult
 
 GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|howdy|good (?:morning|afternoon|evening)|"
@@ -35,10 +35,6 @@ _NAME_LINE = re.compile(r"^\W{0,3}([A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2})\W
 _COMMON_WORDS = {"will", "may", "mark", "bill", "june", "april", "august", "rose", "grace", "hope",
                  "joy", "faith", "summer", "page", "chase", "drew", "dean", "amber", "frank",
                  "sue", "pat", "art", "jack", "max", "ray", "guy", "victor", "sunny", "bean"}
-
-
-def _norm_words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 def _contact_names(c: dict) -> tuple[str, str]:
@@ -78,11 +74,10 @@ class BatchIndex:
                 self.emails.setdefault(str(c["email"]).lower(), set()).add(cid)
             if c.get("company") and len(str(c["company"]).strip()) >= 3:
                 self.companies.setdefault(str(c["company"]).strip().lower(), set()).add(cid)
-        self.full_re = phrase_pattern(self.full_names)
+        self.full_re = PhraseMatcher(self.full_names)
         # first names match case-sensitively: "Will" the person, not "will" the verb
-        alts = "|".join(re.escape(n) for n in sorted(self.first_names, key=len, reverse=True))
-        self.first_re = re.compile(rf"(?<![\w@.])(?:{alts})(?![\w@])") if alts else None
-        self.company_re = phrase_pattern(self.companies)
+        self.first_re = PhraseMatcher(self.first_names, case_sensitive=True)
+        self.company_re = PhraseMatcher(self.companies)
 
 
 @dataclass
@@ -101,9 +96,9 @@ class TrainingIndex:
             _subject, body = _subject_body(e)
             src = e.get("source", "") if isinstance(e, dict) else getattr(e, "source", "")
             self.sources.append(str(src or ""))
-            ws = _norm_words(body)
-            for j in range(len(ws) - self.n + 1):
-                grams.setdefault(hash(tuple(ws[j:j + self.n])), set()).add(idx)
+            ws = norm_words(body)
+            for gram in zip(*(ws[k:] for k in range(self.n)), strict=False):
+                grams.setdefault(hash(gram), set()).add(idx)
             self.addresses.update(a.lower() for a in EMAIL.findall(body))
             lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
             for k, line in enumerate(lines):
@@ -120,15 +115,19 @@ class TrainingIndex:
         # n-grams shared by several emails are boilerplate (footer, sign-off), not copying
         limit = max(2, len(self.emails) // 10)
         self.grams = {h: ids for h, ids in grams.items() if len(ids) < limit}
-        self.names_re = phrase_pattern(self.names)
+        self.names_re = PhraseMatcher(self.names, case_sensitive=True)
 
     def longest_copy(self, body: str) -> tuple[int, int | None, str]:
         """Longest run of words shared with one training email: (words, email index, the text)."""
-        ws = _norm_words(body)
+        ws = norm_words(body)
         best, best_idx, best_at = 0, None, 0
         run: dict[int, int] = {}
-        for j in range(len(ws) - self.n + 1):
-            ids = self.grams.get(hash(tuple(ws[j:j + self.n])), ())
+        grams = self.grams
+        for j, gram in enumerate(zip(*(ws[k:] for k in range(self.n)), strict=False)):
+            ids = grams.get(hash(gram))
+            if not ids:
+                run = {}
+                continue
             run = {i: run.get(i, self.n - 1) + 1 for i in ids}
             for i, length in run.items():
                 if length > best:
@@ -145,7 +144,7 @@ class PersonalizationChecker:
         self.max_list_items = int(cfg.get("max_list_items", 12))
         self.max_repeats = int(cfg.get("max_repeats", 1))
         self.greeting_words = {w.lower() for w in cfg.get("greeting_words", [])} | GENERIC_NAMES
-        self.injection_re = phrase_pattern([*INJECTION, *cfg.get("injection_phrases", [])])
+        self.injection_re = PhraseMatcher([*INJECTION, *cfg.get("injection_phrases", [])])
         self.allowed_placeholders = {p.replace(" ", "") for p in cfg.get("allowed_placeholders", [])}
         allow = policy.raw.get("allow", {}) if policy is not None else {}
         self.policy_known = KnownFacts.from_texts(policy.allowed_facts if policy else [],
@@ -160,14 +159,15 @@ class PersonalizationChecker:
         """All personalization checks on one draft."""
         contact = contact or {}
         text = f"{subject}\n\n{body}"
+        trusted, instructions = split_instructions(contact_texts(contact), self.injection_re)
         return [
             self._greeting(body, contact),
             self._company(text, contact, batch),
             self._placeholders(text),
             self._leakage(text, contact, batch),
-            self._facts(text, contact),
+            self._facts(text, trusted),
             self._copying(body),
-            injection(self, text, contact),
+            injection(self, text, instructions),
             degeneration(self, body),
         ]
 
@@ -203,11 +203,11 @@ class PersonalizationChecker:
     def _company(self, text: str, contact: dict, batch: BatchIndex | None) -> CheckResult:
         own = str(contact.get("company") or "").strip().lower()
         others = []
-        if batch is not None and batch.company_re is not None:
-            for m in batch.company_re.finditer(text):
-                found = m.group(0).lower()
+        if batch is not None:
+            for _term, match, _s, _e in batch.company_re.finditer(text):
+                found = match.lower()
                 if found != own and not (own and (found in own or own in found)):
-                    others.append(m.group(0))
+                    others.append(match)
         if others:
             return CheckResult("personalization", "company", "fail",
                                f"Mentions another contact's company: {', '.join(dict.fromkeys(others))}"
@@ -230,7 +230,7 @@ class PersonalizationChecker:
         first, last = (n.lower() for n in _contact_names(contact))
         own = {first, last, f"{first} {last}".strip()} - {""}
         hits: list[str] = []
-        for addr in EMAIL.findall(text):
+        for addr in (EMAIL.findall(text) if "@" in text else ()):
             a = addr.lower()
             if a == own_email or a in self.allowed_emails:
                 continue
@@ -238,19 +238,17 @@ class PersonalizationChecker:
                     (self.training is not None and a in self.training.addresses):
                 hits.append(addr)
         if batch is not None:
-            for regex, table, key in ((batch.full_re, batch.full_names, str.lower),
-                                      (batch.first_re, batch.first_names, str)):
-                for m in (regex.finditer(text) if regex else ()):
-                    found = m.group(0)
-                    owners = table.get(key(found), set())
+            for matcher, table in ((batch.full_re, batch.full_names), (batch.first_re, batch.first_names)):
+                for term, found, _s, _e in matcher.finditer(text):
+                    owners = table.get(term, set())
                     if me not in owners and found.lower() not in own \
                             and found.lower() not in self.allowed_names:
                         hits.append(found)
-        if self.training is not None and self.training.names_re is not None:
-            for m in self.training.names_re.finditer(text):
-                low = m.group(0).lower()
+        if self.training is not None:
+            for _term, found, _s, _e in self.training.names_re.finditer(text):
+                low = found.lower()
                 if low not in own and low not in self.allowed_names and low.split()[0] != first:
-                    hits.append(m.group(0))
+                    hits.append(found)
         if hits:
             return CheckResult("personalization", "leakage", "fail",
                                "Contains another person's name or email address: "
@@ -258,10 +256,9 @@ class PersonalizationChecker:
                                "to another.", details={"found": list(dict.fromkeys(hits))})
         return CheckResult("personalization", "leakage", "pass", "No other person's data.")
 
-    def _facts(self, text: str, contact: dict) -> CheckResult:
-        trusted, _instructions = split_instructions(contact_texts(contact), self.injection_re)
+    def _facts(self, text: str, trusted: list[str]) -> CheckResult:
         known = KnownFacts.from_texts(trusted).merged(self.policy_known)
-        bad = [f for f in unsupported(text, known)
+        bad = [f for f in unsupported(text, known, tokenize(text).set_low)
                if f["text"].replace(" ", "") not in self.allowed_placeholders]
         if not bad:
             return CheckResult("personalization", "facts", "pass",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from brandvoice.guardrails.policy_file import load_raw, slug
-from brandvoice.guardrails.text import fk_grade, phrase_pattern, snippet, words
+from brandvoice.guardrails.text import PhraseMatcher, fk_grade, snippet, words
 from brandvoice.guardrails.verdict import CheckResult
 
 _PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b)", re.IGNORECASE)
@@ -35,13 +35,13 @@ class Policy:
     def __post_init__(self) -> None:
         t = lambda name: self.raw.get(name, {})  # noqa: E731
         b, c, s, st = t("banned"), t("claims"), t("spam"), t("style")
-        self.banned_re = phrase_pattern([*b.get("words", []), *b.get("phrases", [])])
-        self.competitor_re = phrase_pattern(b.get("competitors", []))
+        self.banned_re = PhraseMatcher([*b.get("words", []), *b.get("phrases", [])])
+        self.competitor_re = PhraseMatcher(b.get("competitors", []))
         self.banned_severity = b.get("severity", "fail")
-        self.claims_re = phrase_pattern(c.get("terms", []))
+        self.claims_re = PhraseMatcher(c.get("terms", []))
         self.claims_percentages = c.get("percentages", True)
         self.claims_severity = c.get("severity", "warn")
-        self.spam_re = phrase_pattern(s.get("words", []))
+        self.spam_re = PhraseMatcher(s.get("words", []))
         self.spam_warn_at, self.spam_fail_at = s.get("warn_at", 1), s.get("fail_at", 3)
         self.max_exclamations = st.get("max_exclamations", 1)
         self.max_caps_words = st.get("max_caps_words", 1)
@@ -82,11 +82,9 @@ class Policy:
 
     # -- rules ----------------------------------------------------------------------------------
     @staticmethod
-    def _spans(regex: re.Pattern | None, text: str) -> list[dict]:
-        if regex is None:
-            return []
-        return [{"text": m.group(0), "start": m.start(), "end": m.end(),
-                 "context": snippet(text, m.start(), m.end())} for m in regex.finditer(text)]
+    def _spans(matcher: PhraseMatcher, text: str) -> list[dict]:
+        return [{"term": term, "text": found, "start": start, "end": end,
+                 "context": snippet(text, start, end)} for term, found, start, end in matcher.finditer(text)]
 
     def _phrases(self, rule, regex, text, severity, bad, good) -> CheckResult:
         spans = self._spans(regex, text)

@@ -10,11 +10,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n")
 _VOWELS = re.compile(r"[aeiouy]+")
 
 
+@lru_cache(maxsize=64)
 def words(text: str) -> list[str]:
     """Alphabetic words of a text."""
     return WORD.findall(text)
 
 
+@lru_cache(maxsize=64)
+def norm_words(text: str) -> list[str]:
+    """Lower-cased words and numbers (shared by the copying and degeneration checks)."""
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+@lru_cache(maxsize=64)
 def sentences(text: str) -> list[str]:
     """Sentences (split on end punctuation and blank lines), stripped, empty ones dropped."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
@@ -61,3 +69,91 @@ def snippet(text: str, start: int, end: int, width: int = 30) -> str:
     right = min(len(text), end + width)
     out = ("…" if left else "") + text[left:start] + "[" + text[start:end] + "]" + text[end:right]
     return (out + ("…" if right < len(text) else "")).replace("\n", " ")
+
+
+# Words keep inner hyphens, apostrophes and dots ("risk-free", "don't", "ledgerly.example"); a
+# possessive "'s" is its own token ("Dana's" -> "Dana", "'s"); each punctuation mark is a token.
+_TOKEN = re.compile(r"\w+(?:['’.-](?![sS]\b)\w+)*|['’][sS]\b|[^\w\s]")
+
+
+class Tokens:
+    """A text's tokens (original and lower-cased) and their sets; offsets computed on demand."""
+
+    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_spans")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.orig = _TOKEN.findall(text)
+        self.low = [t.lower().replace("’", "'") for t in self.orig]
+        self.set_orig = frozenset(self.orig)
+        self.set_low = frozenset(self.low)
+        self._spans: list[tuple[int, int]] | None = None
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            self._spans = [m.span() for m in _TOKEN.finditer(self.text)]
+        return self._spans
+
+
+@lru_cache(maxsize=256)
+def tokenize(text: str) -> Tokens:
+    """The tokens of a text (cached: the policy and personalization checks share them)."""
+    return Tokens(text)
+
+
+class PhraseMatcher:
+    """Whole-word phrase matching over tokens: cost depends on the text, not on how many phrases.
+
+    Case-insensitive by default; `case_sensitive=True` matches the phrase's capitalization exactly
+    ("Will" the person, not "will" the verb).
+    """
+
+    def __init__(self, phrases, *, case_sensitive: bool = False):
+        self.case_sensitive = case_sensitive
+        self.first: dict[str, list[tuple[str, ...]]] = {}
+        self.phrases: dict[tuple[str, ...], str] = {}
+        for p in phrases:
+            p = (p or "").strip()
+            if not p:
+                continue
+            t = tokenize(p)
+            key = tuple(t.orig if case_sensitive else t.low)
+            if key and key not in self.phrases:
+                self.phrases[key] = p
+                self.first.setdefault(key[0], []).append(key)
+        for alts in self.first.values():
+            alts.sort(key=len, reverse=True)
+        self.first_set = frozenset(self.first)
+
+    def __bool__(self) -> bool:
+        return bool(self.phrases)
+
+    def search(self, text: str):
+        """The first match, or None."""
+        return next(iter(self.finditer(text)), None)
+
+    def finditer(self, text: str) -> list[tuple[str, str, int, int]]:
+        """Matches as (phrase as configured, matched text, start, end), in text order, no overlaps."""
+        if not self.phrases:
+            return []
+        t = tokenize(text)
+        heads = self.first_set.intersection(t.set_orig if self.case_sensitive else t.set_low)
+        if not heads:
+            return []
+        toks = t.orig if self.case_sensitive else t.low
+        found = []
+        for i, tok in enumerate(toks):
+            if tok in heads:
+                for key in self.first[tok]:
+                    if tuple(toks[i:i + len(key)]) == key:
+                        found.append((i, i + len(key) - 1, key))
+                        break
+        out, last = [], -1
+        spans = t.spans
+        for i, j, key in found:
+            if i > last:
+                start, end = spans[i][0], spans[j][1]
+                out.append((self.phrases[key], text[start:end], start, end))
+                last = j
+        return out
