@@ -188,3 +188,29 @@ def test_template_save_validates_then_writes(store, people, tmp_path, monkeypatc
     no_exception(at)
     assert path.read_text(encoding="utf-8").endswith("- Mention the weather.")
     assert not list(prompts.glob(".*.tmp"))
+
+
+def test_training_progress_is_read_from_the_store(store, people):
+    import os
+
+    from brandvoice import jobs
+    from brandvoice.store import jobs as jobs_table
+    from brandvoice.store import utcnow
+
+    job_id = jobs.create(store, "train", {"brand": "Ledgerly"}, created_by="mark")
+    with store.tx() as conn:  # as a worker process would (this process stands in for it)
+        conn.execute(jobs_table.update().where(jobs_table.c.id == job_id).values(
+            status="running", pid=os.getpid(), started_at=utcnow()))
+    reporter = jobs.Reporter(store, job_id)
+    for step in range(1, 6):
+        reporter.update(done=step, total=20, force=True,
+                        metrics={"step": step, "max_steps": 20, "loss": 3.0 - 0.2 * step,
+                                 "tokens_per_s": 850.0, "eta_s": 95.0},
+                        point={"step": step, "loss": 3.0 - 0.2 * step})
+    at = page("brand", people[2]).run(timeout=120)
+    no_exception(at)
+    values = {m.label: str(m.value) for m in at.metric}
+    assert values["Loss"] == "2.000" and values["Step"] == "5/20"
+    assert values["Tokens/s"] == "850" and values["ETA"] == "1m 35s"
+    assert at.get("progress") and at.get("vega_lite_chart")  # the loss curve
+    assert any(b.label == "Cancel job" for b in at.button)

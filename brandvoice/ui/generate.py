@@ -32,13 +32,12 @@ def page() -> None:
                                       help="HubSpot, Salesforce or Pipedrive export, or any CSV "
                                            "with an email column.")
     with c2:
-        # The demo activity log belongs to the demo CRM: an uploaded export starts without it.
+        # The demo activity log belongs to the demo CRM: an uploaded export starts without it
+        # (a widget key per case, so that switching the CRM file resets the choice).
         demo_crm = common.is_demo(crm_path)
-        if st.session_state.get("g_crm_was_demo", demo_crm) != demo_crm:
-            st.session_state.pop("g_act_source", None)
-        st.session_state["g_crm_was_demo"] = demo_crm
         act_path = common.file_picker("Activity log (optional)", "activities", ["csv"],
-                                      key="g_act", optional=True, default_demo=demo_crm)
+                                      key="g_act_demo" if demo_crm else "g_act", optional=True,
+                                      default_demo=demo_crm)
     if crm_path is None:
         st.info("Upload a CRM export (CSV) or pick the demo file to start.")
         _latest_job()

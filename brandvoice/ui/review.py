@@ -168,12 +168,13 @@ def _text_and_actions(review, user, d: dict[str, Any], may_review: bool) -> None
             st.code(diff, language="diff")
     if not actions:
         return
+    note = st.text_input("Note (optional)", key=f"note_{did}",
+                         placeholder="Kept with the approval") if "approve" in actions else ""
     a, b, c = st.columns(3)
     if editable and a.button("Save edit", key=f"save_{did}", icon=":material/save:"):
         _act(lambda: review.edit(common.store(), user, did, subject=subject, body=body,
                                  expected_version=version), did, "Edit saved.")
     if "approve" in actions:
-        note = st.text_input("Note (optional)", key=f"note_{did}")
         if b.button("Approve", key=f"approve_{did}", type="primary", icon=":material/check:",
                     help="Saves your edit first, if you made one."):
             def approve() -> None:

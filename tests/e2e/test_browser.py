@@ -107,6 +107,8 @@ def test_marketer_uploads_a_crm_file_with_a_bad_row(app_server, page, shots, tmp
     message.wait_for()
     _idle(page)
     assert "crm_with_bad_row.csv" in message.inner_text()
+    # The demo activity log is not joined to an uploaded export.
+    assert page.get_by_text("reference no imported contact").count() == 0
     shots(page, "05_generate_bad_row")
 
 
