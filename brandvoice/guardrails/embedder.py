@@ -2,9 +2,9 @@
 model, run either by plain sentence-transformers (fp32, the reference) or by OpenVINO (faster).
 
 The OpenVINO path exports the model's transformer once (offline, from the local folder) to
-<home>/cache/embedders/ and runs it with OpenVINO's CPU plugin, which uses bf16 matrix units where
-the CPU has them (AMX/AVX512-BF16) and fp32 elsewhere; pooling and normalization stay the
-sentence-transformers modules of the same model. bench/guardrails.py measures its agreement with
+<models_dir>/embedders/ (BRANDVOICE_MODELS_DIR, default <home>/models) and runs it with OpenVINO's
+CPU plugin, which uses bf16 matrix units where the CPU has them (AMX/AVX512-BF16) and fp32
+elsewhere; pooling and normalization stay the sentence-transformers modules of the same model. bench/guardrails.py measures its agreement with
 fp32. Backend: BRANDVOICE_EMBEDDER_BACKEND = auto (default: openvino when installed) | openvino | fp32.
 """
 
@@ -187,11 +187,11 @@ def _export_openvino(model, target: Path) -> Path:
     return target
 
 
-def _openvino(name: str, folder: str, model, cache_dir: Path) -> Embedder:
+def _openvino(name: str, folder: str, model, models_dir: Path) -> Embedder:
     import openvino as ov
 
     label = re.sub(r"[^A-Za-z0-9_.-]+", "-", name.strip("/\\").split("/")[-1]) or "model"
-    target = cache_dir / "embedders" / f"{label}-{_fingerprint(folder)}-openvino"
+    target = models_dir / "embedders" / f"{label}-{_fingerprint(folder)}-openvino"
     if not (target / "model.xml").is_file():
         _export_openvino(model, target)
     core = ov.Core()
@@ -214,8 +214,10 @@ def load_embedder(settings=None, *, name: str | None = None, backend: str | None
     if backend not in BACKENDS:
         raise ConfigError(f"Unknown embedder backend {backend!r} (BRANDVOICE_EMBEDDER_BACKEND).",
                           hint=f"Use one of: {', '.join(BACKENDS)}.")
-    cache_dir = Path(settings.cache_dir) if settings is not None else Path(".brandvoice/cache")
-    key = (name, backend, str(cache_dir))
+    # The exported model is a converted model like the base models: it lives in models_dir, which
+    # BRANDVOICE_MODELS_DIR can share between workspaces (and test runs).
+    models_dir = Path(settings.models_dir) if settings is not None else Path(".brandvoice/models")
+    key = (name, backend, str(models_dir))
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -224,7 +226,7 @@ def load_embedder(settings=None, *, name: str | None = None, backend: str | None
         emb = Embedder(name, "fp32", model)
         if backend in ("auto", "openvino"):
             try:
-                emb = _openvino(name, folder, model, cache_dir)
+                emb = _openvino(name, folder, model, models_dir)
             except ImportError as exc:
                 if backend == "openvino":
                     raise ModelError("The OpenVINO embedder backend needs the openvino package.",

@@ -129,6 +129,8 @@ def parse_file(path: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         where = f", line {m.group(1)}, column {m.group(2)}" if m else ""
+        if not m and "end of document" in str(exc):
+            where = f", line {max(1, len(text.splitlines()))} (end of file)"
         raise ConfigError(f"Policy file {path}{where} is not valid TOML: {str(exc).split(' (at')[0]}",
                           hint="Fix the syntax (quotes around strings, commas between list items, "
                                "[table] headers).") from exc
