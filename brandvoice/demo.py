@@ -68,28 +68,42 @@ def ensure_users(store) -> Iterator[str]:
         yield f"Created user {name} ({role}), password {pw!r}"
 
 
-def _seed_crm(settings: Settings, template, n: int) -> Path:
-    """The first n contacts of the demo CRM export that the template can write to, as their own file."""
-    from brandvoice import crm, prompting
-
-    src = files("crm")[0]
-    result = crm.import_contacts(src, activities=files("activities")[0])
-    ok = set(prompting.completeness(template, result.contacts)["ok"][:n])
-    emails = {c["email"].lower() for c in result.contacts if str(c["key"]) in ok}
-    column = result.mapping["email"]
-    with src.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        rows = [r for r in reader if (r.get(column) or "").strip().lower() in emails]
-    out = settings.home / "demo" / f"crm_seed_{template.name}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(out)
-    return out
+    tmp.replace(path)
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _seed_crm(settings: Settings, template, n: int) -> tuple[Path, Path]:
+    """The first n demo contacts the template can write to, and their activities, as own files."""
+    from brandvoice import crm, prompting
+
+    src, acts = files("crm")[0], files("activities")[0]
+    result = crm.import_contacts(src, activities=acts)
+    ok = set(prompting.completeness(template, result.contacts)["ok"][:n])
+    chosen = [c for c in result.contacts if str(c["key"]) in ok]
+    emails = {c["email"].lower() for c in chosen}
+    refs = {str(c["key"]) for c in chosen} | emails
+    column = result.mapping["email"]
+    header, rows = _read_csv(src)
+    crm_out = settings.home / "demo" / f"crm_seed_{template.name}.csv"
+    _write_csv(crm_out, header, [r for r in rows if (r.get(column) or "").strip().lower() in emails])
+    act_header, act_rows = _read_csv(acts)
+    ref_col = act_header[0]  # the contact reference (record id or email) comes first
+    act_out = settings.home / "demo" / f"activities_seed_{template.name}.csv"
+    _write_csv(act_out, act_header,
+               [r for r in act_rows if (r.get(ref_col) or "").strip().lower() in refs])
+    return crm_out, act_out
 
 
 def _seed_job(store, crm_file: Path) -> dict | None:
@@ -114,7 +128,7 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
     if wait is None:
         wait = os.environ.get("BRANDVOICE_DEMO_WAIT", "").strip().lower() in {"1", "true", "yes"}
     template = prompting.get_template(SEED_TEMPLATE, settings)
-    crm_file = _seed_crm(settings, template, n)
+    crm_file, act_file = _seed_crm(settings, template, n)
     job = _seed_job(store, crm_file)
     _, total = review.list_queue(store, brand=BRAND, limit=1)
     if job is None and total:
@@ -130,7 +144,7 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
         # Small batches: the first drafts reach the queue early instead of all at the end.
         config = generate.GenerationConfig(batch_size=2)
         job_id = generate.submit(store, settings, crm=str(crm_file),
-                                 activities=str(files("activities")[0]), template=template.name,
+                                 activities=str(act_file), template=template.name,
                                  adapter=None, brand=BRAND, config=config,
                                  created_by="marketer")
         what = "generating"

@@ -129,7 +129,7 @@ def test_demo_seed_file_holds_only_contacts_the_template_can_use(settings):
     from brandvoice import crm, demo, prompting
 
     template = prompting.get_template(demo.SEED_TEMPLATE, settings)
-    path = demo._seed_crm(settings, template, 4)
-    result = crm.import_contacts(path, activities=demo.files("activities")[0])
-    assert len(result.contacts) == 4
+    crm_file, act_file = demo._seed_crm(settings, template, 4)
+    result = crm.import_contacts(crm_file, activities=act_file)
+    assert len(result.contacts) == 4 and not result.problems
     assert len(prompting.completeness(template, result.contacts)["ok"]) == 4
