@@ -143,6 +143,11 @@ def test_brand_voice_selection_on_demo_emails(store, people):
     values = {m.label: str(m.value) for m in at.metric}
     assert int(values["Emails loaded"]) > 50 and int(values["Selected for training"]) > 5
     assert any("Threshold" in c for c in texts(at, "caption"))
+    at.radio(key="b_emails_source").set_value("emails_brightbean.csv")
+    at.run()
+    no_exception(at)
+    assert not texts(at, "error")  # the brand follows the file
+    assert at.text_input(key="b_brand_emails_brightbean.csv").value == "Bright Bean"
 
 
 def test_bad_email_file_shows_the_problem(store, people):

@@ -64,7 +64,7 @@ def page() -> None:
                     "demo file.")
         else:
             c = st.columns(5)
-            brand = c[0].text_input("Brand", value=_brand_guess(path), key="b_brand",
+            brand = c[0].text_input("Brand", value=_brand_guess(path), key=f"b_brand_{path.name}",
                                     help="Rows of other brands in the same file are skipped.")
             metric = c[1].selectbox("Metric", list(corpus.METRICS), key="b_metric",
                                     index=list(corpus.METRICS).index("click_rate"),

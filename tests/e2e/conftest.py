@@ -142,7 +142,7 @@ def app_server(tmp_path_factory):
                 log.close()
                 pytest.fail("streamlit did not start:\n" + (home / "streamlit.log").read_text()[-3000:])
             time.sleep(0.2)
-        yield {"url": url, "home": home, "started": started, **seeded}
+        yield {"url": url, "home": home, "ready_s": time.monotonic() - started, **seeded}
     finally:
         proc.terminate()
         try:

@@ -42,9 +42,11 @@ def test_first_paint_is_fast(app_server, page, shots):
     page.get_by_role("button", name="Sign in").wait_for()
     painted = time.monotonic() - start
     shots(page, "01_sign_in")
-    # Generous on a shared CPU; the budget is 3 s on a normal machine (no model import at start).
-    assert painted < 10, f"sign-in page took {painted:.1f} s to paint"
-    print(f"first paint: {painted:.2f} s")
+    # Server start (process to health check) + first paint. The budget is 3 s on an idle machine
+    # (nothing imports a model library at start); the limit here allows for a busy shared CI box.
+    total = app_server["ready_s"] + painted
+    print(f"server ready {app_server['ready_s']:.2f} s, first paint {painted:.2f} s")
+    assert total < 15, f"start + first paint took {total:.1f} s"
 
 
 def test_reviewer_edits_approves_and_the_export_has_the_edit(app_server, page, shots, tmp_path):
@@ -125,5 +127,9 @@ def test_every_page_renders_for_an_admin(app_server, page, shots):
         _idle(page)
         assert not page.locator('[data-testid="stException"]').count(), title
         shots(page, name)
+        if title == "Brand voice":
+            page.get_by_role("tab", name="Train").click()
+            page.get_by_role("button", name="Start training").wait_for()
+            shots(page, "07b_brand_voice_train")
     copy_to_docs(["02_review_queue", "03_review_edit_diff", "04_export", "06_generate",
                   "07_brand_voice", "09_dashboard", "08_templates"])
