@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ class Embedder:
         with self._lock:  # one infer request; OpenVINO already uses every thread it was given
             for start in range(0, len(items), batch_size):
                 idx = order[start:start + batch_size]
-                feats = self.model.tokenize([items[i] for i in idx])
+                feats = _preprocess(self.model, [items[i] for i in idx])
                 inputs = {k: feats[k].numpy() for k in self.input_names}
                 hidden = self.request.infer(inputs)[self.compiled.output(0)]
                 feats = {"token_embeddings": torch.from_numpy(np.asarray(hidden, dtype=np.float32)),
@@ -121,6 +122,12 @@ class Embedder:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out = out / np.where(norms == 0, 1, norms)
         return out
+
+
+def _preprocess(model, texts: list[str]) -> dict:
+    """Tokenize as the model does (`preprocess` in sentence-transformers 6, `tokenize` before)."""
+    fn = getattr(model, "preprocess", None) or model.tokenize
+    return fn(texts)
 
 
 def _load_st(name: str, folder: str):
@@ -166,12 +173,13 @@ def _export_openvino(model, target: Path) -> Path:
     import torch
 
     hf = model[0].auto_model.eval()
-    feats = model.tokenize(["An example sentence to trace.", "And a second, longer one to pad."])
+    feats = _preprocess(model, ["An example sentence to trace.", "And a second, longer one to pad."])
     names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in feats]
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches
             ov_model = ov.convert_model(_Transformer.wrap(hf, names),
                                         example_input=tuple(feats[k] for k in names))
         for port, name in zip(ov_model.inputs, names, strict=True):

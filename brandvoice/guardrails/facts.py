@@ -27,6 +27,7 @@ _THREE_DIGITS = re.compile(r"\d{3}")
 _DIGIT = re.compile(r"\d")
 _MONTH_START = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
 _NONDIGITS = re.compile(r"\D+")
+_DIGIT_RUN = re.compile(r"\+?\d[\d ().-]{5,}\d")
 
 
 def _scan(text: str, low_tokens=None) -> dict[str, list[re.Match]]:
@@ -107,7 +108,8 @@ class KnownFacts:
         found = _scan(joined)
         numbers = set(map(_clean_num, _NUM.findall(joined))) - {""}
         digits = [_digits(m.group(0)) for m in found.get("phone number", [])]
-        digits += [d for d in (_digits(t) for t in texts if len(t) <= 40) if 7 <= len(d) <= 15]
+        # phone numbers written without separators ("5552001000") or in unusual layouts
+        digits += [d for d in map(_digits, _DIGIT_RUN.findall(joined)) if 7 <= len(d) <= 15]
         dates = {k for k in (date_key(m.group(0)) for m in found.get("date", [])) if k}
         urls = [strip_url(m.group(0)) for m in found.get("URL", [])]
         urls += [strip_url(u) for u in allowed_url_prefixes]

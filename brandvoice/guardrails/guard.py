@@ -128,7 +128,6 @@ class Guard:
                                     min_recall=float(cfg.get("min_recall", 0.9)),
                                     warn_band=cfg.get("warn_band"))
             profile.calibration["source"] = emails.origin
-            profile.path = str(Path(settings.cache_dir) / "tone")
             if store is not None:
                 _saved_profile(store, emails, profile)
         checker = PersonalizationChecker(policy, emails.train if emails else [])

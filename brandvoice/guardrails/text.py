@@ -79,15 +79,28 @@ _TOKEN = re.compile(r"\w+(?:['’.-](?![sS]\b)\w+)*|['’][sS]\b|[^\w\s]")
 class Tokens:
     """A text's tokens (original and lower-cased) and their sets; offsets computed on demand."""
 
-    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_spans")
+    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_spans", "_where")
 
     def __init__(self, text: str):
         self.text = text
         self.orig = _TOKEN.findall(text)
-        self.low = [t.lower().replace("’", "'") for t in self.orig]
+        self.low = _TOKEN.findall(text.lower().replace("’", "'"))
+        if len(self.low) != len(self.orig):  # a few characters change length when lower-cased
+            self.low = [t.lower().replace("’", "'") for t in self.orig]
         self.set_orig = frozenset(self.orig)
         self.set_low = frozenset(self.low)
         self._spans: list[tuple[int, int]] | None = None
+        self._where: dict[bool, dict[str, list[int]]] = {}
+
+    def where(self, case_sensitive: bool) -> dict[str, list[int]]:
+        """Token -> positions (built once per text, on first need)."""
+        found = self._where.get(case_sensitive)
+        if found is None:
+            found = {}
+            for i, tok in enumerate(self.orig if case_sensitive else self.low):
+                found.setdefault(tok, []).append(i)
+            self._where[case_sensitive] = found
+        return found
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -142,13 +155,15 @@ class PhraseMatcher:
         if not heads:
             return []
         toks = t.orig if self.case_sensitive else t.low
+        where = t.where(self.case_sensitive)
         found = []
-        for i, tok in enumerate(toks):
-            if tok in heads:
-                for key in self.first[tok]:
-                    if tuple(toks[i:i + len(key)]) == key:
+        for head in heads:
+            for i in where[head]:
+                for key in self.first[head]:
+                    if len(key) == 1 or tuple(toks[i:i + len(key)]) == key:
                         found.append((i, i + len(key) - 1, key))
                         break
+        found.sort()
         out, last = [], -1
         spans = t.spans
         for i, j, key in found:

@@ -57,13 +57,18 @@ def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@-]+", "-", s)[:80]
 
 
+def cache_path(embedder, texts: list[str], cache_dir: Path) -> Path:
+    """Where the embeddings of these texts by this embedder are cached."""
+    return Path(cache_dir) / "tone" / _slug(embedder_id(embedder)) / f"{hash_texts(texts)}.npy"
+
+
 def embed_cached(embedder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
     """Embeddings of texts, cached on disk by embedder + text hash (written atomically)."""
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / "tone" / _slug(embedder_id(embedder)) / f"{hash_texts(texts)}.npy"
+        path = cache_path(embedder, texts, cache_dir)
         if path.is_file():
             try:
                 arr = np.load(path)
@@ -221,7 +226,8 @@ def build_profile(brand: str, train, heldout, negatives, embedder, *, cache_dir:
     cal.update({"method": method, "k": k, "data_hash": data_hash,
                 "negatives_hash": hash_texts(n_texts), "n_profile": len(train)})
     return ToneProfile(brand=brand, embedder=embedder_id(embedder), data_hash=data_hash,
-                       labels=[_label(e) for e in train], embeddings=profile, k=k, calibration=cal)
+                       labels=[_label(e) for e in train], embeddings=profile, k=k, calibration=cal,
+                       path=str(cache_path(embedder, t_texts, cache_dir)) if cache_dir else "")
 
 
 def load_offbrand(guardrails_dir: Path) -> list[dict]:
