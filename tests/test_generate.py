@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -405,3 +407,124 @@ def test_merge_modes(lora_model, monkeypatch):
     assert "quantized" in generate_local.try_merge(model, tok, mode="auto")[1]["reason"]
     with pytest.raises(ConfigError, match="quantized"):
         generate_local.try_merge(model, tok, mode="yes")
+
+
+# --- remote backend against a fake OpenAI-compatible server ------------------------------------
+
+class FakeOpenAI:
+    """http.server on 127.0.0.1 answering like vLLM; the first request gets 429, every 3rd a 500."""
+
+    def __init__(self, models=("ledgerly-v1",)):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.models, self.payloads, self.count = list(models), [], 0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, data, headers=None):
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self.reply(200, {"object": "list", "data": [{"id": m} for m in outer.models]})
+
+            def do_POST(self):
+                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with outer.lock:
+                    outer.count += 1
+                    n = outer.count
+                if n == 1:
+                    return self.reply(429, {"error": "slow down"}, {"Retry-After": "0"})
+                if n % 3 == 0:
+                    return self.reply(500, {"error": "boom"})
+                if payload.get("model") not in outer.models:
+                    return self.reply(404, {"error": f"model {payload.get('model')} not found"})
+                with outer.lock:
+                    outer.payloads.append(payload)
+                text = f"Subject: Hello {payload['seed']}\n\n{BODY}"
+                self.reply(200, {"choices": [{"message": {"role": "assistant", "content": text},
+                                              "finish_reason": "stop"}],
+                                 "usage": {"prompt_tokens": 50, "completion_tokens": 17}})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_server():
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+def remote_config(url, **kw):
+    return GenerationConfig(backend="openai", server_url=url, backoff=0.0, concurrency=3, **kw)
+
+
+def test_remote_backend_retries_and_keeps_order(fake_server, settings):
+    from brandvoice.backends import GenRequest
+    from brandvoice.generate_remote import OpenAIBackend
+
+    lines: list[str] = []
+    backend = OpenAIBackend.from_config(remote_config(fake_server.url), settings, log=lines.append)
+    assert backend.model == "ledgerly-v1"  # the only model served
+    reqs = [GenRequest("sys", f"brief {i}", seed=500 + i) for i in range(7)]
+    outs = backend.generate(reqs)
+    backend.close()
+    assert [o.text.splitlines()[0] for o in outs] == [f"Subject: Hello {500 + i}" for i in range(7)]
+    assert all(o.new_tokens == 17 for o in outs)
+    assert backend.retries >= 3 and any("HTTP 429" in ln for ln in lines) and any("HTTP 500" in ln for ln in lines)
+    sent = fake_server.payloads[0]
+    assert sent["messages"][0] == {"role": "system", "content": "sys"}
+    assert sent["temperature"] == 0.7 and sent["top_p"] == 0.9 and sent["repetition_penalty"] == 1.1
+    assert json.loads(outs[0].prompt)[1]["content"].startswith("brief")
+
+
+def test_remote_backend_errors_are_clear(fake_server, settings):
+    from brandvoice.backends import GenRequest
+    from brandvoice.errors import ModelError
+    from brandvoice.generate_remote import OpenAIBackend
+
+    with pytest.raises(ModelError, match="does not serve model 'other'.*ledgerly-v1"):
+        OpenAIBackend.from_config(remote_config(fake_server.url, model="other"), settings)
+    with pytest.raises(ModelError, match="Cannot reach"):
+        OpenAIBackend.from_config(remote_config("http://127.0.0.1:9", http_retries=0), settings)
+    fake_server.models.append("base")  # now two models: the name must be given
+    with pytest.raises(ModelError, match="--model"):
+        OpenAIBackend.from_config(remote_config(fake_server.url), settings)
+    backend = OpenAIBackend.from_config(remote_config(fake_server.url, model="base", http_retries=1),
+                                        settings)
+    fake_server.count = 2  # next request is the 3rd: HTTP 500, and only one retry allowed
+    fake_server.models.remove("base")  # the retry then gets a 404: not retried, reported
+    with pytest.raises(ModelError, match="HTTP 404"):
+        backend.generate([GenRequest("s", "u", seed=1)])
+    backend.close()
+
+
+def test_remote_job_end_to_end(store, settings, crm_file, fake_server, monkeypatch):
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    cfg = remote_config(fake_server.url, variants=2, batch_size=4)
+    job_id = submit(store, settings, crm=crm_file, template=TEMPLATE, brand="Acme", config=cfg)
+    job = jobs.run(store, job_id)
+    assert job["status"] == "done", job["error"]
+    rows = job_drafts(store, job_id)
+    assert len(rows) == 8 and all(r["subject"] == f"Hello {r['seed']}" for r in rows)
+    assert all(r["flags"] == ["unchecked"] and r["settings"]["serving"]["backend"] == "openai" for r in rows)
+    assert job["result"]["run"]["new_tokens"] == 8 * 17
