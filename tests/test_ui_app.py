@@ -133,3 +133,43 @@ def test_demo_seed_file_holds_only_contacts_the_template_can_use(settings):
     result = crm.import_contacts(crm_file, activities=act_file)
     assert len(result.contacts) == 4 and not result.problems
     assert len(prompting.completeness(template, result.contacts)["ok"]) == 4
+
+
+def test_errors_become_messages_never_tracebacks():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from brandvoice.errors import InputError, TemplateError
+        from brandvoice.ui import common
+
+        with common.errors():
+            raise InputError("crm.csv: bad rows", problems=["row 3: invalid email 'x@'"],
+                             hint="Fix the rows.")
+        with common.errors():
+            raise TemplateError("Template t line 4: unexpected '}'", template="t", line=4)
+        with common.errors():
+            raise ValueError("internal detail")
+        st.write("still running")
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    no_exception(at)
+    errors = texts(at, "error")
+    assert "row 3: invalid email 'x@'" in errors[0] and "How to fix: Fix the rows." in errors[0]
+    assert errors[1].startswith("Template error (line 4)")
+    assert errors[2].startswith("Something went wrong")
+    assert at.expander[0].label == "Details"
+    assert "ValueError: internal detail" in texts(at.expander[0], "text")[0]
+    assert any("still running" in m for m in texts(at, "markdown"))
+
+
+def test_empty_prompts_folder_says_what_to_do(store, tmp_path, monkeypatch):
+    from ui_harness import page
+
+    from brandvoice.users import User
+
+    monkeypatch.setenv("BRANDVOICE_PROMPTS", str(tmp_path / "none"))
+    at = page("templates", User(1, "mark", "marketer")).run()
+    no_exception(at)
+    assert any("No template in" in i for i in texts(at, "info"))
