@@ -12,6 +12,12 @@ def page() -> None:
     """Sign in, or create the first admin."""
     from brandvoice import users
 
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _content(users)
+
+
+def _content(users) -> None:
     st.title("brandvoice")
     st.caption("Your brand voice, personalized follow-ups, reviewed by people before they go out.")
     with common.errors():
@@ -23,6 +29,10 @@ def page() -> None:
             username = st.text_input("Username", key="signin_username")
             password = st.text_input("Password", type="password", key="signin_password")
             submitted = st.form_submit_button("Sign in", type="primary")
+        names = {u["username"] for u in users.list_users(common.store())}
+        if {"reviewer", "marketer"} <= names:
+            st.caption("Demo workspace: sign in as `reviewer`, `marketer` or `admin` with the "
+                       "password `brandvoice setup --demo` printed.")
         if submitted:
             if not username or not password:
                 st.error("Enter your username and password.")
