@@ -36,18 +36,16 @@ TARGETS = {"ceiling_share": 0.40, "peak_rss_gb": 3.0, "e2e_seconds": 600, "ppl_r
 
 
 def matmul_ceiling(seconds: float = 6.0, n: int = 2048) -> float:
-    """Best sustained fp32 GFLOP/s of torch.mm on large matrices, over short repeated trials."""
+    """Sustained fp32 GFLOP/s of torch.mm on large matrices over `seconds` (same threads as training)."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)
-    best, end = 0.0, time.monotonic() + seconds
-    while time.monotonic() < end:
-        t = time.perf_counter()
-        for _ in range(3):
-            torch.mm(a, b)
-        best = max(best, 3 * 2 * n**3 / (time.perf_counter() - t) / 1e9)
-    return best
+    count, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        torch.mm(a, b)
+        count += 1
+    return count * 2 * n**3 / (time.perf_counter() - t0) / 1e9
 
 
 def base_params(settings) -> int:
@@ -61,16 +59,11 @@ def base_params(settings) -> int:
     for f in folder.glob("*.safetensors"):
         with safe_open(str(f), "pt") as st:
             for k in st.keys():
-                total += st.get_slice(k).get_shape().numel() if hasattr(st.get_slice(k).get_shape(), "numel") \
-                    else _numel(st.get_slice(k).get_shape())
+                n = 1
+                for dim in st.get_slice(k).get_shape():
+                    n *= dim
+                total += n
     return total
-
-
-def _numel(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 class PeakRSS:
@@ -97,7 +90,7 @@ class PeakRSS:
         self.peak = max(self.peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
-def variant(quantization: str, steps: int) -> dict:
+def variant(quantization: str, steps: int, threads: int) -> dict:
     """Child process: a few real training steps on the demo brand with the default settings."""
     import torch
     from transformers import TrainerCallback, TrainingArguments
@@ -105,13 +98,15 @@ def variant(quantization: str, steps: int) -> dict:
     from brandvoice import corpus, models, train, train_data
     from brandvoice.config import Settings
 
+    torch.set_num_threads(threads)
     with PeakRSS() as rss:
         settings = Settings.from_env()
         cfg = train.TrainConfig(brand=BRAND, emails=str(EMAILS), quantization=quantization, max_steps=steps + 1)
         c = corpus.prepare(cfg.emails, brand=BRAND)
         tok = models.load_tokenizer(cfg.base_model, settings)
         ex = train_data.build_examples(tok, BRAND, c.train, max_seq_len=cfg.max_seq_len)
-        order = train_data.schedule([len(e.input_ids) for e in ex], n_items=(steps + 1) * cfg.batch_size,
+        order = train_data.schedule([len(e.input_ids) for e in ex],
+                                    n_items=(steps + 1) * cfg.batch_size * cfg.grad_accum,
                                     batch_size=cfg.batch_size, seed=0)
         t_load = time.perf_counter()
         model = train.build_model(cfg, settings)
@@ -125,6 +120,7 @@ def variant(quantization: str, steps: int) -> dict:
 
         with tempfile.TemporaryDirectory() as out:
             args = TrainingArguments(output_dir=out, per_device_train_batch_size=cfg.batch_size,
+                                     gradient_accumulation_steps=cfg.grad_accum,
                                      learning_rate=cfg.learning_rate, max_steps=steps + 1, save_strategy="no",
                                      report_to="none", disable_tqdm=True, remove_unused_columns=False,
                                      train_sampling_strategy="sequential", use_cpu=True, logging_steps=1)
@@ -183,8 +179,11 @@ def markdown(res: dict) -> str:
             continue
         rows.append(f"| {v['quantization']} LoRA | {v['tokens_per_s']:.1f} | {v['gflops']:.1f} | "
                     f"{100 * v['ceiling_share']:.0f} % | {v['peak_rss_gb']:.2f} GB |")
-    text = "\n".join(rows) + (f"\n\nfp32 matmul ceiling (torch.mm 2048², best of the run): {ceil:.1f} GFLOP/s; "
-                              f"model {res['params'] / 1e6:.1f} M parameters; {res['conditions']}\n")
+    text = "\n".join(rows) + (
+        f"\n\nfp32 matmul ceiling (torch.mm 2048², sustained, median of {len(res['matmul_ceiling_samples'])} "
+        f"windows between the variants, {res['machine']['torch_threads']} thread(s) like training): {ceil:.1f} "
+        f"GFLOP/s; model {res['params'] / 1e6:.1f} M parameters; {res['steps_per_variant']} measured step(s) of "
+        f"4 emails per variant after a warm-up step. Conditions: {res['conditions']}.\n")
     e = res.get("end_to_end")
     if e:
         text += (f"\nDemo brand ({BRAND}, {e['n_train']} training / {e['n_heldout']} held-out emails, default "
@@ -205,9 +204,10 @@ def main() -> None:
     ap.add_argument("--no-e2e", action="store_true")
     ap.add_argument("--child", choices=["variant", "e2e"], help=argparse.SUPPRESS)
     ap.add_argument("--quantization", default="nf4", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: as training picks them)")
     a = ap.parse_args()
     if a.child == "variant":
-        print(json.dumps(variant(a.quantization, a.steps or 2)))
+        print(json.dumps(variant(a.quantization, a.steps or 2, a.threads)))
         return
     if a.child == "e2e":
         print(json.dumps(end_to_end()))
@@ -215,18 +215,21 @@ def main() -> None:
 
     import torch
 
+    from brandvoice import train
     from brandvoice.config import Settings
 
     steps = a.steps or (1 if a.quick else 3)
     load_before = os.getloadavg()
+    threads = train.pick_threads(a.threads)
+    torch.set_num_threads(threads)
     ceilings = [matmul_ceiling()]
     variants = []
     for q in a.variants.split(","):
         print(f"variant {q} ...", flush=True)
-        v = _child(["--child", "variant", "--quantization", q, "--steps", str(steps)])
+        v = _child(["--child", "variant", "--quantization", q, "--steps", str(steps), "--threads", str(threads)])
         v.setdefault("quantization", q)
         variants.append(v)
-        ceilings.append(matmul_ceiling(3.0))
+        ceilings.append(matmul_ceiling())
     e2e = None
     if not (a.quick or a.no_e2e):
         print("end to end ...", flush=True)
@@ -240,7 +243,7 @@ def main() -> None:
     load_after = os.getloadavg()
     res = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": a.quick, "steps_per_variant": steps,
-        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpus": os.cpu_count(), "torch_threads": threads,
                     "platform": platform.platform(), "torch": torch.__version__},
         "conditions": f"shared machine, load average {load_before[0]:.1f} before and {load_after[0]:.1f} after "
                       f"on {os.cpu_count()} cores (other developers' jobs running): absolute speeds are noisy, "
