@@ -141,8 +141,10 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
         yield f"Review queue: demo generation job {job['id']} is {job['status']}"
         return
     if job is None:
-        # Small batches: the first drafts reach the queue early instead of all at the end.
-        config = generate.GenerationConfig(batch_size=2)
+        # Small batches: the first drafts reach the queue early instead of all at the end. One
+        # retry at most: on a CPU each attempt costs tens of seconds, and a draft that failed a
+        # check is still worth reviewing (its badges say why).
+        config = generate.GenerationConfig(batch_size=2, max_tries=2, guard_tries=1)
         job_id = generate.submit(store, settings, crm=str(crm_file),
                                  activities=str(act_file), template=template.name,
                                  adapter=None, brand=BRAND, config=config,
