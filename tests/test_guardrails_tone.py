@@ -195,3 +195,15 @@ def test_store_results_writes_rows_and_verdict(store, settings, fake_embedder):
     assert len(rows) == len(v.results)
     assert d["verdict"] == v.status == "fail" and d["tone_score"] == pytest.approx(v.tone_score)
     assert {r["check"] for r in rows} == {"tone", "policy", "personalization"}
+
+
+def test_embedder_settings_are_validated(settings, tmp_path, monkeypatch):
+    from brandvoice.errors import ConfigError
+    from brandvoice.guardrails.embedder import embedder_id, load_embedder, resolve_model
+
+    with pytest.raises(ConfigError, match="BRANDVOICE_EMBEDDER_BACKEND"):
+        load_embedder(settings, backend="gpu-magic")
+    assert resolve_model(str(tmp_path)) == str(tmp_path.resolve())
+    assert resolve_model("some-org/some-model") == "some-org/some-model"
+    assert embedder_id(Counting(None)) == "counting-fake"
+    assert embedder_id(object()) == "builtins.object"

@@ -30,25 +30,28 @@ _NONDIGITS = re.compile(r"\D+")
 _DIGIT_RUN = re.compile(r"\+?\d[\d ().-]{5,}\d")
 
 
-def _scan(text: str, low_tokens=None) -> dict[str, list[re.Match]]:
-    """Every fact-like match by kind; each regex runs only when a cheap test says it can match."""
+def _scan(text: str, low_tokens=None, kinds=None) -> dict[str, list[re.Match]]:
+    """Every fact-like match by kind (or only `kinds`); each regex runs only when a cheap test
+    says it can match."""
     out: dict[str, list[re.Match]] = {}
-    if "http" in text or "www." in text or "WWW." in text:
+    want = set(kinds) if kinds is not None else {"URL", "email", "price", "percentage", "date",
+                                                  "phone number"}
+    if "URL" in want and ("http" in text or "www." in text or "WWW." in text):
         out["URL"] = list(URL.finditer(text))
-    if "@" in text:
+    if "email" in want and "@" in text:
         out["email"] = list(EMAIL.finditer(text))
     if not _DIGIT.search(text):
         return out
-    if "$" in text or "€" in text or "£" in text or "USD" in text or "EUR" in text or \
+    if "price" in want and "$" in text or "€" in text or "£" in text or "USD" in text or "EUR" in text or \
             "GBP" in text or "dollars" in text:
         out["price"] = list(PRICE.finditer(text))
-    if "%" in text or "percent" in text:
+    if "percentage" in want and ("%" in text or "percent" in text):
         out["percentage"] = list(PERCENT.finditer(text))
     has_month = _MONTH_WORDS.intersection(low_tokens) if low_tokens is not None \
         else _MONTH_START.search(text)
-    if has_month or _NUMERIC_DATE.search(text):
+    if "date" in want and (has_month or _NUMERIC_DATE.search(text)):
         out["date"] = list(DATE.finditer(text))
-    if _THREE_DIGITS.search(text):
+    if "phone number" in want and _THREE_DIGITS.search(text):
         out["phone number"] = list(PHONE.finditer(text))
     return out
 
@@ -101,15 +104,17 @@ class KnownFacts:
     emails: set[str]
 
     @classmethod
-    def from_texts(cls, texts, allowed_url_prefixes=()) -> KnownFacts:
-        """Index the facts found in some source texts."""
+    def from_texts(cls, texts, allowed_url_prefixes=(), kinds=None) -> KnownFacts:
+        """Index the facts found in some source texts (only those of `kinds`, when given)."""
         texts = [str(t) for t in texts if t]
         joined = "\n".join(texts)
-        found = _scan(joined)
-        numbers = set(map(_clean_num, _NUM.findall(joined))) - {""}
+        found = _scan(joined, kinds=kinds)
+        want = set(kinds) if kinds is not None else {"price", "percentage", "phone number"}
+        numbers = set(map(_clean_num, _NUM.findall(joined))) - {""} \
+            if want & {"price", "percentage"} else set()
         digits = [_digits(m.group(0)) for m in found.get("phone number", [])]
-        # phone numbers written without separators ("5552001000") or in unusual layouts
-        digits += [d for d in map(_digits, _DIGIT_RUN.findall(joined)) if 7 <= len(d) <= 15]
+        if "phone number" in want:  # numbers written without separators ("5552001000")
+            digits += [d for d in map(_digits, _DIGIT_RUN.findall(joined)) if 7 <= len(d) <= 15]
         dates = {k for k in (date_key(m.group(0)) for m in found.get("date", [])) if k}
         urls = [strip_url(m.group(0)) for m in found.get("URL", [])]
         urls += [strip_url(u) for u in allowed_url_prefixes]
@@ -122,11 +127,15 @@ class KnownFacts:
                           self.dates | other.dates, self.urls + other.urls, self.emails | other.emails)
 
 
-def unsupported(text: str, known: KnownFacts, low_tokens=None) -> list[dict]:
-    """Facts in `text` that `known` does not back up: [{kind, text, start, end}]."""
+def unsupported(text: str, known, low_tokens=None) -> list[dict]:
+    """Facts in `text` that `known` (KnownFacts, or a function making it) does not back up:
+    [{kind, text, start, end}]. The sources are only indexed when the text states a fact."""
     found = _scan(text, low_tokens)
-    if not found:
+    kinds = [k for k in ("URL", "price", "percentage", "date", "phone number") if found.get(k)]
+    if not kinds:
         return []
+    if callable(known):
+        known = known(kinds)
     out: list[dict] = []
     taken: list[tuple[int, int]] = []
 

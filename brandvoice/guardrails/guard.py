@@ -78,8 +78,8 @@ def _saved_profile(store, emails: BrandEmails, profile: ToneProfile) -> None:
             else q.where(tone_profiles.c.adapter_id.is_(None))
         for row in conn.execute(q):
             c = row.calibration or {}
-            if c.get("data_hash") == cal["data_hash"] and \
-                    c.get("negatives_hash") == cal["negatives_hash"] and c.get("k") == cal["k"]:
+            same = ("data_hash", "negatives_hash", "k", "target", "threshold", "warn_threshold")
+            if all(c.get(key) == cal.get(key) for key in same):
                 return
         conn.execute(tone_profiles.insert().values(
             brand=profile.brand, adapter_id=emails.adapter_id, embedder=profile.embedder,

@@ -51,7 +51,12 @@ def contact_texts(contact: dict) -> list[str]:
 
 def split_instructions(texts: list[str], injection_re) -> tuple[list[str], list[str]]:
     """(trusted texts, instruction-like sentences): facts inside instructions are not trusted."""
-    if not injection_re or not injection_re.search("\n".join(texts)):
+    if not injection_re:
+        return texts, []
+    joined = " ".join(" ".join(texts).lower().split())
+    # a plain substring test first (every token match is also a substring match of the
+    # single-spaced phrase): most CRM rows contain no instruction-like text at all
+    if not any(p in joined for p in injection_re.lowered) or not injection_re.search(joined):
         return texts, []
     trusted, instructions = [], []
     for t in texts:

@@ -257,7 +257,9 @@ class PersonalizationChecker:
         return CheckResult("personalization", "leakage", "pass", "No other person's data.")
 
     def _facts(self, text: str, trusted: list[str]) -> CheckResult:
-        known = KnownFacts.from_texts(trusted).merged(self.policy_known)
+        def known(kinds: list[str]) -> KnownFacts:
+            return KnownFacts.from_texts(trusted, kinds=kinds).merged(self.policy_known)
+
         bad = [f for f in unsupported(text, known, tokenize(text).set_low)
                if f["text"].replace(" ", "") not in self.allowed_placeholders]
         if not bad:

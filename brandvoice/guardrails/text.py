@@ -79,7 +79,7 @@ _TOKEN = re.compile(r"\w+(?:['’.-](?![sS]\b)\w+)*|['’][sS]\b|[^\w\s]")
 class Tokens:
     """A text's tokens (original and lower-cased) and their sets; offsets computed on demand."""
 
-    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_spans", "_where")
+    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_spans")
 
     def __init__(self, text: str):
         self.text = text
@@ -90,17 +90,6 @@ class Tokens:
         self.set_orig = frozenset(self.orig)
         self.set_low = frozenset(self.low)
         self._spans: list[tuple[int, int]] | None = None
-        self._where: dict[bool, dict[str, list[int]]] = {}
-
-    def where(self, case_sensitive: bool) -> dict[str, list[int]]:
-        """Token -> positions (built once per text, on first need)."""
-        found = self._where.get(case_sensitive)
-        if found is None:
-            found = {}
-            for i, tok in enumerate(self.orig if case_sensitive else self.low):
-                found.setdefault(tok, []).append(i)
-            self._where[case_sensitive] = found
-        return found
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -138,6 +127,8 @@ class PhraseMatcher:
         for alts in self.first.values():
             alts.sort(key=len, reverse=True)
         self.first_set = frozenset(self.first)
+        # the phrases lower-cased, single-spaced: a plain substring test that rules texts out fast
+        self.lowered = tuple(sorted({" ".join(p.lower().split()) for p in self.phrases.values()}))
 
     def __bool__(self) -> bool:
         return bool(self.phrases)
@@ -155,10 +146,14 @@ class PhraseMatcher:
         if not heads:
             return []
         toks = t.orig if self.case_sensitive else t.low
-        where = t.where(self.case_sensitive)
         found = []
         for head in heads:
-            for i in where[head]:
+            i = -1
+            while True:
+                try:
+                    i = toks.index(head, i + 1)  # C-speed scan to the next occurrence
+                except ValueError:
+                    break
                 for key in self.first[head]:
                     if len(key) == 1 or tuple(toks[i:i + len(key)]) == key:
                         found.append((i, i + len(key) - 1, key))
