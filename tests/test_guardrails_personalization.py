@@ -128,6 +128,7 @@ def test_leakage(checker, snippet, status):
     ("Call us at +1 (555) 200-1000.", "pass", None),             # her own phone number
     ("Call us at (303) 555-0199.", "fail", "phone number"),
     ("Book here: https://acme.example/book/dana", "pass", None),  # allow-listed URL prefix
+    ("Book here: https://acme.example/book?utm_source=crm#top", "pass", None),  # tracking params
     ("Book here: https://acme.example/booking", "fail", "URL"),
     ("Book here: https://evil.example/x", "fail", "URL"),
     ("We met on November 2.", "pass", None),                     # activity timestamp

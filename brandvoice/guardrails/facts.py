@@ -87,8 +87,9 @@ def date_key(s: str) -> tuple[int, int] | None:
 
 
 def strip_url(u: str) -> str:
-    """A URL without trailing punctuation, lower-cased, without scheme and trailing slash."""
-    u = u.rstrip(".,;:!?").lower()
+    """A URL for comparison: lower-cased, without scheme, query (tracking parameters), fragment,
+    trailing punctuation and trailing slash."""
+    u = re.split(r"[?#]", u.rstrip(".,;:!?").lower(), maxsplit=1)[0]
     u = re.sub(r"^https?://", "", u)
     return re.sub(r"^www\.", "", u).rstrip("/")
 
