@@ -78,6 +78,7 @@ class Embedder:
 
     @property
     def id(self) -> str:
+        """Model and backend, e.g. "all-MiniLM-L6-v2@openvino-bf16"."""
         label = "fp32" if self.backend == "fp32" else f"openvino-{self.precision}"
         return f"{Path(self.name).name if os.sep in self.name else self.name}@{label}"
 
@@ -97,6 +98,7 @@ class Embedder:
 
     @property
     def dim(self) -> int:
+        """Embedding size."""
         get = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension
         return int(get() or 384)
@@ -151,6 +153,7 @@ class _Transformer:
 
     @staticmethod
     def wrap(hf, names: list[str]):
+        """A torch module over the Hugging Face model taking the tokenizer's tensors."""
         import torch
 
         class Wrapped(torch.nn.Module):

@@ -17,6 +17,8 @@ _CAPS = re.compile(r"\b[A-Z][A-Z0-9'’]{2,}\b")
 
 @dataclass
 class RequiredElement:
+    """Something every draft must contain (signature, footer), as a compiled regex."""
+
     name: str
     regex: re.Pattern
     where: str = "body"

@@ -93,6 +93,7 @@ class Tokens:
 
     @property
     def spans(self) -> list[tuple[int, int]]:
+        """(start, end) of every token in the text."""
         if self._spans is None:
             self._spans = [m.span() for m in _TOKEN.finditer(self.text)]
         return self._spans

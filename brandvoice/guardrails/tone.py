@@ -157,10 +157,12 @@ class ToneProfile:
 
     @property
     def threshold(self) -> float:
+        """Score at or above which a draft passes."""
         return float(self.calibration["threshold"])
 
     @property
     def warn_threshold(self) -> float:
+        """Score below which a draft fails (between the two it warns)."""
         return float(self.calibration["warn_threshold"])
 
     def results(self, draft_embeddings: np.ndarray) -> list[CheckResult]:
