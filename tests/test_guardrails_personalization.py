@@ -60,8 +60,9 @@ def test_clean_draft_passes_everything(checker):
     ("Dear Dana Reyes,", "pass"),
     ("Hi there,", "warn"),          # generic although we know her name
     ("Hi Marcus,", "fail"),         # someone else's name
-    ("Hi ,", "fail"),               # empty greeting
-    ("Hi,", "fail"),
+    ("Hi ,", "fail"),               # empty greeting: a blank where the name was
+    ("Dear  ,", "fail"),
+    ("Hello,", "warn"),             # generic greeting although we know her name
     ("Hi {{first_name}},", "fail"),
     ("Hi [First Name],", "fail"),
     ("Thanks for the call.", "pass"),  # no greeting line: nothing to check
@@ -152,7 +153,7 @@ def test_copying(checker):
     r = rule(checker, "copying", whole)
     assert r.status == "fail" and r.score == 24
     assert rule(checker, "copying", OK_BODY).status == "pass"
-    # boilerplate shared by many training emails is not copying
+    # word runs shared by several training emails are boilerplate, not copying
     assert rule(checker, "copying", "Hello, this is filler email number 3 about closing books. "
                                     "Hello, this is filler email number 4 about closing books.").status == "pass"
 

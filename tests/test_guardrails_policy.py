@@ -226,3 +226,17 @@ def test_policy_file_errors_name_key_and_line(tmp_path, text, needles):
     assert "acme.toml" in msg
     for needle in needles:
         assert needle in msg, msg
+
+
+@pytest.mark.parametrize("brand", ["Ledgerly", "Bright Bean"])
+def test_shipped_signature_and_footer_satisfy_their_own_rules(brand):
+    from brandvoice.config import Settings
+    from brandvoice.guardrails.personalization import PersonalizationChecker
+
+    p = load_policy(Settings().guardrails_dir, brand)
+    assert p.signature and p.footer
+    body = f"Hi Dana,\n\nA short recap of the call.\n\n{p.signature}\n\n{p.footer}"
+    assert all(r.status == "pass" for r in p.check("Your recap", body) if r.rule.startswith("required"))
+    placeholders = next(r for r in PersonalizationChecker(p).check("Your recap", body, {"first_name": "Dana"})
+                        if r.rule == "placeholders")
+    assert placeholders.status == "pass"  # {{unsubscribe_url}} is a merge tag the email tool fills

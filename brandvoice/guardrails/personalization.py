@@ -112,9 +112,9 @@ class TrainingIndex:
                 m = _NAME_LINE.match(line)
                 if m and k > 0 and (_SIGNOFF.match(lines[k - 1]) or line.lstrip()[:1] in "—-"):
                     self.names.add(m.group(1))
-        # n-grams shared by several emails are boilerplate (footer, sign-off), not copying
-        limit = max(2, len(self.emails) // 10)
-        self.grams = {h: ids for h, ids in grams.items() if len(ids) < limit}
+        # Copying means memorizing one email: word runs that several past emails share (sign-off,
+        # footer, a standing call to action) are the brand's boilerplate, not copying.
+        self.grams = {h: ids for h, ids in grams.items() if len(ids) == 1}
         self.names_re = PhraseMatcher(self.names, case_sensitive=True)
 
     def longest_copy(self, body: str) -> tuple[int, int | None, str]:
@@ -177,13 +177,22 @@ class PersonalizationChecker:
         g = GREETING.match(line)
         if not g:
             return CheckResult("personalization", "greeting", "pass", "No greeting line to check.")
-        rest = g.group("rest").strip()
+        raw = g.group("rest")
+        if re.match(r"\s+[,!:;.]", raw):  # "Hi ," / "Dear  ,": a blank where the name was
+            return CheckResult("personalization", "greeting", "fail",
+                               f"Empty greeting: “{line.strip()[:40]}” has a blank where the name "
+                               "should be.")
+        rest = raw.strip()
         if rest[:1] in (",", "—", "–", "-") and re.search(r"\w", rest[1:].split(",")[0]):
             rest = rest[1:].strip()  # "Hello, Dana," / "Hi — Dana"
         name = re.split(r"[,!:.—]|\s[-–]\s", rest, maxsplit=1)[0].strip()
-        if not name or not re.search(r"\w", name):
-            return CheckResult("personalization", "greeting", "fail",
-                               f"Empty greeting: “{line.strip()[:40]}” has no name in it.")
+        if not name or not re.search(r"\w", name):  # "Hello," alone: a generic greeting
+            name = line.strip().rstrip(",!:.").strip()
+            if first:
+                return CheckResult("personalization", "greeting", "warn",
+                                   f"Greets with “{name}” and no name although the contact's first "
+                                   f"name ({first}) is known.", details={"greeting": name})
+            return CheckResult("personalization", "greeting", "pass", f"Generic greeting “{name}”.")
         if PLACEHOLDERS.search(name) or "{" in name or "[" in name:
             return CheckResult("personalization", "greeting", "fail",
                                f"The greeting has an unfilled placeholder: “{line.strip()[:60]}”.")

@@ -64,6 +64,9 @@ class Policy:
         self.allowed_names = {n.lower() for n in allow.get("names", [])}
         self.tone = t("tone")
         self.personalization = t("personalization")
+        # the brand's standard sign-off and footer, for code that assembles the final email
+        self.signature: str = t("brand").get("signature", "")
+        self.footer: str = t("brand").get("footer", "")
 
     def check(self, subject: str, body: str) -> list[CheckResult]:
         """All policy rules on one draft; one result per rule."""
