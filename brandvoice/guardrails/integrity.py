@@ -27,6 +27,7 @@ _STRONG = PhraseMatcher([
     "developer mode", "my instructions", "i cannot comply", "jailbreak",
 ])
 _QUOTED = re.compile(r"[\"“']([^\"“”']{6,120})[\"”']")
+_NONWORD = re.compile(r"\W+")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪–]|\d{1,3}[.)])\s+")
 _END_OK = (".", "!", "?", "…", ")", '"', "'", "”", "’", ":", "*", ">")
 _CONNECTORS = {"and", "or", "the", "a", "an", "to", "of", "with", "for", "in", "on", "but", "our",
@@ -104,7 +105,7 @@ def injection(checker, text: str, instructions: list[str]) -> CheckResult:
 
 def degeneration(checker, body: str) -> CheckResult:
     """Fail on repeated sentences, word loops and cut-off endings; warn on runaway lists."""
-    sents = [re.sub(r"\W+", " ", s.lower()).strip() for s in sentences(body)]
+    sents = [_NONWORD.sub(" ", s.lower()).strip() for s in sentences(body)]
     counts = Counter(s for s in sents if len(s.split()) >= 4)
     repeated = [s for s, c in counts.items() if c > checker.max_repeats]
     if repeated:
@@ -112,9 +113,10 @@ def degeneration(checker, body: str) -> CheckResult:
                            f"Repeats the same sentence: “{repeated[0][:80]}”.",
                            details={"repeated": repeated})
     ws = norm_words(body)
-    grams = Counter(zip(ws, ws[1:], ws[2:], ws[3:], strict=False))
-    if grams:
-        gram, n = grams.most_common(1)[0]
+    grams = list(zip(ws, ws[1:], ws[2:], ws[3:], strict=False))
+    # a 4-word run seen 4 times leaves at least 3 duplicates: count only when there are that many
+    if len(grams) - len(set(grams)) >= 3:
+        gram, n = Counter(grams).most_common(1)[0]
         if n >= 4:
             return CheckResult("personalization", "degeneration", "fail",
                                f"Loops on the same words (“{' '.join(gram)}” {n} times).",
