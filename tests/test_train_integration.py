@@ -15,7 +15,7 @@ def test_finetune_embedded_model_reload_and_generate(store, tmp_path):
     from test_train import write_emails
 
     emails = write_emails(tmp_path / "emails.csv", n=9, brand="Acme")
-    cfg = train.TrainConfig(brand="Acme", emails=str(emails), quantization="nf4", max_steps=2, batch_size=2,
+    cfg = train.TrainConfig(brand="Acme", emails=str(emails), quantization="nf4", max_steps=2, batch_size=2, grad_accum=1,
                             max_seq_len=192, quantile=0.0, learning_rate=2e-3, save_steps=1)
     job = jobs.run(store, train.submit(store, store.settings, cfg))
     assert job["status"] == "done", job["error"]

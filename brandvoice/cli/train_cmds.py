@@ -63,6 +63,9 @@ def train_cmd(emails: str, brand: str, base_model, quantization, epochs, max_ste
         click.echo(f"Training job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
         return
     click.echo(f"Training job {job_id}: {brand} on {config.base_model} ({config.quantization}).")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our one progress line, not a bar per weight file
     job = jobs.run(st, job_id, echo=_progress_line)
     click.echo("")
     if job["status"] != "done":
