@@ -1,9 +1,14 @@
 """The demo workspace: demo users, the demo brand's files, and a small pending review queue.
 
 `brandvoice setup --demo` calls `prepare`; it is idempotent (run it again: nothing is duplicated).
-The review queue is seeded by the real generation job (embedded base model, no adapter) over the
-first few contacts of the demo CRM export, in a background process by default, so that a reviewer
-has real drafts on first start without `make run` waiting for them.
+The review queue is seeded for the first few contacts of the demo CRM export, one of two ways
+(BRANDVOICE_DEMO_SEED = auto | model | quick; auto times the embedded model first):
+
+- model: the real generation job (embedded base model, no adapter yet, guardrails on), in a
+  background process, when the machine generates fast enough to fill the queue in ~2 minutes;
+- quick: a clearly labelled quick path without a model: each draft is the brand's best past email
+  of the template's campaign, greeted by the contact's first name, checked by the real guardrails
+  and labelled adapter "demo quick path (past email, no model)" with the flag "demo-quick-path".
 """
 
 from __future__ import annotations
@@ -134,6 +139,13 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
     if job is None and total:
         yield f"Review queue: {total} demo drafts already there"
         return
+    if job is None:
+        mode = seed_mode(settings, n)
+        if mode.startswith("quick"):
+            yield f"Review queue: {mode}"
+            yield from quick_drafts(store, settings, template, crm_file, act_file)
+            return
+        yield f"Review queue: {mode}"
     if job is not None and job["status"] == "done":
         yield f"Review queue: demo generation job {job['id']} done ({total} demo drafts)"
         return
@@ -167,6 +179,113 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
         return
     _, total = review.list_queue(store, job_id=job_id, limit=1)
     yield f"Review queue: {total} drafts pending ({time.monotonic() - started:.0f} s)"
+
+
+SEED_BUDGET_S = 120.0  # the real job seeds the queue when it should finish within this
+SEED_TOKENS = 200  # rough length of one generated draft, in tokens
+QUICK_LABEL = "demo quick path (past email, no model)"
+
+
+def seed_mode(settings: Settings, n: int) -> str:
+    """'model ...' or 'quick ...' (with the reason), from BRANDVOICE_DEMO_SEED or a timing probe."""
+    choice = (os.environ.get("BRANDVOICE_DEMO_SEED") or "auto").strip().lower()
+    if choice == "model":
+        return "model (BRANDVOICE_DEMO_SEED=model)"
+    if choice == "quick":
+        return "quick path without a model (BRANDVOICE_DEMO_SEED=quick)"
+    if choice != "auto":
+        from brandvoice.errors import ConfigError
+
+        raise ConfigError(f"BRANDVOICE_DEMO_SEED={choice!r} is not auto, model or quick.",
+                          hint="Unset it, or use auto, model or quick.")
+    tps = probe_speed(settings)
+    estimate = n * SEED_TOKENS / max(tps, 1e-6)
+    how = f"the base model writes {tps:.1f} tokens/s here, so {n} drafts take ~{estimate:.0f} s"
+    if estimate <= SEED_BUDGET_S:
+        return f"model ({how})"
+    return (f"quick path ({how}; more than {SEED_BUDGET_S:.0f} s). Generate real drafts on the "
+            "Generate page, or set BRANDVOICE_DEMO_SEED=model")
+
+
+def probe_speed(settings: Settings, tokens: int = 24) -> float:
+    """Greedy tokens per second of the embedded base model on this machine (2 prompts, batched)."""
+    import torch
+
+    from brandvoice import models, shape
+
+    model = models.load_model(settings.base_model, "none", settings)
+    tok = models.load_tokenizer(settings.base_model, settings)
+    prompt = models.prompt_text(tok, shape.system_prompt(BRAND),
+                                shape.training_brief("content follow-up", "lead", "Controller"))
+    enc = tok([prompt, prompt], return_tensors="pt", padding=True, add_special_tokens=False)
+    with torch.inference_mode():
+        model.generate(**enc, max_new_tokens=2, do_sample=False, pad_token_id=tok.pad_token_id)
+        started = time.monotonic()
+        out = model.generate(**enc, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
+                             pad_token_id=tok.pad_token_id)
+    elapsed = time.monotonic() - started
+    return 2 * (out.shape[1] - enc["input_ids"].shape[1]) / max(elapsed, 1e-6)
+
+
+def _greet(body: str, first_name: str) -> str:
+    """The past email with its greeting addressed to the contact."""
+    lines = body.split("\n")
+    for i, line in enumerate(lines[:3]):
+        if line.strip().lower().startswith(("hi ", "hello ", "hey ", "dear ")) and \
+                line.rstrip().endswith(","):
+            lines[i] = f"{line.split()[0]} {first_name},"
+            return "\n".join(lines)
+    return f"Hi {first_name},\n\n{body}"
+
+
+def quick_drafts(store, settings: Settings, template, crm_file: Path,
+                 act_file: Path) -> Iterator[str]:
+    """The labelled quick path: past emails of the template's campaign, guarded, as pending drafts."""
+    import sqlalchemy as sa
+
+    from brandvoice import corpus, crm, jobs
+    from brandvoice.guardrails import Guard, store_results
+    from brandvoice.store import draft_versions, drafts, utcnow
+    from brandvoice.store import jobs as jobs_table
+
+    emails, _ = corpus.load_emails(files("emails")[0], brand=BRAND)
+    same = [e for e in emails if (e.campaign or "") == template.use_case] or emails
+    ranked = sorted(same, key=lambda e: -(e.rate("click_rate") or 0.0))
+    result = crm.import_contacts(crm_file, activities=act_file)
+    job_id = jobs.create(store, "generate", {
+        "crm": str(crm_file.resolve()), "activities": str(act_file.resolve()),
+        "template": template.name, "template_hash": template.hash, "brand": BRAND,
+        "quick_path": True}, created_by="marketer", total=len(result.contacts))
+    ids = crm.snapshot_contacts(store, job_id, result.contacts)
+    guard = Guard.for_brand(settings, BRAND, store=store, tone=False)
+    now = utcnow()
+    with store.tx() as conn:
+        for i, contact in enumerate(result.contacts):
+            past = ranked[i % len(ranked)]
+            body = _greet(past.body, contact.get("first_name") or "there")
+            verdict = guard.check(past.subject, body, contact, batch_contacts=result.contacts)
+            draft_id = conn.execute(drafts.insert().values(
+                job_id=job_id, contact_id=ids[contact["key"]], variant=0, attempt=0, brand=BRAND,
+                subject=past.subject, body=body, generated_subject=past.subject,
+                generated_body=body, raw_output=None, prompt=f"(quick path: {past.source})",
+                template_name=template.name, template_hash=template.hash, adapter_id=None,
+                adapter_label=QUICK_LABEL, settings={"quick_path": True, "source": past.source},
+                seed=None, state="pending", verdict=verdict.status,
+                tone_score=verdict.tone_score, flags=["demo-quick-path"], row_version=1,
+                created_by="marketer", created_at=now, updated_at=now, updated_by="marketer",
+            )).inserted_primary_key[0]
+            conn.execute(draft_versions.insert().values(
+                draft_id=draft_id, version=1, subject=past.subject, body=body, author="marketer",
+                kind="generated", created_at=now))
+            store_results(store, conn, draft_id, 1, verdict)
+        n = len(result.contacts)
+        conn.execute(sa.update(jobs_table).where(jobs_table.c.id == job_id).values(
+            status="done", progress=1.0, done=n, started_at=now, finished_at=utcnow(),
+            log=f"{now[:19]} Demo quick path: {n} drafts from past {BRAND} emails (no model).\n",
+            result={"quick_path": True, "new_drafts": n}))
+        store.audit(conn, "demo_quick_path", actor="marketer", job_id=job_id, drafts=n)
+    yield (f"Review queue: {len(result.contacts)} pending drafts (job {job_id}), labelled "
+           f"'{QUICK_LABEL}'.")
 
 
 def prepare(settings: Settings) -> Iterator[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from ui_harness import (
     REPO,
     app,
@@ -173,3 +174,30 @@ def test_empty_prompts_folder_says_what_to_do(store, tmp_path, monkeypatch):
     at = page("templates", User(1, "mark", "marketer")).run()
     no_exception(at)
     assert any("No template in" in i for i in texts(at, "info"))
+
+
+def test_demo_quick_path_seeds_labelled_guarded_drafts(store, settings, monkeypatch):
+    from brandvoice import demo, review
+
+    monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "quick")
+    lines = list(demo.seed_queue(store, settings, n=3))
+    assert "quick path" in lines[0] and "3 pending drafts" in lines[-1]
+    rows, total = review.list_queue(store, brand=demo.BRAND, state="pending")
+    assert total == 3 and {r["adapter_label"] for r in rows} == {demo.QUICK_LABEL}
+    d = review.get_draft(store, rows[0]["id"])
+    first = d["contact"]["data"]["first_name"]
+    assert d["body"].startswith(f"Hi {first},") and d["guardrails"] and d["verdict"]
+    assert "demo-quick-path" in d["flags"]
+    again = list(demo.seed_queue(store, settings, n=3))
+    assert "done" in again[-1] and review.list_queue(store, brand=demo.BRAND)[1] == 3
+
+
+def test_demo_seed_mode_from_the_environment(settings, monkeypatch):
+    from brandvoice import demo
+    from brandvoice.errors import ConfigError
+
+    monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "model")
+    assert demo.seed_mode(settings, 6).startswith("model")
+    monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "fast")
+    with pytest.raises(ConfigError):
+        demo.seed_mode(settings, 6)
