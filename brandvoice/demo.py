@@ -6,8 +6,9 @@ The review queue is seeded for the first few contacts of the demo CRM export, on
 
 - model: the real generation job (embedded base model, no adapter yet, guardrails on), in a
   background process, when the machine generates fast enough to fill the queue in ~2 minutes;
-- quick: a clearly labelled quick path without a model: each draft is the brand's best past email
-  of the template's campaign, greeted by the contact's first name, checked by the real guardrails
+- quick: a clearly labelled quick path without a generation model: each draft is one of the brand's
+  best held-out past emails of the template's campaign, greeted by the contact's first name,
+  checked by the real guardrails (tone against the training side, policy, personalization)
   and labelled adapter "demo quick path (past email, no model)" with the flag "demo-quick-path".
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,7 +124,7 @@ def _seed_job(store, crm_file: Path) -> dict | None:
 
 
 def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
-               wait: bool | None = None) -> Iterator[str]:
+               wait: bool | None = None, embedder=None) -> Iterator[str]:
     """Generate a few pending drafts for the demo brand with the real job (base model, no adapter).
 
     By default the job runs in a background process, so that the app starts at once and the drafts
@@ -143,7 +145,8 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
         mode = seed_mode(settings, n)
         if mode.startswith("quick"):
             yield f"Review queue: {mode}"
-            yield from quick_drafts(store, settings, template, crm_file, act_file)
+            yield from quick_drafts(store, settings, template, crm_file, act_file,
+                                    embedder=embedder)
             return
         yield f"Review queue: {mode}"
     if job is not None and job["status"] == "done":
@@ -227,20 +230,24 @@ def probe_speed(settings: Settings, tokens: int = 24) -> float:
     return 2 * (out.shape[1] - enc["input_ids"].shape[1]) / max(elapsed, 1e-6)
 
 
+_GREETING = re.compile(r"^(hi|hello|hey|dear|good morning|good afternoon)\b[^,\n]{0,40},\s*$",
+                       re.IGNORECASE)
+
+
 def _greet(body: str, first_name: str) -> str:
     """The past email with its greeting addressed to the contact."""
     lines = body.split("\n")
     for i, line in enumerate(lines[:3]):
-        if line.strip().lower().startswith(("hi ", "hello ", "hey ", "dear ")) and \
-                line.rstrip().endswith(","):
-            lines[i] = f"{line.split()[0]} {first_name},"
+        m = _GREETING.match(line.strip())
+        if m:
+            lines[i] = f"{m.group(1).capitalize()} {first_name},"
             return "\n".join(lines)
     return f"Hi {first_name},\n\n{body}"
 
 
-def quick_drafts(store, settings: Settings, template, crm_file: Path,
-                 act_file: Path) -> Iterator[str]:
-    """The labelled quick path: past emails of the template's campaign, guarded, as pending drafts."""
+def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: Path, *,
+                 embedder=None) -> Iterator[str]:
+    """The labelled quick path: held-out past emails of the template's campaign, guarded."""
     import sqlalchemy as sa
 
     from brandvoice import corpus, crm, jobs
@@ -248,16 +255,20 @@ def quick_drafts(store, settings: Settings, template, crm_file: Path,
     from brandvoice.store import draft_versions, drafts, utcnow
     from brandvoice.store import jobs as jobs_table
 
-    emails, _ = corpus.load_emails(files("emails")[0], brand=BRAND)
-    same = [e for e in emails if (e.campaign or "") == template.use_case] or emails
-    ranked = sorted(same, key=lambda e: -(e.rate("click_rate") or 0.0))
+    # The same corpus training would use: cleaned, high performers, held-out split. Drafts copy
+    # held-out emails (the tone check compares them with the training side, as for real drafts).
+    data = corpus.prepare(files("emails")[0], brand=BRAND)
+    pool = [e for e in data.test if e.campaign == template.use_case] or \
+        [e for e in data.train if e.campaign == template.use_case] or data.test
+    ranked = sorted(pool, key=lambda e: -(e.rate("click_rate") or 0.0))
     result = crm.import_contacts(crm_file, activities=act_file)
     job_id = jobs.create(store, "generate", {
         "crm": str(crm_file.resolve()), "activities": str(act_file.resolve()),
         "template": template.name, "template_hash": template.hash, "brand": BRAND,
         "quick_path": True}, created_by="marketer", total=len(result.contacts))
     ids = crm.snapshot_contacts(store, job_id, result.contacts)
-    guard = Guard.for_brand(settings, BRAND, store=store, tone=False)
+    guard = Guard.for_brand(settings, BRAND, store=store, embedder=embedder,
+                            training_emails=data.train, heldout_emails=data.test)
     now = utcnow()
     with store.tx() as conn:
         for i, contact in enumerate(result.contacts):

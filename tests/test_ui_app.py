@@ -176,18 +176,21 @@ def test_empty_prompts_folder_says_what_to_do(store, tmp_path, monkeypatch):
     assert any("No template in" in i for i in texts(at, "info"))
 
 
-def test_demo_quick_path_seeds_labelled_guarded_drafts(store, settings, monkeypatch):
+def test_demo_quick_path_seeds_labelled_guarded_drafts(store, settings, monkeypatch,
+                                                       fake_embedder):
     from brandvoice import demo, review
 
     monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "quick")
-    lines = list(demo.seed_queue(store, settings, n=3))
+    lines = list(demo.seed_queue(store, settings, n=3, embedder=fake_embedder))
     assert "quick path" in lines[0] and "3 pending drafts" in lines[-1]
     rows, total = review.list_queue(store, brand=demo.BRAND, state="pending")
     assert total == 3 and {r["adapter_label"] for r in rows} == {demo.QUICK_LABEL}
     d = review.get_draft(store, rows[0]["id"])
     first = d["contact"]["data"]["first_name"]
-    assert d["body"].startswith(f"Hi {first},") and d["guardrails"] and d["verdict"]
+    assert d["body"].split("\n")[0].endswith(f" {first},") and d["guardrails"] and d["verdict"]
     assert "demo-quick-path" in d["flags"]
+    assert {r["check"] for r in d["guardrails"]} >= {"tone", "policy", "personalization"}
+    assert "utm_" not in d["body"]  # cleaned like training data
     again = list(demo.seed_queue(store, settings, n=3))
     assert "done" in again[-1] and review.list_queue(store, brand=demo.BRAND)[1] == 3
 
