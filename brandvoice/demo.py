@@ -210,8 +210,8 @@ def seed_mode(settings: Settings, n: int) -> str:
             "Generate page, or set BRANDVOICE_DEMO_SEED=model")
 
 
-def probe_speed(settings: Settings, tokens: int = 24) -> float:
-    """Greedy tokens per second of the embedded base model on this machine (2 prompts, batched)."""
+def probe_speed(settings: Settings, tokens: int = 24, max_time: float = 8.0) -> float:
+    """Greedy tokens per second of the embedded base model here (2 prompts; stops after max_time)."""
     import torch
 
     from brandvoice import models, shape
@@ -225,7 +225,7 @@ def probe_speed(settings: Settings, tokens: int = 24) -> float:
         model.generate(**enc, max_new_tokens=2, do_sample=False, pad_token_id=tok.pad_token_id)
         started = time.monotonic()
         out = model.generate(**enc, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
-                             pad_token_id=tok.pad_token_id)
+                             pad_token_id=tok.pad_token_id, max_time=max_time)
     elapsed = time.monotonic() - started
     return 2 * (out.shape[1] - enc["input_ids"].shape[1]) / max(elapsed, 1e-6)
 
@@ -258,9 +258,11 @@ def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: 
     # The same corpus training would use: cleaned, high performers, held-out split. Drafts copy
     # held-out emails (the tone check compares them with the training side, as for real drafts).
     data = corpus.prepare(files("emails")[0], brand=BRAND)
-    pool = [e for e in data.test if e.campaign == template.use_case] or \
-        [e for e in data.train if e.campaign == template.use_case] or data.test
-    ranked = sorted(pool, key=lambda e: -(e.rate("click_rate") or 0.0))
+    def best(emails: list) -> list:
+        same = [e for e in emails if e.campaign == template.use_case]
+        return sorted(same, key=lambda e: -(e.rate("click_rate") or 0.0))
+
+    ranked = best(data.test) + best(data.train) or data.test  # held-out ones first
     result = crm.import_contacts(crm_file, activities=act_file)
     job_id = jobs.create(store, "generate", {
         "crm": str(crm_file.resolve()), "activities": str(act_file.resolve()),
