@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -102,6 +103,15 @@ def crossval_gate(brand, mine, others, offbrand, embedder, cache_dir, folds: int
 
 
 def main() -> None:
+    home = Path(tempfile.mkdtemp(prefix="bench-guardrails-"))
+    try:
+        run(home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run(home: Path) -> None:
+    """The benchmark, with runtime state in `home`."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="drafts to check (default 1000)")
     ap.add_argument("--chunk", type=int, default=100)
@@ -115,7 +125,6 @@ def main() -> None:
     from brandvoice.guardrails.embedder import load_embedder
     from brandvoice.guardrails.tone import email_text, load_offbrand
 
-    home = Path(tempfile.mkdtemp(prefix="bench-guardrails-"))
     settings = Settings(home=home)
     cache_dir = settings.cache_dir
     led = corpus.prepare(DATA / "emails_ledgerly.csv", brand="Ledgerly")
