@@ -528,3 +528,23 @@ def test_remote_job_end_to_end(store, settings, crm_file, fake_server, monkeypat
     assert len(rows) == 8 and all(r["subject"] == f"Hello {r['seed']}" for r in rows)
     assert all(r["flags"] == ["unchecked"] and r["settings"]["serving"]["backend"] == "openai" for r in rows)
     assert job["result"]["run"]["new_tokens"] == 8 * 17
+
+
+def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm_file, fake, monkeypatch,
+                                                            fake_embedder):
+    from brandvoice import guardrails
+
+    guard = guardrails.Guard.for_brand(settings, "Ledgerly", store=store, embedder=fake_embedder, tone=False)
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, guardrails.store_results))
+    job_id = new_job(store, settings, crm_file, guard_tries=1)
+    assert jobs.run(store, job_id)["status"] == "done"
+    rows = job_drafts(store, job_id)
+    with store.read() as conn:
+        results = conn.execute(sa.select(guardrail_results.c.draft_id, guardrail_results.c.check,
+                                         guardrail_results.c.status)).all()
+    assert len(rows) == 4
+    for r in rows:
+        mine = [x for x in results if x.draft_id == r["id"]]
+        assert mine and {x.check for x in mine} >= {"policy"}
+        worst = max((x.status for x in mine), key=["pass", "warn", "fail"].index)
+        assert r["verdict"] == worst and "unchecked" not in r["flags"]
