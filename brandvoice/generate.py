@@ -130,12 +130,16 @@ def _brand(brand: str | None, adapter) -> str:
 def submit(store: Store, settings: Settings, *, crm: str | Path, activities: str | Path | None = None,
            template: str, adapter: str | None = None, base_model: str | None = None,
            brand: str | None = None, config: GenerationConfig | dict | None = None,
-           mapping: dict[str, str] | None = None, skip_incomplete: bool = True,
+           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True,
            created_by: str | None = None) -> int:
     """Validate the inputs (template, adapter, CRM file, completeness) and queue a generate job."""
     from brandvoice import crm as crm_mod
     from brandvoice import prompting
 
+    if isinstance(mapping, (str, Path)):  # read now: the job keeps the mapping, not the file's path
+        from brandvoice.crm_profiles import load_mapping
+
+        mapping = load_mapping(mapping)
     config = config if isinstance(config, GenerationConfig) else GenerationConfig.from_dict(config)
     if adapter and base_model:
         raise ConfigError("Pass either an adapter or a base model, not both.",

@@ -1,33 +1,19 @@
-"""`brandvoice generate ...` (batched drafts as a resumable job) and `brandvoice templates ...`."""
+"""`brandvoice generate ...`: batched drafts from a CRM export, as a resumable job."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 
-from brandvoice.cli.base import echo_table, group, main, settings, store
-from brandvoice.errors import InputError
+from brandvoice.cli.base import main, settings, store
 
 
 def _load_mapping(path: str | None) -> dict[str, str] | None:
-    """A column mapping from a JSON file: {"CRM column": "field", ...}."""
+    """A column mapping file (JSON or TOML) read now, so the job keeps it even if the file changes."""
     if not path:
         return None
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read mapping file {path}: {exc}", hint="Check the path.") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"Mapping file {path} is not valid JSON (line {exc.lineno}: {exc.msg}).",
-                         hint='Write an object such as {"E-mail": "email", "Vorname": "first_name"}.') from exc
-    bad = [k for k, v in data.items() if not isinstance(v, str)] if isinstance(data, dict) else None
-    if bad is None or bad:
-        raise InputError(f"Mapping file {path} must be a JSON object of column name -> field name strings"
-                         + (f"; these keys have non-text values: {', '.join(bad)}" if bad else "."),
-                         hint='Example: {"E-mail": "email", "Vorname": "first_name"}.')
-    return data
+    from brandvoice.crm_profiles import load_mapping
+
+    return load_mapping(path)
 
 
 def _run_with_progress(job_id: int) -> dict:
@@ -79,7 +65,7 @@ def _report(job: dict) -> None:
 @click.option("--crm", "crm_path", type=click.Path(dir_okay=False), help="CRM contacts export (CSV).")
 @click.option("--activities", type=click.Path(dir_okay=False), help="Activity log CSV joined per contact.")
 @click.option("--mapping", type=click.Path(dir_okay=False),
-              help="JSON column mapping for exports of other tools: {\"CRM column\": \"field\"}.")
+              help="Column mapping file (JSON or TOML) for exports of other tools: field -> column.")
 @click.option("--template", help="Prompt template name (see `brandvoice templates list`).")
 @click.option("--adapter", help="Adapter: 'ledgerly', 'ledgerly:v2' or an id.")
 @click.option("--base-model", help="Generate with a base model only (no adapter).")
@@ -129,49 +115,3 @@ def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, b
         click.echo(f"Job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
         return
     _report(_run_with_progress(job_id))
-
-
-templates_group = group("templates", "Prompt templates (prompts/*.j2): list, show, render.")
-
-
-@templates_group.command("list")
-def templates_list() -> None:
-    """List the prompt templates."""
-    from brandvoice import prompting
-
-    rows = [{"name": t.name, "use_case": t.use_case, "required": ", ".join(t.required_fields),
-             "description": t.description} for t in prompting.list_templates(settings())]
-    echo_table(rows, ["name", "use_case", "required", "description"])
-
-
-@templates_group.command("show")
-@click.argument("name")
-def templates_show(name: str) -> None:
-    """Show one template's metadata and source."""
-    from brandvoice import prompting
-
-    t = prompting.get_template(name, settings())
-    click.echo(f"name: {t.name}\nuse case: {t.use_case}\ndescription: {t.description}\n"
-               f"required fields: {', '.join(t.required_fields)}\nfile: {t.path}\nsha256: {t.hash}\n")
-    click.echo(t.source)
-
-
-@templates_group.command("render")
-@click.argument("name")
-@click.option("--crm", "crm_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--activities", type=click.Path(dir_okay=False))
-@click.option("--mapping", type=click.Path(dir_okay=False))
-@click.option("--brand", required=True, help="Brand name used in the prompt.")
-@click.option("--contact", "contact_key", help="Contact key or email (default: the first contact).")
-def templates_render(name, crm_path, activities, mapping, brand, contact_key) -> None:
-    """Render a template for one contact: the exact system message and brief the model sees."""
-    from brandvoice import crm, prompting, shape
-
-    t = prompting.get_template(name, settings())
-    result = crm.import_contacts(crm_path, activities=activities, mapping=_load_mapping(mapping))
-    pick = [c for c in result.contacts if contact_key in (None, c.get("key"), c.get("email"))]
-    if not pick:
-        raise InputError(f"No contact {contact_key!r} in {crm_path}.",
-                         hint="Pass --contact with a record id or email from the file.")
-    click.echo(f"--- system ---\n{shape.system_prompt(brand)}\n--- user ---")
-    click.echo(prompting.render(t, pick[0], brand=brand))
