@@ -53,7 +53,7 @@ def test_a_leftover_folder_is_never_overwritten(store):
 
 
 def test_refuses_another_base_model(store, settings, tiny_model_dir, tmp_path):
-    from conftest import build_tiny_model
+    from helpers_models import build_tiny_model
 
     info = _publish(store, "acme", base=str(Path(tiny_model_dir).resolve()))
     other = build_tiny_model(tmp_path / "other-tiny")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("BRANDVOICE_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-PASSWORD = "e2e-password"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from e2e_support import CHROMIUM, PASSWORD, REPO, SCREENSHOTS  # noqa: E402
+
 sys.path.insert(0, str(REPO / "tests"))
 
 
@@ -192,13 +190,3 @@ def shots():
         page.set_viewport_size(size)
         return path
     return save
-
-
-def copy_to_docs(names: list[str]) -> None:
-    """Copy the chosen screenshots to docs/screenshots for the README."""
-    docs = REPO / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    for n in names:
-        src = SCREENSHOTS / f"{n}.png"
-        if src.is_file():
-            shutil.copy2(src, docs / src.name)

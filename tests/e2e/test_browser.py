@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from conftest import PASSWORD, REPO, copy_to_docs
+from e2e_support import PASSWORD, REPO, copy_to_docs
 
 pytestmark = pytest.mark.e2e
 
