@@ -23,6 +23,7 @@ from brandvoice.store import contacts as contacts_t
 BACKENDS = ("local", "openai")
 MERGE_MODES = ("auto", "yes", "no")
 ENDPOINTS = ("chat", "completions")
+DTYPES = ("auto", "float32", "bfloat16")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class GenerationConfig:
     max_tries: int = 3  # attempts while the output is malformed (then stored flagged, verdict fail)
     guard_tries: int = 2  # attempts while the guardrail verdict is fail (best attempt kept)
     quantization: Literal["none", "nf4", "int8"] = "none"  # of the base at inference (local)
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # local: auto = bf16 where the CPU/GPU has it
     merge: Literal["auto", "yes", "no"] = "auto"  # serve a merged adapter copy where it checks out
     backend: Literal["local", "openai"] = "local"
     server_url: str | None = None  # openai backend: http://host:port of vLLM / llama.cpp
@@ -76,6 +78,7 @@ class GenerationConfig:
         check(is_int(self.guard_tries) and 1 <= self.guard_tries <= 10, "guard_tries", "from 1 to 10")
         check(self.quantization in QUANTIZATIONS, "quantization", f"one of {QUANTIZATIONS}")
         check(self.merge in MERGE_MODES, "merge", f"one of {MERGE_MODES}")
+        check(self.dtype in DTYPES, "dtype", f"one of {DTYPES}")
         check(self.backend in BACKENDS, "backend", f"one of {BACKENDS}")
         check(self.endpoint in ENDPOINTS, "endpoint", f"one of {ENDPOINTS}")
         check(is_int(self.concurrency) and 1 <= self.concurrency <= 256, "concurrency", "from 1 to 256")
