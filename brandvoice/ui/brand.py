@@ -20,7 +20,7 @@ def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: 
     from brandvoice import corpus
 
     loaded = corpus.read_emails(path, brand=brand or None)
-    cleaned, cleaning = corpus.clean(loaded.emails, metric=metric)
+    cleaned, cleaning = corpus.clean(loaded.emails, metric=metric, min_sends=min_sends)
     selected, selection = corpus.select(cleaned, metric=metric, quantile=quantile,
                                         min_sends=min_sends, mode=mode)
     picked = {e.source: e for e in selected}
