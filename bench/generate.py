@@ -202,7 +202,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--contacts", type=int, default=64)
     ap.add_argument("--job-contacts", type=int, default=100)
-    ap.add_argument("--batch-sizes", default="16,32", help="swept on --sweep-contacts contacts")
+    ap.add_argument("--batch-sizes", default="16,32,64", help="swept on --sweep-contacts contacts")
     ap.add_argument("--sweep-contacts", type=int, default=32)
     ap.add_argument("--single-stream", type=int, default=4, help="contacts timed at batch 1 / llama.cpp")
     ap.add_argument("--max-new-tokens", type=int, default=128)
