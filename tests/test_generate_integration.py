@@ -39,3 +39,12 @@ def test_embedded_model_generates_two_drafts_through_a_job(store, settings, tmp_
             assert r["subject"] and len(r["body"].split()) >= 8
     run = job["result"]["run"]
     assert run["new_tokens"] > 0 and run["serving"]["backend"] == "local"
+    for r in rows:  # the real guardrails ran and their results were stored with the draft
+        assert "unchecked" not in r["flags"] and r["verdict"] in ("pass", "warn", "fail")
+    # Same seeds, same contacts, same batch size: a second job reproduces the first one's drafts.
+    again = submit(store, settings, crm=crm, template="reengage_cold_lead", brand="Ledgerly", config=cfg)
+    assert jobs.run(store, again)["status"] == "done"
+    with store.read() as conn:
+        second = {r.seed: r.raw_output for r in conn.execute(
+            sa.select(drafts.c.seed, drafts.c.raw_output).where(drafts.c.job_id == again))}
+    assert second == {r["seed"]: r["raw_output"] for r in rows}
