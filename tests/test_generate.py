@@ -561,3 +561,30 @@ def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm
         assert mine and {x.check for x in mine} >= {"policy"}
         worst = max((x.status for x in mine), key=["pass", "warn", "fail"].index)
         assert r["verdict"] == worst and "unchecked" not in r["flags"]
+
+
+# --- regenerating a rejected draft -------------------------------------------------------------
+
+def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatch):
+    from brandvoice import review
+    from brandvoice import users as u
+    from brandvoice.generate_regen import SEED_STRIDE, regenerate
+
+    calls: list = []
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (FakeGuard(), stored_verdicts(calls)))
+    job_id = new_job(store, settings, crm_file)
+    jobs.run(store, job_id)
+    first = job_drafts(store, job_id)[0]
+    admin = u.add_user(store, "root", "correct horse battery", "admin")
+    rev = u.add_user(store, "rita", "correct horse battery", "reviewer", actor=admin)
+    mkt = u.add_user(store, "mo", "correct horse battery", "marketer", actor=admin)
+    review.reject(store, rev, first["id"], expected_version=1, reason_code="tone")
+    new_id = regenerate(store, mkt, first["id"])
+    child = review.get_draft(store, new_id)
+    with store.read() as conn:
+        key = conn.execute(sa.select(contacts.c.contact_key).where(contacts.c.id == first["contact_id"])).scalar()
+    assert child["parent_id"] == first["id"] and child["attempt"] == 1 and child["state"] == "pending"
+    assert child["seed"] == seed_for(1234, key, 0, SEED_STRIDE) != first["seed"]
+    assert child["subject"] == f"Note {child['seed']}" and child["created_by"] == "mo"
+    assert child["template_hash"] == first["template_hash"] and child["verdict"] == "pass"
+    assert calls[-1] == (new_id, "pass")
