@@ -12,6 +12,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -219,6 +220,17 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     scratch = Path(tempfile.mkdtemp(prefix="bv-bench-gen-"))
     os.environ["BRANDVOICE_HOME"] = str(scratch)
+    try:
+        return _bench(args, scratch)
+    finally:
+        from brandvoice.store import Store
+
+        Store.dispose_all()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _bench(args, scratch: Path) -> int:
+    """The measurements, in a scratch BRANDVOICE_HOME."""
     from brandvoice import crm as crm_mod
     from brandvoice import generate, jobs, models
     from brandvoice.config import Settings
@@ -286,12 +298,12 @@ def main() -> int:
     job = jobs.run(store, job_id)
     secs = time.perf_counter() - t0
     res = job.get("result") or {}
-    result["job_100"] = {"status": job["status"], "error": job.get("error"), "drafts": res.get("drafts"),
+    result["job_100"] = {"contacts": args.job_contacts, "status": job["status"], "error": job.get("error"), "drafts": res.get("drafts"),
                          "seconds": round(secs, 1), "verdicts": res.get("verdicts"),
                          "malformed": res.get("malformed"), "batch_size": best["batch_size"],
                          "max_tries": tries, "new_tokens": (res.get("run") or {}).get("new_tokens"),
                          "target_under_300s_met": job["status"] == "done" and secs < 300}
-    log(f"100-contact job: {result['job_100']}")
+    log(f"{args.job_contacts}-contact job: {result['job_100']}")
 
     if not args.skip_llama:
         try:
