@@ -42,7 +42,10 @@ lint: install
 	$(BIN)/ruff check brandvoice tests bench app.py
 
 bench: install
-	$(BIN)/python -m pip install --quiet "llama-cpp-python>=0.3"
+	# llama.cpp for the generation baseline, built without native AMX code (it crashed with SIGILL here).
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON \
+	  -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
+	  $(BIN)/python -m pip install --quiet "llama-cpp-python[server]>=0.3"
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/guardrails.py

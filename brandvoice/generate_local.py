@@ -219,8 +219,8 @@ class LocalBackend:
         return cls(model, tokenizer, config, label=label, info=facts)
 
     def prompt_for(self, req: GenRequest) -> str:
-        """The exact text the model continues for a request (its chat template applied)."""
-        return models.prompt_text(self.tokenizer, req.system, req.user)
+        """The exact text the model continues: chat template applied, answer primed with "Subject:"."""
+        return models.prompt_text(self.tokenizer, req.system, req.user) + shape.ANSWER_PREFIX
 
     def generate(self, requests: list[GenRequest]) -> list[GenOutput]:
         """One batched `generate` call for all requests."""
@@ -231,7 +231,8 @@ class LocalBackend:
         rows = _generate(self.model, self.tokenizer, prompts, [r.seed for r in requests],
                          max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_k=c.top_k,
                          top_p=c.top_p, repetition_penalty=c.repetition_penalty)
-        return [GenOutput(text=text, prompt=prompt, new_tokens=n, finish_reason=reason)
+        return [GenOutput(text=shape.ANSWER_PREFIX + text, prompt=prompt, new_tokens=n,
+                          finish_reason=reason)
                 for prompt, (text, n, reason) in zip(prompts, rows, strict=True)]
 
     def close(self) -> None:

@@ -132,8 +132,11 @@ class Loop:
             outs = self._generate(todo, system)
             again: list[Slot] = []
             good: list[tuple[Slot, dict]] = []
+            footer = self.guard.policy.footer if self.guard is not None else ""
             for slot, out in zip(todo, outs, strict=True):
                 parsed = shape.parse_email(out.text)
+                if parsed.ok:
+                    parsed.body = shape.with_footer(parsed.body, footer)
                 cand = self._candidate(slot, out, parsed)
                 if not parsed.ok:
                     slot.malformed += 1

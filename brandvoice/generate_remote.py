@@ -140,7 +140,9 @@ class OpenAIBackend:
         if c.endpoint == "completions":
             from brandvoice import models
 
-            prompt = models.prompt_text(self.tokenizer, req.system, req.user)
+            from brandvoice import shape
+
+            prompt = models.prompt_text(self.tokenizer, req.system, req.user) + shape.ANSWER_PREFIX
             payload["prompt"] = prompt
             return payload, prompt
         payload["messages"] = req.messages
@@ -159,7 +161,12 @@ class OpenAIBackend:
                              hint="Check the server; run the job again to finish the rest.") from exc
         try:
             choice = data["choices"][0]
-            text = choice["text"] if "text" in choice else choice["message"]["content"]
+            if "text" in choice:  # completions: the prompt primed the answer with "Subject:"
+                from brandvoice import shape
+
+                text = shape.ANSWER_PREFIX + (choice["text"] or "")
+            else:
+                text = choice["message"]["content"]
         except (KeyError, IndexError, TypeError) as exc:
             raise ModelError(f"The generation server sent an answer without choices: {str(data)[:300]}",
                              hint="Is --server-url an OpenAI-compatible server?") from exc

@@ -223,6 +223,7 @@ def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the background worker process."""
     argv = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see cli.base
     job_id = int(argv[0])
     job = run(Store(Settings.from_env()), job_id)
     print(f"job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""), flush=True)

@@ -34,6 +34,19 @@ def training_brief(campaign: str | None, segment: str | None, audience: str | No
     return brief_header(campaign, segment, audience) + "\nTask: write this email."
 
 
+# Generation primes the answer with this prefix (the model continues after "Subject:"), which keeps
+# even a base model without an adapter in the subject/body shape that training teaches.
+ANSWER_PREFIX = "Subject:"
+
+
+def with_footer(body: str, footer: str) -> str:
+    """The body with the brand's footer appended once (the model is trained without footers)."""
+    footer = (footer or "").strip()
+    if not footer or footer[:40].lower() in body.lower():
+        return body
+    return f"{body.rstrip()}\n\n{footer}"
+
+
 def format_email(subject: str, body: str) -> str:
     """The answer text the model learns and is expected to produce."""
     return f"Subject: {subject.strip()}\n\n{body.strip()}"

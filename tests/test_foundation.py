@@ -88,3 +88,22 @@ def test_embedded_model_materializes_once(settings):
     assert path == again
     tok = models.load_tokenizer("smollm2-135m-instruct", settings)
     assert models.has_chat_template(tok)
+
+
+def test_footer_is_appended_once():
+    from brandvoice import shape
+
+    footer = "Acme Inc., 1 Main St · Unsubscribe: https://acme.example/u"
+    once = shape.with_footer("Hi Dana,\n\nThanks.", footer)
+    assert once.endswith(footer) and once.count("Acme Inc.") == 1
+    assert shape.with_footer(once, footer) == once
+    assert shape.with_footer("Body", "") == "Body"
+
+
+def test_parse_email_splits_subject_and_flags_malformed():
+    from brandvoice import shape
+
+    ok = shape.parse_email("Subject: Your close, shorter\n\nHi Dana, here is the plan for the next close.")
+    assert ok.ok and ok.subject == "Your close, shorter" and ok.body.startswith("Hi Dana")
+    bad = shape.parse_email("Sure! Here is an email.")
+    assert not bad.ok and "no 'Subject:' line" in bad.problems

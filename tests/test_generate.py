@@ -61,9 +61,10 @@ class FakeVerdict:
 class FakeGuard:
     """Fails every draft whose subject contains a listed seed; passes the rest."""
 
-    def __init__(self, fail_subjects=()):
+    def __init__(self, fail_subjects=(), footer=""):
         self.fail_subjects = set(fail_subjects)
         self.checked = 0
+        self.policy = type("Policy", (), {"footer": footer})()
 
     def check_many(self, items, batch_contacts=None):
         self.checked += len(items)
@@ -124,7 +125,7 @@ def test_seed_depends_only_on_slot():
 
 def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monkeypatch):
     calls: list = []
-    guard = FakeGuard()
+    guard = FakeGuard(footer="Acme Inc., 1 Main St. Unsubscribe: https://acme.example/u")
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
     job_id = new_job(store, settings, crm_file, variants=2)
     assert jobs.get(store, job_id)["total"] == 8  # 4 complete contacts x 2 variants
@@ -134,7 +135,8 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     assert len(rows) == 8 and len(calls) == 8 and guard.checked == 8
     assert {r["variant"] for r in rows} == {0, 1}
     for r in rows:
-        assert r["subject"] == f"Note {r['seed']}" and r["body"] == BODY == r["generated_body"]
+        assert r["subject"] == f"Note {r['seed']}"
+        assert r["body"] == BODY + "\n\n" + guard.policy.footer == r["generated_body"]
         assert r["template_name"] == TEMPLATE and len(r["template_hash"]) == 64
         assert r["adapter_label"] == "base:smollm2-135m-instruct" and r["verdict"] == "pass"
         assert r["settings"]["temperature"] == 0.7 and r["settings"]["attempts"] == 1
