@@ -138,9 +138,7 @@ class OpenAIBackend:
             "repeat_penalty": c.repetition_penalty,
         }
         if c.endpoint == "completions":
-            from brandvoice import models
-
-            from brandvoice import shape
+            from brandvoice import models, shape
 
             prompt = models.prompt_text(self.tokenizer, req.system, req.user) + shape.ANSWER_PREFIX
             payload["prompt"] = prompt
