@@ -172,6 +172,7 @@ def load_for_inference(settings: Settings, info: AdapterInfo | None, *, base_mod
     if not (info.path / "adapter_config.json").is_file():
         raise ModelError(f"Adapter {info.label}: {info.path} has no adapter_config.json.",
                          hint="The folder was moved or deleted; train the adapter again.")
+    models.quiet_bitsandbytes()
     from peft import PeftModel
 
     tok = models.load_tokenizer(name, settings)

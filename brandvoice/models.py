@@ -183,6 +183,17 @@ def compute_dtype(dev: str | None = None) -> torch.dtype:
     return torch.float32
 
 
+def quiet_bitsandbytes() -> None:
+    """Silence bitsandbytes' warning that it could not fetch an optional CPU kernel from the hub.
+
+    It is logged when bitsandbytes is first imported (peft imports it too); offline, the built-in CPU
+    path is used instead, so the warning is noise. Call before importing peft or bitsandbytes.
+    """
+    import logging
+
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+
 def quantization_config(quantization: str, dev: str | None = None) -> Any:
     """A BitsAndBytesConfig for 'nf4' or 'int8', None for 'none'."""
     if quantization not in QUANTIZATIONS:
@@ -192,13 +203,9 @@ def quantization_config(quantization: str, dev: str | None = None) -> Any:
     if importlib.util.find_spec("bitsandbytes") is None:
         raise ModelError(f"Quantization {quantization!r} needs bitsandbytes.",
                          hint="pip install bitsandbytes, or use --quantization none")
-    import logging
-
     from transformers import BitsAndBytesConfig
 
-    # bitsandbytes tries to fetch an optional CPU kernel from the hub on every 4-bit load and logs a
-    # warning when offline; the built-in CPU path is used instead, so the warning is noise here.
-    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    quiet_bitsandbytes()
     if quantization == "nf4":
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                   bnb_4bit_use_double_quant=True,

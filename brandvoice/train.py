@@ -239,6 +239,8 @@ def _trainer_class():
 def build_model(config: TrainConfig, settings: Settings) -> Any:
     """The base model, quantized as configured, with fresh LoRA adapters (seeded)."""
     import torch
+
+    models.quiet_bitsandbytes()
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     model = models.load_model(config.base_model, config.quantization, settings)
