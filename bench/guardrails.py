@@ -5,7 +5,7 @@ fast embedding path with fp32, and the tone gate's precision/recall on the two d
     python bench/guardrails.py            # 1,000 drafts (~3-5 min on 2 busy cores)
     python bench/guardrails.py --n 200    # quicker
 
-Writes bench/results/guardrails.json and the table in /work/readme_parts/guardrails.md (if that
+Writes bench/results/guardrails.json and the table in README.md (if that
 folder exists). Timings are interleaved chunk by chunk, so background load hits every variant alike.
 """
 
@@ -31,7 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 DATA = REPO / "data"
 RESULTS = REPO / "bench" / "results" / "guardrails.json"
-README_PART = Path("/work/readme_parts/guardrails.md")
+README_PART = Path(__file__).resolve().parent.parent / "README.md"
 TARGETS = {"rules_drafts_per_s": 2000, "all_checks_vs_fp32": 2.0, "spearman": 0.98}
 LEDGERLY_FOOTER = ("Ledgerly Inc., 410 Market Street, Suite 300, Denver, CO 80202 · "
                    "Unsubscribe: {{unsubscribe_url}}")

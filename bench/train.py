@@ -4,7 +4,7 @@ peak RSS per quantization variant (each in its own process), and the demo brand 
     python bench/train.py            # full run (~25 min on 2 busy cores)
     python bench/train.py --quick    # fewer steps, no end-to-end run (~6 min)
 
-Writes bench/results/train.json and the table in /work/readme_parts/training.md (if that folder exists).
+Writes bench/results/train.json and the table in README.md (if that folder exists).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "model
 EMAILS = REPO / "data" / "emails_ledgerly.csv"
 BRAND = "Ledgerly"
 RESULTS = REPO / "bench" / "results" / "train.json"
-README_PART = Path("/work/readme_parts/training.md")
+README_PART = Path(__file__).resolve().parent.parent / "README.md"
 TARGETS = {"ceiling_share": 0.40, "peak_rss_gb": 3.0, "e2e_seconds": 600, "ppl_ratio": 0.6}
 
 
