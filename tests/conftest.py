@@ -40,6 +40,31 @@ def store(settings):
     Store.dispose_all()
 
 
+PASSWORD = "correct horse"  # the password of the `people` fixture's users
+
+
+@pytest.fixture
+def fast_hashes(monkeypatch):
+    """Cheap argon2 parameters, for tests that are about review or export, not hashing cost."""
+    from argon2 import PasswordHasher
+
+    from brandvoice import users
+
+    monkeypatch.setattr(users, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.fixture
+def people(store, fast_hashes):
+    """An admin, two reviewers and a marketer (password PASSWORD)."""
+    from brandvoice import users as u
+
+    admin = u.add_user(store, "root", PASSWORD, "admin")
+    return {"admin": admin,
+            "rev": u.add_user(store, "rita", PASSWORD, "reviewer", actor=admin),
+            "rev2": u.add_user(store, "rob", PASSWORD, "reviewer", actor=admin),
+            "mkt": u.add_user(store, "marketer1", PASSWORD, "marketer", actor=admin)}
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """Path of a tiny local model folder (usable anywhere a base model name is accepted)."""

@@ -14,23 +14,13 @@ from brandvoice import users as u
 from brandvoice.errors import ExportError, PermissionDenied
 from brandvoice.export_profiles import MAILCHIMP_TAG_CHARS, body_html, split_utf8
 
-PW = "correct horse"
+PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password
 PAYLOADS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1+1)", "\tstart", "\rstart"]
 MULTI = ("Grüße aus Zürich — ça va? 你好，世界！ 😀☕️ naïve café " * 12).strip()
 
 
-@pytest.fixture(autouse=True)
-def fast_hashes(monkeypatch):
-    from argon2 import PasswordHasher
+pytestmark = pytest.mark.usefixtures("fast_hashes")
 
-    monkeypatch.setattr(u, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024))
-
-
-@pytest.fixture
-def people(store):
-    admin = u.add_user(store, "root", PW, "admin")
-    return {"admin": admin, "rev": u.add_user(store, "rita", PW, "reviewer", actor=admin),
-            "mkt": u.add_user(store, "mark", PW, "marketer", actor=admin)}
 
 
 def approved(store, people, n, **kw):
@@ -196,7 +186,7 @@ def test_cli_export_and_reexport(store, people, tmp_path):
     from brandvoice.cli import main
 
     approved(store, people, 2, body=lambda i, f, c: MULTI)
-    env = {"BRANDVOICE_USER": "mark", "BRANDVOICE_PASSWORD": PW}
+    env = {"BRANDVOICE_USER": "marketer1", "BRANDVOICE_PASSWORD": PW}
     runner = CliRunner()
     r = runner.invoke(main, ["export", "--profile", "mailchimp", "--out", str(tmp_path / "a.csv"),
                              "--bom"], env=env)

@@ -16,24 +16,11 @@ from brandvoice import users as u
 from brandvoice.errors import ConflictError, InputError, PermissionDenied, StateError
 from brandvoice.store import audit, draft_versions
 
-PW = "correct horse"
+PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password
 
 
-@pytest.fixture(autouse=True)
-def fast_hashes(monkeypatch):
-    """Cheap argon2 parameters: these tests are about review, not hashing cost."""
-    from argon2 import PasswordHasher
+pytestmark = pytest.mark.usefixtures("fast_hashes")
 
-    monkeypatch.setattr(u, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024))
-
-
-@pytest.fixture
-def people(store):
-    admin = u.add_user(store, "root", PW, "admin")
-    return {"admin": admin,
-            "rev": u.add_user(store, "rita", PW, "reviewer", actor=admin),
-            "rev2": u.add_user(store, "rob", PW, "reviewer", actor=admin),
-            "mkt": u.add_user(store, "marketer1", PW, "marketer", actor=admin)}
 
 
 def _v(store, draft_id):

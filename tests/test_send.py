@@ -10,24 +10,13 @@ import pytest
 from helpers_drafts import make_drafts
 
 from brandvoice import review, send
-from brandvoice import users as u
 from brandvoice.errors import ConfigError, ExportError, PermissionDenied
 
-PW = "correct horse"
+PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password
 
 
-@pytest.fixture(autouse=True)
-def fast_hashes(monkeypatch):
-    from argon2 import PasswordHasher
+pytestmark = pytest.mark.usefixtures("fast_hashes")
 
-    monkeypatch.setattr(u, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024))
-
-
-@pytest.fixture
-def people(store):
-    admin = u.add_user(store, "root", PW, "admin")
-    return {"admin": admin, "rev": u.add_user(store, "rita", PW, "reviewer", actor=admin),
-            "mkt": u.add_user(store, "mark", PW, "marketer", actor=admin)}
 
 
 class Inbox:
@@ -118,6 +107,6 @@ def test_cli_send_dry_run(store, people, tmp_path):
 
     review.bulk_approve_passed(store, people["rev"], make_drafts(store, 2))
     r = CliRunner().invoke(main, ["send", "--dry-run", str(tmp_path / "eml")],
-                           env={"BRANDVOICE_USER": "mark", "BRANDVOICE_PASSWORD": PW})
+                           env={"BRANDVOICE_USER": "marketer1", "BRANDVOICE_PASSWORD": PW})
     assert r.exit_code == 0, r.output
     assert "wrote 2 .eml file(s)" in r.output and len(list((tmp_path / "eml").glob("*.eml"))) == 2
