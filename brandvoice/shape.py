@@ -29,9 +29,13 @@ def brief_header(campaign: str | None = None, segment: str | None = None,
     return "\n".join(lines)
 
 
-def training_brief(campaign: str | None, segment: str | None, audience: str | None) -> str:
-    """The brief for a past email: its metadata and the generic ask."""
-    return brief_header(campaign, segment, audience) + "\nTask: write this email."
+def training_brief(campaign: str | None, segment: str | None, audience: str | None,
+                   body: str | None = None) -> str:
+    """The brief for a past email: its metadata, the generic ask and the <crm_data> block a template
+    prints, holding what the email's greeting reveals (`body`; without it, the empty block)."""
+    from brandvoice import train_brief  # it imports the template filters, which import this module
+
+    return train_brief.training_brief(campaign, segment, audience, body)
 
 
 # Generation primes the answer with this prefix (the model continues after "Subject:"), which keeps

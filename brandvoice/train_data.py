@@ -38,7 +38,7 @@ class Example:
 
 def email_texts(tokenizer: Any, brand: str, email: Any) -> tuple[str, str]:
     """(prompt, prompt + email) for one past email, in the shape generation uses."""
-    brief = shape.training_brief(email.campaign, email.segment, email.audience)
+    brief = shape.training_brief(email.campaign, email.segment, email.audience, email.body)
     return models.training_text(tokenizer, shape.system_prompt(brand), brief,
                                 shape.format_email(email.subject, email.body))
 
