@@ -9,11 +9,13 @@ from dataclasses import dataclass
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
+# The leading lookaheads only name the first character a match can have: they let the regex engine
+# skip ahead fast and do not change what matches.
+URL = re.compile(r"(?=[hw])\b(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 PRICE = re.compile(r"(?:[$€£]\s?\d[\d,]*(?:\.\d+)?(?:\s?[kKmM]\b)?|\b\d[\d,]*(?:\.\d+)?\s?(?:USD|EUR|GBP|dollars)\b)")
-PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b)", re.IGNORECASE)
-PHONE = re.compile(r"(?<![\w/])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{3,4}[\s.-]\d{3,4}(?:[\s.-]\d{2,4})?(?![\w/])")
+PERCENT = re.compile(r"(?=\d)(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b)", re.IGNORECASE)
+PHONE = re.compile(r"(?=[+(\d])(?<![\w/])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{3,4}[\s.-]\d{3,4}(?:[\s.-]\d{2,4})?(?![\w/])")
 DATE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?"
     rf"{_MONTH}(?:,?\s+\d{{4}})?|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?)\b|\b\d{{4}}-\d{{2}}-\d{{2}}(?!\d)",
@@ -22,9 +24,12 @@ _NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _MONTH_WORDS = frozenset({"jan", "january", "feb", "february", "mar", "march", "apr", "april", "may",
                           "jun", "june", "jul", "july", "aug", "august", "sep", "sept", "september",
                           "oct", "october", "nov", "november", "dec", "december"})
-_NUMERIC_DATE = re.compile(r"\d/\d|\d{4}-\d\d-\d")
-_THREE_DIGITS = re.compile(r"\d{3}")
-_DIGIT = re.compile(r"\d")
+_SLASH_DATE = re.compile(r"\d/\d")
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d")
+_PHONE_HINT = re.compile(r"\d[\s.-]\d{3}")  # every phone number has one: "555 2001", "555-0100"
+# Runs of digits and the separators of numeric dates and phone numbers: the hints above only use
+# these characters, so they are tested on the runs (a few short strings) instead of the whole text.
+_DIGIT_RUNS = re.compile(r"\d[\d\s./-]*")
 _MONTH_START = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
 _NONDIGITS = re.compile(r"\D+")
 _DIGIT_RUN = re.compile(r"\+?\d[\d ().-]{5,}\d")
@@ -40,7 +45,8 @@ def _scan(text: str, low_tokens=None, kinds=None) -> dict[str, list[re.Match]]:
         out["URL"] = list(URL.finditer(text))
     if "email" in want and "@" in text:
         out["email"] = list(EMAIL.finditer(text))
-    if not _DIGIT.search(text):
+    runs = "\0".join(_DIGIT_RUNS.findall(text))
+    if not runs:
         return out
     if "price" in want and "$" in text or "€" in text or "£" in text or "USD" in text or "EUR" in text or \
             "GBP" in text or "dollars" in text:
@@ -49,9 +55,9 @@ def _scan(text: str, low_tokens=None, kinds=None) -> dict[str, list[re.Match]]:
         out["percentage"] = list(PERCENT.finditer(text))
     has_month = _MONTH_WORDS.intersection(low_tokens) if low_tokens is not None \
         else _MONTH_START.search(text)
-    if "date" in want and (has_month or _NUMERIC_DATE.search(text)):
+    if "date" in want and (has_month or _SLASH_DATE.search(runs) or _ISO_DATE.search(runs)):
         out["date"] = list(DATE.finditer(text))
-    if "phone number" in want and _THREE_DIGITS.search(text):
+    if "phone number" in want and _PHONE_HINT.search(runs):
         out["phone number"] = list(PHONE.finditer(text))
     return out
 

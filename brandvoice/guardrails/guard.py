@@ -142,6 +142,7 @@ class Guard:
         """All checks on many drafts; tone embeddings are computed in batches."""
         items = [(str(s or ""), str(b or ""), c or {}) for s, b, c in items]
         batch = BatchIndex(list(batch_contacts)) if batch_contacts else None
+        memo: dict = {}  # per-contact facts, shared by the drafts to the same contact
         tone_results: list[CheckResult | None] = [None] * len(items)
         if self.tone is not None and items:
             emb = np.asarray(self.embedder.encode([email_text(s, b) for s, b, _ in items],
@@ -153,12 +154,13 @@ class Guard:
             results = [tone] if tone is not None else [
                 CheckResult("tone", "similarity", "warn", self.tone_note)]
             results += self.policy.check(subject, body)
-            results += self.personalization.check(subject, body, contact, batch)
+            results += self.personalization.check(subject, body, contact, batch, memo)
             out.append(Verdict.of(results, tone.score if tone is not None else None))
         return out
 
     def rules_only(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
         """Policy and personalization checks without the tone check (no embedder)."""
         batch = BatchIndex(list(batch_contacts)) if batch_contacts else None
-        return [Verdict.of(self.policy.check(s, b) + self.personalization.check(s, b, c or {}, batch))
+        memo: dict = {}
+        return [Verdict.of(self.policy.check(s, b) + self.personalization.check(s, b, c or {}, batch, memo))
                 for s, b, c in items]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import partial
 
 from brandvoice.guardrails.facts import EMAIL, PERCENT, PRICE, URL
 from brandvoice.guardrails.text import PhraseMatcher, norm_words, sentences
@@ -28,6 +29,7 @@ _STRONG = PhraseMatcher([
 ])
 _QUOTED = re.compile(r"[\"“']([^\"“”']{6,120})[\"”']")
 _NONWORD = re.compile(r"\W+")
+_SPACE_NONWORD = partial(_NONWORD.sub, " ")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪–]|\d{1,3}[.)])\s+")
 _END_OK = (".", "!", "?", "…", ")", '"', "'", "”", "’", ":", "*", ">")
 _CONNECTORS = {"and", "or", "the", "a", "an", "to", "of", "with", "for", "in", "on", "but", "our",
@@ -105,8 +107,9 @@ def injection(checker, text: str, instructions: list[str]) -> CheckResult:
 
 def degeneration(checker, body: str) -> CheckResult:
     """Fail on repeated sentences, word loops and cut-off endings; warn on runaway lists."""
-    sents = [_NONWORD.sub(" ", s.lower()).strip() for s in sentences(body)]
-    counts = Counter(s for s in sents if len(s.split()) >= 4)
+    # each sentence lower-cased, its non-word runs one space: words are separated by single spaces
+    sents = map(str.strip, map(_SPACE_NONWORD, map(str.lower, sentences(body))))
+    counts = Counter(s for s in sents if s.count(" ") >= 3)  # four words or more
     repeated = [s for s, c in counts.items() if c > checker.max_repeats]
     if repeated:
         return CheckResult("personalization", "degeneration", "fail",
@@ -147,7 +150,7 @@ def truncated(body: str) -> str | None:
     Sign-offs, signatures and footers (short lines, links, addresses) may end without punctuation,
     so the check looks at the last line of prose above them.
     """
-    lines = [ln.strip() for ln in body.strip().splitlines() if ln.strip()]
+    lines = [ln for ln in map(str.strip, body.strip().splitlines()) if ln]
     if not lines:
         return None
     last = lines[-1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from brandvoice.guardrails.facts import EMAIL, KnownFacts, unsupported
 from brandvoice.guardrails.integrity import (
@@ -22,12 +23,12 @@ GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|howdy|good (?:morning
                       r"hiya)\b(?P<rest>[^\n]*)", re.IGNORECASE)
 GENERIC_NAMES = {"there", "team", "all", "everyone", "friend", "friends", "folks", "again",
                  "y'all", "coffee lover", "coffee lovers", "sir", "madam", "sir or madam"}
-PLACEHOLDERS = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\*\|[A-Z0-9_]+\|\*|%[A-Z][A-Z0-9_]{2,}%|"
+PLACEHOLDERS = re.compile(  # the lookahead names every first character: a fast skip
+    r"(?=[{}*%\[<])(?:\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\*\|[A-Z0-9_]+\|\*|%[A-Z][A-Z0-9_]{2,}%|"
     r"\{\s*[A-Za-z_][A-Za-z0-9_. ]{0,30}\}|"
     r"[\[<]\s*(?:your |the |contact(?:'s)? |customer(?:'s)? |recipient(?:'s)? )?"
     r"(?:first[ _]?name|last[ _]?name|full[ _]?name|name|company(?:[ _]name)?|title|job[ _]title|"
-    r"email|city|date|link|url|product|insert[^\]>]{0,30}|x{2,})\s*[\]>]", re.IGNORECASE)
+    r"email|city|date|link|url|product|insert[^\]>]{0,30}|x{2,})\s*[\]>])", re.IGNORECASE)
 _SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|stay \w+|"
                       r"talk soon|kind regards|best regards|all the best)\b", re.IGNORECASE)
 _NAME_LINE = re.compile(r"^\W{0,3}([A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2})\W*$")
@@ -115,24 +116,49 @@ class TrainingIndex:
         # Copying means memorizing one email: word runs that several past emails share (sign-off,
         # footer, a standing call to action) are the brand's boilerplate, not copying.
         self.grams = {h: ids for h, ids in grams.items() if len(ids) == 1}
+        self._owner = {h: next(iter(ids)) for h, ids in self.grams.items()}  # n-gram -> its one email
         self.names_re = PhraseMatcher(self.names, case_sensitive=True)
 
     def longest_copy(self, body: str) -> tuple[int, int | None, str]:
         """Longest run of words shared with one training email: (words, email index, the text)."""
         ws = norm_words(body)
         best, best_idx, best_at = 0, None, 0
-        run: dict[int, int] = {}
-        grams = self.grams
-        for j, gram in enumerate(zip(*(ws[k:] for k in range(self.n)), strict=False)):
-            ids = grams.get(hash(gram))
-            if not ids:
-                run = {}
-                continue
-            run = {i: run.get(i, self.n - 1) + 1 for i in ids}
-            for i, length in run.items():
-                if length > best:
-                    best, best_idx, best_at = length, i, j + self.n - length
+        n, owner = self.n, self._owner
+        hashes = list(map(hash, zip(*(ws[k:] for k in range(n)), strict=False)))
+        if owner.keys().isdisjoint(hashes):  # most drafts share no n-gram with a single past email
+            return 0, None, ""
+        # Every kept n-gram belongs to exactly one email: a copied run is a stretch of consecutive
+        # n-grams of the same email, k n-grams covering n + k - 1 words. The first longest run wins.
+        at = 0
+        for i, stretch in groupby(map(owner.get, hashes)):
+            k = len(list(stretch))
+            if i is not None and n + k - 1 > best:
+                best, best_idx, best_at = n + k - 1, i, at
+            at += k
         return best, best_idx, " ".join(ws[best_at:best_at + best])
+
+
+class _ContactFacts:
+    """What one contact's CRM row says: its trusted texts, instruction-like sentences (never
+    trusted) and, per kind of fact, the facts it backs up (merged with the policy allow-list)."""
+
+    __slots__ = ("contact", "trusted", "instructions", "_policy_known", "_known")
+
+    def __init__(self, contact: dict, checker: PersonalizationChecker):
+        self.contact = contact
+        self.trusted, self.instructions = split_instructions(contact_texts(contact),
+                                                             checker.injection_re)
+        self._policy_known = checker.policy_known
+        self._known: dict[tuple[str, ...], KnownFacts] = {}
+
+    def known(self, kinds: list[str]) -> KnownFacts:
+        """The facts of `kinds` the contact and the allow-list back up (indexed once per kinds)."""
+        key = tuple(kinds)
+        out = self._known.get(key)
+        if out is None:
+            out = self._known[key] = KnownFacts.from_texts(self.trusted, kinds=kinds).merged(
+                self._policy_known)
+        return out
 
 
 class PersonalizationChecker:
@@ -155,19 +181,23 @@ class PersonalizationChecker:
         self.training = TrainingIndex(emails, n=self.n) if emails else None
 
     def check(self, subject: str, body: str, contact: dict,
-              batch: BatchIndex | None = None) -> list[CheckResult]:
-        """All personalization checks on one draft."""
+              batch: BatchIndex | None = None, memo: dict | None = None) -> list[CheckResult]:
+        """All personalization checks on one draft.
+
+        `memo` (a dict the caller keeps for one batch of drafts) shares what is derived from a
+        contact alone (its trusted texts, instructions and known facts) between its drafts.
+        """
         contact = contact or {}
         text = f"{subject}\n\n{body}"
-        trusted, instructions = split_instructions(contact_texts(contact), self.injection_re)
+        facts = self._contact_facts(contact, memo)
         return [
             self._greeting(body, contact),
             self._company(text, contact, batch),
             self._placeholders(text),
             self._leakage(text, contact, batch),
-            self._facts(text, trusted),
+            self._facts(text, facts),
             self._copying(body),
-            injection(self, text, instructions),
+            injection(self, text, facts.instructions),
             degeneration(self, body),
         ]
 
@@ -265,11 +295,16 @@ class PersonalizationChecker:
                                "to another.", details={"found": list(dict.fromkeys(hits))})
         return CheckResult("personalization", "leakage", "pass", "No other person's data.")
 
-    def _facts(self, text: str, trusted: list[str]) -> CheckResult:
-        def known(kinds: list[str]) -> KnownFacts:
-            return KnownFacts.from_texts(trusted, kinds=kinds).merged(self.policy_known)
+    def _contact_facts(self, contact: dict, memo: dict | None) -> _ContactFacts:
+        if memo is None:
+            return _ContactFacts(contact, self)
+        hit = memo.get(id(contact))
+        if hit is None or hit.contact is not contact:  # the entry holds the contact: ids stay unique
+            hit = memo[id(contact)] = _ContactFacts(contact, self)
+        return hit
 
-        bad = [f for f in unsupported(text, known, tokenize(text).set_low)
+    def _facts(self, text: str, contact_facts: _ContactFacts) -> CheckResult:
+        bad = [f for f in unsupported(text, contact_facts.known, tokenize(text).set_low)
                if f["text"].replace(" ", "") not in self.allowed_placeholders]
         if not bad:
             return CheckResult("personalization", "facts", "pass",

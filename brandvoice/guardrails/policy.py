@@ -11,8 +11,9 @@ from brandvoice.guardrails.policy_file import load_raw, slug
 from brandvoice.guardrails.text import PhraseMatcher, fk_grade, snippet, words
 from brandvoice.guardrails.verdict import CheckResult
 
-_PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b)", re.IGNORECASE)
-_CAPS = re.compile(r"\b[A-Z][A-Z0-9'’]{2,}\b")
+# (?=...) names the first character of a match: the engine skips ahead fast; matches are unchanged
+_PERCENT = re.compile(r"(?=\d)(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b)", re.IGNORECASE)
+_CAPS = re.compile(r"(?=[A-Z])\b[A-Z][A-Z0-9'’]{2,}\b")
 
 
 @dataclass
@@ -114,7 +115,8 @@ class Policy:
     def _required(self, subject: str, body: str) -> list[CheckResult]:
         out = []
         for r in self.required:
-            target = {"subject": subject, "body": body}.get(r.where, f"{subject}\n\n{body}")
+            target = body if r.where == "body" else subject if r.where == "subject" \
+                else f"{subject}\n\n{body}"
             if r.regex.search(target):
                 out.append(CheckResult("policy", f"required:{r.name}", "pass", f"Has the {r.name}."))
             else:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import accumulate
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n")
 _VOWELS = re.compile(r"[aeiouy]+")
+_NORM_WORD = re.compile(r"[a-z0-9']+")
 
 
 @lru_cache(maxsize=64)
@@ -19,7 +21,7 @@ def words(text: str) -> list[str]:
 @lru_cache(maxsize=64)
 def norm_words(text: str) -> list[str]:
     """Lower-cased words and numbers (shared by the copying and degeneration checks)."""
-    return re.findall(r"[a-z0-9']+", text.lower())
+    return _NORM_WORD.findall(text.lower())
 
 
 @lru_cache(maxsize=64)
@@ -49,7 +51,7 @@ def fk_grade(text: str) -> float | None:
     if len(ws) < 30:
         return None
     n_sent = max(1, len(sentences(text)))
-    n_syll = sum(syllables(w) for w in ws)
+    n_syll = sum(map(syllables, ws))
     return round(0.39 * len(ws) / n_sent + 11.8 * n_syll / len(ws) - 15.59, 1)
 
 
@@ -76,27 +78,59 @@ def snippet(text: str, start: int, end: int, width: int = 30) -> str:
 _TOKEN = re.compile(r"\w+(?:['’.-](?![sS]\b)\w+)*|['’][sS]\b|[^\w\s]")
 
 
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
+
+
 class Tokens:
     """A text's tokens (original and lower-cased) and their sets; offsets computed on demand."""
 
-    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_spans")
+    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_parts", "_spans")
 
     def __init__(self, text: str):
         self.text = text
-        self.orig = _TOKEN.findall(text)
-        self.low = _TOKEN.findall(text.lower().replace("’", "'"))
-        if len(self.low) != len(self.orig):  # a few characters change length when lower-cased
-            self.low = [t.lower().replace("’", "'") for t in self.orig]
+        # one regex pass: [gap, token, gap, token, ..., gap]; the gaps (whitespace) give the offsets
+        parts = _TOKEN_SPLIT.split(text)
+        self.orig = parts[1::2]
+        self._parts = parts
+        self.low = self._lowered(text, self.orig)
         self.set_orig = frozenset(self.orig)
         self.set_low = frozenset(self.low)
         self._spans: list[tuple[int, int]] | None = None
+
+    @staticmethod
+    def _lowered(text: str, orig: list[str]) -> list[str]:
+        """The tokens of the lower-cased text (with ’ as ')."""
+        low = text.lower().replace("’", "'")
+        # Lower-casing never changes whether a character is a word character or whitespace, so when
+        # every character maps to one character the lower-cased text splits exactly like the
+        # original; tokens hold no whitespace, so they can be lower-cased in one joined string. The
+        # Greek capital sigma is the one context-dependent case (its final form), so it takes the
+        # regex path like texts whose length changes when lower-cased.
+        if len(low) == len(text) and "Σ" not in text:
+            out = " ".join(orig).lower().replace("’", "'").split(" ")
+            if len(out) == len(orig) and orig:
+                return out
+        out = _TOKEN.findall(low)
+        if len(out) != len(orig):  # a few characters change length when lower-cased
+            out = [t.lower().replace("’", "'") for t in orig]
+        return out
 
     @property
     def spans(self) -> list[tuple[int, int]]:
         """(start, end) of every token in the text."""
         if self._spans is None:
-            self._spans = [m.span() for m in _TOKEN.finditer(self.text)]
+            lengths = [0] * (2 * len(self.orig) + 1)
+            lengths[0::2] = map(len, self._parts[0::2])
+            lengths[1::2] = map(len, self.orig)
+            ends = list(accumulate(lengths))
+            self._spans = list(zip(ends[0::2], ends[1::2], strict=False))  # the last gap has no token
         return self._spans
+
+    def start(self, i: int) -> int:
+        """Where token `i` starts (without computing every offset: matches are few)."""
+        if self._spans is not None:
+            return self._spans[i][0]
+        return sum(map(len, self._parts[:2 * i + 1]))
 
 
 @lru_cache(maxsize=256)
@@ -128,6 +162,9 @@ class PhraseMatcher:
         for alts in self.first.values():
             alts.sort(key=len, reverse=True)
         self.first_set = frozenset(self.first)
+        # a phrase can only match a text that has all its tokens: a set test skips the scan for
+        # phrases with a common first word ("to the next level") in most texts
+        self.needs = {key: frozenset(key) for key in self.phrases if len(key) > 1}
         # the phrases lower-cased, single-spaced: a plain substring test that rules texts out fast
         self.lowered = tuple(sorted({" ".join(p.lower().split()) for p in self.phrases.values()}))
 
@@ -146,25 +183,30 @@ class PhraseMatcher:
         heads = self.first_set.intersection(t.set_orig if self.case_sensitive else t.set_low)
         if not heads:
             return []
-        toks = t.orig if self.case_sensitive else t.low
+        toks, present = (t.orig, t.set_orig) if self.case_sensitive else (t.low, t.set_low)
         found = []
+        needs = self.needs
         for head in heads:
+            alts = [key for key in self.first[head] if len(key) == 1 or needs[key] <= present]
+            if not alts:
+                continue
             i = -1
             while True:
                 try:
                     i = toks.index(head, i + 1)  # C-speed scan to the next occurrence
                 except ValueError:
                     break
-                for key in self.first[head]:
+                for key in alts:
                     if len(key) == 1 or tuple(toks[i:i + len(key)]) == key:
                         found.append((i, i + len(key) - 1, key))
                         break
+        if not found:
+            return []
         found.sort()
         out, last = [], -1
-        spans = t.spans
         for i, j, key in found:
             if i > last:
-                start, end = spans[i][0], spans[j][1]
+                start, end = t.start(i), t.start(j) + len(t.orig[j])
                 out.append((self.phrases[key], text[start:end], start, end))
                 last = j
         return out
