@@ -30,6 +30,7 @@ _STRONG = PhraseMatcher([
 _QUOTED = re.compile(r"[\"“']([^\"“”']{6,120})[\"”']")
 _NONWORD = re.compile(r"\W+")
 _SPACE_NONWORD = partial(_NONWORD.sub, " ")
+_CUT_WORD = re.compile(r"\b(?:and|or|the|to|of|with)$")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪–]|\d{1,3}[.)])\s+")
 _END_OK = (".", "!", "?", "…", ")", '"', "'", "”", "’", ":", "*", ">")
 _CONNECTORS = {"and", "or", "the", "a", "an", "to", "of", "with", "for", "in", "on", "but", "our",
@@ -154,7 +155,8 @@ def truncated(body: str) -> str | None:
     if not lines:
         return None
     last = lines[-1]
-    if last.endswith((",", "-", "–", "(", "&")) or re.search(r"\b(?:and|or|the|to|of|with)$", last):
+    if last.endswith((",", "-", "–", "(", "&")) or \
+            last.endswith(("and", "or", "the", "to", "of", "with")) and _CUT_WORD.search(last):
         return last
     while lines and (len(lines[-1].split()) <= 6 or _FOOTERISH.search(lines[-1])):
         lines.pop()

@@ -31,6 +31,9 @@ PLACEHOLDERS = re.compile(  # the lookahead names every first character: a fast 
     r"email|city|date|link|url|product|insert[^\]>]{0,30}|x{2,})\s*[\]>])", re.IGNORECASE)
 _SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|stay \w+|"
                       r"talk soon|kind regards|best regards|all the best)\b", re.IGNORECASE)
+_BLANK_NAME = re.compile(r"\s+[,!:;.]")  # "Hi ," / "Dear  ,"
+_NAME_END = re.compile(r"[,!:.—]|\s[-–]\s")
+_WORDCHAR = re.compile(r"\w")
 _NAME_LINE = re.compile(r"^\W{0,3}([A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2})\W*$")
 # first names that are also everyday words are only matched as part of a full name
 _COMMON_WORDS = {"will", "may", "mark", "bill", "june", "april", "august", "rose", "grace", "hope",
@@ -208,15 +211,15 @@ class PersonalizationChecker:
         if not g:
             return CheckResult("personalization", "greeting", "pass", "No greeting line to check.")
         raw = g.group("rest")
-        if re.match(r"\s+[,!:;.]", raw):  # "Hi ," / "Dear  ,": a blank where the name was
+        if _BLANK_NAME.match(raw):  # "Hi ," / "Dear  ,": a blank where the name was
             return CheckResult("personalization", "greeting", "fail",
                                f"Empty greeting: “{line.strip()[:40]}” has a blank where the name "
                                "should be.")
         rest = raw.strip()
-        if rest[:1] in (",", "—", "–", "-") and re.search(r"\w", rest[1:].split(",")[0]):
+        if rest[:1] in (",", "—", "–", "-") and _WORDCHAR.search(rest[1:].split(",")[0]):
             rest = rest[1:].strip()  # "Hello, Dana," / "Hi — Dana"
-        name = re.split(r"[,!:.—]|\s[-–]\s", rest, maxsplit=1)[0].strip()
-        if not name or not re.search(r"\w", name):  # "Hello," alone: a generic greeting
+        name = _NAME_END.split(rest, maxsplit=1)[0].strip()
+        if not name or not _WORDCHAR.search(name):  # "Hello," alone: a generic greeting
             name = line.strip().rstrip(",!:.").strip()
             if first:
                 return CheckResult("personalization", "greeting", "warn",

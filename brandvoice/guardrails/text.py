@@ -100,17 +100,19 @@ class Tokens:
     @staticmethod
     def _lowered(text: str, orig: list[str]) -> list[str]:
         """The tokens of the lower-cased text (with ’ as ')."""
-        low = text.lower().replace("’", "'")
         # Lower-casing never changes whether a character is a word character or whitespace, so when
         # every character maps to one character the lower-cased text splits exactly like the
-        # original; tokens hold no whitespace, so they can be lower-cased in one joined string. The
-        # Greek capital sigma is the one context-dependent case (its final form), so it takes the
-        # regex path like texts whose length changes when lower-cased.
-        if len(low) == len(text) and "Σ" not in text:
-            out = " ".join(orig).lower().replace("’", "'").split(" ")
-            if len(out) == len(orig) and orig:
+        # original; tokens hold no whitespace, so they can be lower-cased in one joined string (it
+        # has every character of the text but whitespace). The Greek capital sigma is the one
+        # context-dependent case (its final form), so it takes the regex path like texts whose
+        # length changes when lower-cased.
+        joined = " ".join(orig)
+        low_joined = joined.lower()
+        if orig and len(low_joined) == len(joined) and "Σ" not in joined:
+            out = low_joined.replace("’", "'").split(" ")
+            if len(out) == len(orig):
                 return out
-        out = _TOKEN.findall(low)
+        out = _TOKEN.findall(text.lower().replace("’", "'"))
         if len(out) != len(orig):  # a few characters change length when lower-cased
             out = [t.lower().replace("’", "'") for t in orig]
         return out
