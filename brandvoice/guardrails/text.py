@@ -78,7 +78,8 @@ def snippet(text: str, start: int, end: int, width: int = 30) -> str:
 _TOKEN = re.compile(r"\w+(?:['’.-](?![sS]\b)\w+)*|['’][sS]\b|[^\w\s]")
 
 
-_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
+# split() with the tokens captured; every token starts with a non-space (the lookahead skips fast)
+_TOKEN_SPLIT = re.compile(f"(?=\\S)({_TOKEN.pattern})")
 
 
 class Tokens:
