@@ -13,6 +13,7 @@ from brandvoice.guardrails.verdict import CheckResult
 
 # (?=...) names the first character of a match: the engine skips ahead fast; matches are unchanged
 _PERCENT = re.compile(r"(?=\d)(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b)", re.IGNORECASE)
+_PERCENT_WORD = re.compile(r"per ?cent", re.IGNORECASE)  # every percentage has "%" or this
 _CAPS = re.compile(r"(?=[A-Z])\b[A-Z][A-Z0-9'’]{2,}\b")
 
 
@@ -102,7 +103,7 @@ class Policy:
 
     def _claims(self, text: str) -> CheckResult:
         spans = self._spans(self.claims_re, text)
-        if self.claims_percentages:
+        if self.claims_percentages and ("%" in text or _PERCENT_WORD.search(text)):
             spans += [{"text": m.group(0), "start": m.start(), "end": m.end(),
                        "context": snippet(text, m.start(), m.end())} for m in _PERCENT.finditer(text)]
         if not spans:
