@@ -132,11 +132,11 @@ class Loop:
             outs = self._generate(todo, system)
             again: list[Slot] = []
             good: list[tuple[Slot, dict]] = []
-            footer = self.guard.policy.footer if self.guard is not None else ""
+            policy = getattr(self.guard, "policy", None)
             for slot, out in zip(todo, outs, strict=True):
                 parsed = shape.parse_email(out.text)
-                if parsed.ok:
-                    parsed.body = shape.with_footer(parsed.body, footer)
+                if parsed.ok:  # the brand's sign-off and footer, which training emails lack
+                    shape.complete_brand_elements(parsed, policy)
                 cand = self._candidate(slot, out, parsed)
                 if not parsed.ok:
                     slot.malformed += 1
@@ -181,6 +181,8 @@ class Loop:
             flags.append("truncated")
         if best["attempt"] > 0:
             flags.append("retried")
+        if "signature" in parsed.added:  # the reviewer sees that the sign-off was not the model's
+            flags.append("signature_added")
         settings = {**self.config.to_dict(), "serving": self.backend.info if self.backend else {},
                     "attempt": best["attempt"], "attempts": slot.attempt + 1,
                     "malformed_attempts": slot.malformed, "guard_failed_attempts": slot.guard_failed,

@@ -107,3 +107,20 @@ def test_parse_email_splits_subject_and_flags_malformed():
     assert ok.ok and ok.subject == "Your close, shorter" and ok.body.startswith("Hi Dana")
     bad = shape.parse_email("Sure! Here is an email.")
     assert not bad.ok and "no 'Subject:' line" in bad.problems
+
+
+def test_brand_elements_are_completed_and_recorded():
+    import re
+
+    from brandvoice import shape
+
+    rule = type("Rule", (), {"name": "signature", "regex": re.compile(r"(?i)the acme team")})()
+    policy = type("Policy", (), {"signature": "— The Acme team", "footer": "Acme Inc. · Unsubscribe",
+                                 "required": [rule]})()
+    parsed = shape.complete_brand_elements(shape.parse_email(
+        "Subject: Hi\n\nHi Dana, thanks for the call today, here is the plan we discussed."), policy)
+    assert parsed.body.endswith("— The Acme team\n\nAcme Inc. · Unsubscribe")
+    assert parsed.added == ["signature", "footer"]
+    signed = shape.complete_brand_elements(shape.parse_email(
+        "Subject: Hi\n\nHi Dana, thanks for the call today, here is the plan.\n\nThe Acme team"), policy)
+    assert signed.added == ["footer"] and signed.body.count("Acme team") == 1

@@ -64,7 +64,7 @@ class FakeGuard:
     def __init__(self, fail_subjects=(), footer=""):
         self.fail_subjects = set(fail_subjects)
         self.checked = 0
-        self.policy = type("Policy", (), {"footer": footer})()
+        self.policy = type("Policy", (), {"footer": footer, "signature": "", "required": []})()
 
     def check_many(self, items, batch_contacts=None):
         self.checked += len(items)
