@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -13,6 +13,27 @@ Quantization = Literal["nf4", "int8", "none"]
 QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DictConfig:
+    """Mixin for job settings dataclasses stored as JSON: to_dict, and from_dict that refuses typos."""
+
+    _label = "settings"  # "generation settings", "training settings": named in the error
+
+    def to_dict(self) -> dict:
+        """JSON-able settings (stored with the job)."""
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict | None):
+        """Settings from a dict; unknown keys are an error (a typo must not be ignored silently)."""
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"Unknown {cls._label}: {', '.join(unknown)}.",
+                              hint=f"Known settings: {', '.join(sorted(known))}.")
+        return cls(**data)
 
 
 def _default_data_dir(name: str) -> Path:

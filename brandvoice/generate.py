@@ -8,14 +8,14 @@ was killed and is run again finishes the remaining slots; `uq_draft_slot` forbid
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from brandvoice import jobs, shape
-from brandvoice.config import QUANTIZATIONS, Settings
+from brandvoice.config import QUANTIZATIONS, DictConfig, Settings
 from brandvoice.errors import ConfigError, InputError, NotFoundError, StateError
 from brandvoice.store import Store
 from brandvoice.store import contacts as contacts_t
@@ -27,8 +27,10 @@ DTYPES = ("auto", "float32", "bfloat16")
 
 
 @dataclass
-class GenerationConfig:
+class GenerationConfig(DictConfig):
     """How drafts are sampled and served. Defaults suit short marketing emails."""
+
+    _label = "generation settings"
 
     variants: int = 1  # drafts per contact
     max_new_tokens: int = 220
@@ -92,20 +94,6 @@ class GenerationConfig:
             raise ConfigError("Invalid generation settings:\n" + "\n".join(f"  - {p}" for p in problems),
                               hint="Fix the listed settings (see `brandvoice generate --help`).")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able settings (stored in the job and with every draft)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> GenerationConfig:
-        """Settings from a dict; unknown keys are an error (a typo must not be ignored silently)."""
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"Unknown generation setting(s): {', '.join(unknown)}.",
-                              hint=f"Known settings: {', '.join(sorted(known))}.")
-        return cls(**data)
 
 
 # --- submit: validate everything the job needs before it starts --------------------------------

@@ -16,12 +16,12 @@ import platform
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from brandvoice import adapters, jobs, models
-from brandvoice.config import QUANTIZATIONS, Settings
+from brandvoice.config import QUANTIZATIONS, DictConfig, Settings
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.store import Store, utcnow
 
@@ -30,8 +30,10 @@ METRICS = ("open_rate", "click_rate", "reply_rate", "conversion_rate")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(DictConfig):
     """Everything that decides a training run; stored as the job's params."""
+
+    _label = "training settings"
 
     brand: str
     emails: str
@@ -104,19 +106,6 @@ class TrainConfig:
             raise ConfigError("Invalid training settings:\n" + "\n".join(f"  - {b}" for b in bad),
                               hint="Fix the listed fields (see `brandvoice train --help`).")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able params (the job record)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Inverse of to_dict; unknown keys are refused with their names."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"Unknown training settings: {', '.join(unknown)}.",
-                              hint=f"Known settings: {', '.join(sorted(names))}.")
-        return cls(**d)
 
 
 def submit(store: Store, settings: Settings, config: TrainConfig, created_by: str | None = None) -> int:
