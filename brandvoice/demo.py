@@ -4,8 +4,9 @@
 The review queue is seeded for the first few contacts of the demo CRM export, one of two ways
 (BRANDVOICE_DEMO_SEED = auto | model | quick; auto times the embedded model first):
 
-- model: the real generation job (embedded base model, no adapter yet, guardrails on), in a
-  background process, when the machine generates fast enough to fill the queue in ~2 minutes;
+- model: in a background process, a "demo" job trains the demo brand's adapter (a real training
+  job, ~1.5 min on 2 cores) and then runs the real generation job with it (guardrails on), when the
+  machine generates fast enough; both show up on the Brand voice and Generate pages;
 - quick: a clearly labelled quick path without a generation model: each draft is one of the brand's
   best held-out past emails of the template's campaign, greeted by the contact's first name,
   checked by the real guardrails (tone against the training side, policy, personalization)
@@ -117,20 +118,55 @@ def _seed_job(store, crm_file: Path) -> dict | None:
     """The demo's earlier seed job (same seed file), if there is one."""
     from brandvoice import jobs
 
-    for job in jobs.list_jobs(store, "generate", limit=200):
+    for job in jobs.list_jobs(store, "demo", limit=200) + jobs.list_jobs(store, "generate", limit=200):
         if (job.get("params") or {}).get("crm") == str(crm_file.resolve()):
             return job
     return None
 
 
+def run_seed_job(store, job_id: int, reporter) -> dict:
+    """The "demo" job: train the demo adapter (unless one is ready), then generate the seed drafts."""
+    from brandvoice import adapters, generate, jobs, train
+    from brandvoice.errors import StateError
+
+    params = jobs.get(store, job_id)["params"]
+    settings = store.settings
+    reporter.update(done=0, total=2, force=True)
+    result: dict = {}
+    if not [a for a in adapters.list_adapters(store, BRAND.lower()) if a.status == "ready"]:
+        config = train.TrainConfig(brand=BRAND, emails=params["emails"])
+        train_id = train.submit(store, settings, config, created_by="marketer")
+        reporter.log(f"Training the {BRAND} adapter in job {train_id}.")
+        done = jobs.run(store, train_id)
+        if done["status"] != "done":
+            raise StateError(f"Training job {train_id} {done['status']}: {done.get('error')}",
+                             hint=f"Resume it with `brandvoice jobs resume {train_id}`.")
+        result["train_job"] = train_id
+    reporter.update(done=1, force=True)
+    adapter = adapters.get_adapter(store, BRAND.lower())
+    # Small batches: the first drafts reach the queue early. One retry at most: on a CPU each
+    # attempt costs tens of seconds, and a draft that failed a check is still worth reviewing.
+    config = generate.GenerationConfig(batch_size=2, max_tries=2, guard_tries=1)
+    gen_id = generate.submit(store, settings, crm=params["crm"], activities=params["activities"],
+                             template=params["template"], adapter=str(adapter.id), brand=BRAND,
+                             config=config, created_by="marketer")
+    reporter.log(f"Generating the demo drafts with {adapter.label} in job {gen_id}.")
+    done = jobs.run(store, gen_id)
+    if done["status"] != "done":
+        raise StateError(f"Generation job {gen_id} {done['status']}: {done.get('error')}",
+                         hint=f"Resume it with `brandvoice jobs resume {gen_id}`.")
+    reporter.update(done=2, force=True)
+    return {**result, "generate_job": gen_id, "adapter": adapter.label}
+
+
 def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
                wait: bool | None = None, embedder=None) -> Iterator[str]:
-    """Generate a few pending drafts for the demo brand with the real job (base model, no adapter).
+    """Train the demo adapter and generate a few pending drafts with it, through real jobs.
 
     By default the job runs in a background process, so that the app starts at once and the drafts
     appear in the queue as they are written; wait=True (or BRANDVOICE_DEMO_WAIT=1) runs it here.
     """
-    from brandvoice import generate, jobs, prompting, review
+    from brandvoice import jobs, prompting, review
 
     if wait is None:
         wait = os.environ.get("BRANDVOICE_DEMO_WAIT", "").strip().lower() in {"1", "true", "yes"}
@@ -150,37 +186,33 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
             return
         yield f"Review queue: {mode}"
     if job is not None and job["status"] == "done":
-        yield f"Review queue: demo generation job {job['id']} done ({total} demo drafts)"
+        yield f"Review queue: demo job {job['id']} done ({total} demo drafts)"
         return
     if job is not None and job["status"] in (*jobs.ACTIVE, "cancelling"):
-        yield f"Review queue: demo generation job {job['id']} is {job['status']}"
+        yield f"Review queue: demo job {job['id']} is {job['status']}"
         return
     if job is None:
-        # Small batches: the first drafts reach the queue early instead of all at the end. One
-        # retry at most: on a CPU each attempt costs tens of seconds, and a draft that failed a
-        # check is still worth reviewing (its badges say why).
-        config = generate.GenerationConfig(batch_size=2, max_tries=2, guard_tries=1)
-        job_id = generate.submit(store, settings, crm=str(crm_file),
-                                 activities=str(act_file), template=template.name,
-                                 adapter=None, brand=BRAND, config=config,
-                                 created_by="marketer")
-        what = "generating"
+        job_id = jobs.create(store, "demo", {
+            "emails": str(files("emails")[0]), "crm": str(crm_file.resolve()),
+            "activities": str(act_file), "template": template.name, "contacts": n},
+            created_by="marketer", total=2)
+        what = "training the demo adapter, then generating"
     else:
         job_id, what = job["id"], f"resuming ({job['status']})"
-    yield (f"Review queue: {what} {n} drafts with the base model (template {template.name}, no "
-           f"adapter yet) in job {job_id}.")
+    yield (f"Review queue: {what} {n} drafts with it (template {template.name}) in job {job_id}.")
     if not wait:
         pid = jobs.start(settings, job_id)
-        yield (f"  Running in the background (process {pid}): drafts appear in the review queue as "
-               f"they are written; follow it on the Generate page or `brandvoice jobs show {job_id}`.")
+        yield (f"  Running in the background (process {pid}): training shows on the Brand voice page, "
+               f"drafts appear in the review queue as they are written; `brandvoice jobs show {job_id}`.")
         return
     started = time.monotonic()
     done = jobs.run(store, job_id)
     if done["status"] != "done":
-        yield (f"Review queue: generation job {job_id} {done['status']}: {done.get('error')}. "
+        yield (f"Review queue: demo job {job_id} {done['status']}: {done.get('error')}. "
                f"Resume it with `brandvoice jobs resume {job_id}`.")
         return
-    _, total = review.list_queue(store, job_id=job_id, limit=1)
+    gen_id = (done.get("result") or {}).get("generate_job", job_id)
+    _, total = review.list_queue(store, job_id=gen_id, limit=1)
     yield f"Review queue: {total} drafts pending ({time.monotonic() - started:.0f} s)"
 
 

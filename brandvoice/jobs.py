@@ -25,6 +25,7 @@ from brandvoice.store import Store, jobs, utcnow
 HANDLERS: dict[str, str] = {
     "train": "brandvoice.train:run_job",
     "generate": "brandvoice.generate:run_job",
+    "demo": "brandvoice.demo:run_seed_job",  # train the demo adapter, then generate with it
 }
 ACTIVE = ("queued", "running")
 

@@ -204,3 +204,36 @@ def test_demo_seed_mode_from_the_environment(settings, monkeypatch):
     monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "fast")
     with pytest.raises(ConfigError):
         demo.seed_mode(settings, 6)
+
+
+def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tiny_model_dir,
+                                                             monkeypatch):
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    from brandvoice import adapters, demo, jobs, prompting, train
+    from brandvoice.store import drafts
+
+    # The tiny model stands in for the embedded one: the job logic is what is under test.
+    @dataclasses.dataclass
+    class TinyTrainConfig(train.TrainConfig):
+        base_model: str = str(tiny_model_dir)
+        quantization: str = "none"
+        max_steps: int = 2
+
+    monkeypatch.setattr(train, "TrainConfig", TinyTrainConfig)
+    monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "model")
+    template = prompting.get_template(demo.SEED_TEMPLATE, settings)
+    lines = list(demo.seed_queue(store, settings, n=3, wait=True))
+    assert lines[-1].startswith("Review queue: 3 drafts pending"), lines
+    (adapter,) = adapters.list_adapters(store, "ledgerly")
+    (demo_job,) = jobs.list_jobs(store, "demo")
+    gen_id = demo_job["result"]["generate_job"]
+    with store.read() as conn:
+        rows = conn.execute(sa.select(drafts.c.adapter_id, drafts.c.template_name)
+                            .where(drafts.c.job_id == gen_id)).all()
+    assert len(rows) == 3 and {r.adapter_id for r in rows} == {adapter.id}
+    assert {r.template_name for r in rows} == {template.name}
+    assert list(demo.seed_queue(store, settings, n=3)) == [
+        f"Review queue: demo job {demo_job['id']} done (3 demo drafts)"]  # not seeded twice
