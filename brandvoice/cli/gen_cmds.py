@@ -86,13 +86,15 @@ def _report(job: dict) -> None:
 @click.option("--server-url", help="OpenAI-compatible server (vLLM, llama.cpp) for --backend openai.")
 @click.option("--model", "served_model", help="Served model name (default: '<adapter>-v<N>').")
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Requests in flight (openai).")
+@click.option("--endpoint", type=click.Choice(["chat", "completions"]), default="chat", show_default=True,
+              help="openai backend: /v1/completions primes the answer with 'Subject:' like local runs.")
 @click.option("--skip-incomplete/--no-skip-incomplete", default=True, show_default=True,
               help="Skip contacts missing a field the template needs (else stop and list them).")
 @click.option("--background", is_flag=True, help="Run in a background process and return its job id.")
 @click.option("--resume", type=int, metavar="JOB_ID", help="Finish an interrupted generate job.")
 def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, brand, variants, seed,
                  batch_size, temperature, top_p, max_new_tokens, max_tries, merge, dtype, backend, server_url,
-                 served_model, concurrency, skip_incomplete, background, resume) -> None:
+                 served_model, concurrency, endpoint, skip_incomplete, background, resume) -> None:
     """Write personalized drafts for every contact of a CRM export, as a resumable job."""
     from brandvoice import generate, jobs
 
@@ -107,7 +109,7 @@ def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, b
         config = generate.GenerationConfig(
             variants=variants, seed=seed, batch_size=batch_size, temperature=temperature, top_p=top_p,
             max_new_tokens=max_new_tokens, max_tries=max_tries, merge=merge, dtype=dtype, backend=backend,
-            server_url=server_url, model=served_model, concurrency=concurrency)
+            server_url=server_url, model=served_model, concurrency=concurrency, endpoint=endpoint)
         job_id = generate.submit(store(), settings(), crm=crm_path, activities=activities,
                                  template=template, adapter=adapter, base_model=base_model, brand=brand,
                                  config=config, mapping=_load_mapping(mapping),
