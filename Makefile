@@ -40,6 +40,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check brandvoice tests bench app.py
+	$(BIN)/lint-imports
 
 bench: install
 	# llama.cpp for the generation baseline, built without native AMX code (it crashed with SIGILL here).

@@ -59,10 +59,10 @@ def write_crm(path: Path, n: int) -> Path:
 def find_adapter(scratch_store):
     """The demo adapter from the real workspace, registered in the scratch store; None if untrained."""
     try:
-        from brandvoice import adapters
         from brandvoice.config import Settings
         from brandvoice.store import Store
         from brandvoice.store import adapters as adapters_t
+        from brandvoice.training import adapters
     except ImportError:
         return None
     real = Store(Settings.from_env(home=os.environ.get("BRANDVOICE_BENCH_SOURCE_HOME",
@@ -81,8 +81,9 @@ def find_adapter(scratch_store):
 
 
 def requests_for(contacts, brand):
-    from brandvoice import prompting, shape
-    from brandvoice.backends import GenRequest, seed_for
+    from brandvoice import prompting
+    from brandvoice.generation.backends import GenRequest, seed_for
+    from brandvoice.prompting import shape
 
     tpl = prompting.get_template(TEMPLATE)
     system = shape.system_prompt(brand)
@@ -92,7 +93,7 @@ def requests_for(contacts, brand):
 
 
 def run_local(backend, reqs, batch_size: int) -> dict:
-    from brandvoice import shape
+    from brandvoice.prompting import shape
 
     t0 = time.perf_counter()
     tokens, ok = 0, 0
@@ -135,8 +136,8 @@ def llama_cpp_in_child(gguf: Path, reqs, cfg, threads: int, scratch: Path) -> di
 
 
 def llama_child(spec_path: str) -> int:
-    from brandvoice.backends import GenRequest
-    from brandvoice.generate import GenerationConfig
+    from brandvoice.generation.backends import GenRequest
+    from brandvoice.generation.batch import GenerationConfig
 
     spec = json.loads(Path(spec_path).read_text())
     reqs = [GenRequest(r["system"], r["user"], r["seed"]) for r in spec["requests"]]
@@ -155,7 +156,8 @@ def run_remote(store, settings, crm: Path, gguf: Path, cfg, brand: str, threads:
     """A real generate job through the openai backend against llama-cpp-python's server."""
     import httpx
 
-    from brandvoice import generate, jobs
+    from brandvoice import worker
+    from brandvoice.generation import batch as generate
 
     port = free_port()
     server_log = Path(settings.home) / "llama_server.log"
@@ -182,7 +184,7 @@ def run_remote(store, settings, crm: Path, gguf: Path, cfg, brand: str, threads:
                                             "max_tries": 1})
         job_id = generate.submit(store, settings, crm=crm, template=TEMPLATE, brand=brand, config=rcfg)
         t0 = time.perf_counter()
-        job = jobs.run(store, job_id)
+        job = worker.run(store, job_id)
         secs = time.perf_counter() - t0
         res = job.get("result") or {}
         return {"status": job["status"], "error": job.get("error"), "drafts": res.get("drafts"),
@@ -232,9 +234,10 @@ def main() -> int:
 def _bench(args, scratch: Path) -> int:
     """The measurements, in a scratch BRANDVOICE_HOME."""
     from brandvoice import crm as crm_mod
-    from brandvoice import generate, jobs, models
+    from brandvoice import models, worker
     from brandvoice.config import Settings
-    from brandvoice.generate_local import LocalBackend
+    from brandvoice.generation import batch as generate
+    from brandvoice.generation.local import LocalBackend
     from brandvoice.store import Store
 
     settings = Settings.from_env()
@@ -295,7 +298,7 @@ def _bench(args, scratch: Path) -> int:
     job_id = generate.submit(store, settings, crm=crm100, template=TEMPLATE,
                              adapter=str(adapter.id) if adapter else None, brand=brand, config=job_cfg)
     t0 = time.perf_counter()
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     secs = time.perf_counter() - t0
     res = job.get("result") or {}
     result["job_100"] = {"contacts": args.job_contacts, "status": job["status"], "error": job.get("error"), "drafts": res.get("drafts"),

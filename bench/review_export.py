@@ -39,7 +39,8 @@ def main() -> dict:
     import sqlalchemy as sa
     from helpers_drafts import make_drafts
 
-    from brandvoice import export, review, users
+    from brandvoice import delivery as export
+    from brandvoice import review, users
     from brandvoice.config import Settings
     from brandvoice.store import Store, drafts
 

@@ -95,8 +95,10 @@ def variant(quantization: str, steps: int, threads: int) -> dict:
     import torch
     from transformers import TrainerCallback, TrainingArguments
 
-    from brandvoice import corpus, models, train, train_data
+    from brandvoice import corpus, models
     from brandvoice.config import Settings
+    from brandvoice.training import data as train_data
+    from brandvoice.training import trainer as train
 
     torch.set_num_threads(threads)
     with PeakRSS() as rss:
@@ -138,16 +140,17 @@ def variant(quantization: str, steps: int, threads: int) -> dict:
 
 def end_to_end() -> dict:
     """The demo brand trained end to end with default settings, as `brandvoice train` runs it."""
-    from brandvoice import jobs, train
+    from brandvoice import worker
     from brandvoice.config import Settings
     from brandvoice.store import Store
+    from brandvoice.training import trainer as train
 
     with tempfile.TemporaryDirectory() as home, PeakRSS() as rss:
         settings = Settings(home=Path(home))
         store = Store(settings)
         t = time.perf_counter()
         job_id = train.submit(store, settings, train.TrainConfig(brand=BRAND, emails=str(EMAILS)))
-        job = jobs.run(store, job_id)
+        job = worker.run(store, job_id)
         seconds = time.perf_counter() - t
         Store.dispose_all()
     if job["status"] != "done":
@@ -215,8 +218,8 @@ def main() -> None:
 
     import torch
 
-    from brandvoice import train
     from brandvoice.config import Settings
+    from brandvoice.training import trainer as train
 
     steps = a.steps or (1 if a.quick else 3)
     load_before = os.getloadavg()

@@ -126,8 +126,11 @@ def _seed_job(store, crm_file: Path) -> dict | None:
 
 def run_seed_job(store, job_id: int, reporter) -> dict:
     """The "demo" job: train the demo adapter (unless one is ready), then generate the seed drafts."""
-    from brandvoice import adapters, generate, jobs, train
+    from brandvoice import jobs
     from brandvoice.errors import StateError
+    from brandvoice.generation import batch as generate
+    from brandvoice.training import adapters
+    from brandvoice.training import trainer as train
 
     params = jobs.get(store, job_id)["params"]
     settings = store.settings
@@ -137,7 +140,7 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
         config = train.TrainConfig(brand=BRAND, emails=params["emails"])
         train_id = train.submit(store, settings, config, created_by="marketer")
         reporter.log(f"Training the {BRAND} adapter in job {train_id}.")
-        done = jobs.run(store, train_id)
+        done = jobs.run(store, train_id, train.run_job)
         if done["status"] != "done":
             raise StateError(f"Training job {train_id} {done['status']}: {done.get('error')}",
                              hint=f"Resume it with `brandvoice jobs resume {train_id}`.")
@@ -151,7 +154,7 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
                              template=params["template"], adapter=str(adapter.id), brand=BRAND,
                              config=config, created_by="marketer")
     reporter.log(f"Generating the demo drafts with {adapter.label} in job {gen_id}.")
-    done = jobs.run(store, gen_id)
+    done = jobs.run(store, gen_id, generate.run_job)
     if done["status"] != "done":
         raise StateError(f"Generation job {gen_id} {done['status']}: {done.get('error')}",
                          hint=f"Resume it with `brandvoice jobs resume {gen_id}`.")
@@ -206,7 +209,7 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
                f"drafts appear in the review queue as they are written; `brandvoice jobs show {job_id}`.")
         return
     started = time.monotonic()
-    done = jobs.run(store, job_id)
+    done = jobs.run(store, job_id, run_seed_job)
     if done["status"] != "done":
         yield (f"Review queue: demo job {job_id} {done['status']}: {done.get('error')}. "
                f"Resume it with `brandvoice jobs resume {job_id}`.")
@@ -246,12 +249,13 @@ def probe_speed(settings: Settings, tokens: int = 24, max_time: float = 8.0) -> 
     """Greedy tokens per second of the embedded base model here (2 prompts; stops after max_time)."""
     import torch
 
-    from brandvoice import models, shape
+    from brandvoice import models, prompting
+    from brandvoice.prompting import shape
 
     model = models.load_model(settings.base_model, "none", settings)
     tok = models.load_tokenizer(settings.base_model, settings)
     prompt = models.prompt_text(tok, shape.system_prompt(BRAND),
-                                shape.training_brief("content follow-up", "lead", "Controller"))
+                                prompting.training_brief("content follow-up", "lead", "Controller"))
     enc = tok([prompt, prompt], return_tensors="pt", padding=True, add_special_tokens=False)
     with torch.inference_mode():
         model.generate(**enc, max_new_tokens=2, do_sample=False, pad_token_id=tok.pad_token_id)

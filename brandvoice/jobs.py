@@ -2,12 +2,12 @@
 
 A job records its progress in the store so that the UI can poll it and survive a page reload; a job
 whose process died is seen as `interrupted` and can be run again (each kind resumes where it stopped).
-Run a job in the background with `start(job_id)`; the worker is `python -m brandvoice.jobs JOB_ID`.
+This module knows no job kind's code: `run(store, job_id, handler)` takes the handler, and the
+worker (`python -m brandvoice.worker JOB_ID`, started by `start`) maps kinds to handlers by import.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -21,12 +21,8 @@ from brandvoice.config import Settings
 from brandvoice.errors import BrandvoiceError, NotFoundError, StateError
 from brandvoice.store import Store, jobs, utcnow
 
-# kind -> "module:function(store, job_id, reporter)"
-HANDLERS: dict[str, str] = {
-    "train": "brandvoice.train:run_job",
-    "generate": "brandvoice.generate:run_job",
-    "demo": "brandvoice.demo:run_seed_job",  # train the demo adapter, then generate with it
-}
+# The kinds of job; brandvoice.worker.HANDLERS maps each to its function(store, job_id, reporter).
+KINDS = ("train", "generate", "demo")  # demo: train the demo adapter, then generate with it
 ACTIVE = ("queued", "running")
 
 
@@ -37,8 +33,8 @@ class JobCancelled(BrandvoiceError):
 def create(store: Store, kind: str, params: dict[str, Any], *, created_by: str | None = None,
            total: int = 0) -> int:
     """Record a new queued job and return its id."""
-    if kind not in HANDLERS:
-        raise StateError(f"Unknown job kind {kind!r}.", hint=f"Use one of {sorted(HANDLERS)}.")
+    if kind not in KINDS:
+        raise StateError(f"Unknown job kind {kind!r}.", hint=f"Use one of {', '.join(KINDS)}.")
     with store.tx() as conn:
         return conn.execute(jobs.insert().values(
             kind=kind, status="queued", params=params, progress=0.0, done=0, total=total,
@@ -156,13 +152,9 @@ class Reporter:
             raise JobCancelled(f"Job {self.job_id} was cancelled.")
 
 
-def _handler(kind: str):
-    module, func = HANDLERS[kind].split(":")
-    return getattr(importlib.import_module(module), func)
-
-
-def run(store: Store, job_id: int, *, echo=None) -> dict[str, Any]:
-    """Run a job in this process to the end; returns the finished job record."""
+def run(store: Store, job_id: int, handler, *, echo=None) -> dict[str, Any]:
+    """Run a job in this process to the end with `handler(store, job_id, reporter)`; returns the
+    finished job record."""
     job = get(store, job_id)
     if job["status"] in ("running",) and job["pid"] not in (None, os.getpid()):
         raise StateError(f"Job {job_id} is already running in process {job['pid']}.")
@@ -174,7 +166,7 @@ def run(store: Store, job_id: int, *, echo=None) -> dict[str, Any]:
     reporter = Reporter(store, job_id, echo=echo)
     status, error, result = "done", None, None
     try:
-        result = _handler(job["kind"])(store, job_id, reporter)
+        result = handler(store, job_id, reporter)
     except JobCancelled:
         status = "cancelled"
     except BrandvoiceError as exc:
@@ -199,7 +191,7 @@ def start(settings: Settings, job_id: int) -> int:
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, BRANDVOICE_HOME=str(settings.home), BRANDVOICE_DB_URL=settings.db_url or "")
     log = open(settings.jobs_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen([sys.executable, "-m", "brandvoice.jobs", str(job_id)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "brandvoice.worker", str(job_id)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
     log.close()
@@ -219,17 +211,3 @@ def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> 
         if time.monotonic() > deadline:
             raise StateError(f"Job {job_id} still {job['status']} after {timeout:.0f} s.")
         time.sleep(poll)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the background worker process."""
-    argv = sys.argv[1:] if argv is None else argv
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see cli.base
-    job_id = int(argv[0])
-    job = run(Store(Settings.from_env()), job_id)
-    print(f"job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""), flush=True)
-    return 0 if job["status"] == "done" else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from brandvoice import adapters
 from brandvoice.cli import main
 from brandvoice.errors import ConfigError, ModelError, NotFoundError
+from brandvoice.training import adapters
 
 
 def _publish(store, name: str, base: str = "smollm2-135m-instruct", **metrics) -> adapters.AdapterInfo:

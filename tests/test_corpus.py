@@ -10,8 +10,8 @@ import pytest
 
 from brandvoice import corpus
 from brandvoice.corpus import Email, clean, load_emails, prepare, select, split
-from brandvoice.corpus_clean import clean_url, strip_quoted
-from brandvoice.corpus_select import wilson_lower_bound
+from brandvoice.corpus.clean import clean_url, strip_quoted
+from brandvoice.corpus.selection import wilson_lower_bound
 from brandvoice.errors import ConfigError, InputError
 
 DATA = Path(__file__).parent / "data" / "corpus"

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from brandvoice import crm
-from brandvoice.crm_activities import activity_type, parse_timestamp
+from brandvoice.crm.activities import activity_type, parse_timestamp
 from brandvoice.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "crm"
@@ -332,7 +332,7 @@ def test_snapshot_is_idempotent(store):
      {"full_name": "Name", "email": "E-mail", "company": "Organisation", "notes": "Comments"}),
 ])
 def test_detect_headers(header, profile, expect):
-    from brandvoice.crm_profiles import detect
+    from brandvoice.crm.profiles import detect
 
     det = detect(header.split(","))
     assert det.profile == profile, det.scores

@@ -8,11 +8,11 @@ import io
 import pytest
 from helpers_drafts import make_drafts
 
-from brandvoice import export as ex
+from brandvoice import delivery as ex
 from brandvoice import review
 from brandvoice import users as u
+from brandvoice.delivery.profiles import MAILCHIMP_TAG_CHARS, body_html, split_utf8
 from brandvoice.errors import ExportError, PermissionDenied
-from brandvoice.export_profiles import MAILCHIMP_TAG_CHARS, body_html, split_utf8
 
 PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password
 PAYLOADS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1+1)", "\tstart", "\rstart"]

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from brandvoice import models
 from brandvoice.config import Settings
 from brandvoice.errors import ConfigError, ModelError
-from brandvoice.store import MIGRATIONS, Store, audit
+from brandvoice.store import Store, audit
+from brandvoice.store.tables import MIGRATIONS
 
 
 def test_store_applies_all_migrations_once(store):
@@ -91,7 +92,7 @@ def test_embedded_model_materializes_once(settings):
 
 
 def test_footer_is_appended_once():
-    from brandvoice import shape
+    from brandvoice.prompting import shape
 
     footer = "Acme Inc., 1 Main St · Unsubscribe: https://acme.example/u"
     once = shape.with_footer("Hi Dana,\n\nThanks.", footer)
@@ -101,7 +102,7 @@ def test_footer_is_appended_once():
 
 
 def test_parse_email_splits_subject_and_flags_malformed():
-    from brandvoice import shape
+    from brandvoice.prompting import shape
 
     ok = shape.parse_email("Subject: Your close, shorter\n\nHi Dana, here is the plan for the next close.")
     assert ok.ok and ok.subject == "Your close, shorter" and ok.body.startswith("Hi Dana")
@@ -112,7 +113,7 @@ def test_parse_email_splits_subject_and_flags_malformed():
 def test_brand_elements_are_completed_and_recorded():
     import re
 
-    from brandvoice import shape
+    from brandvoice.prompting import shape
 
     rule = type("Rule", (), {"name": "signature", "regex": re.compile(r"(?i)the acme team")})()
     policy = type("Policy", (), {"signature": "— The Acme team", "footer": "Acme Inc. · Unsubscribe",

@@ -7,10 +7,12 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from brandvoice import generate_loop, jobs
-from brandvoice.backends import GenOutput, seed_for
+from brandvoice import jobs, worker
 from brandvoice.errors import ConfigError, InputError
-from brandvoice.generate import GenerationConfig, submit
+from brandvoice.generation import loop as generate_loop
+from brandvoice.generation.backends import GenOutput, seed_for
+from brandvoice.generation.batch import GenerationConfig, submit
+from brandvoice.generation.guards import brand_guard
 from brandvoice.store import audit, contacts, draft_versions, drafts, guardrail_results
 
 CRM = """Record ID,First Name,Last Name,Email,Company Name,Job Title,Lifecycle Stage,Lead Status
@@ -129,7 +131,7 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
     job_id = new_job(store, settings, crm_file, variants=2)
     assert jobs.get(store, job_id)["total"] == 8  # 4 complete contacts x 2 variants
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"]
     rows = job_drafts(store, job_id)
     assert len(rows) == 8 and len(calls) == 8 and guard.checked == 8
@@ -160,7 +162,7 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
 def test_seeds_reproducible_across_batch_sizes(store, settings, crm_file, fake):
     first = new_job(store, settings, crm_file, batch_size=1)
     second = new_job(store, settings, crm_file, batch_size=3)
-    jobs.run(store, first), jobs.run(store, second)
+    worker.run(store, first), worker.run(store, second)
 
     def by_slot(job_id):
         with store.read() as conn:
@@ -175,7 +177,7 @@ def test_seeds_reproducible_across_batch_sizes(store, settings, crm_file, fake):
 def test_malformed_output_is_retried_then_flagged(store, settings, crm_file, fake):
     fake.bad = {seed_for(1234, "1001", 0, a) for a in range(3)} | {seed_for(1234, "1002", 0, 0)}
     job_id = new_job(store, settings, crm_file, max_tries=3)
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "done"
     rows = {r["seed"]: r for r in job_drafts(store, job_id)}
     dana = rows[seed_for(1234, "1001", 0, 2)]  # all three attempts malformed: the last one kept
@@ -195,7 +197,7 @@ def test_guardrail_failure_is_retried_and_best_attempt_kept(store, settings, crm
     calls: list = []
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
     job_id = new_job(store, settings, crm_file, guard_tries=2)
-    jobs.run(store, job_id)
+    worker.run(store, job_id)
     rows = job_drafts(store, job_id)
     dana = [r for r in rows if r["seed"] in (s0, s1)]
     assert len(rows) == 4 and len(dana) == 1 and dana[0]["verdict"] == "fail"
@@ -205,18 +207,18 @@ def test_guardrail_failure_is_retried_and_best_attempt_kept(store, settings, crm
 def test_killed_job_resumes_without_duplicates_or_gaps(store, settings, crm_file, fake):
     job_id = new_job(store, settings, crm_file, variants=2, batch_size=3)
     fake.die_on_call = 2  # the first batch (3 drafts) is committed, then the process "dies"
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "failed" and "simulated kill" in job["error"]
     assert len(job_drafts(store, job_id)) == 3
     before = {r["id"]: r["subject"] for r in job_drafts(store, job_id)}
     fake.die_on_call = None
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "done"
     rows = job_drafts(store, job_id)
     slots = [(r["contact_id"], r["variant"]) for r in rows]
     assert len(slots) == len(set(slots)) == 8
     assert all(rows_by["subject"] == before[rows_by["id"]] for rows_by in rows if rows_by["id"] in before)
-    jobs.run(store, job_id)  # a finished job run again is a no-op
+    worker.run(store, job_id)  # a finished job run again is a no-op
     assert len(job_drafts(store, job_id)) == 8
 
 
@@ -231,12 +233,12 @@ def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, cr
         return original(conn, action, **kw)
 
     monkeypatch.setattr(store, "audit", flaky_audit)
-    assert jobs.run(store, job_id)["status"] == "failed"
+    assert worker.run(store, job_id)["status"] == "failed"
     assert len(job_drafts(store, job_id)) == 2  # batch 2 rolled back entirely
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar() == 2
     monkeypatch.setattr(store, "audit", original)
-    assert jobs.run(store, job_id)["status"] == "done"
+    assert worker.run(store, job_id)["status"] == "done"
     assert len(job_drafts(store, job_id)) == 4
 
 
@@ -267,7 +269,7 @@ def test_template_changed_mid_job_stops_resume(store, settings, crm_file, fake, 
     job_id = new_job(store, own, crm_file)
     path = prompts / f"{TEMPLATE}.j2"
     path.write_text(path.read_text() + "\nBe brief.\n")
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "failed" and "changed since job" in job["error"]
 
 
@@ -302,7 +304,7 @@ def test_cli_generate_and_resume(home, crm_file, fake, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_backend(tiny_model_dir, tmp_path_factory):
     from brandvoice.config import Settings
-    from brandvoice.generate_local import LocalBackend
+    from brandvoice.generation.local import LocalBackend
 
     settings = Settings(home=tmp_path_factory.mktemp("bv"))
     # float32: batch-composition independence is exact only in float32 (see generate_local's docstring)
@@ -311,7 +313,7 @@ def tiny_backend(tiny_model_dir, tmp_path_factory):
 
 
 def test_local_sampling_is_per_row_and_batch_independent(tiny_backend):
-    from brandvoice.backends import GenRequest
+    from brandvoice.generation.backends import GenRequest
 
     reqs = [GenRequest("You write emails.", "Campaign: follow-up " * (i + 1), seed=100 + i) for i in range(4)]
     full = tiny_backend.generate(reqs)
@@ -327,8 +329,8 @@ def test_local_sampling_is_per_row_and_batch_independent(tiny_backend):
 
 
 def test_bfloat16_reproduces_the_same_batch(tiny_model_dir, settings):
-    from brandvoice.backends import GenRequest
-    from brandvoice.generate_local import LocalBackend
+    from brandvoice.generation.backends import GenRequest
+    from brandvoice.generation.local import LocalBackend
 
     backend = LocalBackend.load(GenerationConfig(max_new_tokens=16, dtype="bfloat16"), settings,
                                 base_model=str(tiny_model_dir), brand="Acme")
@@ -343,7 +345,7 @@ def test_tiny_model_garbage_is_retried_then_flagged_malformed(store, settings, c
     cfg = GenerationConfig(batch_size=4, max_tries=2, max_new_tokens=16)
     job_id = submit(store, settings, crm=crm_file, template=TEMPLATE, base_model=str(tiny_model_dir),
                     brand="Acme", config=cfg)
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"]
     rows = job_drafts(store, job_id)
     assert len(rows) == 4
@@ -372,7 +374,7 @@ def lora_model(tiny_model_dir, settings):
 
 
 def _greedy(model, tok):
-    from brandvoice import generate_local
+    from brandvoice.generation import local as generate_local
 
     prompt = generate_local.probe_prompt(tok, "Acme")
     return generate_local._generate(model, tok, [prompt], None, max_new_tokens=12, temperature=0.0,
@@ -380,7 +382,7 @@ def _greedy(model, tok):
 
 
 def test_merged_adapter_used_when_greedy_output_matches(lora_model):
-    from brandvoice.generate_local import try_merge
+    from brandvoice.generation.local import try_merge
 
     model, tok = lora_model
     reference = _greedy(model, tok)
@@ -392,7 +394,7 @@ def test_merged_adapter_used_when_greedy_output_matches(lora_model):
 
 
 def test_merge_falls_back_when_outputs_differ(lora_model, monkeypatch):
-    from brandvoice import generate_local
+    from brandvoice.generation import local as generate_local
 
     model, tok = lora_model
     reference = _greedy(model, tok)
@@ -414,7 +416,7 @@ def test_merge_falls_back_when_outputs_differ(lora_model, monkeypatch):
 
 
 def test_merge_modes(lora_model, monkeypatch):
-    from brandvoice import generate_local
+    from brandvoice.generation import local as generate_local
 
     model, tok = lora_model
     assert generate_local.try_merge(model, tok, mode="no")[1]["merged"] is False
@@ -494,8 +496,8 @@ def remote_config(url, **kw):
 
 
 def test_remote_backend_retries_and_keeps_order(fake_server, settings):
-    from brandvoice.backends import GenRequest
-    from brandvoice.generate_remote import OpenAIBackend
+    from brandvoice.generation.backends import GenRequest
+    from brandvoice.generation.remote import OpenAIBackend
 
     lines: list[str] = []
     backend = OpenAIBackend.from_config(remote_config(fake_server.url), settings, log=lines.append)
@@ -513,9 +515,9 @@ def test_remote_backend_retries_and_keeps_order(fake_server, settings):
 
 
 def test_remote_backend_errors_are_clear(fake_server, settings):
-    from brandvoice.backends import GenRequest
     from brandvoice.errors import ModelError
-    from brandvoice.generate_remote import OpenAIBackend
+    from brandvoice.generation.backends import GenRequest
+    from brandvoice.generation.remote import OpenAIBackend
 
     with pytest.raises(ModelError, match="does not serve model 'other'.*ledgerly-v1"):
         OpenAIBackend.from_config(remote_config(fake_server.url, model="other"), settings)
@@ -537,7 +539,7 @@ def test_remote_job_end_to_end(store, settings, crm_file, fake_server, monkeypat
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
     cfg = remote_config(fake_server.url, variants=2, batch_size=4)
     job_id = submit(store, settings, crm=crm_file, template=TEMPLATE, brand="Acme", config=cfg)
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"]
     rows = job_drafts(store, job_id)
     assert len(rows) == 8 and all(r["subject"] == f"Hello {r['seed']}" for r in rows)
@@ -549,10 +551,10 @@ def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm
                                                             fake_embedder):
     from brandvoice import guardrails
 
-    guard = guardrails.Guard.for_brand(settings, "Ledgerly", store=store, embedder=fake_embedder, tone=False)
+    guard = brand_guard(settings, "Ledgerly", store=store, embedder=fake_embedder, tone=False)
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, guardrails.store_results))
     job_id = new_job(store, settings, crm_file, guard_tries=1)
-    assert jobs.run(store, job_id)["status"] == "done"
+    assert worker.run(store, job_id)["status"] == "done"
     rows = job_drafts(store, job_id)
     with store.read() as conn:
         results = conn.execute(sa.select(guardrail_results.c.draft_id, guardrail_results.c.check,
@@ -570,12 +572,12 @@ def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm
 def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatch):
     from brandvoice import review
     from brandvoice import users as u
-    from brandvoice.generate_regen import SEED_STRIDE, regenerate
+    from brandvoice.review.regenerate import SEED_STRIDE, regenerate
 
     calls: list = []
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (FakeGuard(), stored_verdicts(calls)))
     job_id = new_job(store, settings, crm_file)
-    jobs.run(store, job_id)
+    worker.run(store, job_id)
     first = job_drafts(store, job_id)[0]
     admin = u.add_user(store, "root", "correct horse battery", "admin")
     rev = u.add_user(store, "rita", "correct horse battery", "reviewer", actor=admin)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from brandvoice import jobs
-from brandvoice.generate import GenerationConfig, submit
+from brandvoice import worker
+from brandvoice.generation.batch import GenerationConfig, submit
 from brandvoice.store import audit, draft_versions, drafts
 
 CRM = """Record ID,First Name,Last Name,Email,Company Name,Job Title,Lifecycle Stage,Lead Status,Notes
@@ -21,7 +21,7 @@ def test_embedded_model_generates_two_drafts_through_a_job(store, settings, tmp_
     crm.write_text(CRM, encoding="utf-8")
     cfg = GenerationConfig(batch_size=2, max_new_tokens=100, max_tries=1)
     job_id = submit(store, settings, crm=crm, template="reengage_cold_lead", brand="Ledgerly", config=cfg)
-    job = jobs.run(store, job_id)
+    job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"] or job["log"]
     with store.read() as conn:
         rows = [dict(r) for r in conn.execute(sa.select(drafts).where(drafts.c.job_id == job_id)).mappings()]
@@ -43,7 +43,7 @@ def test_embedded_model_generates_two_drafts_through_a_job(store, settings, tmp_
         assert "unchecked" not in r["flags"] and r["verdict"] in ("pass", "warn", "fail")
     # Same seeds, same contacts, same batch size: a second job reproduces the first one's drafts.
     again = submit(store, settings, crm=crm, template="reengage_cold_lead", brand="Ledgerly", config=cfg)
-    assert jobs.run(store, again)["status"] == "done"
+    assert worker.run(store, again)["status"] == "done"
     with store.read() as conn:
         second = {r.seed: r.raw_output for r in conn.execute(
             sa.select(drafts.c.seed, drafts.c.raw_output).where(drafts.c.job_id == again))}

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from brandvoice.guardrails import Guard, store_results
+from brandvoice.generation import brand_guard
+from brandvoice.guardrails import store_results
 from brandvoice.guardrails.tone import build_profile, calibrate
 
 COFFEE = ("roast beans brew espresso crema grinder morning cup latte aroma sip mug pour kettle "
@@ -139,9 +140,9 @@ def test_guard_from_latest_adapter_records_profile_once(store, settings, fake_em
 
     adapter_id = make_adapter(store, settings)
     counting = Counting(fake_embedder)
-    g = Guard.for_brand(settings, "Acme", store=store, embedder=counting)
+    g = brand_guard(settings, "Acme", store=store, embedder=counting)
     assert g.tone is not None and g.tone.calibration["source"] == "acme v1"
-    Guard.for_brand(settings, "Acme", store=store, embedder=counting)
+    brand_guard(settings, "Acme", store=store, embedder=counting)
     with store.read() as conn:
         rows = conn.execute(sa.select(tone_profiles)).mappings().all()
     assert len(rows) == 1 and rows[0]["adapter_id"] == adapter_id
@@ -156,7 +157,7 @@ def test_guard_from_latest_adapter_records_profile_once(store, settings, fake_em
 
 
 def test_guard_without_brand_emails_says_tone_not_checked(store, settings):
-    g = Guard.for_brand(settings, "Nobody", store=store)
+    g = brand_guard(settings, "Nobody", store=store)
     v = g.check("Hello there friend", "Hi Dana,\n\nShort note about the close.\n\nThe team", {})
     tone = next(r for r in v.results if r.check == "tone")
     assert tone.status == "warn" and "not checked" in tone.message and v.tone_score is None
@@ -181,7 +182,7 @@ def test_store_results_writes_rows_and_verdict(store, settings, fake_embedder):
     from brandvoice.store import drafts, guardrail_results
 
     make_adapter(store, settings)
-    g = Guard.for_brand(settings, "Acme", store=store, embedder=fake_embedder)
+    g = brand_guard(settings, "Acme", store=store, embedder=fake_embedder)
     e = emails(FINANCE, 1, 5, "Regards")[0]
     v = g.check(e["subject"], e["body"], {"first_name": "Dana"})
     draft_id = _draft(store)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from brandvoice import crm, prompting, shape
+from brandvoice import crm, prompting
 from brandvoice.errors import NotFoundError, TemplateError
+from brandvoice.prompting import shape
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "crm"

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from helpers_drafts import make_drafts
 
 from brandvoice import review
-from brandvoice import review_feedback as fb
 from brandvoice import users as u
 from brandvoice.errors import ConflictError, InputError, PermissionDenied, StateError
+from brandvoice.review import feedback as fb
 from brandvoice.store import audit, draft_versions
 
 PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password
@@ -185,10 +185,10 @@ def test_bulk_approve_is_atomic_and_reports_skips(store, people):
 def test_regenerate_links_new_variant(store, people):
     (d,) = make_drafts(store, 1)
     with pytest.raises(StateError, match="cannot regenerate"):
-        review.regenerate(store, people["mkt"], d)
+        review.request_regeneration(store, people["mkt"], d)
     review.reject(store, people["rev"], d, expected_version=1, reason_code="wrong-facts",
                   reason_text="we have no Denver office")
-    req = review.regenerate(store, people["mkt"], d)
+    req = review.request_regeneration(store, people["mkt"], d)
     assert req["attempt"] == 1 and req["template_name"] == "follow_up" and req["contact"]["email"]
     assert req["rejected"]["reason_code"] == "wrong-facts"
     new = review.add_regenerated(store, d, subject="Fresh subject", body="Fresh body",

@@ -9,7 +9,8 @@ from email import policy
 import pytest
 from helpers_drafts import make_drafts
 
-from brandvoice import review, send
+from brandvoice import delivery as send
+from brandvoice import review
 from brandvoice.errors import ConfigError, ExportError, PermissionDenied
 
 PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password

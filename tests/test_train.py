@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from brandvoice import adapters, jobs, models, train, train_data
+from brandvoice import jobs, models, worker
 from brandvoice.errors import ConfigError, InputError
+from brandvoice.training import adapters
+from brandvoice.training import data as train_data
+from brandvoice.training import trainer as train
 
 SENTENCES = [
     "Thanks for your time today at the demo.", "Our close checklist now runs in half the time.",
@@ -49,7 +52,7 @@ def tiny_config(tiny_model_dir: Path, emails: Path, **kw) -> train.TrainConfig:
 
 def run_train(store, config: train.TrainConfig) -> dict:
     job_id = train.submit(store, store.settings, config)
-    return jobs.run(store, job_id)
+    return worker.run(store, job_id)
 
 
 @pytest.fixture
@@ -204,12 +207,12 @@ def test_killed_job_resumes_to_the_same_weights(store, tiny_model_dir, emails_cs
 
     monkeypatch.setattr(train, "_trainer_class", crashing)
     job_id = train.submit(store, store.settings, cfg)
-    crashed = jobs.run(store, job_id)
+    crashed = worker.run(store, job_id)
     assert crashed["status"] == "failed" and "simulated kill" in crashed["error"]
     ckpts = sorted(p.name for p in (store.settings.jobs_dir / str(job_id) / "checkpoints").iterdir())
     assert ckpts == ["checkpoint-2", "checkpoint-4"]
     monkeypatch.setattr(train, "_trainer_class", real)
-    resumed = jobs.run(store, job_id)
+    resumed = worker.run(store, job_id)
     assert resumed["status"] == "done", resumed["error"]
     assert resumed["result"]["metrics"]["resumed_from"] == "checkpoint-4"
     got = _adapter_tensors(Path(resumed["result"]["path"]))
@@ -234,11 +237,11 @@ def test_cancel_stops_cleanly_and_can_resume(store, tiny_model_dir, emails_csv, 
             seen.append(step)
             jobs.cancel(store, job_id)
 
-    job = jobs.run(store, job_id, echo=echo)
+    job = worker.run(store, job_id, echo=echo)
     assert job["status"] == "cancelled"
     assert adapters.list_adapters(store) == []
     assert (store.settings.jobs_dir / str(job_id) / "checkpoints" / "checkpoint-3").is_dir()
-    again = jobs.run(store, job_id)
+    again = worker.run(store, job_id)
     assert again["status"] == "done" and again["result"]["metrics"]["resumed_from"] == "checkpoint-3"
     assert again["result"]["metrics"]["steps"] == 6
 
@@ -250,8 +253,10 @@ def test_include_approved_learns_from_reviewed_drafts(store, tiny_model_dir, ema
                            brand="Acme", campaign="follow-up", weight=2.0, source="draft:41"),
               corpus.Email(subject="Edited note", body="Hi Ines, an edited draft about the audit trail and exports.",
                            brand="Acme", campaign="follow-up", weight=2.5, source="draft:42")]
-    monkeypatch.setattr(review, "feedback_examples", lambda store, brand: list(drafts) if brand == "Acme" else [])
-    job = run_train(store, tiny_config(tiny_model_dir, emails_csv, max_steps=2, include_approved=True))
+    monkeypatch.setattr(review.feedback, "feedback_examples",
+                        lambda store, brand: list(drafts) if brand == "Acme" else [])
+    cfg = tiny_config(tiny_model_dir, emails_csv, max_steps=2, include_approved=True)
+    job = worker.run(store, review.submit_training(store, store.settings, cfg))
     assert job["status"] == "done", job["error"]
     info = adapters.get_adapter(store, "acme")
     assert info.manifest["feedback_draft_ids"] == [41, 42]
@@ -262,8 +267,8 @@ def test_frozen_corpus_is_reused_on_rerun(store, tiny_model_dir, emails_csv):
     cfg = tiny_config(tiny_model_dir, emails_csv)
     job_id = train.submit(store, store.settings, cfg)
     job_dir = store.settings.jobs_dir / str(job_id)
-    first = train.prepare_data(store, cfg, job_dir)
+    first = train.prepare_data(cfg, job_dir)
     write_emails(emails_csv, n=20, seed=9)  # the file changes after the job started
-    again = train.prepare_data(store, cfg, job_dir)
+    again = train.prepare_data(cfg, job_dir)
     assert again["data_hash"] == first["data_hash"]
     assert json.loads((job_dir / "corpus.json").read_text())["data_hash"] == first["data_hash"]

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from brandvoice import prompting, shape, train_brief
-from brandvoice.train_brief import greeting_fields
+from brandvoice import prompting
+from brandvoice.prompting import briefs as train_brief
+from brandvoice.prompting.briefs import greeting_fields
 
 _BLOCK = re.compile(r"(?:^|\n)([^\n]*)\n<crm_data>\n(.*?)\n</crm_data>\Z", re.DOTALL)
 
@@ -71,20 +72,20 @@ def test_crm_block_matches_rendered_templates(template, contact):
 
 def test_training_brief_from_an_email_has_the_template_block_for_the_same_fields():
     info = prompting.get_template("after_demo")
-    brief = shape.training_brief("demo follow-up", "mid-market", "Controller",
+    brief = prompting.training_brief("demo follow-up", "mid-market", "Controller",
                                  body="Hi Dana,\n\nGood talking with you.")
     assert brief.startswith("Campaign: demo follow-up\nSegment: mid-market\nAudience: Controller\n"
                             "Task: write this email.\n")
     assert _block(brief) == _block(prompting.render(info, {"first_name": "Dana"}, brand="Acme"))
     assert _block(brief)[1] == "name: Dana"
 
-    team = shape.training_brief("re-engagement", None, None, body="Hi Harlow Freight team,\n\nBody")
+    team = prompting.training_brief("re-engagement", None, None, body="Hi Harlow Freight team,\n\nBody")
     assert _block(team)[1] == "company: Harlow Freight"
 
 
 def test_training_brief_without_a_name_has_the_empty_block_a_template_renders():
-    generic = shape.training_brief("general", None, None, body="Hi there,\n\nBody")
-    bare = shape.training_brief("general", None, None)  # callers without an email keep working
+    generic = prompting.training_brief("general", None, None, body="Hi there,\n\nBody")
+    bare = prompting.training_brief("general", None, None)  # callers without an email keep working
     rendered = prompting.render(prompting.get_template("reengage_cold_lead"), {}, brand="Acme")
     assert _block(generic) == _block(bare) == _block(rendered) == (train_brief.CRM_NOTICE, "")
 
@@ -98,8 +99,8 @@ def test_crm_block_neutralizes_delimiters_like_templates():
 
 
 def test_training_examples_use_the_greeting(monkeypatch):
-    from brandvoice import train_data
-    from brandvoice.corpus_email import Email
+    from brandvoice.corpus.records import Email
+    from brandvoice.training import data as train_data
 
     seen = {}
 

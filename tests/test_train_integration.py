@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from brandvoice import adapters, jobs, models, shape, train
+from brandvoice import models, prompting, worker
 from brandvoice.errors import ModelError
+from brandvoice.prompting import shape
+from brandvoice.training import adapters
+from brandvoice.training import trainer as train
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +20,7 @@ def test_finetune_embedded_model_reload_and_generate(store, tmp_path):
     emails = write_emails(tmp_path / "emails.csv", n=9, brand="Acme")
     cfg = train.TrainConfig(brand="Acme", emails=str(emails), quantization="nf4", max_steps=2, batch_size=2, grad_accum=1,
                             max_seq_len=192, quantile=0.0, learning_rate=2e-3, save_steps=1)
-    job = jobs.run(store, train.submit(store, store.settings, cfg))
+    job = worker.run(store, train.submit(store, store.settings, cfg))
     assert job["status"] == "done", job["error"]
     m = job["result"]["metrics"]
     assert m["steps"] == 2 and m["heldout_ppl_adapter"] > 0 and m["heldout_ppl_base"] > 0
@@ -29,7 +32,7 @@ def test_finetune_embedded_model_reload_and_generate(store, tmp_path):
 
     model, tok = adapters.load_for_inference(store.settings, info)
     prompt = models.prompt_text(tok, shape.system_prompt(info.brand),
-                                shape.training_brief("follow-up", "enterprise", "IT leaders"))
+                                prompting.training_brief("follow-up", "enterprise", "IT leaders"))
     batch = tok([prompt], return_tensors="pt", add_special_tokens=False)
     torch.manual_seed(0)
     with torch.no_grad():

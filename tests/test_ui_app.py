@@ -212,8 +212,10 @@ def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tin
 
     import sqlalchemy as sa
 
-    from brandvoice import adapters, demo, jobs, prompting, train
+    from brandvoice import demo, jobs, prompting
     from brandvoice.store import drafts
+    from brandvoice.training import adapters
+    from brandvoice.training import trainer as train
 
     # The tiny model stands in for the embedded one: the job logic is what is under test.
     @dataclasses.dataclass

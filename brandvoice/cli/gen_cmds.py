@@ -11,14 +11,14 @@ def _load_mapping(path: str | None) -> dict[str, str] | None:
     """A column mapping file (JSON or TOML) read now, so the job keeps it even if the file changes."""
     if not path:
         return None
-    from brandvoice.crm_profiles import load_mapping
+    from brandvoice.crm import load_mapping
 
     return load_mapping(path)
 
 
 def _run_with_progress(job_id: int) -> dict:
     """Run a job in this process with a progress bar; returns the finished job."""
-    from brandvoice import jobs
+    from brandvoice import jobs, worker
 
     st = store()
     total = jobs.get(st, job_id)["total"] or 0
@@ -38,7 +38,7 @@ def _run_with_progress(job_id: int) -> dict:
                 bar.update(done - state["done"])
             state["done"] = done
 
-        return jobs.run(st, job_id, echo=echo)
+        return worker.run(st, job_id, echo=echo)
 
 
 def _report(job: dict) -> None:
@@ -96,7 +96,7 @@ def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, b
                  batch_size, temperature, top_p, max_new_tokens, max_tries, merge, dtype, backend, server_url,
                  served_model, concurrency, endpoint, skip_incomplete, background, resume) -> None:
     """Write personalized drafts for every contact of a CRM export, as a resumable job."""
-    from brandvoice import generate, jobs
+    from brandvoice import generation, jobs
 
     if resume is not None:
         job = jobs.get(store(), resume)
@@ -106,11 +106,11 @@ def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, b
     else:
         if not crm_path or not template:
             raise click.UsageError("--crm and --template are required (or --resume JOB_ID).")
-        config = generate.GenerationConfig(
+        config = generation.GenerationConfig(
             variants=variants, seed=seed, batch_size=batch_size, temperature=temperature, top_p=top_p,
             max_new_tokens=max_new_tokens, max_tries=max_tries, merge=merge, dtype=dtype, backend=backend,
             server_url=server_url, model=served_model, concurrency=concurrency, endpoint=endpoint)
-        job_id = generate.submit(store(), settings(), crm=crm_path, activities=activities,
+        job_id = generation.submit(store(), settings(), crm=crm_path, activities=activities,
                                  template=template, adapter=adapter, base_model=base_model, brand=brand,
                                  config=config, mapping=_load_mapping(mapping),
                                  skip_incomplete=skip_incomplete)

@@ -52,14 +52,13 @@ def contact_of(row: dict) -> dict:
 def brand_emails(path: Path, brand: str | None):
     """(brand, training emails, held-out emails, other brands' emails) from a past-emails file."""
     from brandvoice import corpus
-    from brandvoice.corpus_email import brand_key
 
     emails, problems = corpus.load_emails(path)
     brands = Counter(e.brand for e in emails if e.brand)
     if brand is None:
         brand = brands.most_common(1)[0][0] if len(brands) == 1 else "the brand"
-    mine = [e for e in emails if not e.brand or brand_key(e.brand) == brand_key(brand)]
-    others = [e for e in emails if e.brand and brand_key(e.brand) != brand_key(brand)]
+    mine = [e for e in emails if not e.brand or corpus.brand_key(e.brand) == corpus.brand_key(brand)]
+    others = [e for e in emails if e.brand and corpus.brand_key(e.brand) != corpus.brand_key(brand)]
     if any(e.sends for e in mine):  # performance data: the profile is the high performers
         c = corpus.prepare(path, brand=brand)
         return brand, c.train, c.test, others, problems
@@ -100,6 +99,7 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any draft fails.")
 def check_cmd(drafts_path, brand, emails_path, crm_path, activities_path, out_path, no_tone, strict):
     """Check a CSV of drafts against a brand's guardrails; writes verdicts and reasons to a CSV."""
+    from brandvoice import generation
     from brandvoice.guardrails import Guard
 
     path = Path(drafts_path)
@@ -132,8 +132,10 @@ def check_cmd(drafts_path, brand, emails_path, crm_path, activities_path, out_pa
         if problems:
             click.echo(f"{emails_path}: {len(problems)} row(s) skipped (first: {problems[0]}).", err=True)
     brand = brand or "the brand"
-    guard = Guard.for_brand(s, brand, store=None if emails_path else store(), tone=not no_tone,
-                            **kwargs)
+    if emails_path:
+        guard = Guard.for_brand(s, brand, tone=not no_tone, origin=str(emails_path), **kwargs)
+    else:
+        guard = generation.brand_guard(s, brand, store=store(), tone=not no_tone)
     if guard.tone is not None:
         cal = guard.tone.calibration
         click.echo(f"Tone profile: {cal['n_profile']} {brand} emails, threshold {cal['threshold']:.3f} "

@@ -53,13 +53,13 @@ def jobs_cancel(job_id: int) -> None:
 @click.option("--background", is_flag=True, help="Run in a background process and return.")
 def jobs_resume(job_id: int, background: bool) -> None:
     """Run an interrupted, failed or cancelled job again; it continues where it stopped."""
-    from brandvoice import jobs
+    from brandvoice import jobs, worker
 
     if background:
         pid = jobs.start(settings(), job_id)
         click.echo(f"Job {job_id} running in process {pid}.")
         return
-    job = jobs.run(store(), job_id)
+    job = worker.run(store(), job_id)
     click.echo(f"Job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""))
     if job["status"] != "done":
         raise SystemExit(1)

@@ -190,7 +190,7 @@ def review_bulk(actor, draft_ids: tuple[int, ...], job_id: int | None) -> None:
 def export_cmd(actor, profile, out, bom, batch_id, html_body, neutralize, job_id, pick,
                list_only) -> None:
     """Export approved drafts as CSV for an email tool; the batch is recorded."""
-    from brandvoice import export
+    from brandvoice import delivery as export
 
     if list_only:
         echo_table(export.list_batches(store()), ["id", "profile", "n_rows", "created_by",
@@ -236,7 +236,7 @@ def audit_cmd(draft_id: int) -> None:
 def send_cmd(actor, dry_run, host, port, security, from_addr, smtp_user, smtp_password, draft_ids,
              job_id) -> None:
     """Send approved drafts by SMTP (or write .eml files with --dry-run)."""
-    from brandvoice import send
+    from brandvoice import delivery as send
 
     config = None
     if from_addr or not dry_run:
@@ -296,9 +296,9 @@ def users_list() -> None:
 @review_group.command("metrics")
 def review_metrics() -> None:
     """Per adapter version: approval rate, rejection reasons, median edit distance."""
-    from brandvoice.review_feedback import adapter_metrics
+    from brandvoice import review
 
-    rows = adapter_metrics(store())
+    rows = review.adapter_metrics(store())
     for r in rows:
         r["rejection_reasons"] = ", ".join(f"{k} {v}" for k, v in r["rejection_reasons"].items())
     echo_table(rows, ["adapter", "drafts", "decided", "approval_rate", "median_edit_distance",

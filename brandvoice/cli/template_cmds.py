@@ -70,15 +70,16 @@ def _pick(contacts: list[dict], row: int | None, key: str | None, crm_path: str)
 def templates_render(name, crm_path, activities, mapping, row, contact_key, brand, now_text,
                      show_system) -> None:
     """Render the brief a template produces for one CRM contact (no model involved)."""
-    from brandvoice import crm, prompting, shape
-    from brandvoice.crm_activities import parse_timestamp
+    from brandvoice import crm, prompting
+
+
 
     info = prompting.get_template(name, settings())
     result = crm.import_contacts(crm_path, activities=activities, mapping=mapping)
     contact = _pick(result.contacts, row, contact_key, crm_path)
     now = datetime.now(timezone.utc)
     if now_text:
-        now = parse_timestamp(now_text)
+        now = crm.parse_timestamp(now_text)
         if now is None:
             raise InputError(f"--now {now_text!r} is not a timestamp.", hint="Use e.g. 2026-11-21T09:00:00Z.")
     lacking = prompting.missing_fields(info, contact)
@@ -86,7 +87,7 @@ def templates_render(name, crm_path, activities, mapping, row, contact_key, bran
         click.echo(f"warning: row {contact['source']['row']} lacks {', '.join(lacking)}: a batch with "
                    f"template {info.name} skips this contact.", err=True)
     if show_system:
-        click.echo("--- system ---\n" + shape.system_prompt(brand) + "\n--- user ---")
+        click.echo("--- system ---\n" + prompting.system_prompt(brand) + "\n--- user ---")
     click.echo(prompting.render(info, contact, brand=brand, extra={"now": now}))
 
 

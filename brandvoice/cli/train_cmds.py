@@ -47,7 +47,7 @@ def train_cmd(emails: str, brand: str, base_model, quantization, epochs, max_ste
               batch_size, max_seq_len, metric, quantile, min_sends, mode, seed, include_approved,
               background) -> None:
     """Fine-tune a brand-voice adapter on past emails (QLoRA)."""
-    from brandvoice import jobs, train
+    from brandvoice import jobs, review, training, worker
 
     s = settings()
     opts = {"base_model": base_model or s.base_model, "quantization": quantization or s.quantization,
@@ -55,9 +55,9 @@ def train_cmd(emails: str, brand: str, base_model, quantization, epochs, max_ste
             "lora_alpha": alpha if alpha is not None else (2 * rank if rank else None),
             "batch_size": batch_size, "max_seq_len": max_seq_len, "metric": metric, "quantile": quantile,
             "min_sends": min_sends, "mode": mode, "seed": seed, "include_approved": include_approved}
-    config = train.TrainConfig(brand=brand, emails=emails, **{k: v for k, v in opts.items() if v is not None})
+    config = training.TrainConfig(brand=brand, emails=emails, **{k: v for k, v in opts.items() if v is not None})
     st = store()
-    job_id = train.submit(st, s, config)
+    job_id = review.submit_training(st, s, config)
     if background:
         pid = jobs.start(s, job_id)
         click.echo(f"Training job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
@@ -66,7 +66,7 @@ def train_cmd(emails: str, brand: str, base_model, quantization, epochs, max_ste
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our one progress line, not a bar per weight file
-    job = jobs.run(st, job_id, echo=_progress_line)
+    job = worker.run(st, job_id, echo=_progress_line)
     click.echo("")
     if job["status"] != "done":
         raise click.ClickException(f"Job {job_id} {job['status']}" + (f": {job['error']}" if job["error"] else "")
@@ -88,10 +88,10 @@ adapters_group = group("adapters", "Trained brand-voice adapters: list and show.
 @click.option("--brand", default=None, help="Only this brand's versions.")
 def adapters_list(brand: str | None) -> None:
     """List adapter versions, newest first per brand."""
-    from brandvoice import adapters
+    from brandvoice import training
 
     rows = []
-    for a in adapters.list_adapters(store(), brand):
+    for a in training.list_adapters(store(), brand):
         rows.append({"id": a.id, "adapter": a.label, "status": a.status, "base_model": a.base_model,
                      "quant": a.quantization, "train": a.metrics.get("n_train"),
                      "ppl base->adapter": (f"{a.metrics['heldout_ppl_base']:.1f}->{a.metrics['heldout_ppl_adapter']:.1f}"
@@ -105,9 +105,9 @@ def adapters_list(brand: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
 def adapters_show(ref: str, as_json: bool) -> None:
     """Show one adapter (REF: 'ledgerly', 'ledgerly:v2' or an id) and its manifest."""
-    from brandvoice import adapters
+    from brandvoice import training
 
-    a = adapters.get_adapter(store(), ref)
+    a = training.get_adapter(store(), ref)
     if as_json:
         click.echo(json.dumps(a.manifest, indent=2, default=str))
         return

@@ -1,12 +1,13 @@
 """Guardrails: every draft is checked for tone, brand policy and personalization before review.
 
-    guard = Guard.for_brand(settings, "Ledgerly", store=store)
+    guard = Guard.for_brand(settings, "Ledgerly", training_emails=emails, heldout_emails=heldout)
     verdicts = guard.check_many([(subject, body, contact), ...], batch_contacts=contacts)
     store_results(store, conn, draft_id, row_version, verdicts[0])
 """
 
-from brandvoice.guardrails.guard import Guard
+from brandvoice.guardrails.guard import Guard, tone_calibrations
 from brandvoice.guardrails.policy import Policy, load_policy
 from brandvoice.guardrails.verdict import CheckResult, Verdict, store_results, worst
 
-__all__ = ["CheckResult", "Guard", "Policy", "Verdict", "load_policy", "store_results", "worst"]
+__all__ = ["CheckResult", "Guard", "Policy", "Verdict", "load_policy", "store_results", "tone_calibrations",
+           "worst"]

@@ -190,9 +190,9 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
     st.write(f"**{data['selection'].get('counts', {}).get('selected', 0)}** emails of **{brand}** "
              "are selected (Past emails tab). Training runs in the background: you can leave or "
              "reload this page.")
-    from brandvoice import train
+    from brandvoice import review, training
 
-    defaults = train.TrainConfig(brand=brand or "x", emails=str(path))
+    defaults = training.TrainConfig(brand=brand or "x", emails=str(path))
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5, key="t_epochs")
     ranks = [4, 8, 16, 32]
@@ -211,13 +211,12 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
         from brandvoice import jobs
 
         with common.errors():
-            config = train.TrainConfig(
+            config = training.TrainConfig(
                 brand=brand, emails=str(path), epochs=float(epochs), lora_r=int(rank),
                 lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
                 metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
                 include_approved=feedback)
-            job_id = train.submit(common.store(), common.settings(), config,
-                                  created_by=user.username)
+            job_id = review.submit_training(common.store(), common.settings(), config, user)
             jobs.start(common.settings(), job_id)
             st.session_state["t_job"] = job_id
             st.toast(f"Training job #{job_id} started.")
@@ -236,25 +235,19 @@ def _train_progress() -> None:
 
 def _tone_profiles() -> dict[Any, dict[str, Any]]:
     """The newest tone calibration per adapter id (and per brand, key None-adapter)."""
-    import sqlalchemy as sa
+    from brandvoice import guardrails
 
-    from brandvoice.store import tone_profiles
-
-    out: dict[Any, dict[str, Any]] = {}
-    with common.store().read() as conn:
-        for r in conn.execute(sa.select(tone_profiles).order_by(tone_profiles.c.id)).mappings():
-            out[r["adapter_id"] if r["adapter_id"] is not None else ("brand", r["brand"])] = dict(r)
-    return out
+    return guardrails.tone_calibrations(common.store())
 
 
 def _adapters() -> None:
     import pandas as pd
 
-    from brandvoice import adapters
+    from brandvoice import training
 
     rows = []
     tones = _tone_profiles()
-    for a in adapters.list_adapters(common.store()):
+    for a in training.list_adapters(common.store()):
         m = a.metrics or {}
         tone = tones.get(a.id) or tones.get(("brand", a.name)) or {}
         cal = tone.get("calibration") or {}

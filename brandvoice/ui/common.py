@@ -13,9 +13,9 @@ from typing import Any
 
 import streamlit as st
 
+from brandvoice import workspace
 from brandvoice.config import Settings
 from brandvoice.errors import BrandvoiceError, ConflictError, InputError, TemplateError
-from brandvoice.store import Store
 
 log = logging.getLogger("brandvoice.ui")
 
@@ -36,7 +36,7 @@ def _core_roles(action: str) -> set[str]:
 
         return set(REVIEW_ROLES)
     if action == "export":
-        from brandvoice.export import EXPORT_ROLES
+        from brandvoice.delivery import EXPORT_ROLES
 
         return set(EXPORT_ROLES)
     return PERMISSIONS.get(action, set())
@@ -55,23 +55,22 @@ def settings() -> Settings:
                                   if k.startswith("BRANDVOICE_"))))
 
 
-def store() -> Store:
+def store() -> Any:
     """The store (cheap: engines are pooled per URL by the core)."""
-    return Store(settings())
+    return workspace.open_store(settings())
 
 
 @st.cache_resource(show_spinner="Loading the guardrails (embedder and tone profile, once)...",
                    max_entries=8)
 def guard(brand: str, adapter_id: int | None, env: tuple) -> Any:
     """The brand's guardrails (policy, tone profile with its embedder), built once per process."""
-    from brandvoice import adapters
-    from brandvoice.guardrails import Guard
+    from brandvoice import generation, training
 
     adapter = None
     if adapter_id is not None:
-        info = adapters.get_adapter(store(), str(adapter_id))
+        info = training.get_adapter(store(), str(adapter_id))
         adapter = info if info.path.is_dir() else None
-    return Guard.for_brand(settings(), brand, store=store(), adapter=adapter)
+    return generation.brand_guard(settings(), brand, store=store(), adapter=adapter)
 
 
 def guard_for(brand: str, adapter_id: int | None) -> Any:

@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import streamlit as st
 
-from brandvoice.store import drafts
 from brandvoice.ui import common
 
 
 def _stamp() -> tuple:
     """Changes whenever a draft is added or changed: the cache key of the aggregates."""
-    with common.store().read() as conn:
-        return tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(drafts.c.updated_at),
-                                            sa.func.sum(drafts.c.row_version))).one())
+    from brandvoice import review
+
+    return review.queue_stamp(common.store())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _stats(db_url: str, stamp: tuple) -> dict:
-    """Aggregates over the drafts table (one small query each; cached until a draft changes)."""
+    """The dashboard's aggregates (cached until a draft changes)."""
     from brandvoice import review
 
-    day = sa.func.substr(drafts.c.created_at, 1, 10)
-    with common.store().read() as conn:
-        per_day = [{"day": d, "state": s, "drafts": n} for d, s, n in conn.execute(
-            sa.select(day, drafts.c.state, sa.func.count()).group_by(day, drafts.c.state))]
-        # Tone scores binned in SQL, so that a large queue never comes into memory.
-        binned = sa.func.round(drafts.c.tone_score * 20) / 20
-        tone = [{"tone": t, "verdict": v or "unchecked", "drafts": n} for t, v, n in conn.execute(
-            sa.select(binned, drafts.c.verdict, sa.func.count())
-            .where(drafts.c.tone_score.is_not(None)).group_by(binned, drafts.c.verdict))]
-    metrics = getattr(review, "adapter_metrics", None)
-    if metrics is None:  # the contract names review.adapter_metrics; it lives in review_feedback
-        from brandvoice.review_feedback import adapter_metrics as metrics
-    return {"adapters": metrics(common.store()), "per_day": per_day, "tone": tone}
+    return review.dashboard(common.store())
 
 
 def page() -> None:

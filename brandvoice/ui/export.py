@@ -18,7 +18,8 @@ DUPLICATES = {"refuse": "Refuse (ask me)", "newest": "Newest approved variant",
 
 def page() -> None:
     """The export page."""
-    from brandvoice import export, review
+    from brandvoice import delivery as export
+    from brandvoice import review
 
     user = common.require_user()
     st.title("Export")

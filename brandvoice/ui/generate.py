@@ -84,7 +84,7 @@ def _import_report(result: Any) -> None:
 def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> None:
     import pandas as pd
 
-    from brandvoice import adapters, prompting
+    from brandvoice import prompting, training
 
     st.subheader("Drafts")
     templates = prompting.list_templates(common.settings())
@@ -92,7 +92,7 @@ def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> 
         st.warning(f"No template in {common.settings().prompts_dir}: add a .j2 file first.")
         return
     by_name = {t.name: t for t in templates}
-    ready = [a for a in adapters.list_adapters(common.store()) if a.status == "ready"]
+    ready = [a for a in training.list_adapters(common.store()) if a.status == "ready"]
     labels = [a.label for a in ready] + [BASE]
     c = st.columns([2, 2, 1])
     name = c[0].selectbox("Template", list(by_name), key="g_template",
@@ -122,11 +122,11 @@ def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> 
                                                        value=_guess_brand(crm_path))
     n = len(ok) * int(variants)
     if st.button(f"Generate {n} drafts", type="primary", key="g_go", disabled=n == 0):
-        from brandvoice import generate, jobs
+        from brandvoice import generation, jobs
 
         with common.errors():
-            config = generate.GenerationConfig(variants=int(variants))
-            job_id = generate.submit(common.store(), common.settings(), crm=str(crm_path),
+            config = generation.GenerationConfig(variants=int(variants))
+            job_id = generation.submit(common.store(), common.settings(), crm=str(crm_path),
                                      activities=str(act_path) if act_path else None,
                                      template=name, adapter=str(adapter.id) if adapter else None,
                                      brand=brand or None, config=config,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 import streamlit as st
 
-from brandvoice.store import drafts as drafts_table
 from brandvoice.ui import common
 
 PAGE_SIZE = 25
@@ -16,11 +14,11 @@ VERDICTS = ["any", "pass", "warn", "fail"]
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _distinct(column: str, db_url: str) -> list[str]:
-    """Distinct template names / adapter labels in the drafts (indexed-size query, cached briefly)."""
-    col = drafts_table.c[column]
-    with common.store().read() as conn:
-        return sorted(v for (v,) in conn.execute(sa.select(col).distinct()) if v)
+def _options(db_url: str) -> dict[str, list[str]]:
+    """Template names and adapter labels of the drafts (cached briefly)."""
+    from brandvoice import review
+
+    return review.filter_options(common.store())
 
 
 def page() -> None:
@@ -37,10 +35,9 @@ def page() -> None:
     cols = st.columns(4)
     state = cols[0].selectbox("State", STATES, key="q_state")
     verdict = cols[1].selectbox("Guardrail verdict", VERDICTS, key="q_verdict")
-    template = cols[2].selectbox("Template", ["any", *_distinct("template_name", db_url)],
-                                 key="q_template")
-    adapter = cols[3].selectbox("Adapter", ["any", *_distinct("adapter_label", db_url)],
-                                key="q_adapter")
+    options = _options(db_url)
+    template = cols[2].selectbox("Template", ["any", *options["template"]], key="q_template")
+    adapter = cols[3].selectbox("Adapter", ["any", *options["adapter"]], key="q_adapter")
     filters = {"state": None if state == "any" else state,
                "verdict": None if verdict == "any" else verdict,
                "template": None if template == "any" else template,
@@ -294,20 +291,11 @@ def _guardrails(d: dict[str, Any], may_review: bool) -> None:
         if st.button("Check this version", key=f"recheck_{d['id']}", icon=":material/shield:",
                      help="Run tone, policy and personalization checks on the current text."):
             with common.errors():
-                _recheck(d)
+                from brandvoice import review
+
+                review.recheck(common.store(), common.current_user(), d["id"],
+                               guard=common.guard_for(d.get("brand") or "", d.get("adapter_id")))
                 st.rerun()
-
-
-def _recheck(d: dict[str, Any]) -> None:
-    from brandvoice.guardrails import store_results
-
-    row = d.get("contact") or {}
-    contact = row.get("data") or {}
-    verdict = common.guard_for(d.get("brand") or "", d.get("adapter_id")).check(
-        d["subject"], d["body"], contact)
-    s = common.store()
-    with s.tx() as conn:
-        store_results(s, conn, d["id"], d["row_version"], verdict)
 
 
 def _nearest(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,23 +7,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 import streamlit as st
 
 from brandvoice.errors import TemplateError
-from brandvoice.store import contacts as contacts_table
 from brandvoice.ui import common
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _sample_contacts(db_url: str) -> list[dict[str, Any]]:
     """Recent contact snapshots from the store, else the demo CRM export's contacts."""
-    with common.store().read() as conn:
-        rows = [r[0] for r in conn.execute(sa.select(contacts_table.c.data)
-                                           .order_by(contacts_table.c.id.desc()).limit(100))]
+    from brandvoice import crm, demo
+
+    rows = crm.recent_contacts(common.store(), limit=100)
     if rows:
         return rows
-    from brandvoice import crm, demo
 
     crm_files, act_files = demo.files("crm"), demo.files("activities")
     if crm_files and crm_files[0].is_file():

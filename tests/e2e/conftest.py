@@ -46,7 +46,8 @@ def _history(store, admin, reviewer, marketer) -> None:
     import sqlalchemy as sa
     from helpers_drafts import make_drafts
 
-    from brandvoice import export, review
+    from brandvoice import delivery as export
+    from brandvoice import review
     from brandvoice.store import adapters, drafts
 
     rng = random.Random(7)

@@ -1,0 +1,270 @@
+"""Importing a CRM export: validation, opt-outs, duplicates, activities joined; store snapshots.
+
+The file is streamed row by row (csv module); only the contacts are kept.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from brandvoice.crm.activities import ActivityLog, load_activities, stage_from
+from brandvoice.crm.csvfile import open_csv
+from brandvoice.crm.profiles import (
+    PROFILES,
+    SNAPSHOT_FIELDS,
+    alternates,
+    apply_mapping,
+    detect,
+    load_mapping,
+)
+from brandvoice.errors import InputError
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_ANGLE = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+_TRUE = {"true", "yes", "y", "1", "t", "x", "checked", "on", "opted out", "opted-out", "unsubscribed",
+         "ja", "oui", "si", "sí", "wahr", "vrai"}
+_OPT_OUT_STATUS = re.compile(r"unsubscrib|opted[ -]out|opt[ -]out|no consent|non[ -]marketing|do not email|"
+                             r"bounced", re.IGNORECASE)
+# Low-cardinality fields repeat the same few values on every row: share one string object.
+_INTERNED = ("lifecycle_stage", "lead_status", "deal_stage", "city", "country", "company")
+
+
+@dataclass
+class ImportResult:
+    """What an import produced: usable contacts, excluded rows with reasons, problems to show."""
+
+    profile: str
+    mapping: dict[str, str]
+    contacts: list[dict]
+    excluded: list[dict]  # {"row": 12, "email": ..., "reason": "opted out (...)"}
+    problems: list[str]  # "crm.csv row 12: invalid email 'bob@'"
+    stats: dict[str, Any] = field(default_factory=dict)  # file, encoding, delimiter, counts, scores
+
+    def summary(self) -> str:
+        """One line for a CLI or UI: profile and counts."""
+        s = self.stats
+        label = PROFILES[self.profile].label if self.profile in PROFILES else "explicit column mapping"
+        return (f"{s.get('file', '?')}: {label} ({self.profile}); {s.get('rows', 0)} rows, "
+                f"{len(self.contacts)} contacts, {len(self.excluded)} excluded, "
+                f"{len(self.problems)} problems")
+
+
+def valid_email(value: str) -> bool:
+    """Whether a string is a plausible single email address."""
+    return len(value) <= 254 and ".." not in value and bool(_EMAIL.match(value))
+
+
+def _clean_email(value: str) -> str:
+    m = _ANGLE.search(value)  # "Dana Reyes <dana@acme.com>"
+    if m:
+        value = m.group(1)
+    if value.lower().startswith("mailto:"):
+        value = value[7:]
+    return value.strip().strip(".,;")
+
+
+def _split_name(full: str) -> tuple[str, str]:
+    full = " ".join(full.split())
+    if "," in full:  # "Reyes, Dana"
+        last, _, first = full.partition(",")
+        return first.strip(), last.strip()
+    first, _, last = full.partition(" ")
+    return first, last
+
+
+def _opt_out_reason(cells: dict[str, str], mapping: dict[str, str]) -> str | None:
+    flag = cells.get("opted_out")
+    if flag and flag.lower() in _TRUE:
+        return f"opted out ({mapping['opted_out']}: {flag})"
+    status = cells.get("marketing_status")
+    if status and _OPT_OUT_STATUS.search(status):
+        return f"opted out ({mapping['marketing_status']}: {status})"
+    return None
+
+
+def import_contacts(path: str | Path, *, activities: str | Path | None = None,
+                    mapping: dict[str, str] | str | Path | None = None,
+                    profile: str | None = None) -> ImportResult:
+    """Read a CRM export (and optional activity log) into validated contact snapshots."""
+    f = open_csv(path, what="CRM file")
+    name = f.path.name
+    det = detect(f.header, profile=profile)
+    used_profile, colmap = det.profile, det.mapping
+    if mapping is not None:
+        source = str(mapping) if isinstance(mapping, (str, Path)) else "the mapping argument"
+        explicit = load_mapping(mapping) if isinstance(mapping, (str, Path)) else dict(mapping)
+        colmap = apply_mapping(f.header, colmap, explicit, source=source)
+        used_profile = profile or "mapping"
+    if "email" not in colmap:
+        raise InputError(
+            f"CRM file {name}: no email column found (read as {f.delimiter_name}-separated; "
+            f"columns: {', '.join(f.header[:30])}).",
+            hint='Pass a column mapping such as {"email": "Your email column"} (--mapping FILE), or '
+                 "check that the file uses comma, semicolon or tab between columns.")
+    log: ActivityLog | None = load_activities(activities) if activities else None
+    index = {col: i for i, col in enumerate(f.header)}
+    fields = [(canonical, index[col]) for canonical, col in colmap.items()]
+    mapped_idx = {index[c] for c in colmap.values()}
+    custom_cols = [(col, i) for i, col in enumerate(f.header) if i not in mapped_idx]
+    width = len(f.header)
+    alt_email = [index[c] for c in alternates(det.profile, f.header, colmap, "email")]
+
+    contacts: list[dict] = []
+    excluded: list[dict] = []
+    problems: list[str] = []
+    by_email: dict[str, int] = {}  # lower-case email -> position in contacts (or -1 when excluded)
+    by_key: dict[str, int] = {}
+    first_row: dict[str, int] = {}
+    dropped: set[int] = set()
+    rows = malformed = 0
+
+    def exclude(row: int, email: str, reason: str, problem: bool = False) -> None:
+        excluded.append({"row": row, "email": email, "reason": reason})
+        if problem:
+            problems.append(f"{name} row {row}: {reason}")
+
+    for row, cells in f.rows():
+        rows += 1
+        if len(cells) > width and not any(cells[width:]):
+            cells = cells[:width]  # trailing delimiters, as some spreadsheet exports write them
+        if len(cells) != width:
+            malformed += 1
+            exclude(row, "", f"{len(cells)} fields, the header has {width} (a stray delimiter or "
+                    "an unquoted value?)", problem=True)
+            continue
+        values = {canonical: cells[i] for canonical, i in fields}
+        email = _clean_email(values.get("email", ""))
+        if not email:  # e.g. Pipedrive: no work email, but a home one
+            email = _clean_email(next((cells[i] for i in alt_email if cells[i]), ""))
+        low = email.lower()
+        reason = _opt_out_reason(values, colmap)
+        if reason:
+            exclude(row, email, reason)
+            if low and low in by_email and by_email[low] >= 0:  # opt-out wins over an earlier row
+                dropped.add(by_email[low])
+                exclude(first_row[low], email, f"{reason} on row {row} for the same email")
+            if low:
+                by_email[low] = -1
+                first_row.setdefault(low, row)
+            if log:
+                log.take(values.get("key") or low, email)
+            continue
+        if not email:
+            exclude(row, "", f"missing email ({colmap['email']} is empty)", problem=True)
+            continue
+        if not valid_email(email):
+            exclude(row, email, f"invalid email {email!r}", problem=True)
+            continue
+        key = values.get("key") or low
+        if len(key) > 320:  # contacts.contact_key is VARCHAR(320)
+            exclude(row, email, f"record id longer than 320 characters ({colmap.get('key')})", problem=True)
+            continue
+        if low in by_email:
+            why = "which opted out" if by_email[low] < 0 else "which is kept"
+            exclude(row, email, f"duplicate of row {first_row[low]} (same email), {why}", problem=True)
+            continue
+        if key in by_key:
+            exclude(row, email, f"duplicate of row {first_row[key]} (same record id {key!r})", problem=True)
+            continue
+        first, last = values.get("first_name", ""), values.get("last_name", "")
+        if not first and not last and values.get("full_name"):
+            first, last = _split_name(values["full_name"])
+        contact: dict[str, Any] = {f_: values.get(f_, "") for f_ in SNAPSHOT_FIELDS}
+        contact.update(key=key, email=email, first_name=first, last_name=last)
+        for f_ in _INTERNED:
+            if contact[f_]:
+                contact[f_] = sys.intern(contact[f_])
+        contact["custom"] = {col: cells[i] for col, i in custom_cols}
+        acts = log.take(key, email) if log else []
+        if not contact["deal_stage"]:
+            stage = next((stage_from(a) for a in acts if a["type"] == "deal_stage_change"), None)
+            contact["deal_stage"] = stage or ""
+        contact["activities"] = acts
+        contact["source"] = {"file": name, "row": row, "profile": used_profile}
+        by_email[low] = by_key[key] = len(contacts)
+        first_row[low] = first_row[key] = row
+        contacts.append(contact)
+
+    problems.extend(f.problems)
+    if rows == 0:
+        raise InputError(f"CRM file {name} has a header row but no contacts.",
+                         hint="Export the contacts again, including their rows.")
+    if malformed == rows:
+        raise InputError(f"CRM file {name}: none of its {rows} rows has as many fields as the header "
+                         f"({width}, {f.delimiter_name}-separated).", problems=problems,
+                         hint="Use one delimiter throughout and quote values that contain it.")
+    if dropped:
+        contacts = [c for i, c in enumerate(contacts) if i not in dropped]
+    stats: dict[str, Any] = {
+        "file": name, "encoding": f.encoding, "delimiter": f.delimiter_name, "rows": rows,
+        "contacts": len(contacts), "excluded": len(excluded), "scores": det.scores,
+        "custom_fields": [c for c, _ in custom_cols],
+    }
+    if log:
+        problems.extend(log.problems)
+        stats["activities"] = {"file": log.path.name, "rows": log.rows,
+                               "joined": sum(len(c["activities"]) for c in contacts),
+                               "unmatched": log.unmatched()}
+        if log.by_ref:
+            refs = sorted(log.by_ref)[:5]
+            n = log.unmatched()
+            problems.append(f"{log.path.name}: {n} {'activity references' if n == 1 else 'activities reference'}"
+                            f" no imported contact of {name} (e.g. {', '.join(refs)})")
+    return ImportResult(profile=used_profile, mapping=colmap, contacts=contacts, excluded=excluded,
+                        problems=problems, stats=stats)
+
+
+def snapshot_contacts(store, job_id: int, contacts: list[dict]) -> dict[str, int]:
+    """Store contacts for a job in one transaction; idempotent on (job_id, key). Returns key -> id."""
+    import sqlalchemy as sa
+
+    from brandvoice.store import contacts as table
+    from brandvoice.store import utcnow
+
+    def existing(conn) -> dict[str, int]:
+        q = sa.select(table.c.contact_key, table.c.id).where(table.c.job_id == job_id)
+        return {k: i for k, i in conn.execute(q)}
+
+    for attempt in (1, 2):  # a concurrent writer (PostgreSQL) may win the race once: read again
+        try:
+            with store.tx() as conn:
+                have = existing(conn)
+                now = utcnow()
+                new, seen = [], set(have)
+                for c in contacts:
+                    key = str(c["key"])
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    src = c.get("source") or {}
+                    new.append({"job_id": job_id, "contact_key": key, "email": c["email"],
+                                "first_name": c.get("first_name") or None,
+                                "last_name": c.get("last_name") or None,
+                                "company": c.get("company") or None, "data": c,
+                                "source_file": src.get("file"), "row_number": src.get("row"),
+                                "created_at": now})
+                if new:
+                    conn.execute(table.insert(), new)
+                    have = existing(conn)
+            return {str(c["key"]): have[str(c["key"])] for c in contacts}
+        except sa.exc.IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def recent_contacts(store, limit: int = 100) -> list[dict]:
+    """The newest contact snapshots in the store (previews, samples), newest first."""
+    import sqlalchemy as sa
+
+    from brandvoice.store import contacts as table
+
+    with store.read() as conn:
+        return [r[0] for r in conn.execute(sa.select(table.c.data).order_by(table.c.id.desc())
+                                           .limit(limit))]

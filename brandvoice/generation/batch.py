@@ -1,0 +1,258 @@
+"""Batch generation of personalized drafts as a resumable job.
+
+A batch is a `generate` job: contacts are imported and snapshotted once, then every (contact, variant)
+slot without a draft is generated, parsed, guarded and inserted, one transaction per batch. A job that
+was killed and is run again finishes the remaining slots; `uq_draft_slot` forbids duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from brandvoice import jobs
+from brandvoice.config import QUANTIZATIONS, DictConfig, Settings
+from brandvoice.errors import ConfigError, InputError, NotFoundError, StateError
+from brandvoice.prompting import shape
+from brandvoice.store import Store
+from brandvoice.store import contacts as contacts_t
+
+BACKENDS = ("local", "openai")
+MERGE_MODES = ("auto", "yes", "no")
+ENDPOINTS = ("chat", "completions")
+DTYPES = ("auto", "float32", "bfloat16")
+
+
+@dataclass
+class GenerationConfig(DictConfig):
+    """How drafts are sampled and served. Defaults suit short marketing emails."""
+
+    _label = "generation settings"
+
+    variants: int = 1  # drafts per contact
+    max_new_tokens: int = 220
+    temperature: float = 0.7
+    top_p: float = 0.9
+    top_k: int = 50
+    repetition_penalty: float = 1.1
+    seed: int = 1234
+    batch_size: int = 8  # slots per model call, and per committed transaction
+    max_tries: int = 3  # attempts while the output is malformed (then stored flagged, verdict fail)
+    guard_tries: int = 2  # attempts while the guardrail verdict is fail (best attempt kept)
+    quantization: Literal["none", "nf4", "int8"] = "none"  # of the base at inference (local)
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # local: auto = bf16 where the CPU/GPU has it
+    merge: Literal["auto", "yes", "no"] = "auto"  # serve a merged adapter copy where it checks out
+    backend: Literal["local", "openai"] = "local"
+    server_url: str | None = None  # openai backend: http://host:port of vLLM / llama.cpp
+    model: str | None = None  # openai backend: served model name (default: '<adapter>-v<N>')
+    api_key_env: str | None = "OPENAI_API_KEY"  # env var holding the server's API key, if any
+    endpoint: Literal["chat", "completions"] = "chat"
+    concurrency: int = 4  # openai backend: requests in flight
+    timeout: float = 120.0  # openai backend: seconds per request
+    http_retries: int = 5  # openai backend: retries on 429/5xx/timeouts
+    backoff: float = 1.0  # openai backend: first retry delay in seconds (doubles each time)
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+
+        def check(ok: bool, field_name: str, rule: str) -> None:
+            if not ok:
+                problems.append(f"{field_name}={getattr(self, field_name)!r}: {rule}")
+
+        def is_int(v) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        check(is_int(self.variants) and 1 <= self.variants <= 20, "variants", "an integer from 1 to 20")
+        check(is_int(self.max_new_tokens) and 16 <= self.max_new_tokens <= 4096, "max_new_tokens",
+              "an integer from 16 to 4096")
+        check(isinstance(self.temperature, (int, float)) and 0 <= self.temperature <= 2, "temperature",
+              "a number from 0 (greedy) to 2")
+        check(isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1, "top_p", "in (0, 1]")
+        check(is_int(self.top_k) and self.top_k >= 0, "top_k", "an integer >= 0 (0 = off)")
+        check(isinstance(self.repetition_penalty, (int, float)) and 0.5 <= self.repetition_penalty <= 2,
+              "repetition_penalty", "a number from 0.5 to 2 (1 = off)")
+        check(is_int(self.seed) and 0 <= self.seed < 2**31, "seed", "an integer from 0 to 2^31-1")
+        check(is_int(self.batch_size) and 1 <= self.batch_size <= 256, "batch_size", "from 1 to 256")
+        check(is_int(self.max_tries) and 1 <= self.max_tries <= 10, "max_tries", "from 1 to 10")
+        check(is_int(self.guard_tries) and 1 <= self.guard_tries <= 10, "guard_tries", "from 1 to 10")
+        check(self.quantization in QUANTIZATIONS, "quantization", f"one of {QUANTIZATIONS}")
+        check(self.merge in MERGE_MODES, "merge", f"one of {MERGE_MODES}")
+        check(self.dtype in DTYPES, "dtype", f"one of {DTYPES}")
+        check(self.backend in BACKENDS, "backend", f"one of {BACKENDS}")
+        check(self.endpoint in ENDPOINTS, "endpoint", f"one of {ENDPOINTS}")
+        check(is_int(self.concurrency) and 1 <= self.concurrency <= 256, "concurrency", "from 1 to 256")
+        check(isinstance(self.timeout, (int, float)) and self.timeout > 0, "timeout", "seconds > 0")
+        check(is_int(self.http_retries) and 0 <= self.http_retries <= 20, "http_retries", "from 0 to 20")
+        check(isinstance(self.backoff, (int, float)) and 0 <= self.backoff <= 60, "backoff", "0 to 60 s")
+        if self.backend == "openai":
+            check(isinstance(self.server_url, str) and self.server_url.startswith(("http://", "https://")),
+                  "server_url", "the openai backend needs http(s)://host:port")
+        if problems:
+            raise ConfigError("Invalid generation settings:\n" + "\n".join(f"  - {p}" for p in problems),
+                              hint="Fix the listed settings (see `brandvoice generate --help`).")
+
+
+
+# --- submit: validate everything the job needs before it starts --------------------------------
+
+def _adapter(store: Store, ref: str | None):
+    if not ref:
+        return None
+    from brandvoice.training import adapters
+
+    info = adapters.get_adapter(store, str(ref))
+    if getattr(info, "status", "ready") != "ready":
+        raise StateError(f"Adapter {info.label} is {info.status}, not ready.",
+                         hint="Pick a trained adapter (`brandvoice adapters list`).")
+    return info
+
+
+def _brand(brand: str | None, adapter) -> str:
+    if brand:
+        return brand
+    if adapter is not None:
+        return str((adapter.manifest or {}).get("brand") or adapter.name)
+    raise ConfigError("Generating with a base model needs a brand name.", hint="Pass --brand NAME.")
+
+
+def submit(store: Store, settings: Settings, *, crm: str | Path, activities: str | Path | None = None,
+           template: str, adapter: str | None = None, base_model: str | None = None,
+           brand: str | None = None, config: GenerationConfig | dict | None = None,
+           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True,
+           created_by: str | None = None) -> int:
+    """Validate the inputs (template, adapter, CRM file, completeness) and queue a generate job."""
+    from brandvoice import crm as crm_mod
+    from brandvoice import prompting
+
+    if isinstance(mapping, (str, Path)):  # read now: the job keeps the mapping, not the file's path
+        from brandvoice.crm.profiles import load_mapping
+
+        mapping = load_mapping(mapping)
+    config = config if isinstance(config, GenerationConfig) else GenerationConfig.from_dict(config)
+    if adapter and base_model:
+        raise ConfigError("Pass either an adapter or a base model, not both.",
+                          hint="--adapter uses the adapter's own base model.")
+    info = prompting.get_template(template, settings)
+    adapter_info = _adapter(store, adapter)
+    if base_model:
+        from brandvoice import models
+
+        models.resolve(base_model)
+    brand_name = _brand(brand, adapter_info)
+    paths = {}
+    for label, value in (("CRM file", crm), ("activities file", activities)):
+        if value is None:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise InputError(f"{label} {value} does not exist.", hint="Check the path.")
+        paths[label] = str(path.resolve())
+    result = crm_mod.import_contacts(paths["CRM file"], activities=paths.get("activities file"),
+                                     mapping=mapping)
+    gate = prompting.completeness(info, result.contacts)
+    missing = gate.get("missing") or {}
+    if missing and not skip_incomplete:
+        raise InputError(f"{len(missing)} contact(s) lack fields template {info.name!r} needs.",
+                         problems=_missing_lines(gate, paths["CRM file"]),
+                         hint="Fill in those fields in the CRM export, or skip incomplete rows.")
+    if not gate.get("ok"):
+        raise InputError(f"No contact in {paths['CRM file']} can be used with template {info.name!r}.",
+                         problems=(result.problems + _missing_lines(gate, paths["CRM file"]))[:50],
+                         hint="Check the column mapping and the template's required fields.")
+    if config.backend == "openai":
+        from brandvoice.generation.backends import open_backend
+
+        open_backend(config, settings, adapter=adapter_info, base_model=base_model).close()
+    params = {
+        "crm": paths["CRM file"], "activities": paths.get("activities file"), "mapping": mapping,
+        "template": info.name, "template_hash": info.hash,
+        "adapter": adapter, "adapter_id": adapter_info.id if adapter_info else None,
+        "base_model": base_model, "brand": brand_name, "config": config.to_dict(),
+        "skip_incomplete": skip_incomplete, "created_by": created_by,
+    }
+    total = len(gate["ok"]) * config.variants
+    return jobs.create(store, "generate", params, created_by=created_by, total=total)
+
+
+def _missing_lines(gate: dict, crm_path: str) -> list[str]:
+    rows = gate.get("rows") or {}
+    return [f"{Path(crm_path).name} row {rows.get(key, '?')} (contact {key}): missing {', '.join(f)}"
+            for key, f in (gate.get("missing") or {}).items()]
+
+
+# --- run: the resumable loop -------------------------------------------------------------------
+
+def _intake(store: Store, job: dict, template, reporter) -> tuple[list[tuple[int, dict]], dict]:
+    """The job's contacts as (contacts.id, snapshot); imported once, read back from the store after."""
+    p, job_id = job["params"], job["id"]
+    intake = (job.get("metrics") or {}).get("intake")
+    if intake is not None:
+        with store.read() as conn:
+            rows = conn.execute(sa.select(contacts_t.c.id, contacts_t.c.data)
+                                .where(contacts_t.c.job_id == job_id).order_by(contacts_t.c.id)).all()
+        if rows:
+            return [(r.id, r.data) for r in rows], intake
+    from brandvoice import crm as crm_mod
+    from brandvoice import prompting
+
+    result = crm_mod.import_contacts(p["crm"], activities=p.get("activities"), mapping=p.get("mapping"))
+    gate = prompting.completeness(template, result.contacts)
+    missing = gate.get("missing") or {}
+    if missing and not p.get("skip_incomplete", True):
+        raise InputError(f"{len(missing)} contact(s) lack fields template {template.name!r} needs.",
+                         problems=_missing_lines(gate, p["crm"]),
+                         hint="Fill in those fields in the CRM export, or skip incomplete rows.")
+    ok = set(gate.get("ok") or [])
+    keep = [c for c in result.contacts if c["key"] in ok]
+    if not keep:
+        raise InputError(f"No usable contact in {p['crm']} for template {template.name!r}.",
+                         problems=_missing_lines(gate, p["crm"])[:50])
+    ids = crm_mod.snapshot_contacts(store, job_id, keep)
+    rows = gate.get("rows") or {}
+    skipped = [{"key": k, "row": rows.get(k), "missing": list(f)} for k, f in missing.items()]
+    intake = {"profile": result.profile, "contacts": len(keep), "skipped_incomplete": skipped[:500],
+              "n_skipped_incomplete": len(skipped), "excluded": list(result.excluded)[:500],
+              "n_excluded": len(result.excluded), "problems": list(result.problems)[:100],
+              "n_problems": len(result.problems)}
+    reporter.log(f"Imported {len(keep)} contacts ({result.profile} profile); skipped {len(skipped)} "
+                 f"incomplete, excluded {len(result.excluded)}, {len(result.problems)} row problems.")
+    return [(ids[c["key"]], c) for c in keep], intake
+
+
+def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
+    """worker.HANDLERS["generate"]: generate every missing draft of a batch; safe to run again."""
+    from brandvoice import prompting
+    from brandvoice.generation.loop import Loop
+
+    settings = store.settings
+    job = jobs.get(store, job_id)
+    p = job["params"]
+    config = GenerationConfig.from_dict(p["config"])
+    template = prompting.get_template(p["template"], settings)
+    if p.get("template_hash") and template.hash != p["template_hash"]:
+        raise StateError(f"Template {template.name!r} changed since job {job_id} started "
+                         f"(hash {p['template_hash'][:12]} then, {template.hash[:12]} now).",
+                         hint="Restore the template, or start a new batch with the new version.")
+    adapter = None
+    if p.get("adapter_id") is not None:
+        from brandvoice.training import adapters
+
+        try:
+            adapter = adapters.get_adapter(store, str(p["adapter_id"]))
+        except NotFoundError as exc:
+            raise StateError(f"Adapter {p.get('adapter')} of job {job_id} no longer exists.") from exc
+    brand = p.get("brand") or _brand(None, adapter)
+    people, intake = _intake(store, job, template, reporter)
+    loop = Loop(store, job_id, config, template=template, adapter=adapter, brand=brand,
+                base_model=p.get("base_model"), created_by=p.get("created_by"), reporter=reporter,
+                intake=intake)
+    started = time.perf_counter()
+    stats = loop.run(people, render=lambda c: prompting.render(template, c, brand=brand),
+                     system=shape.system_prompt(brand))
+    summary = loop.summary()
+    summary.update(intake=intake, run=stats, seconds=round(time.perf_counter() - started, 1))
+    return summary

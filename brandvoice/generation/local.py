@@ -1,0 +1,241 @@
+"""Local batched generation: base model (+ LoRA adapter, merged where it checks out) in this process.
+
+Batches use left padding and the KV cache. Sampling is done per row with the row's own seeded
+`torch.Generator` (a logits processor that draws the token and hands greedy decoding a one-hot), so a
+draft depends on its own seed, not on the other rows of its batch. What holds: the same job (same
+contacts, batch size, dtype, machine) reproduces its drafts exactly. In float32 a draft is also
+independent of which other contacts share its batch and of the batch size (tested); in bfloat16
+(dtype 'auto' on CPUs with AVX512-BF16/AMX, 1.3-2x faster) padded batched matmuls round differently,
+so a resumed or re-chunked batch can word a draft differently.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from brandvoice import models
+from brandvoice.errors import ConfigError
+from brandvoice.generation.protocol import GenOutput, GenRequest
+from brandvoice.prompting import shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brandvoice.config import Settings
+
+PROBE_TOKENS = 32
+
+
+def _sampler_class():
+    import torch
+    from transformers import (
+        LogitsProcessor,
+        LogitsProcessorList,
+        TemperatureLogitsWarper,
+        TopPLogitsWarper,
+    )
+
+    class PerRowSampler(LogitsProcessor):
+        """Samples each row with its own generator; returns logits on which greedy picks that token."""
+
+        def __init__(self, seeds: list[int], temperature: float, top_k: int, top_p: float):
+            self.generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+            self.top_k = top_k
+            warpers = [TemperatureLogitsWarper(temperature)]
+            if top_p < 1.0:
+                warpers.append(TopPLogitsWarper(top_p))
+            self.warpers = LogitsProcessorList(warpers)
+
+        def __call__(self, input_ids, scores):
+            # Top-k first, then temperature and top-p on the k survivors only: the same distribution
+            # as warping the whole vocabulary, without sorting ~50k logits per row and step.
+            scores = scores.float()
+            vocab, idx = scores.shape[-1], None
+            if self.top_k and self.top_k < scores.shape[-1]:
+                scores, idx = scores.topk(self.top_k, dim=-1)
+            probs = torch.softmax(self.warpers(input_ids, scores), dim=-1).cpu()
+            # One uniform draw per row from the row's own generator, inverse-CDF sampling.
+            u = torch.stack([torch.rand((), generator=g) for g in self.generators]).unsqueeze(1)
+            cdf = probs.cumsum(dim=-1)
+            picks = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=probs.shape[-1] - 1)
+            # Never pick a token the warpers removed (possible only at float ties on the boundary).
+            bad = (probs.gather(1, picks) == 0).squeeze(1)
+            if bad.any():
+                picks[bad] = probs[bad].argmax(dim=-1, keepdim=True)
+            picks = picks.to(scores.device)
+            if idx is not None:
+                picks = idx.gather(1, picks)
+            out = torch.full((picks.shape[0], vocab), float("-inf"), device=picks.device)
+            out.scatter_(1, picks, 0.0)
+            return out
+
+    return PerRowSampler
+
+
+def _is_peft(model: Any) -> bool:
+    return hasattr(model, "merge_adapter") and hasattr(model, "peft_config")
+
+
+def _is_quantized(model: Any) -> bool:
+    base = getattr(model, "base_model", model)
+    inner = getattr(base, "model", base)
+    return any(bool(getattr(m, flag, False)) for m in (model, base, inner)
+               for flag in ("is_loaded_in_4bit", "is_loaded_in_8bit", "is_quantized"))
+
+
+def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] | None, *,
+              max_new_tokens: int, temperature: float, top_k: int, top_p: float,
+              repetition_penalty: float) -> list[tuple[str, int, str]]:
+    """(text, new tokens, finish reason) per prompt; greedy when seeds is None or temperature is 0."""
+    import torch
+    from transformers import GenerationConfig as HFGenerationConfig
+    from transformers import LogitsProcessorList
+
+    stops = models.stop_token_ids(tokenizer)
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    dev = next(model.parameters()).device
+    enc = {k: v.to(dev) for k, v in enc.items()}
+    gconf = HFGenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
+                               repetition_penalty=repetition_penalty, eos_token_id=stops,
+                               pad_token_id=tokenizer.pad_token_id)
+    processors = LogitsProcessorList()
+    if seeds is not None and temperature > 0:
+        processors.append(_sampler_class()(seeds, temperature, top_k, top_p))
+    with torch.inference_mode():
+        out = model.generate(**enc, generation_config=gconf, logits_processor=processors)
+    new = out[:, enc["input_ids"].shape[1]:].tolist()
+    results = []
+    for row in new:
+        end = next((i for i, t in enumerate(row) if t in stops), None)
+        tokens = row if end is None else row[: end + 1]
+        text = tokenizer.decode(row if end is None else row[:end], skip_special_tokens=True)
+        results.append((text, len(tokens), "length" if end is None else "stop"))
+    return results
+
+
+def inference_dtype(choice: str):
+    """torch dtype for 'auto' | 'float32' | 'bfloat16'; auto = bf16 where the hardware does it natively."""
+    import torch
+
+    if choice == "float32":
+        return torch.float32
+    if choice == "bfloat16":
+        return torch.bfloat16
+    if torch.cuda.is_available():
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    try:  # CPUs with AVX512-BF16 / AMX: bf16 matmuls ran 1.3-2x faster than fp32 in bench/generate.py
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        native = False
+    return torch.bfloat16 if native else torch.float32
+
+
+def probe_prompt(tokenizer: Any, brand: str) -> str:
+    """The fixed prompt the merged adapter is checked on."""
+    user = shape.brief_header("follow-up after a demo", "customer", "finance lead") + \
+        "\nTask: write this email."
+    return models.prompt_text(tokenizer, shape.system_prompt(brand or "our company"), user)
+
+
+def try_merge(model: Any, tokenizer: Any, *, mode: str, brand: str = "", log=None) -> tuple[Any, dict]:
+    """Merge a LoRA adapter into its base if its greedy output matches the unmerged adapter's.
+
+    Returns (model to serve, facts). On a mismatch the adapter is unmerged again and the reason logged.
+    """
+    log = log or (lambda _line: None)
+    if mode == "no":
+        return model, {"merged": False, "reason": "merge disabled (merge='no')"}
+    if not _is_peft(model):
+        return model, {"merged": False, "reason": "no adapter to merge"}
+    if _is_quantized(model):
+        reason = "the base is quantized; merging needs an unquantized base (quantization='none')"
+        if mode == "yes":
+            raise ConfigError(f"Cannot merge the adapter: {reason}.",
+                              hint="Use --merge auto/no, or generate with quantization 'none'.")
+        log(f"Serving the unmerged adapter: {reason}.")
+        return model, {"merged": False, "reason": reason}
+    prompt = probe_prompt(tokenizer, brand)
+    kw = dict(max_new_tokens=PROBE_TOKENS, temperature=0.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
+    t0 = time.perf_counter()
+    reference = _generate(model, tokenizer, [prompt], None, **kw)[0][0]
+    t1 = time.perf_counter()
+    model.merge_adapter()
+    merged = _generate(model, tokenizer, [prompt], None, **kw)[0][0]
+    t2 = time.perf_counter()
+    facts = {"probe_unmerged_s": round(t1 - t0, 3), "probe_merged_s": round(t2 - t1, 3)}
+    if merged != reference:
+        model.unmerge_adapter()
+        at = next((i for i, (a, b) in enumerate(zip(reference, merged, strict=False)) if a != b),
+                  min(len(reference), len(merged)))
+        reason = (f"greedy output of the merged copy differs from the unmerged adapter at character {at} "
+                  f"({reference[at:at + 20]!r} vs {merged[at:at + 20]!r})")
+        log(f"Serving the unmerged adapter: {reason}.")
+        return model, {"merged": False, "reason": reason, **facts}
+    # Weights already carry the merged update: unload() drops the LoRA wrappers without merging again.
+    served = model.unload()
+    log(f"Serving a merged copy of the adapter (greedy check on a fixed prompt passed; "
+        f"probe {facts['probe_unmerged_s']} s unmerged vs {facts['probe_merged_s']} s merged).")
+    return served, {"merged": True, "reason": "greedy check passed", **facts}
+
+
+class LocalBackend:
+    """Base model (+ adapter) loaded once in this process; batched generation."""
+
+    def __init__(self, model: Any, tokenizer: Any, config, *, label: str, info: dict | None = None):
+        self.model, self.tokenizer, self.config = model, tokenizer, config
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.label = label
+        self.info = {"backend": "local", **(info or {})}
+
+    @classmethod
+    def load(cls, config, settings: Settings, *, adapter=None, base_model: str | None = None,
+             brand: str = "", log=None) -> LocalBackend:
+        """Load the base model and adapter once; merge the adapter where the check allows."""
+        log = log or (lambda _line: None)
+        # Sleeping (not spinning) OpenMP workers: on a shared or oversubscribed CPU spinning threads
+        # made batch-1 decoding ~10x slower in our measurements. Effective only before torch loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        t0 = time.perf_counter()
+        if adapter is not None:
+            from brandvoice.training import adapters
+
+            model, tokenizer = adapters.load_for_inference(
+                settings, adapter, base_model=base_model, quantization=config.quantization, merge=False)
+            label = adapter.label
+        else:
+            name = base_model or settings.base_model
+            tokenizer = models.load_tokenizer(name, settings)
+            model = models.load_model(name, config.quantization, settings)
+            label = f"base:{name}"
+        model.eval()
+        dtype = None
+        if not _is_quantized(model):
+            dtype = inference_dtype(config.dtype)
+            model.to(dtype)
+        log(f"Loaded {label} ({config.quantization}, {dtype}) in {time.perf_counter() - t0:.1f} s.")
+        model, facts = try_merge(model, tokenizer, mode=config.merge, brand=brand, log=log)
+        facts["dtype"] = str(dtype).replace("torch.", "") if dtype is not None else config.quantization
+        return cls(model, tokenizer, config, label=label, info=facts)
+
+    def prompt_for(self, req: GenRequest) -> str:
+        """The exact text the model continues: chat template applied, answer primed with "Subject:"."""
+        return models.prompt_text(self.tokenizer, req.system, req.user) + shape.ANSWER_PREFIX
+
+    def generate(self, requests: list[GenRequest]) -> list[GenOutput]:
+        """One batched `generate` call for all requests."""
+        if not requests:
+            return []
+        c = self.config
+        prompts = [self.prompt_for(r) for r in requests]
+        rows = _generate(self.model, self.tokenizer, prompts, [r.seed for r in requests],
+                         max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_k=c.top_k,
+                         top_p=c.top_p, repetition_penalty=c.repetition_penalty)
+        return [GenOutput(text=shape.ANSWER_PREFIX + text, prompt=prompt, new_tokens=n,
+                          finish_reason=reason)
+                for prompt, (text, n, reason) in zip(prompts, rows, strict=True)]
+
+    def close(self) -> None:
+        """Drop the model so its memory can be reclaimed."""
+        self.model = None

@@ -1,0 +1,42 @@
+"""Prompt templates (prompts/*.j2), the sandbox that renders them, and the one prompt/answer shape
+that training and generation share.
+
+    from brandvoice import prompting
+    info = prompting.get_template("after_demo", settings)
+    brief = prompting.render(info, contact, brand="Ledgerly")
+    parsed = prompting.parse_email(model_output)
+
+Templates and rendering live in `templates`, the filters and the neutralizing of CRM values in
+`filters`, the brief/answer shape in `shape`, the briefs of past emails (training) in `briefs`.
+"""
+
+from brandvoice.prompting.briefs import CRM_NOTICE, crm_block, greeting_fields, training_brief
+from brandvoice.prompting.filters import FILTERS, first_name_or, is_blank, neutralize, oneline
+from brandvoice.prompting.shape import (
+    ANSWER_PREFIX,
+    ParsedEmail,
+    brief_header,
+    complete_brand_elements,
+    format_email,
+    parse_email,
+    system_prompt,
+    with_footer,
+)
+from brandvoice.prompting.templates import (
+    HEADER_KEYS,
+    MAX_BRIEF_CHARS,
+    TemplateInfo,
+    completeness,
+    environment,
+    get_template,
+    list_templates,
+    missing_fields,
+    parse_template,
+    render,
+)
+
+__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "HEADER_KEYS", "MAX_BRIEF_CHARS", "ParsedEmail",
+           "TemplateInfo", "brief_header", "complete_brand_elements", "completeness", "crm_block",
+           "environment", "first_name_or", "format_email", "get_template", "greeting_fields",
+           "is_blank", "list_templates", "missing_fields", "neutralize", "oneline", "parse_email",
+           "parse_template", "render", "system_prompt", "training_brief", "with_footer"]

@@ -1,0 +1,106 @@
+"""The one prompt/answer shape shared by training and generation.
+
+Training shows the model (system, brief) -> "Subject: ...\n\n<body>"; generation renders a Jinja
+template into the same kind of brief and parses the answer back with `parse_email`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+def system_prompt(brand: str) -> str:
+    """The system message for a brand."""
+    return (
+        f"You are the email copywriter for {brand}. Write in {brand}'s own voice. "
+        "Answer with the email only: a first line 'Subject: ...', a blank line, then the body."
+    )
+
+
+def brief_header(campaign: str | None = None, segment: str | None = None,
+                 audience: str | None = None) -> str:
+    """The metadata lines every brief starts with, in training and in generation alike."""
+    lines = [f"Campaign: {campaign or 'general'}"]
+    if segment:
+        lines.append(f"Segment: {segment}")
+    if audience:
+        lines.append(f"Audience: {audience}")
+    return "\n".join(lines)
+
+
+# Generation primes the answer with this prefix (the model continues after "Subject:"), which keeps
+# even a base model without an adapter in the subject/body shape that training teaches.
+ANSWER_PREFIX = "Subject:"
+
+
+def with_footer(body: str, footer: str) -> str:
+    """The body with the brand's footer appended once (the model is trained without footers)."""
+    footer = (footer or "").strip()
+    if not footer or footer[:40].lower() in body.lower():
+        return body
+    return f"{body.rstrip()}\n\n{footer}"
+
+
+def complete_brand_elements(parsed: ParsedEmail, policy) -> ParsedEmail:
+    """Append the brand's sign-off (when the model left it out) and footer; record what was added.
+
+    The sign-off is added only when the policy's "signature" requirement does not already match, so
+    a model that signs "— Maya, Ledgerly" keeps its own. Added elements are flagged on the draft.
+    """
+    if policy is None:
+        return parsed
+    signature = (getattr(policy, "signature", "") or "").strip()
+    rule = next((r for r in getattr(policy, "required", []) if r.name == "signature"), None)
+    if signature and rule is not None and not rule.regex.search(parsed.body):
+        parsed.body = f"{parsed.body.rstrip()}\n\n{signature}"
+        parsed.added.append("signature")
+    footer = getattr(policy, "footer", "") or ""
+    with_it = with_footer(parsed.body, footer)
+    if with_it != parsed.body:
+        parsed.body = with_it
+        parsed.added.append("footer")
+    return parsed
+
+
+def format_email(subject: str, body: str) -> str:
+    """The answer text the model learns and is expected to produce."""
+    return f"Subject: {subject.strip()}\n\n{body.strip()}"
+
+
+_SUBJECT = re.compile(r"^\s*(?:\*\*)?subject(?:\*\*)?\s*[:\-]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass
+class ParsedEmail:
+    subject: str
+    body: str
+    problems: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # brand elements appended after generation
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def parse_email(text: str, *, max_subject_chars: int = 200, min_body_words: int = 8) -> ParsedEmail:
+    """Split model output into subject and body; `problems` says why it is malformed, if it is."""
+    problems: list[str] = []
+    text = (text or "").replace("\r\n", "\n").strip()
+    m = _SUBJECT.search(text)
+    if m and m.start() < 200:
+        subject = m.group(1).strip().strip('"')
+        body = text[m.end():].strip()
+        if text[: m.start()].strip():  # chatter before the subject line is dropped, not kept
+            problems.append("text before the subject line")
+    else:
+        problems.append("no 'Subject:' line")
+        first, _, rest = text.partition("\n")
+        subject, body = first.strip(), rest.strip()
+    if not subject:
+        problems.append("empty subject")
+    elif len(subject) > max_subject_chars:
+        problems.append(f"subject longer than {max_subject_chars} characters")
+    if len(body.split()) < min_body_words:
+        problems.append(f"body shorter than {min_body_words} words")
+    return ParsedEmail(subject=subject, body=body, problems=problems)

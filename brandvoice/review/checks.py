@@ -1,0 +1,41 @@
+"""Checking a draft's current text again (after an edit), stored for exactly that text version."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from brandvoice.errors import ConflictError
+from brandvoice.review.actions import REVIEW_ROLES
+from brandvoice.review.queue import get_draft
+from brandvoice.store import Store, drafts
+from brandvoice.users import User, require_role
+
+
+def recheck(store: Store, actor: User, draft_id: int, *, guard=None) -> dict:
+    """Run the brand's guardrails on the draft's current text and store the verdict for that version.
+
+    `guard` (a guardrails.Guard) saves building one; without it the brand's guard is built from the
+    draft's adapter. The verdict is refused (ConflictError) if the text changed while it was checked.
+    """
+    from brandvoice.guardrails import store_results
+
+    with store.read() as conn:
+        require_role(conn, actor, *REVIEW_ROLES, action="check drafts")
+    d = get_draft(store, draft_id)
+    if guard is None:
+        from brandvoice.generation import brand_guard
+
+        guard = brand_guard(store.settings, d["brand"] or "", store=store, adapter=d["adapter_id"])
+    contact = (d.get("contact") or {}).get("data") or {}
+    verdict = guard.check(d["subject"], d["body"], contact)
+    with store.tx() as conn:
+        require_role(conn, actor, *REVIEW_ROLES, action="check drafts")
+        now = conn.execute(sa.select(drafts.c.row_version).where(drafts.c.id == draft_id)).scalar()
+        if now != d["row_version"]:
+            raise ConflictError(f"Draft {draft_id} changed while it was being checked (version "
+                                f"{d['row_version']} then, {now} now); its verdict was not saved.",
+                                hint="Reload the draft and check it again.")
+        store_results(store, conn, draft_id, d["row_version"], verdict)
+        store.audit(conn, "recheck", actor=actor.username, draft_id=draft_id,
+                    row_version=d["row_version"], verdict=verdict.status)
+    return {"id": draft_id, "row_version": d["row_version"], "verdict": verdict.status}

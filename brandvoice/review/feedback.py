@@ -1,0 +1,148 @@
+"""The feedback loop: reviewed drafts as training examples, negatives with reasons, adapter metrics."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from brandvoice.store import Store, contacts, draft_versions, drafts, reviews
+
+if TYPE_CHECKING:
+    from brandvoice.corpus import Email
+
+APPROVED_WEIGHT = 2.0  # above a past email's 1.0: a reviewer vouched for it
+EDITED_WEIGHT = 2.5  # a reviewer's own wording is the strongest signal of the voice
+
+
+def _edited_ids(conn: sa.Connection, ids: list[int]) -> set[int]:
+    out: set[int] = set()
+    for i in range(0, len(ids), 500):
+        out |= {r[0] for r in conn.execute(
+            sa.select(draft_versions.c.draft_id).where(draft_versions.c.draft_id.in_(ids[i:i + 500]),
+                                                       draft_versions.c.kind == "edit").distinct())}
+    return out
+
+
+def feedback_examples(store: Store, brand: str) -> list[Email]:
+    """Approved and exported drafts of a brand as corpus.Email (weight 2.0, 2.5 if a reviewer edited)."""
+    from brandvoice.corpus import Email
+
+    q = (sa.select(drafts.c.id, drafts.c.subject, drafts.c.body, drafts.c.brand,
+                   drafts.c.template_name, drafts.c.updated_at, drafts.c.generated_subject,
+                   drafts.c.generated_body, contacts.c.data)
+         .join(contacts, contacts.c.id == drafts.c.contact_id)
+         .where(drafts.c.brand == brand, drafts.c.state.in_(("approved", "exported")))
+         .order_by(drafts.c.id))
+    with store.read() as conn:
+        rows = conn.execute(q).all()
+        edited = _edited_ids(conn, [r.id for r in rows])
+    out = []
+    for r in rows:
+        data = r.data or {}
+        was_edited = r.id in edited or (r.subject, r.body) != (r.generated_subject, r.generated_body)
+        out.append(Email(subject=r.subject, body=r.body, brand=r.brand, campaign=r.template_name,
+                         segment=data.get("lifecycle_stage") or None,
+                         audience=data.get("job_title") or None, sent_at=r.updated_at,
+                         weight=EDITED_WEIGHT if was_edited else APPROVED_WEIGHT,
+                         source=f"draft:{r.id}"))
+    return out
+
+
+def negative_examples(store: Store, brand: str) -> list[dict]:
+    """Rejected drafts of a brand with the (latest) rejection reason, for analysis or preference data."""
+    last_reject = (sa.select(reviews.c.draft_id, sa.func.max(reviews.c.id).label("rid"))
+                   .where(reviews.c.action == "reject").group_by(reviews.c.draft_id).subquery())
+    q = (sa.select(drafts.c.id, drafts.c.subject, drafts.c.body, drafts.c.template_name,
+                   drafts.c.adapter_label, reviews.c.reason_code, reviews.c.reason_text,
+                   reviews.c.reviewer, reviews.c.created_at)
+         .join(last_reject, last_reject.c.draft_id == drafts.c.id)
+         .join(reviews, reviews.c.id == last_reject.c.rid)
+         .where(drafts.c.brand == brand, drafts.c.state == "rejected").order_by(drafts.c.id))
+    with store.read() as conn:
+        return [{"draft_id": r.id, "subject": r.subject, "body": r.body, "template": r.template_name,
+                 "adapter": r.adapter_label, "reason_code": r.reason_code,
+                 "reason_text": r.reason_text, "reviewer": r.reviewer, "rejected_at": r.created_at,
+                 "source": f"draft:{r.id}"} for r in conn.execute(q)]
+
+
+def adapter_metrics(store: Store) -> list[dict]:
+    """Per adapter version: drafts, decisions, approval rate, rejection reasons, median edit distance.
+
+    approval_rate = approved / (approved + rejected) over drafts with a decision (exported drafts
+    count as approved); the edit distance is that of each draft's latest approval.
+    """
+    with store.read() as conn:
+        states = conn.execute(sa.select(drafts.c.adapter_label, drafts.c.adapter_id, drafts.c.state,
+                                        sa.func.count()).group_by(drafts.c.adapter_label,
+                                                                  drafts.c.adapter_id,
+                                                                  drafts.c.state)).all()
+        reasons = conn.execute(
+            sa.select(drafts.c.adapter_label, reviews.c.reason_code, sa.func.count())
+            .join(reviews, reviews.c.draft_id == drafts.c.id)
+            .where(reviews.c.action == "reject", drafts.c.state == "rejected")
+            .group_by(drafts.c.adapter_label, reviews.c.reason_code)).all()
+        last_approve = (sa.select(sa.func.max(reviews.c.id).label("rid"))
+                        .where(reviews.c.action == "approve").group_by(reviews.c.draft_id).subquery())
+        dists = conn.execute(
+            sa.select(drafts.c.adapter_label, reviews.c.edit_distance)
+            .join(reviews, reviews.c.draft_id == drafts.c.id)
+            .where(reviews.c.id.in_(sa.select(last_approve.c.rid)),
+                   drafts.c.state.in_(("approved", "exported")))).all()
+    out: dict[str, dict] = {}
+    for label, adapter_id, state, n in states:
+        m = out.setdefault(label, {"adapter": label, "adapter_id": adapter_id, "drafts": 0,
+                                   "pending": 0, "approved": 0, "rejected": 0, "exported": 0})
+        m["drafts"] += n
+        m[state] = m.get(state, 0) + n
+    by_reason: dict[str, Counter] = defaultdict(Counter)
+    for label, code, n in reasons:
+        by_reason[label][code or "unspecified"] += n
+    by_dist: dict[str, list[float]] = defaultdict(list)
+    for label, dist in dists:
+        if dist is not None:
+            by_dist[label].append(dist)
+    for label, m in out.items():
+        ok = m["approved"] + m["exported"]
+        decided = ok + m["rejected"]
+        m["decided"] = decided
+        m["approval_rate"] = round(ok / decided, 4) if decided else None
+        m["rejection_reasons"] = dict(by_reason[label].most_common())
+        m["median_edit_distance"] = (round(statistics.median(by_dist[label]), 4)
+                                     if by_dist[label] else None)
+    return sorted(out.values(), key=lambda m: m["adapter"])
+
+
+def submit_training(store: Store, settings, config, actor=None) -> int:
+    """Queue a training job; with `config.include_approved` the brand's approved and edited drafts
+    join the training side (the feedback loop), collected here and frozen with the job."""
+    from brandvoice import training
+
+    feedback = None
+    if config.include_approved:
+        seen: dict[str, Email] = {}
+        for name in dict.fromkeys([config.brand, training.slugify(config.brand)]):
+            for e in feedback_examples(store, name):
+                seen.setdefault(e.source or f"{e.subject}\n{e.body}", e)
+        feedback = list(seen.values())
+    created_by = getattr(actor, "username", None)
+    return training.submit(store, settings, config, created_by=created_by, feedback=feedback)
+
+
+def dashboard(store: Store) -> dict:
+    """The dashboard's aggregates: adapter metrics, drafts per day and state, tone scores by verdict.
+
+    One small grouped query each, so that a large queue never comes into memory (tone scores are
+    binned in SQL to 0.05).
+    """
+    day = sa.func.substr(drafts.c.created_at, 1, 10)
+    binned = sa.func.round(drafts.c.tone_score * 20) / 20
+    with store.read() as conn:
+        per_day = [{"day": d, "state": s, "drafts": n} for d, s, n in conn.execute(
+            sa.select(day, drafts.c.state, sa.func.count()).group_by(day, drafts.c.state))]
+        tone = [{"tone": t, "verdict": v or "unchecked", "drafts": n} for t, v, n in conn.execute(
+            sa.select(binned, drafts.c.verdict, sa.func.count())
+            .where(drafts.c.tone_score.is_not(None)).group_by(binned, drafts.c.verdict))]
+    return {"adapters": adapter_metrics(store), "per_day": per_day, "tone": tone}

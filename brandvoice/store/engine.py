@@ -1,0 +1,126 @@
+"""The database: one schema for adapters, jobs, contacts, drafts, guardrails, reviews, exports, audit.
+
+SQLite (WAL mode) under BRANDVOICE_HOME by default; any SQLAlchemy URL (PostgreSQL) by setting.
+Schema changes are numbered migrations applied when the store opens. Multi-row writes go through
+`Store.tx()`, one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from brandvoice.config import Settings
+from brandvoice.errors import ConfigError
+from brandvoice.store.tables import MIGRATIONS, audit, schema_version, utcnow
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling defers it).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    read_only = conn.get_execution_options().get("brandvoice_read", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class Store:
+    """A handle on the database; cheap to create, migrations applied on first open."""
+
+    _engines: dict[str, Engine] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self.url = self.settings.db_url or ""
+        self.engine = self._engine(self.url)
+
+    @classmethod
+    def _engine(cls, url: str) -> Engine:
+        with cls._lock:
+            engine = cls._engines.get(url)
+            if engine is None:
+                engine = cls._make_engine(url)
+                cls._migrate(engine)
+                cls._engines[url] = engine
+            return engine
+
+    @staticmethod
+    def _make_engine(url: str) -> Engine:
+        try:
+            parsed = sa.engine.make_url(url)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is a config error
+            raise ConfigError(f"BRANDVOICE_DB_URL {url!r} is not a database URL: {exc}",
+                              hint="Use sqlite:///path/to/file.db or postgresql+psycopg://...") from exc
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            # Writers take the write lock up front so that read-then-write transactions cannot
+            # deadlock into "database is locked"; readers (Store.read) take none.
+            sa.event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        try:
+            return sa.create_engine(url, pool_pre_ping=True)
+        except ImportError as exc:
+            raise ConfigError(f"The database driver for {parsed.get_backend_name()} is missing: {exc}",
+                              hint="pip install 'brandvoice[postgres]'") from exc
+
+    @staticmethod
+    def _migrate(engine: Engine) -> None:
+        with engine.begin() as conn:
+            schema_version.create(conn, checkfirst=True)
+            done = {r[0] for r in conn.execute(sa.select(schema_version.c.version))}
+            for number, name, apply in MIGRATIONS:
+                if number in done:
+                    continue
+                apply(conn)
+                conn.execute(schema_version.insert().values(version=number, name=name,
+                                                            applied_at=utcnow()))
+
+    def version(self) -> int:
+        """The highest applied migration number."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads (no write lock taken on SQLite)."""
+        with self.engine.connect() as conn:
+            yield conn.execution_options(brandvoice_read=True)
+
+    def audit(self, conn: Connection, action: str, *, actor: str | None = None,
+              draft_id: int | None = None, **details: Any) -> None:
+        """Append one audit event inside the caller's transaction."""
+        conn.execute(audit.insert().values(draft_id=draft_id, actor=actor, action=action,
+                                           details=json.loads(json.dumps(details, default=str)),
+                                           created_at=utcnow()))
+
+    @classmethod
+    def dispose_all(cls) -> None:
+        """Close every pooled engine (tests and forked workers)."""
+        with cls._lock:
+            for engine in cls._engines.values():
+                engine.dispose()
+            cls._engines.clear()

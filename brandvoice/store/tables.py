@@ -1,0 +1,258 @@
+"""The tables: one schema for adapters, jobs, contacts, drafts, guardrails, reviews, exports, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+metadata = sa.MetaData()
+
+
+def utcnow() -> str:
+    """Current UTC time as an ISO-8601 string (sorts correctly, portable across databases)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ts(name: str, **kw) -> sa.Column:
+    return sa.Column(name, sa.String(32), **kw)
+
+
+# --- migration 1: adapters and jobs ------------------------------------------------------------
+adapters = sa.Table(
+    "adapters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),  # the brand the adapter speaks for
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("base_model", sa.String(500), nullable=False),
+    sa.Column("quantization", sa.String(10), nullable=False),
+    sa.Column("data_hash", sa.String(64), nullable=False),
+    sa.Column("hyperparameters", sa.JSON, nullable=False, default=dict),
+    sa.Column("selection", sa.JSON, nullable=False, default=dict),
+    sa.Column("metrics", sa.JSON, nullable=False, default=dict),
+    sa.Column("status", sa.String(20), nullable=False, default="training"),
+    sa.Column("path", sa.String(1000), nullable=False),
+    sa.Column("job_id", sa.Integer, nullable=True),
+    _ts("created_at", nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_adapter_version"),
+)
+
+jobs = sa.Table(
+    "jobs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(30), nullable=False),  # train | generate | check
+    sa.Column("status", sa.String(20), nullable=False, default="queued"),
+    sa.Column("params", sa.JSON, nullable=False, default=dict),
+    sa.Column("progress", sa.Float, nullable=False, default=0.0),  # 0..1
+    sa.Column("done", sa.Integer, nullable=False, default=0),
+    sa.Column("total", sa.Integer, nullable=False, default=0),
+    sa.Column("metrics", sa.JSON, nullable=False, default=dict),  # latest step, loss, tokens/s, eta
+    sa.Column("history", sa.JSON, nullable=False, default=list),  # loss curve points
+    sa.Column("log", sa.Text, nullable=False, default=""),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("created_by", sa.String(100), nullable=True),
+    _ts("created_at", nullable=False),
+    _ts("started_at"),
+    _ts("finished_at"),
+    _ts("heartbeat_at"),
+)
+
+# --- migration 2: contacts, drafts, guardrail results ------------------------------------------
+contacts = sa.Table(
+    "contacts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id"), nullable=False),
+    sa.Column("contact_key", sa.String(320), nullable=False),  # CRM record id, else email
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("first_name", sa.String(200), nullable=True),
+    sa.Column("last_name", sa.String(200), nullable=True),
+    sa.Column("company", sa.String(300), nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),  # the full snapshot: fields, custom fields, activities
+    sa.Column("source_file", sa.String(1000), nullable=True),
+    sa.Column("row_number", sa.Integer, nullable=True),
+    _ts("created_at", nullable=False),
+    sa.UniqueConstraint("job_id", "contact_key", name="uq_contact_per_job"),
+)
+
+drafts = sa.Table(
+    "drafts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id"), nullable=False),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("variant", sa.Integer, nullable=False, default=0),
+    sa.Column("attempt", sa.Integer, nullable=False, default=0),  # >0: regenerated
+    sa.Column("brand", sa.String(200), nullable=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("generated_subject", sa.Text, nullable=False),
+    sa.Column("generated_body", sa.Text, nullable=False),
+    sa.Column("raw_output", sa.Text, nullable=True),
+    sa.Column("prompt", sa.Text, nullable=True),
+    sa.Column("template_name", sa.String(200), nullable=False),
+    sa.Column("template_hash", sa.String(64), nullable=False),
+    sa.Column("adapter_id", sa.Integer, sa.ForeignKey("adapters.id"), nullable=True),
+    sa.Column("adapter_label", sa.String(300), nullable=False),  # "acme v3" or "base:<model>"
+    sa.Column("settings", sa.JSON, nullable=False, default=dict),  # generation settings
+    sa.Column("seed", sa.Integer, nullable=True),
+    sa.Column("state", sa.String(20), nullable=False, default="pending"),
+    sa.Column("verdict", sa.String(10), nullable=True),  # pass | warn | fail (worst check)
+    sa.Column("tone_score", sa.Float, nullable=True),
+    sa.Column("flags", sa.JSON, nullable=False, default=list),  # e.g. ["malformed"]
+    sa.Column("row_version", sa.Integer, nullable=False, default=1),  # optimistic concurrency
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("drafts.id"), nullable=True),
+    sa.Column("created_by", sa.String(100), nullable=True),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    sa.Column("updated_by", sa.String(100), nullable=True),
+    sa.UniqueConstraint("job_id", "contact_id", "variant", "attempt", name="uq_draft_slot"),
+)
+sa.Index("ix_drafts_state", drafts.c.state, drafts.c.id)
+sa.Index("ix_drafts_job", drafts.c.job_id)
+
+guardrail_results = sa.Table(
+    "guardrail_results", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("draft_id", sa.Integer, sa.ForeignKey("drafts.id"), nullable=False),
+    sa.Column("row_version", sa.Integer, nullable=False),  # the text version that was checked
+    sa.Column("check", sa.String(40), nullable=False),  # tone | policy | personalization
+    sa.Column("rule", sa.String(80), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pass | warn | fail
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False, default=dict),
+    _ts("created_at", nullable=False),
+)
+sa.Index("ix_guardrail_draft", guardrail_results.c.draft_id)
+
+tone_profiles = sa.Table(
+    "tone_profiles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("brand", sa.String(200), nullable=False),
+    sa.Column("adapter_id", sa.Integer, sa.ForeignKey("adapters.id"), nullable=True),
+    sa.Column("embedder", sa.String(500), nullable=False),
+    sa.Column("n_emails", sa.Integer, nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("calibration", sa.JSON, nullable=False, default=dict),  # precision, recall, counts
+    sa.Column("path", sa.String(1000), nullable=False),  # cached embeddings
+    _ts("created_at", nullable=False),
+)
+
+# --- migration 3: users, review decisions, versions, exports, audit ----------------------------
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),  # marketer | reviewer | admin
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    _ts("created_at", nullable=False),
+)
+
+draft_versions = sa.Table(
+    "draft_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("draft_id", sa.Integer, sa.ForeignKey("drafts.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("author", sa.String(100), nullable=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # generated | edit
+    _ts("created_at", nullable=False),
+    sa.UniqueConstraint("draft_id", "version", name="uq_draft_version"),
+)
+
+reviews = sa.Table(
+    "reviews", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("draft_id", sa.Integer, sa.ForeignKey("drafts.id"), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # approve | reject | edit | regenerate
+    sa.Column("reviewer", sa.String(100), nullable=False),
+    sa.Column("from_state", sa.String(20), nullable=False),
+    sa.Column("to_state", sa.String(20), nullable=False),
+    sa.Column("reason_code", sa.String(30), nullable=True),
+    sa.Column("reason_text", sa.Text, nullable=True),
+    sa.Column("diff", sa.Text, nullable=True),
+    sa.Column("edit_distance", sa.Float, nullable=True),  # normalized, generated vs final text
+    _ts("created_at", nullable=False),
+)
+sa.Index("ix_reviews_draft", reviews.c.draft_id)
+
+export_batches = sa.Table(
+    "export_batches", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("profile", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("options", sa.JSON, nullable=False, default=dict),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("file_hash", sa.String(64), nullable=False),
+    sa.Column("path", sa.String(1000), nullable=True),
+    _ts("created_at", nullable=False),
+)
+
+export_items = sa.Table(
+    "export_items", metadata,
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("export_batches.id"), primary_key=True),
+    sa.Column("draft_id", sa.Integer, sa.ForeignKey("drafts.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("draft_id", sa.Integer, nullable=True),
+    sa.Column("actor", sa.String(100), nullable=True),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False, default=dict),
+    _ts("created_at", nullable=False),
+)
+sa.Index("ix_audit_draft", audit.c.draft_id)
+
+# Append-only audit: refuse UPDATE and DELETE in the database itself.
+_AUDIT_TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'audit is append-only'; END; $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    ],
+}
+
+
+def _create(*tables: sa.Table):
+    def apply(conn: Connection) -> None:
+        for t in tables:
+            t.create(conn, checkfirst=True)
+    return apply
+
+
+def _audit_triggers(conn: Connection) -> None:
+    for stmt in _AUDIT_TRIGGERS.get(conn.dialect.name, []):
+        conn.exec_driver_sql(stmt)
+
+
+# Numbered migrations: append only; never edit one that has shipped.
+MIGRATIONS: list[tuple[int, str, Any]] = [
+    (1, "adapters and jobs", _create(adapters, jobs)),
+    (2, "contacts, drafts, guardrail results, tone profiles",
+     _create(contacts, drafts, guardrail_results, tone_profiles)),
+    (3, "users, draft versions, reviews, exports, audit",
+     _create(users, draft_versions, reviews, export_batches, export_items, audit)),
+    (4, "append-only audit", _audit_triggers),
+]
+
+schema_version = sa.Table(
+    "schema_version", sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    _ts("applied_at", nullable=False),
+)

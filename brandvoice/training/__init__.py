@@ -1,0 +1,37 @@
+"""QLoRA fine-tuning of a base model on a brand's past emails, and the adapters it publishes.
+
+    from brandvoice import training
+    job_id = training.submit(store, settings, training.TrainConfig(brand="Ledgerly", emails="e.csv"))
+    info = training.get_adapter(store, "ledgerly")          # the newest ready version
+    model, tokenizer = training.load_for_inference(settings, info)
+
+The job lives in `trainer`, the examples, schedule and loss in `data`, adapter versions in `adapters`.
+"""
+
+from brandvoice.training.adapters import (
+    AdapterInfo,
+    check_base,
+    get_adapter,
+    heldout_emails,
+    list_adapters,
+    load_for_inference,
+    slugify,
+    training_emails,
+)
+from brandvoice.training.trainer import (
+    METRICS,
+    MODES,
+    TrainConfig,
+    build_model,
+    pick_threads,
+    plan_steps,
+    prepare_data,
+    run_job,
+    save_adapter,
+    submit,
+)
+
+__all__ = ["METRICS", "MODES", "AdapterInfo", "TrainConfig", "build_model", "check_base",
+           "get_adapter", "heldout_emails", "list_adapters", "load_for_inference", "pick_threads",
+           "plan_steps", "prepare_data", "run_job", "save_adapter", "slugify", "submit",
+           "training_emails"]

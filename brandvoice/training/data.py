@@ -1,0 +1,205 @@
+"""Training records for the brand-voice adapter: tokenized (prompt, email) pairs, batches and the loss.
+
+The loss is on the email tokens only: the prompt (system message + brief) is masked with -100. Each
+example carries its Email.weight, normalised so that the mean weight over the training set is 1: a
+weight-2 email counts as much as the same email seen twice. torch is imported inside functions.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from brandvoice import models
+from brandvoice.errors import InputError
+from brandvoice.prompting import briefs, shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+IGNORE = -100
+
+
+@dataclass
+class Example:
+    """One tokenized training or evaluation record."""
+
+    input_ids: list[int]
+    labels: list[int]
+    weight: float
+    source: str
+    truncated: bool = False
+
+    @property
+    def n_target(self) -> int:
+        return sum(1 for t in self.labels if t != IGNORE)
+
+
+def email_texts(tokenizer: Any, brand: str, email: Any) -> tuple[str, str]:
+    """(prompt, prompt + email) for one past email, in the shape generation uses."""
+    brief = briefs.training_brief(email.campaign, email.segment, email.audience, email.body)
+    return models.training_text(tokenizer, shape.system_prompt(brand), brief,
+                                shape.format_email(email.subject, email.body))
+
+
+def _ids(tokenizer: Any, text: str) -> list[int]:
+    # The chat template already contains any special tokens the model needs.
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def build_examples(tokenizer: Any, brand: str, emails: list[Any], *, max_seq_len: int,
+                   normalise_weights: bool = True) -> list[Example]:
+    """Tokenize emails into examples with the prompt masked; long emails are cut at max_seq_len."""
+    out: list[Example] = []
+    problems: list[str] = []
+    for email in emails:
+        prompt, full = email_texts(tokenizer, brand, email)
+        p_ids, f_ids = _ids(tokenizer, prompt), _ids(tokenizer, full)
+        # Tokens are masked up to where prompt and full text stop agreeing (a BPE merge across the
+        # boundary would otherwise leak a prompt token into the target, or hide an email token).
+        n = 0
+        while n < min(len(p_ids), len(f_ids)) and p_ids[n] == f_ids[n]:
+            n += 1
+        if n >= max_seq_len - 8:
+            problems.append(f"{email.source or email.subject!r}: the prompt alone is {n} tokens, "
+                            f"more than max_seq_len={max_seq_len} allows")
+            continue
+        truncated = len(f_ids) > max_seq_len
+        f_ids = f_ids[:max_seq_len]
+        labels = [IGNORE] * n + f_ids[n:]
+        out.append(Example(f_ids, labels, float(email.weight), email.source, truncated))
+    if problems:
+        raise InputError("Some emails do not fit the maximum sequence length.", problems=problems,
+                         hint="Raise max_seq_len (--max-seq-len) or shorten the campaign/segment/audience fields.")
+    if normalise_weights and out:
+        if any(e.weight < 0 or not math.isfinite(e.weight) for e in out):
+            raise InputError("Training weights must be finite and not negative.",
+                             problems=[f"{e.source}: weight {e.weight}" for e in out
+                                       if e.weight < 0 or not math.isfinite(e.weight)])
+        mean = sum(e.weight for e in out) / len(out)
+        if mean <= 0:
+            raise InputError("Every training email has weight 0.", hint="Give some emails a positive weight.")
+        for e in out:
+            e.weight = e.weight / mean
+    return out
+
+
+def schedule(lengths: list[int], *, n_items: int, batch_size: int, seed: int,
+             group_size: int = 8) -> list[int]:
+    """A fixed, seeded order of example indices for the whole run, length-grouped per epoch.
+
+    Each epoch is a fresh seeded permutation; within windows of `group_size` batches examples are
+    sorted by length, so a batch holds similar lengths (little padding) while the data stays shuffled.
+    Being fixed up front, a resumed run sees exactly the batches an uninterrupted one would.
+    """
+    if not lengths:
+        raise InputError("No training emails left after selection.",
+                         hint="Lower --min-sends or the quantile, or add more past emails.")
+    order: list[int] = []
+    epoch = 0
+    while len(order) < n_items:
+        rng = random.Random(seed * 1_000_003 + epoch)
+        perm = list(range(len(lengths)))
+        rng.shuffle(perm)
+        window = batch_size * group_size
+        epoch_order: list[int] = []
+        for start in range(0, len(perm), window):
+            chunk = sorted(perm[start:start + window], key=lambda i: -lengths[i])
+            batches = [chunk[b:b + batch_size] for b in range(0, len(chunk), batch_size)]
+            rng.shuffle(batches)
+            epoch_order.extend(i for b in batches for i in b)
+        order.extend(epoch_order)
+        epoch += 1
+    return order[:n_items]
+
+
+class ScheduledDataset:
+    """A map-style dataset that walks the examples in the precomputed schedule order."""
+
+    def __init__(self, examples: list[Example], order: list[int]):
+        self.examples, self.order = examples, order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        e = self.examples[self.order[i]]
+        return {"input_ids": e.input_ids, "labels": e.labels, "weight": e.weight}
+
+
+def collate(pad_id: int):
+    """A data collator that right-pads a batch to its longest example."""
+    import torch
+
+    def _collate(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        for row, f in enumerate(features):
+            n = len(f["input_ids"])
+            ids[row, :n] = torch.tensor(f["input_ids"])
+            labels[row, :n] = torch.tensor(f["labels"])
+            mask[row, :n] = 1
+        weights = torch.tensor([float(f.get("weight", 1.0)) for f in features], dtype=torch.float32)
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask, "weights": weights}
+
+    return _collate
+
+
+def token_losses(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-target-token cross-entropy and the row index of each target token.
+
+    The output layer runs only on positions that predict an email token: on a 49k vocabulary it is a
+    fifth of the model's compute, wasted on prompt and padding positions.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    labels = batch["labels"][:, 1:]
+    keep = labels != IGNORE
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if getattr(base.config, "final_logit_softcapping", None) or not hasattr(base, "get_decoder"):
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        sel_logits = logits[:, :-1][keep]
+    else:
+        hidden = base.get_decoder()(input_ids=batch["input_ids"],
+                                    attention_mask=batch["attention_mask"]).last_hidden_state
+        sel_logits = base.get_output_embeddings()(hidden[:, :-1][keep])
+    ce = F.cross_entropy(sel_logits.float(), labels[keep], reduction="none")
+    rows = torch.arange(labels.shape[0], device=labels.device)[:, None].expand_as(labels)[keep]
+    return ce, rows
+
+
+def weighted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean token loss with each token weighted by its example's (normalised) weight."""
+    ce, rows = token_losses(model, batch)
+    if ce.numel() == 0:
+        return ce.sum()
+    w = batch["weights"].to(ce.dtype)[rows]
+    return (ce * w).sum() / ce.numel()
+
+
+def perplexity(model: Any, examples: list[Example], pad_id: int, *, batch_size: int = 4) -> dict[str, float]:
+    """Token-weighted perplexity over the email tokens of `examples` (weights ignored)."""
+    import torch
+
+    if not examples:
+        return {"perplexity": float("nan"), "tokens": 0, "loss": float("nan")}
+    ordered = sorted(examples, key=lambda e: len(e.input_ids))
+    col = collate(pad_id)
+    total, count = 0.0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(ordered), batch_size):
+            feats = [{"input_ids": e.input_ids, "labels": e.labels} for e in ordered[start:start + batch_size]]
+            ce, _ = token_losses(model, col(feats))
+            total += float(ce.sum())
+            count += int(ce.numel())
+    if was_training:
+        model.train()
+    loss = total / max(count, 1)
+    return {"perplexity": math.exp(loss), "tokens": count, "loss": loss}

@@ -1,0 +1,41 @@
+"""The background worker: `python -m brandvoice.worker JOB_ID` runs one job to the end.
+
+Job kinds map to their handlers here, by import (not by dotted strings), so that the layer check
+sees these dependencies: the worker sits at the top, beside the CLI and the UI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from brandvoice import demo, generation, jobs, training
+from brandvoice.config import Settings
+from brandvoice.store import Store
+
+HANDLERS = {
+    "train": training.run_job,
+    "generate": generation.run_job,
+    "demo": demo.run_seed_job,
+}
+
+
+def run(store: Store, job_id: int, *, echo=None) -> dict[str, Any]:
+    """Run job `job_id` in this process with its kind's handler; returns the finished job."""
+    job = jobs.get(store, job_id)
+    return jobs.run(store, job_id, HANDLERS[job["kind"]], echo=echo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the background worker process."""
+    argv = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see cli.base
+    job_id = int(argv[0])
+    job = run(Store(Settings.from_env()), job_id)
+    print(f"job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""), flush=True)
+    return 0 if job["status"] == "done" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
