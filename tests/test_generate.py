@@ -403,7 +403,7 @@ def test_merge_falls_back_when_outputs_differ(lora_model, monkeypatch):
     def diverging(*a, **k):
         calls["n"] += 1
         out = real(*a, **k)
-        return [("X" + t, n, r) for t, n, r in out] if calls["n"] == 2 else out
+        return [("X" + t, n, r, lp) for t, n, r, lp in out] if calls["n"] == 2 else out
 
     monkeypatch.setattr(generate_local, "_generate", diverging)
     lines: list[str] = []

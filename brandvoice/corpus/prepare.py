@@ -50,6 +50,14 @@ def prepare(path: str | Path, *, brand: str, metric: str = "click_rate", quantil
                          hint="The bodies were only quoted text, links or footers.")
     selected, selection = select(cleaned, metric=rule["metric"], quantile=quantile,
                                  min_sends=min_sends, mode=mode, per_campaign=per_campaign)
+    if mode != "all" and all(e.rate(rule["metric"]) is None for e in cleaned):
+        # A plain export of past emails has no engagement columns: nothing can rank them, so all
+        # of them teach the voice, and the selection says why instead of refusing to train.
+        selected, selection = select(cleaned, metric=rule["metric"], mode="all")
+        selection["explanation"].insert(0, f"No {rule['metric']} data in {name} (no sends and "
+                                        f"{rule['metric'].split('_')[0]}s columns): all "
+                                        f"{len(cleaned)} cleaned emails are used, unranked.")
+        selection["fallback"] = "no_metrics"
     if len(selected) < 2:
         raise InputError(
             f"{name}: only {len(selected)} email(s) for {brand} passed the selection; at least 2 "

@@ -40,7 +40,8 @@ class GenerationConfig(DictConfig):
     top_k: int = 50
     repetition_penalty: float = 1.1
     seed: int = 1234
-    batch_size: int = 8  # slots per model call, and per committed transaction
+    batch_size: int = 8  # drafts per model call, and per committed transaction
+    candidates: int = 4  # best of k: candidates per slot (slot templates)
     max_tries: int = 3  # attempts while the output is malformed (then stored flagged, verdict fail)
     guard_tries: int = 2  # attempts while the guardrail verdict is fail (best attempt kept)
     quantization: Literal["none", "nf4", "int8"] = "none"  # of the base at inference (local)
@@ -78,6 +79,7 @@ class GenerationConfig(DictConfig):
         check(is_int(self.seed) and 0 <= self.seed < 2**31, "seed", "an integer from 0 to 2^31-1")
         check(is_int(self.batch_size) and 1 <= self.batch_size <= 256, "batch_size", "from 1 to 256")
         check(is_int(self.max_tries) and 1 <= self.max_tries <= 10, "max_tries", "from 1 to 10")
+        check(is_int(self.candidates) and 1 <= self.candidates <= 32, "candidates", "from 1 to 32")
         check(is_int(self.guard_tries) and 1 <= self.guard_tries <= 10, "guard_tries", "from 1 to 10")
         check(self.quantization in QUANTIZATIONS, "quantization", f"one of {QUANTIZATIONS}")
         check(self.merge in MERGE_MODES, "merge", f"one of {MERGE_MODES}")
@@ -223,6 +225,21 @@ def _intake(store: Store, job: dict, template, reporter) -> tuple[list[tuple[int
     return [(ids[c["key"]], c) for c in keep], intake
 
 
+def renderer(settings: Settings, template, brand: str):
+    """contact -> what the model is given: a whole-email template's brief, or a slot template's
+    skeleton with the brand policy's greeting and sign-off in place (never the model's to write)."""
+    from brandvoice import prompting
+
+    if template.kind != "slots":
+        return lambda c: prompting.render(template, c, brand=brand)
+    from brandvoice.guardrails import load_policy
+
+    policy = load_policy(settings.guardrails_dir, brand)
+    return lambda c: prompting.render_skeleton(
+        template, c, brand=brand, signature=policy.signature,
+        greeting=prompting.greeting_line(c, policy.greeting, policy.greeting_fallback))
+
+
 def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
     """worker.HANDLERS["generate"]: generate every missing draft of a batch; safe to run again."""
     from brandvoice import prompting
@@ -251,8 +268,7 @@ def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
                 base_model=p.get("base_model"), created_by=p.get("created_by"), reporter=reporter,
                 intake=intake)
     started = time.perf_counter()
-    stats = loop.run(people, render=lambda c: prompting.render(template, c, brand=brand),
-                     system=shape.system_prompt(brand))
+    stats = loop.run(people, render=renderer(settings, template, brand), system=shape.system_prompt(brand))
     summary = loop.summary()
     summary.update(intake=intake, run=stats, seconds=round(time.perf_counter() - started, 1))
     return summary

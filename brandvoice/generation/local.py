@@ -40,6 +40,7 @@ def _sampler_class():
 
         def __init__(self, seeds: list[int], temperature: float, top_k: int, top_p: float):
             self.generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+            self.logprobs: list[list[float]] = [[] for _ in seeds]  # of each picked token
             self.top_k = top_k
             warpers = [TemperatureLogitsWarper(temperature)]
             if top_p < 1.0:
@@ -50,6 +51,7 @@ def _sampler_class():
             # Top-k first, then temperature and top-p on the k survivors only: the same distribution
             # as warping the whole vocabulary, without sorting ~50k logits per row and step.
             scores = scores.float()
+            full = torch.log_softmax(scores, dim=-1)  # the model's own distribution (before warping)
             vocab, idx = scores.shape[-1], None
             if self.top_k and self.top_k < scores.shape[-1]:
                 scores, idx = scores.topk(self.top_k, dim=-1)
@@ -65,6 +67,8 @@ def _sampler_class():
             picks = picks.to(scores.device)
             if idx is not None:
                 picks = idx.gather(1, picks)
+            for row, lp in enumerate(full.gather(1, picks).squeeze(1).tolist()):
+                self.logprobs[row].append(lp)
             out = torch.full((picks.shape[0], vocab), float("-inf"), device=picks.device)
             out.scatter_(1, picks, 0.0)
             return out
@@ -85,8 +89,9 @@ def _is_quantized(model: Any) -> bool:
 
 def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] | None, *,
               max_new_tokens: int, temperature: float, top_k: int, top_p: float,
-              repetition_penalty: float) -> list[tuple[str, int, str]]:
-    """(text, new tokens, finish reason) per prompt; greedy when seeds is None or temperature is 0."""
+              repetition_penalty: float) -> list[tuple[str, int, str, float | None]]:
+    """(text, new tokens, finish reason, mean log-probability) per prompt; greedy when seeds is
+    None or temperature is 0 (no log-probabilities then)."""
     import torch
     from transformers import GenerationConfig as HFGenerationConfig
     from transformers import LogitsProcessorList
@@ -99,17 +104,21 @@ def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] |
                                repetition_penalty=repetition_penalty, eos_token_id=stops,
                                pad_token_id=tokenizer.pad_token_id)
     processors = LogitsProcessorList()
+    sampler = None
     if seeds is not None and temperature > 0:
-        processors.append(_sampler_class()(seeds, temperature, top_k, top_p))
+        sampler = _sampler_class()(seeds, temperature, top_k, top_p)
+        processors.append(sampler)
     with torch.inference_mode():
         out = model.generate(**enc, generation_config=gconf, logits_processor=processors)
     new = out[:, enc["input_ids"].shape[1]:].tolist()
     results = []
-    for row in new:
+    for r, row in enumerate(new):
         end = next((i for i, t in enumerate(row) if t in stops), None)
         tokens = row if end is None else row[: end + 1]
         text = tokenizer.decode(row if end is None else row[:end], skip_special_tokens=True)
-        results.append((text, len(tokens), "length" if end is None else "stop"))
+        lps = sampler.logprobs[r][:len(tokens)] if sampler is not None else []
+        mean = sum(lps) / len(lps) if lps else None
+        results.append((text, len(tokens), "length" if end is None else "stop", mean))
     return results
 
 
@@ -157,7 +166,7 @@ def try_merge(model: Any, tokenizer: Any, *, mode: str, brand: str = "", log=Non
     prompt = probe_prompt(tokenizer, brand)
     kw = dict(max_new_tokens=PROBE_TOKENS, temperature=0.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
     t0 = time.perf_counter()
-    reference = _generate(model, tokenizer, [prompt], None, **kw)[0][0]
+    reference = _generate(model, tokenizer, [prompt], None, **kw)[0][0]  # text
     t1 = time.perf_counter()
     model.merge_adapter()
     merged = _generate(model, tokenizer, [prompt], None, **kw)[0][0]
@@ -220,21 +229,28 @@ class LocalBackend:
         return cls(model, tokenizer, config, label=label, info=facts)
 
     def prompt_for(self, req: GenRequest) -> str:
-        """The exact text the model continues: chat template applied, answer primed with "Subject:"."""
-        return models.prompt_text(self.tokenizer, req.system, req.user) + shape.ANSWER_PREFIX
+        """The exact text the model continues: chat template applied, answer primed with
+        `req.prime` ("Subject:" for a whole email)."""
+        return models.prompt_text(self.tokenizer, req.system, req.user) + req.prime
 
     def generate(self, requests: list[GenRequest]) -> list[GenOutput]:
-        """One batched `generate` call for all requests."""
+        """Batched `generate` calls: one per token budget among the requests, answers in order."""
         if not requests:
             return []
         c = self.config
-        prompts = [self.prompt_for(r) for r in requests]
-        rows = _generate(self.model, self.tokenizer, prompts, [r.seed for r in requests],
-                         max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_k=c.top_k,
-                         top_p=c.top_p, repetition_penalty=c.repetition_penalty)
-        return [GenOutput(text=shape.ANSWER_PREFIX + text, prompt=prompt, new_tokens=n,
-                          finish_reason=reason)
-                for prompt, (text, n, reason) in zip(prompts, rows, strict=True)]
+        out: list[GenOutput | None] = [None] * len(requests)
+        budgets: dict[int, list[int]] = {}
+        for i, r in enumerate(requests):
+            budgets.setdefault(r.max_new_tokens or c.max_new_tokens, []).append(i)
+        for budget, idx in budgets.items():
+            prompts = [self.prompt_for(requests[i]) for i in idx]
+            rows = _generate(self.model, self.tokenizer, prompts, [requests[i].seed for i in idx],
+                             max_new_tokens=budget, temperature=c.temperature, top_k=c.top_k,
+                             top_p=c.top_p, repetition_penalty=c.repetition_penalty)
+            for i, prompt, (text, n, reason, lp) in zip(idx, prompts, rows, strict=True):
+                out[i] = GenOutput(text=requests[i].prime + text, prompt=prompt, new_tokens=n,
+                                   finish_reason=reason, mean_logprob=lp)
+        return out  # type: ignore[return-value]
 
     def close(self) -> None:
         """Drop the model so its memory can be reclaimed."""

@@ -1,8 +1,10 @@
-"""The inner loop of a generate job: pending slots -> prompts -> backend -> parse -> guard -> store.
+"""The inner loop of a generate job: pending drafts -> prompts -> backend -> parse -> guard -> store.
 
-Each chunk of `batch_size` slots is generated, parsed (malformed outputs retried with a fresh seed),
-guarded (failing drafts retried, best attempt kept) and inserted in one transaction with its draft
-version, guardrail results and audit event. Slots that already have a draft are never generated again.
+Each chunk of `batch_size` pending drafts is generated and guarded, then inserted in one
+transaction with its draft version, guardrail results and audit event. A whole-email template's
+output is parsed (malformed outputs retried with a fresh seed) and failing drafts are retried (best
+attempt kept); a slot template's skeleton gets its slots filled (generation.slots). A (contact,
+variant) that already has a draft is never generated again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ RANK = {"pass": 0, "warn": 1, None: 2, "fail": 3}
 
 
 @dataclass
-class Slot:
+class Pending:
     """One (contact, variant) to fill, and what its attempts produced so far."""
 
     contact_id: int
@@ -67,25 +69,26 @@ class Loop:
         self.new_drafts = 0
         self.retries = 0
         self.render_failed: list[dict] = []
-        self.unrendered = 0  # slots whose contact could not be rendered (recorded, not generated)
+        self.unrendered = 0  # items whose contact could not be rendered (recorded, not generated)
         self.backend = None
         self.guard = None
         self.store_results = None  # guardrails.store_results, with the guard
+        self.writer = None  # slot templates: the SkeletonWriter, with the backend
 
     # --- planning ------------------------------------------------------------------------------
     def existing(self, conn, contact_ids: list[int] | None = None) -> set[tuple[int, int]]:
-        """(contact_id, variant) slots of this job that already hold a generated draft."""
+        """(contact_id, variant) items of this job that already hold a generated draft."""
         q = sa.select(drafts.c.contact_id, drafts.c.variant).where(
             drafts.c.job_id == self.job_id, drafts.c.attempt == 0)
         if contact_ids is not None:
             q = q.where(drafts.c.contact_id.in_(contact_ids))
         return {(r.contact_id, r.variant) for r in conn.execute(q)}
 
-    def pending(self, people: list[tuple[int, dict]], render) -> list[Slot]:
+    def pending(self, people: list[tuple[int, dict]], render) -> list[Pending]:
         """Slots without a draft, rendered; ordered by prompt length so batches pad little."""
         with self.store.read() as conn:
             have = self.existing(conn)
-        slots: list[Slot] = []
+        items: list[Pending] = []
         for contact_id, contact in people:
             todo = [v for v in range(self.config.variants) if (contact_id, v) not in have]
             if not todo:
@@ -97,72 +100,106 @@ class Loop:
                 self.unrendered += len(todo)
                 self.reporter.log(f"Contact {contact.get('key')}: template failed to render: {exc}")
                 continue
-            slots.extend(Slot(contact_id, contact, v, user) for v in todo)
-        slots.sort(key=lambda s: len(s.user))
-        return slots
+            items.extend(Pending(contact_id, contact, v, user) for v in todo)
+        items.sort(key=lambda s: len(getattr(s.user, "body", s.user)))  # little padding
+        return items
 
     # --- generation ----------------------------------------------------------------------------
-    def _generate(self, slots: list[Slot], system: str) -> list[GenOutput]:
+    def _generate(self, items: list[Pending], system: str) -> list[GenOutput]:
         reqs = [GenRequest(system=system, user=s.user, tag=s,
-                           seed=seed_for(self.config.seed, s.key, s.variant, s.attempt)) for s in slots]
+                           seed=seed_for(self.config.seed, s.key, s.variant, s.attempt)) for s in items]
         t0 = time.perf_counter()
         outs = self.backend.generate(reqs)
         self.gen_seconds += time.perf_counter() - t0
         self.tokens += sum(o.new_tokens for o in outs)
-        for s, r, o in zip(slots, reqs, outs, strict=True):
+        for s, r, o in zip(items, reqs, outs, strict=True):
             s.history.append(f"attempt {s.attempt} seed {r.seed}: {o.new_tokens} tokens, {o.finish_reason}")
         return outs
 
-    def _candidate(self, slot: Slot, out: GenOutput, parsed, verdict=None) -> dict:
-        return {"parsed": parsed, "out": out, "verdict": verdict, "attempt": slot.attempt,
-                "seed": seed_for(self.config.seed, slot.key, slot.variant, slot.attempt)}
+    def _candidate(self, item: Pending, out: GenOutput, parsed, verdict=None) -> dict:
+        return {"parsed": parsed, "out": out, "verdict": verdict, "attempt": item.attempt,
+                "seed": seed_for(self.config.seed, item.key, item.variant, item.attempt)}
 
-    def produce(self, chunk: list[Slot], system: str) -> list[Slot]:
-        """Fill every slot of a chunk with its best attempt (retrying malformed and failing drafts)."""
+    def produce(self, chunk: list[Pending], system: str) -> list[Pending]:
+        """Fill every item of a chunk with its best attempt (retrying malformed and failing drafts)."""
+        if self.template.kind == "slots":
+            return self.produce_slots(chunk)
         c = self.config
         todo = list(chunk)
         while todo:
             outs = self._generate(todo, system)
-            again: list[Slot] = []
-            good: list[tuple[Slot, dict]] = []
+            again: list[Pending] = []
+            good: list[tuple[Pending, dict]] = []
             policy = getattr(self.guard, "policy", None)
-            for slot, out in zip(todo, outs, strict=True):
+            for item, out in zip(todo, outs, strict=True):
                 parsed = shape.parse_email(out.text)
                 if parsed.ok:  # the brand's sign-off and footer, which training emails lack
                     shape.complete_brand_elements(parsed, policy)
-                cand = self._candidate(slot, out, parsed)
+                cand = self._candidate(item, out, parsed)
                 if not parsed.ok:
-                    slot.malformed += 1
-                    if slot.best is None or slot.best["parsed"].problems:
-                        slot.best = cand  # a malformed output is kept only while nothing better exists
-                    if slot.malformed < c.max_tries:
-                        again.append(slot)
+                    item.malformed += 1
+                    if item.best is None or item.best["parsed"].problems:
+                        item.best = cand  # a malformed output is kept only while nothing better exists
+                    if item.malformed < c.max_tries:
+                        again.append(item)
                     continue
-                good.append((slot, cand))
+                good.append((item, cand))
             if good and self.guard is not None:
                 items = [(cand["parsed"].subject, cand["parsed"].body, s.contact) for s, cand in good]
                 verdicts = self.guard.check_many(items, batch_contacts=[s.contact for s in chunk])
                 for (_slot, cand), verdict in zip(good, verdicts, strict=True):
                     cand["verdict"] = verdict
-            for slot, cand in good:
+            for item, cand in good:
                 status = getattr(cand["verdict"], "status", None)
-                best = slot.best
+                best = item.best
                 if best is None or best["parsed"].problems or \
                         RANK[status] < RANK[getattr(best["verdict"], "status", None)]:
-                    slot.best = cand
+                    item.best = cand
                 if status == "fail":
-                    slot.guard_failed += 1
-                    if slot.guard_failed < c.guard_tries:
-                        again.append(slot)
-            for slot in again:
-                slot.attempt += 1
+                    item.guard_failed += 1
+                    if item.guard_failed < c.guard_tries:
+                        again.append(item)
+            for item in again:
+                item.attempt += 1
                 self.retries += 1
             todo = again
         return chunk
 
+    def produce_slots(self, chunk: list[Pending]) -> list[Pending]:
+        """Fill the slots of every skeleton in a chunk (best of k per slot), then guard the drafts."""
+        from brandvoice.generation.slots import SkeletonWriter
+
+        if self.writer is None:
+            self.writer = SkeletonWriter(self.backend, self.guard, brand=self.brand,
+                                         template=self.template, k=self.config.candidates,
+                                         seed=self.config.seed)
+        t0, tokens0 = time.perf_counter(), self.writer.tokens
+        # (variant, attempt) picks the seeds: a regenerated draft gets other candidates
+        filled = self.writer.fill([(item.user, item.contact, item.variant + 1000 * item.attempt)
+                                   for item in chunk])
+        self.gen_seconds += time.perf_counter() - t0
+        self.tokens += self.writer.tokens - tokens0
+        policy = getattr(self.guard, "policy", None)
+        for item, f in zip(chunk, filled, strict=True):
+            parsed = shape.ParsedEmail(subject=f["subject"], body=f["body"])
+            shape.complete_brand_elements(parsed, policy)  # the footer (and a missing sign-off)
+            out = GenOutput(text=shape.format_email(parsed.subject, parsed.body),
+                            prompt=f["prompts"], new_tokens=0)
+            item.best = {"parsed": parsed, "out": out, "verdict": None, "attempt": 0,
+                         "seed": self.config.seed, "parts": f["parts"],
+                         "slots": [c.to_dict() for c in f["choices"]]}
+            item.history.append("slots: " + ", ".join(f"{c.name} {c.source}" for c in f["choices"]))
+        if self.guard is not None:
+            verdicts = self.guard.check_many(
+                [(i.best["parsed"].subject, i.best["parsed"].body, i.contact) for i in chunk],
+                batch_contacts=[i.contact for i in chunk])
+            for item, verdict in zip(chunk, verdicts, strict=True):
+                item.best["verdict"] = verdict
+        return chunk
+
     # --- storing -------------------------------------------------------------------------------
-    def _row(self, slot: Slot) -> tuple[dict, Any, list[str]]:
-        best = slot.best
+    def _row(self, item: Pending) -> tuple[dict, Any, list[str]]:
+        best = item.best
         parsed, out, verdict = best["parsed"], best["out"], best["verdict"]
         flags: list[str] = []
         malformed = bool(parsed.problems)
@@ -176,14 +213,18 @@ class Loop:
             flags.append("retried")
         if "signature" in parsed.added:  # the reviewer sees that the sign-off was not the model's
             flags.append("signature_added")
+        slot_choices = best.get("slots") or []
+        flags += [f"fallback:{s['name']}" for s in slot_choices if s["source"] == "fallback"]
         settings = {**self.config.to_dict(), "serving": self.backend.info if self.backend else {},
-                    "attempt": best["attempt"], "attempts": slot.attempt + 1,
-                    "malformed_attempts": slot.malformed, "guard_failed_attempts": slot.guard_failed,
+                    "attempt": best["attempt"], "attempts": item.attempt + 1,
+                    "malformed_attempts": item.malformed, "guard_failed_attempts": item.guard_failed,
                     "new_tokens": out.new_tokens, "finish_reason": out.finish_reason,
-                    "attempt_log": slot.history}
+                    "attempt_log": item.history}
+        if slot_choices:
+            settings.update(slots=slot_choices, parts=best.get("parts"))
         verdict_status = "fail" if malformed else getattr(verdict, "status", None)
         now = utcnow()
-        row = dict(job_id=self.job_id, contact_id=slot.contact_id, variant=slot.variant, attempt=0,
+        row = dict(job_id=self.job_id, contact_id=item.contact_id, variant=item.variant, attempt=0,
                    brand=self.brand, subject=parsed.subject or "", body=parsed.body or "",
                    generated_subject=parsed.subject or "", generated_body=parsed.body or "",
                    raw_output=out.text, prompt=out.prompt, template_name=self.template.name,
@@ -200,17 +241,17 @@ class Loop:
             return self.adapter.label
         return f"base:{self.base_model or self.store.settings.base_model}"
 
-    def insert(self, chunk: list[Slot]) -> list[int]:
-        """Store a chunk's drafts in one transaction; slots filled meanwhile are left alone."""
+    def insert(self, chunk: list[Pending]) -> list[int]:
+        """Store a chunk's drafts in one transaction; items filled meanwhile are left alone."""
         ids: list[int] = []
         with self.store.tx() as conn:
             have = self.existing(conn, sorted({s.contact_id for s in chunk}))
-            for slot in chunk:
-                if (slot.contact_id, slot.variant) in have:
-                    self.reporter.log(f"Slot contact {slot.key} variant {slot.variant} already has a "
+            for item in chunk:
+                if (item.contact_id, item.variant) in have:
+                    self.reporter.log(f"Contact {item.key} variant {item.variant} already has a "
                                       "draft (another run filled it); keeping that one.")
                     continue
-                row, verdict, problems = self._row(slot)
+                row, verdict, problems = self._row(item)
                 draft_id = conn.execute(drafts.insert().values(**row)).inserted_primary_key[0]
                 conn.execute(draft_versions.insert().values(
                     draft_id=draft_id, version=1, subject=row["subject"], body=row["body"],
@@ -219,16 +260,16 @@ class Loop:
                     conn.execute(guardrail_results.insert().values(
                         draft_id=draft_id, row_version=1, check="format", rule="parse", status="fail",
                         score=None, message="Malformed output: " + "; ".join(problems),
-                        details={"problems": problems, "attempts": slot.attempt + 1},
+                        details={"problems": problems, "attempts": item.attempt + 1},
                         created_at=row["created_at"]))
                 elif verdict is not None and self.store_results is not None:
                     self.store_results(self.store, conn, draft_id, 1, verdict)
                 self.store.audit(conn, "draft.generated", actor=self.created_by, draft_id=draft_id,
-                                 job_id=self.job_id, contact=slot.key, variant=slot.variant,
+                                 job_id=self.job_id, contact=item.key, variant=item.variant,
                                  adapter=row["adapter_label"], template=self.template.name,
                                  template_hash=self.template.hash, seed=row["seed"],
                                  verdict=row["verdict"], flags=row["flags"])
-                have.add((slot.contact_id, slot.variant))
+                have.add((item.contact_id, item.variant))
                 ids.append(draft_id)
         return ids
 
@@ -241,20 +282,20 @@ class Loop:
                 "serving": self.backend.info if self.backend else {}}
 
     def run(self, people: list[tuple[int, dict]], *, render, system: str) -> dict[str, Any]:
-        """Generate every pending slot; returns run statistics."""
+        """Generate every pending item; returns run statistics."""
         total = len(people) * self.config.variants
-        slots = self.pending(people, render)
-        done = total - len(slots) - self.unrendered
+        items = self.pending(people, render)
+        done = total - len(items) - self.unrendered
         self.reporter.update(done=done, total=total, metrics=self.metrics(), force=True)
-        if slots:
+        if items:
             settings = self.store.settings
-            self.reporter.log(f"{len(slots)} of {total} drafts to generate ({self.config.backend}).")
+            self.reporter.log(f"{len(items)} of {total} drafts to generate ({self.config.backend}).")
             self.backend = open_backend(self.config, settings, adapter=self.adapter,
                                         base_model=self.base_model, brand=self.brand, log=self.reporter.log)
             try:
                 self.guard, self.store_results = open_guard(settings, self.brand, self.store,
                                                             self.adapter, self.reporter.log)
-                for chunk in _chunks(slots, self.config.batch_size):
+                for chunk in _chunks(items, self.config.batch_size):
                     self.produce(chunk, system)
                     for _ in self.insert(chunk):
                         done += 1

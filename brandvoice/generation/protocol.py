@@ -19,6 +19,8 @@ class GenRequest:
     user: str
     seed: int
     tag: Any = None  # the caller's handle on the slot; backends pass it through untouched
+    prime: str = "Subject:"  # what the answer starts with (a whole email: its subject line)
+    max_new_tokens: int | None = None  # None: the generation settings' max_new_tokens
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -34,6 +36,7 @@ class GenOutput:
     new_tokens: int
     finish_reason: str = "stop"  # stop | length
     details: dict[str, Any] = field(default_factory=dict)
+    mean_logprob: float | None = None  # mean log-probability of the new tokens, where known
 
 
 class Backend(Protocol):

@@ -131,7 +131,8 @@ class OpenAIBackend:
     def _payload(self, req: GenRequest) -> tuple[dict, str]:
         c = self.config
         payload: dict[str, Any] = {
-            "model": self.model, "max_tokens": c.max_new_tokens, "temperature": c.temperature,
+            "model": self.model, "max_tokens": req.max_new_tokens or c.max_new_tokens,
+            "temperature": c.temperature,
             "top_p": c.top_p, "seed": req.seed,
             # vLLM reads these two as sampling extras; llama.cpp reads top_k and repeat_penalty.
             "top_k": c.top_k, "repetition_penalty": c.repetition_penalty,
@@ -139,9 +140,8 @@ class OpenAIBackend:
         }
         if c.endpoint == "completions":
             from brandvoice import models
-            from brandvoice.prompting import shape
 
-            prompt = models.prompt_text(self.tokenizer, req.system, req.user) + shape.ANSWER_PREFIX
+            prompt = models.prompt_text(self.tokenizer, req.system, req.user) + req.prime
             payload["prompt"] = prompt
             return payload, prompt
         payload["messages"] = req.messages

@@ -8,8 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from brandvoice.guardrails.facts import unsupported
 from brandvoice.guardrails.personalization import BatchIndex, PersonalizationChecker
 from brandvoice.guardrails.policy import Policy, load_policy
+from brandvoice.guardrails.quality import SlotFacts, known_words_of, slot_problems
+from brandvoice.guardrails.text import tokenize
 from brandvoice.guardrails.tone import ToneProfile, build_profile, email_text, load_offbrand
 from brandvoice.guardrails.verdict import CheckResult, Verdict
 
@@ -111,6 +114,23 @@ class Guard:
             results += self.personalization.check(subject, body, contact, batch, memo)
             out.append(Verdict.of(results, tone.score if tone is not None else None))
         return out
+
+    def slot_problems(self, text: str, spec, contact: dict, memo: dict | None = None) -> list[str]:
+        """Why a candidate for a slot (a prompting SlotSpec) must not enter this contact's draft."""
+        from brandvoice.prompting import SLOT_KINDS
+
+        facts = self.personalization.contact_facts(contact or {}, memo)
+        slot = SlotFacts(known_words=facts.words | self.personalization.vocabulary
+                         | known_words_of([spec.mention, self.brand]),
+                         banned=self.policy.banned_re,
+                         allowed_placeholders=self.personalization.allowed_placeholders)
+
+        def not_backed(t: str) -> list[str]:
+            return [f["text"] for f in unsupported(t, facts.known, tokenize(t).set_low)]
+
+        return slot_problems(text, kind=spec.kind, words_max=spec.words, mention=spec.mention,
+                             facts=slot, sentence=SLOT_KINDS[spec.kind].sentence,
+                             unsupported=not_backed)
 
     def rules_only(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
         """Policy and personalization checks without the tone check (no embedder)."""

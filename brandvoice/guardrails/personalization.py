@@ -16,6 +16,7 @@ from brandvoice.guardrails.integrity import (
     injection,
     split_instructions,
 )
+from brandvoice.guardrails.quality import known_words_of
 from brandvoice.guardrails.text import PhraseMatcher, norm_words, snippet, tokenize
 from brandvoice.guardrails.verdict import CheckResult
 
@@ -145,7 +146,7 @@ class _ContactFacts:
     """What one contact's CRM row says: its trusted texts, instruction-like sentences (never
     trusted) and, per kind of fact, the facts it backs up (merged with the policy allow-list)."""
 
-    __slots__ = ("contact", "trusted", "instructions", "_policy_known", "_known")
+    __slots__ = ("contact", "trusted", "instructions", "_policy_known", "_known", "_words")
 
     def __init__(self, contact: dict, checker: PersonalizationChecker):
         self.contact = contact
@@ -153,6 +154,14 @@ class _ContactFacts:
                                                              checker.injection_re)
         self._policy_known = checker.policy_known
         self._known: dict[tuple[str, ...], KnownFacts] = {}
+        self._words: set[str] | None = None
+
+    @property
+    def words(self) -> set[str]:
+        """Lower-case words of the contact's trusted texts (names, company, activities)."""
+        if self._words is None:
+            self._words = known_words_of(self.trusted)
+        return self._words
 
     def known(self, kinds: list[str]) -> KnownFacts:
         """The facts of `kinds` the contact and the allow-list back up (indexed once per kinds)."""
@@ -182,6 +191,12 @@ class PersonalizationChecker:
         self.allowed_names = policy.allowed_names if policy else set()
         emails = list(training_emails or [])
         self.training = TrainingIndex(emails, n=self.n) if emails else None
+        # Words the brand's own emails use (products, customers it quotes), without the names of
+        # the people those emails greeted or were signed by: a slot may use the first, never the second.
+        people = known_words_of(self.training.names) if self.training is not None else set()
+        self.vocabulary = known_words_of(f"{s}\n{b}" for s, b in map(_subject_body, emails)) - people
+        self.vocabulary |= known_words_of([*(policy.allowed_facts if policy else []),
+                                           *(self.allowed_names or []), policy.brand if policy else ""])
 
     def check(self, subject: str, body: str, contact: dict,
               batch: BatchIndex | None = None, memo: dict | None = None) -> list[CheckResult]:
@@ -192,7 +207,7 @@ class PersonalizationChecker:
         """
         contact = contact or {}
         text = f"{subject}\n\n{body}"
-        facts = self._contact_facts(contact, memo)
+        facts = self.contact_facts(contact, memo)
         return [
             self._greeting(body, contact),
             self._company(text, contact, batch),
@@ -298,7 +313,8 @@ class PersonalizationChecker:
                                "to another.", details={"found": list(dict.fromkeys(hits))})
         return CheckResult("personalization", "leakage", "pass", "No other person's data.")
 
-    def _contact_facts(self, contact: dict, memo: dict | None) -> _ContactFacts:
+    def contact_facts(self, contact: dict, memo: dict | None = None) -> _ContactFacts:
+        """What the contact's row says (memoised per batch in `memo`)."""
         if memo is None:
             return _ContactFacts(contact, self)
         hit = memo.get(id(contact))

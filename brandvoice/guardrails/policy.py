@@ -69,6 +69,9 @@ class Policy:
         # the brand's standard sign-off and footer, for code that assembles the final email
         self.signature: str = t("brand").get("signature", "")
         self.footer: str = t("brand").get("footer", "")
+        # the greeting generation writes: "{first_name}" filled from the CRM row, else the fallback
+        self.greeting: str = t("brand").get("greeting", "Hi {first_name},")
+        self.greeting_fallback: str = t("brand").get("greeting_fallback", "Hi there,")
 
     def check(self, subject: str, body: str) -> list[CheckResult]:
         """All policy rules on one draft; one result per rule."""

@@ -23,7 +23,7 @@ SEVERITIES = ("warn", "fail")
 
 # table -> key -> type. "inherit = false" in a brand file replaces (not extends) the default lists.
 SCHEMA: dict[str, dict[str, str]] = {
-    "brand": {"name": STR, "footer": STR, "signature": STR},
+    "brand": {"name": STR, "footer": STR, "signature": STR, "greeting": STR, "greeting_fallback": STR},
     "banned": {"words": LIST, "phrases": LIST, "competitors": LIST, "severity": SEV, "inherit": BOOL},
     "claims": {"terms": LIST, "percentages": BOOL, "severity": SEV, "inherit": BOOL},
     "length": {"subject_min_chars": INT, "subject_max_chars": INT, "body_min_words": INT,

@@ -22,6 +22,19 @@ from brandvoice.prompting.shape import (
     system_prompt,
     with_footer,
 )
+from brandvoice.prompting.slots import (
+    SLOT_KINDS,
+    Skeleton,
+    SlotExample,
+    SlotSpec,
+    body_paragraphs,
+    find_mention,
+    greeting_line,
+    mention_kind,
+    past_email_slots,
+    slot_brief,
+    slot_system_prompt,
+)
 from brandvoice.prompting.templates import (
     HEADER_KEYS,
     MAX_BRIEF_CHARS,
@@ -33,10 +46,14 @@ from brandvoice.prompting.templates import (
     missing_fields,
     parse_template,
     render,
+    render_skeleton,
 )
 
-__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "HEADER_KEYS", "MAX_BRIEF_CHARS", "ParsedEmail",
-           "TemplateInfo", "brief_header", "complete_brand_elements", "completeness", "crm_block",
+__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "HEADER_KEYS", "MAX_BRIEF_CHARS", "SLOT_KINDS",
+           "ParsedEmail", "Skeleton", "SlotExample", "SlotSpec", "TemplateInfo", "body_paragraphs",
+           "find_mention",
+           "greeting_line", "mention_kind", "past_email_slots", "render_skeleton", "slot_brief",
+           "slot_system_prompt", "brief_header", "complete_brand_elements", "completeness", "crm_block",
            "environment", "first_name_or", "format_email", "get_template", "greeting_fields",
            "is_blank", "list_templates", "missing_fields", "neutralize", "oneline", "parse_email",
            "parse_template", "render", "system_prompt", "training_brief", "with_footer"]

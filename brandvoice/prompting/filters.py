@@ -33,6 +33,8 @@ def neutralize(value: Any) -> str:
     if type(value) is Trusted:
         return value
     text = value if isinstance(value, str) else str(value)
+    if "\ue000" in text:  # the slot marker of rendered skeletons: never from CRM data
+        text = text.replace("\ue000", "")
     if "<" in text:
         text = _DELIM.sub(r"&lt;\1", text)
         text = _CONTROL_TOKEN.sub("&lt;|", text)
@@ -161,6 +163,17 @@ def describe(activity: dict) -> str:
     return detail or str(activity.get("type", "activity")).replace("_", " ")
 
 
+_DID = re.compile(r"^(?:downloaded|attended|visited|came to|joined|watched|registered for|requested|"
+                  r"started|booked|missed|opened|clicked|read|grabbed|picked up)\s+", re.IGNORECASE)
+
+
+def topic(activity: Any) -> str:
+    """What an activity was about, as a phrase a sentence can mention: 'downloaded the pricing
+    guide' -> 'the pricing guide' (the detail without its leading verb)."""
+    detail = describe(activity) if isinstance(activity, dict) else oneline(activity, 120)
+    return _DID.sub("", detail, count=1).strip()
+
+
 @pass_context
 def crm_fields(ctx, contact: dict, activities: int = 3, notes: int = 400, custom: Any = (),
                location: bool = False) -> str:
@@ -202,5 +215,6 @@ def brief_header(campaign: Any = None, segment: Any = None, audience: Any = None
 FILTERS = {
     "first_name_or": first_name_or, "ago": ago, "date": date, "join_list": join_list,
     "latest": latest, "past": past, "oneline": oneline, "crm_fields": crm_fields, "describe": describe,
+    "topic": topic,
 }
 GLOBALS = {"brief_header": brief_header}

@@ -20,8 +20,10 @@ from typing import Any
 from brandvoice.crm.profiles import SNAPSHOT_FIELDS
 from brandvoice.errors import NotFoundError, TemplateError
 from brandvoice.prompting.filters import FILTERS, GLOBALS, is_blank, neutralize
+from brandvoice.prompting.slots import Skeleton, SlotCollector, slot_extension, split_skeleton
 
-HEADER_KEYS = ("name", "description", "use_case", "required_fields")
+HEADER_KEYS = ("name", "description", "use_case", "required_fields", "kind", "brand")
+KINDS = ("email", "slots")  # email: the model writes the whole email; slots: only marked slots
 MAX_BRIEF_CHARS = 12000  # a brief is for a small model: anything longer is a template bug
 _HEADER = re.compile(r"\A\s*\{#-?(.*?)-?#\}", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -39,6 +41,8 @@ class TemplateInfo:
     hash: str
     source: str
     meta: dict[str, str] = field(default_factory=dict)  # every header line, unknown keys included
+    kind: str = "email"
+    brand: str | None = None  # a template written for one brand (its skeleton is in its words)
 
 
 def _check_field(spec: str) -> bool:
@@ -81,11 +85,17 @@ def parse_template(source: str, *, name: str | None = None, path: Path | None = 
     if not _NAME.match(tname) and tname != "<editor>":
         raise TemplateError(f"Template name {tname!r} must be letters, digits, '_', '-' or '.'.",
                             template=tname, line=1)
-    _compile(source, tname, _filename(tname, path))  # syntax errors surface when a template is loaded
+    kind = meta.get("kind", "email").lower()
+    if kind not in KINDS:
+        raise TemplateError(f"Template {tname}: kind {kind!r} is not one of {', '.join(KINDS)}.",
+                            template=tname, line=1,
+                            hint="kind: email (the model writes the whole email) or kind: slots "
+                                 "(a skeleton with slots).")
+    _compile(source, tname, _filename(tname, path), kind)  # syntax errors surface on load
     return TemplateInfo(
         name=tname, description=meta.get("description", ""), use_case=meta.get("use_case", tname.replace("_", " ")),
         required_fields=required, path=path, hash=hashlib.sha256(source.encode("utf-8")).hexdigest(),
-        source=source, meta=meta)
+        source=source, meta=meta, kind=kind, brand=meta.get("brand") or None)
 
 
 def _filename(name: str, path: Path | None) -> str:
@@ -131,25 +141,30 @@ def get_template(name: str, settings=None) -> TemplateInfo:
                         hint=f"Available: {', '.join(names) or '(none)'}; see `brandvoice templates list`.")
 
 
-@lru_cache(maxsize=1)
-def environment():
-    """The shared sandbox: immutable (templates cannot change the contact), strict undefined."""
+@lru_cache(maxsize=2)
+def environment(kind: str = "email"):
+    """The shared sandbox: immutable (templates cannot change the contact), strict undefined.
+
+    A slot template is an email: a block tag at the end of a line keeps its newline there
+    (trim_blocks off), where a brief's `{% set %}` lines should leave none.
+    """
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
-                                        lstrip_blocks=True, keep_trailing_newline=False,
-                                        finalize=neutralize)
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                        trim_blocks=kind != "slots", lstrip_blocks=True,
+                                        keep_trailing_newline=False, finalize=neutralize,
+                                        extensions=[slot_extension()])
     env.filters.update(FILTERS)
     env.globals.update(GLOBALS)
     return env
 
 
 @lru_cache(maxsize=64)
-def _compile(source: str, name: str, filename: str):
+def _compile(source: str, name: str, filename: str, kind: str = "email"):
     from jinja2 import TemplateSyntaxError
 
-    env = environment()
+    env = environment(kind)
     try:
         code = env.compile(source, name=name, filename=filename)
     except TemplateSyntaxError as exc:
@@ -172,20 +187,21 @@ def _info(info_or_source: TemplateInfo | str) -> TemplateInfo:
     return parse_template(str(info_or_source))
 
 
-def render(info_or_source: TemplateInfo | str, contact: dict, *, brand: str,
-           extra: dict | None = None) -> str:
-    """The user brief for one contact (`extra` adds variables; extra['now'] fixes relative dates)."""
-    info = _info(info_or_source)
+def _render_text(info: TemplateInfo, contact: dict, brand: str, extra: dict | None) -> str:
+    """The template's text for one contact; any failure is a TemplateError naming the line."""
     filename = _filename(info.name, info.path)
-    template = _compile(info.source, info.name, filename)
+    template = _compile(info.source, info.name, filename, info.kind)
     context: dict[str, Any] = {f: contact.get(f, "") for f in SNAPSHOT_FIELDS}
     context.update(custom=contact.get("custom") or {}, activities=contact.get("activities") or [])
     context.update(contact=contact, brand=brand, use_case=info.use_case, template=info.name,
-                   now=datetime.now(timezone.utc))
+                   now=datetime.now(timezone.utc), greeting="", signature="")
     context.update(extra or {})
     try:
-        text = template.render(context)
-    except TemplateError:
+        return template.render(context).strip()
+    except TemplateError as exc:
+        if exc.template is None:  # raised inside a slot: add where it happened
+            raise TemplateError(f"Template {info.name}: {exc.message}", hint=exc.hint,
+                                template=info.name) from None
         raise
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is a template error
         line = _error_line(exc, filename)
@@ -195,7 +211,17 @@ def render(info_or_source: TemplateInfo | str, contact: dict, *, brand: str,
                             template=info.name, line=line,
                             hint="Use only the contact fields, custom fields and the documented filters "
                                  "(see prompts/README.md).") from None
-    text = text.strip()
+
+
+def render(info_or_source: TemplateInfo | str, contact: dict, *, brand: str,
+           extra: dict | None = None) -> str:
+    """The user brief of a whole-email template for one contact (`extra` adds variables;
+    extra['now'] fixes relative dates)."""
+    info = _info(info_or_source)
+    if info.kind == "slots":
+        raise TemplateError(f"Template {info.name} is a slot template: it renders a skeleton, "
+                            "not a brief.", template=info.name, hint="Use render_skeleton().")
+    text = _render_text(info, contact, brand, extra)
     if not text.startswith("Campaign:"):
         raise TemplateError(f"Template {info.name}: the brief must start with brief_header(...).",
                             template=info.name, line=1,
@@ -209,6 +235,24 @@ def render(info_or_source: TemplateInfo | str, contact: dict, *, brand: str,
                             f"(limit {MAX_BRIEF_CHARS}).", template=info.name,
                             hint="Shorten the instructions or cut long fields with |oneline(300).")
     return text
+
+
+def render_skeleton(info_or_source: TemplateInfo | str, contact: dict, *, brand: str,
+                    greeting: str = "", signature: str = "", extra: dict | None = None) -> Skeleton:
+    """A slot template for one contact: the subject and body with their slots (`greeting` and
+    `signature` come from the brand policy; the template prints them where it wants them)."""
+    info = _info(info_or_source)
+    if info.kind != "slots":
+        raise TemplateError(f"Template {info.name} is a whole-email template, not a skeleton.",
+                            template=info.name, hint="Use render() for its brief.")
+    collector = SlotCollector()
+    values = {"greeting": greeting, "signature": signature, **(extra or {}),
+              "_slot_collector": collector}
+    text = _render_text(info, contact, brand, values)
+    if len(text) > MAX_BRIEF_CHARS:
+        raise TemplateError(f"Template {info.name}: the email has {len(text)} characters "
+                            f"(limit {MAX_BRIEF_CHARS}).", template=info.name)
+    return split_skeleton(text, collector.slots, info.name)
 
 
 def missing_fields(info: TemplateInfo, contact: dict) -> list[str]:

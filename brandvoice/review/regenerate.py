@@ -32,8 +32,8 @@ class _NullReporter:
 def regenerate(store: Store, actor, draft_id: int) -> int:
     """Write a new variant of a rejected draft (request_regeneration + generate + guard); returns its id."""
     from brandvoice import prompting
-    from brandvoice.generation.batch import GenerationConfig
-    from brandvoice.generation.loop import Loop, Slot, open_backend, open_guard
+    from brandvoice.generation.batch import GenerationConfig, renderer
+    from brandvoice.generation.loop import Loop, Pending, open_backend, open_guard
 
     req = actions.request_regeneration(store, actor, draft_id)  # role and state checks, audit
     settings = store.settings
@@ -55,19 +55,19 @@ def regenerate(store: Store, actor, draft_id: int) -> int:
             reviews.c.draft_id == draft_id, reviews.c.action == "regenerate")).scalar() or 0
     loop = Loop(store, req["job_id"], config, template=template, adapter=adapter, brand=brand,
                 base_model=base_model, created_by=actor.username, reporter=_NullReporter(), intake={})
-    slot = Slot(req["contact_id"], req["contact"], req["variant"],
-                prompting.render(template, req["contact"], brand=brand),
-                attempt=SEED_STRIDE * max(tries, 1))
+    item = Pending(req["contact_id"], req["contact"], req["variant"],
+                   renderer(settings, template, brand)(req["contact"]),
+                   attempt=SEED_STRIDE * max(tries, 1))
     loop.backend = open_backend(config, settings, adapter=adapter, base_model=base_model, brand=brand)
     try:
         loop.guard, store_results = open_guard(settings, brand, store, adapter, lambda _line: None)
-        loop.produce([slot], shape.system_prompt(brand))
-        row, verdict, problems = loop._row(slot)
+        loop.produce([item], shape.system_prompt(brand))
+        row, verdict, problems = loop._row(item)
     finally:
         loop.backend.close()
     if problems:
         raise ModelError(f"Could not write a well-formed draft for draft {draft_id} in "
-                         f"{slot.malformed} tries ({'; '.join(problems)}).",
+                         f"{item.malformed} tries ({'; '.join(problems)}).",
                          hint="Regenerate again (new seeds), or edit the draft by hand.")
     new_id = actions.add_regenerated(
         store, draft_id, subject=row["subject"], body=row["body"], created_by=actor.username,

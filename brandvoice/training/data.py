@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from brandvoice import models
+from brandvoice import models, prompting
 from brandvoice.errors import InputError
 from brandvoice.prompting import briefs, shape
 
@@ -44,18 +44,80 @@ def email_texts(tokenizer: Any, brand: str, email: Any) -> tuple[str, str]:
                                 shape.format_email(email.subject, email.body))
 
 
+# Each past email that names an asset ("the month-end close checklist") also teaches the slot
+# with other assets of the same kind from the brand's own emails, so that the adapter learns to
+# write the mention it is given, not the one it memorised.
+SWAPS_PER_EXAMPLE = 2
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    """A slot-shaped training record: (brief, answer) with its weight and source."""
+
+    brief: str
+    answer: str
+    weight: float
+    source: str
+
+
+def slot_records(emails: list[Any], *, seed: int = 0) -> list[SlotRecord]:
+    """The subject, opening and closing ask of every past email as slot records (generation.slots
+    asks for them in the same shape), plus mention swaps."""
+    found = [(e, x) for e in emails for x in prompting.past_email_slots(
+        e.subject, prompting.body_paragraphs(e.body))]
+    pool: dict[str, list[str]] = {}
+    for _, x in found:
+        kind = prompting.mention_kind(x.mention) if x.mention else None
+        if kind and x.mention.lower() not in {m.lower() for m in pool.get(kind, [])}:
+            pool.setdefault(kind, []).append(x.mention)
+    rng = random.Random(seed)
+    out: list[SlotRecord] = []
+    for e, x in found:
+        out.append(_record(e, x.kind, x.text, x.mention, float(e.weight)))
+        kind = prompting.mention_kind(x.mention) if x.mention else None
+        others = [m for m in pool.get(kind or "", []) if m.lower() != (x.mention or "").lower()]
+        for other in rng.sample(others, min(SWAPS_PER_EXAMPLE, len(others))):
+            swapped = x.text.replace(x.mention, _like(other, x.mention), 1)
+            out.append(_record(e, x.kind, swapped, _like(other, x.mention), float(e.weight) / 2))
+    return out
+
+
+def _record(email: Any, kind: str, text: str, mention: str | None, weight: float) -> SlotRecord:
+    brief = prompting.slot_brief(kind, campaign=email.campaign, segment=email.segment,
+                                 audience=email.audience, mention=mention)
+    return SlotRecord(brief, text, weight, f"{email.source}#{kind}")
+
+
+def _like(mention: str, original: str) -> str:
+    """`mention` capitalised the way the original stood in its sentence."""
+    if original[:1].isupper() and mention[:1].islower():
+        return mention[:1].upper() + mention[1:]
+    if original[:1].islower() and mention[:1].isupper() and mention.split()[0].lower() in (
+            "the", "our", "your"):
+        return mention[:1].lower() + mention[1:]
+    return mention
+
+
 def _ids(tokenizer: Any, text: str) -> list[int]:
     # The chat template already contains any special tokens the model needs.
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def build_examples(tokenizer: Any, brand: str, emails: list[Any], *, max_seq_len: int,
-                   normalise_weights: bool = True) -> list[Example]:
-    """Tokenize emails into examples with the prompt masked; long emails are cut at max_seq_len."""
+                   normalise_weights: bool = True, slots: bool = False,
+                   seed: int = 0) -> list[Example]:
+    """Tokenize emails into examples with the prompt masked; long emails are cut at max_seq_len.
+
+    With `slots`, each email's slot records (subject, opening, ask) are examples too.
+    """
     out: list[Example] = []
     problems: list[str] = []
-    for email in emails:
-        prompt, full = email_texts(tokenizer, brand, email)
+    texts = [(email_texts(tokenizer, brand, e), float(e.weight), e.source, e) for e in emails]
+    if slots:
+        system = prompting.slot_system_prompt(brand)
+        texts += [(models.training_text(tokenizer, system, r.brief, r.answer), r.weight, r.source, r)
+                  for r in slot_records(emails, seed=seed)]
+    for (prompt, full), weight, source, email in texts:
         p_ids, f_ids = _ids(tokenizer, prompt), _ids(tokenizer, full)
         # Tokens are masked up to where prompt and full text stop agreeing (a BPE merge across the
         # boundary would otherwise leak a prompt token into the target, or hide an email token).
@@ -63,13 +125,13 @@ def build_examples(tokenizer: Any, brand: str, emails: list[Any], *, max_seq_len
         while n < min(len(p_ids), len(f_ids)) and p_ids[n] == f_ids[n]:
             n += 1
         if n >= max_seq_len - 8:
-            problems.append(f"{email.source or email.subject!r}: the prompt alone is {n} tokens, "
-                            f"more than max_seq_len={max_seq_len} allows")
+            problems.append(f"{source or getattr(email, 'subject', '')!r}: the prompt alone is {n} "
+                            f"tokens, more than max_seq_len={max_seq_len} allows")
             continue
         truncated = len(f_ids) > max_seq_len
         f_ids = f_ids[:max_seq_len]
         labels = [IGNORE] * n + f_ids[n:]
-        out.append(Example(f_ids, labels, float(email.weight), email.source, truncated))
+        out.append(Example(f_ids, labels, weight, source, truncated))
     if problems:
         raise InputError("Some emails do not fit the maximum sequence length.", problems=problems,
                          hint="Raise max_seq_len (--max-seq-len) or shorten the campaign/segment/audience fields.")

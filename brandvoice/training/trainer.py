@@ -46,6 +46,10 @@ class TrainConfig(DictConfig):
     target_modules: str | list[str] = "all-linear"
     epochs: float = 1.0
     max_steps: int = 0  # > 0 overrides epochs
+    # Measured on a real brand with 15 training emails: 4 steps (1 epoch) left drafts no classifier
+    # attributed to the brand; 23 steps got 90 %. Below this floor a small set barely moves the model.
+    min_steps: int = 30
+    slots: bool = True  # also learn the slots (subject, opening, ask) that slot templates ask for
     learning_rate: float = 2e-3
     batch_size: int = 1  # no padding at all, a quarter of the activation memory of batch 4
     grad_accum: int = 4  # effective batch 4
@@ -257,12 +261,29 @@ def pick_threads(requested: int = 0) -> int:
     return max(1, min(cores, round(cores - busy)))
 
 
+SMALL_SET = 20  # training emails below which the adapter learns the voice only roughly
+
+
+def small_set_notes(n_train: int, n_heldout: int) -> list[str]:
+    """What to expect from a small training set, in words (shown with the job and the adapter)."""
+    notes = []
+    if n_train < SMALL_SET:
+        notes.append(f"Only {n_train} training emails (fewer than {SMALL_SET}): the adapter will pick "
+                     "up the brand's phrases and formats, not its full range; expect its slots to fall "
+                     "back to your template's text more often. Add past emails to do better.")
+    if n_heldout < 5:
+        notes.append(f"Only {n_heldout} held-out emails: the perplexity comparison is a rough signal, "
+                     "not a measurement.")
+    return notes
+
+
 def plan_steps(config: TrainConfig, n_train: int) -> int:
-    """Optimizer steps for the run: max_steps, else epochs over the training emails."""
+    """Optimizer steps for the run: max_steps, else epochs over the training examples, at least
+    min_steps (a small brand's few emails still get enough steps to learn from)."""
     if config.max_steps:
         return config.max_steps
     per_step = config.batch_size * config.grad_accum
-    return max(1, math.ceil(config.epochs * n_train / per_step))
+    return max(config.min_steps, math.ceil(config.epochs * n_train / per_step))
 
 
 def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any]:
@@ -282,9 +303,13 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
     data = prepare_data(config, job_dir, feedback)
     reporter.log(f"{len(data['train'])} training and {len(data['test'])} held-out emails for {config.brand} "
                  f"(data {data['data_hash'][:12]}).")
+    notes = small_set_notes(len(data["train"]), len(data["test"]))
+    for note in notes:
+        reporter.log(note)
 
     tok = models.load_tokenizer(config.base_model, settings)
-    train_ex = train_data.build_examples(tok, config.brand, data["train"], max_seq_len=config.max_seq_len)
+    train_ex = train_data.build_examples(tok, config.brand, data["train"], max_seq_len=config.max_seq_len,
+                                         slots=config.slots, seed=config.seed)
     test_ex = train_data.build_examples(tok, config.brand, data["test"], max_seq_len=config.max_seq_len)
     max_steps = plan_steps(config, len(train_ex))
     order = train_data.schedule([len(e.input_ids) for e in train_ex],
@@ -327,7 +352,8 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
         "steps": trainer.state.global_step, "train_loss": output.training_loss,
         "final_loss": losses[-1] if losses else None, "train_seconds": round(train_seconds, 1),
         "tokens_per_s": round(counter["tokens"] / max(train_seconds, 1e-6), 1),
-        "n_train": len(train_ex), "n_heldout": len(test_ex), "threads": threads,
+        "n_train": len(data["train"]), "n_examples": len(train_ex), "n_heldout": len(test_ex),
+        "threads": threads, "notes": notes,
         "truncated": sum(e.truncated for e in train_ex), "resumed_from": Path(resume).name if resume else None,
     }
     if config.evaluate and test_ex:

@@ -1,0 +1,192 @@
+"""Slot mode: the model writes only the slots of a skeleton, best of k candidates per slot.
+
+For a chunk of pending drafts, every slot becomes a short brief (the shape training uses); the
+same brief for the same variant is generated once, k candidates in one batch (seeded by the brief,
+so two contacts with the same brief get the same candidates). Each candidate is checked for this
+contact (`Guard.slot_problems`: mention, length, placeholders, names, facts, shape); among those
+that pass, the one the others agree with most (and the model was surest of) is kept. A slot with no
+passing candidate keeps the marketer's fallback, and the draft says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from brandvoice import prompting
+from brandvoice.generation.protocol import GenOutput, GenRequest, seed_for
+
+# A slot's token budget: about 1.6 tokens per English word here, plus room for a stop.
+TOKENS_PER_WORD = 1.6
+_LABEL = re.compile(r"^\W*(?:subject(?: line)?|opening(?: sentence)?|ask|answer|slot)\s*[:\-]\s*",
+                    re.IGNORECASE)
+
+
+@dataclass
+class Candidate:
+    """One model answer for one slot brief."""
+
+    text: str
+    raw: str
+    mean_logprob: float | None
+    problems: list[str] = field(default_factory=list)
+    agreement: float = 0.0
+
+
+@dataclass
+class SlotChoice:
+    """What went into one slot of one draft, and why."""
+
+    name: str
+    kind: str
+    text: str
+    source: str  # "model" | "fallback"
+    reason: str
+    candidates: list[dict]
+
+    def to_dict(self) -> dict:
+        """A JSON-able dict (stored with the draft's settings)."""
+        return {"name": self.name, "kind": self.kind, "text": self.text, "source": self.source,
+                "reason": self.reason, "candidates": self.candidates}
+
+
+def clean(raw: str, kind: str, limit: int) -> str:
+    """A model answer as slot text: its first line, labels and wrapping quotes removed; a sentence
+    slot over the word limit is cut at its last sentence end within the limit."""
+    line = next((ln for ln in raw.strip().splitlines() if ln.strip()), "").strip()
+    line = _LABEL.sub("", line).strip()
+    if len(line) > 1 and line[0] in "\"“'" and line[-1] in "\"”'" and line.count(line[0]) <= 2:
+        line = line[1:-1].strip()
+    line = " ".join(line.split())
+    if kind != "subject" and len(line.split()) > limit:
+        cut = " ".join(line.split()[:limit])
+        end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+        if cut.endswith((".", "?", "!")):
+            return cut
+        if end > 0:
+            return cut[: end + 1]
+    return line.rstrip() if kind != "subject" else line.rstrip(" .")
+
+
+def agreement(texts: list[str]) -> list[float]:
+    """For each text, its mean similarity (0..1) to the others: the consensus among candidates
+    (minimum Bayes risk), which small models' sampled answers are most reliable by."""
+    from rapidfuzz import fuzz
+
+    out = []
+    for i, a in enumerate(texts):
+        others = [fuzz.token_sort_ratio(a, b) / 100 for j, b in enumerate(texts) if j != i and b]
+        out.append(sum(others) / len(others) if others else 0.0)
+    return out
+
+
+def pick(cands: list[Candidate]) -> Candidate | None:
+    """The passing candidate with the most agreement (then the highest mean log-probability)."""
+    ok = [c for c in cands if not c.problems]
+    if not ok:
+        return None
+    return max(ok, key=lambda c: (round(c.agreement, 2), c.mean_logprob or -99.0, -len(c.text)))
+
+
+def _why_not(cands: list[Candidate]) -> str:
+    counts: dict[str, int] = {}
+    for c in cands:
+        for p in c.problems[:1]:
+            key = p.split(":")[0].split("(")[0].strip()
+            counts[key] = counts.get(key, 0) + 1
+    top = ", ".join(f"{n} {why}" for why, n in sorted(counts.items(), key=lambda kv: -kv[1])[:3])
+    return f"no candidate passed ({top})" if top else "no candidate"
+
+
+@dataclass
+class SlotBrief:
+    """One distinct slot brief of a chunk, with the candidates the model wrote for it."""
+
+    kind: str
+    words: int
+    user: str
+    variant: int
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+class SkeletonWriter:
+    """Fills the slots of a chunk's skeletons: one batch of k candidates per distinct brief."""
+
+    def __init__(self, backend, guard, *, brand: str, template, k: int, seed: int):
+        self.backend, self.guard, self.brand, self.template = backend, guard, brand, template
+        self.k, self.seed = k, seed
+        self.system = prompting.slot_system_prompt(brand)
+        self.tokens = 0
+
+    def brief_of(self, spec, contact: dict) -> str:
+        """The slot brief for one contact (campaign from the template, audience from the row)."""
+        return prompting.slot_brief(
+            spec.kind, campaign=self.template.use_case,
+            segment=contact.get("lifecycle_stage") or contact.get("lead_status"),
+            audience=contact.get("job_title"), mention=spec.mention, words=spec.words,
+            brief=spec.brief)
+
+    def generate(self, briefs: dict[tuple[str, int], SlotBrief]) -> None:
+        """k candidates for every distinct brief, in one backend call."""
+        reqs = []
+        for (user, variant), b in briefs.items():
+            digest = hashlib.sha256(user.encode()).hexdigest()[:16]
+            budget = int(b.words * TOKENS_PER_WORD) + 8
+            reqs += [GenRequest(system=self.system, user=user, tag=(user, variant), prime="",
+                                max_new_tokens=budget, seed=seed_for(self.seed, digest, variant, i))
+                     for i in range(self.k)]
+        outs: list[GenOutput] = self.backend.generate(reqs) if reqs else []
+        for req, out in zip(reqs, outs, strict=True):
+            b = briefs[req.tag]
+            self.tokens += out.new_tokens
+            b.candidates.append(Candidate(clean(out.text, b.kind, b.words), out.text,
+                                          out.mean_logprob))
+        for b in briefs.values():
+            for c, a in zip(b.candidates, agreement([c.text for c in b.candidates]), strict=True):
+                c.agreement = a
+
+    def choose(self, spec, contact: dict, brief: SlotBrief, memo: dict) -> SlotChoice:
+        """The best passing candidate for this contact's slot, else the fallback."""
+        cands = [Candidate(c.text, c.raw, c.mean_logprob, agreement=c.agreement,
+                           problems=self.guard.slot_problems(c.text, spec, contact, memo)
+                           if self.guard is not None else [])
+                 for c in brief.candidates]
+        best = pick(cands)
+        listed = [{"text": c.text, "problems": c.problems, "agreement": round(c.agreement, 3),
+                   "mean_logprob": None if c.mean_logprob is None else round(c.mean_logprob, 3)}
+                  for c in cands]
+        if best is None:
+            return SlotChoice(spec.name, spec.kind, spec.fallback, "fallback", _why_not(cands),
+                              listed)
+        return SlotChoice(spec.name, spec.kind, best.text, "model",
+                          f"agreement {best.agreement:.2f} among {len(cands)} candidates", listed)
+
+    def fill(self, items: list[tuple[Any, dict, int]]) -> list[dict[str, Any]]:
+        """For (skeleton, contact, variant) items: subject, body, parts and slot choices each."""
+        briefs: dict[tuple[str, int], SlotBrief] = {}
+        keys = []
+        for skeleton, contact, variant in items:
+            row = []
+            for spec in skeleton.slots:
+                key = (self.brief_of(spec, contact), variant)
+                briefs.setdefault(key, SlotBrief(spec.kind, spec.words, key[0], variant))
+                row.append(key)
+            keys.append(row)
+        self.generate(briefs)
+        memo: dict = {}
+        out = []
+        for (skeleton, contact, _variant), row in zip(items, keys, strict=True):
+            choices = [self.choose(spec, contact, briefs[key], memo)
+                       for spec, key in zip(skeleton.slots, row, strict=True)]
+            texts = {c.name: c.text for c in choices if c.source == "model"}
+            sources = {c.name: c.source for c in choices}
+            subject, body = skeleton.fill(texts)
+            out.append({"subject": subject, "body": body, "choices": choices,
+                        "parts": skeleton.parts(texts, sources),
+                        "prompts": json.dumps({c.name: k[0] for c, k in zip(choices, row,
+                                                                              strict=True)},
+                                              ensure_ascii=False)})
+        return out

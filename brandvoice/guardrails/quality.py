@@ -1,0 +1,237 @@
+"""Quality checks: is the text usable at all? Subject sanity, placeholders of any shape, invented
+names, gibberish and loops, cut-off text, and the brief's own demands (mention, word limit).
+
+The same checks judge a slot candidate before it may enter a draft (`slot_problems`) and a whole
+draft before it may pass (`QualityChecker.check`). Each returns plain-language problems; thresholds
+are module constants with the labelled set they were calibrated on (tests/data/labelled).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from brandvoice.guardrails.text import sentences
+
+# Placeholders of any shape: [your_name], [X], {{ }}, {first_name}, <first name>, *|FNAME|*,
+# %FIRSTNAME%, XXX, ___. Square brackets and angle brackets around a short phrase are never part
+# of a finished email in this project's corpora.
+PLACEHOLDER = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\{\s*[A-Za-z_][\w. ]{0,30}\}|\*\|[A-Z0-9_]+\|\*|"
+    r"%[A-Z][A-Z0-9_]{2,}%|\[[^\]\n]{1,40}\]|<\s*[A-Za-z][\w .'-]{0,30}>|\b[Xx]{3,}\b|_{3,}")
+_SEPARATOR = re.compile(r"\s[|•·]\s|\|| -- | — .* — |::|//|\s-\s*$|^\s*-")
+_SUBJECT_GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon))\b",
+                               re.IGNORECASE)
+_CUT_END = re.compile(r"(?:\b(?:and|or|the|a|an|to|of|with|for|in|on|at|by|from|your|our|is|are|"
+                      r"that|this|but|as)|[,:;(&/-])\s*$", re.IGNORECASE)
+_SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|kind regards|"
+                      r"best regards|all the best|talk soon)\W*$", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_CAPITAL = re.compile(r"(?<![\w'’.-])[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+)*")
+_QUOTES = (('"', '"'), ("“", "”"), ("(", ")"))
+MAX_SUBJECT_CHARS = 80
+MAX_SUBJECT_WORDS = 12
+# Share of words no word list knows above which text reads as gibberish ("tallypointer foobared");
+# brand words and names from the CRM row are known. Calibrated in bench/calibrate.py.
+MAX_UNKNOWN_SHARE = 0.2
+MAX_SENTENCE_WORDS = 45
+# Time words state a fact about when (a demo "this morning", a trial ending "on Friday") that no
+# CRM row in this project carries in words: a slot may not say them; the skeleton prints dates.
+_WHEN = re.compile(
+    r"\b(?:today|tonight|yesterday|tomorrow|this (?:morning|afternoon|evening|week|month)|"
+    r"last (?:week|month|night|year|quarter)|next (?:week|month)|(?:on |this |next |last )?"
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|(?:\d+|a|one|two|three|four|"
+    r"five|six|seven|ten|fourteen)[ -](?:days?|weeks?|months?|hours?) (?:left|ago|to go|remaining))\b",
+    re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """The 100,000 most frequent English words (wordfreq), lower-case."""
+    from wordfreq import top_n_list
+
+    return frozenset(top_n_list("en", 100_000))
+
+
+def words(text: str) -> list[str]:
+    """The words of a text (letters, inner apostrophes and hyphens)."""
+    return _WORD.findall(text)
+
+
+def placeholders(text: str, allowed: set[str] = frozenset()) -> list[str]:
+    """Unfilled placeholders of any shape, except the `allowed` ones (spaces ignored)."""
+    return [m.group(0) for m in PLACEHOLDER.finditer(text)
+            if m.group(0).replace(" ", "") not in allowed]
+
+
+def subject_problems(subject: str) -> list[str]:
+    """Why a subject is not a subject: empty, too long, separators, brackets, a greeting, cut off."""
+    s = subject.strip()
+    if not s:
+        return ["the subject is empty"]
+    out = []
+    if "\n" in s or len(s) > MAX_SUBJECT_CHARS or len(s.split()) > MAX_SUBJECT_WORDS:
+        out.append(f"the subject is longer than {MAX_SUBJECT_WORDS} words / {MAX_SUBJECT_CHARS} "
+                   "characters")
+    if _SEPARATOR.search(s):
+        out.append("the subject has separators (| -- :: //)")
+    if re.search(r"[\[\]{}<>#@*]", s):
+        out.append("the subject has brackets or markup")
+    if _SUBJECT_GREETING.match(s):
+        out.append("the subject is a greeting")
+    if s.lower().startswith(("subject", "re:", "fwd:")):
+        out.append("the subject starts with a label")
+    if _CUT_END.search(s):
+        out.append("the subject is cut off")
+    if s.isupper() and len(s) > 8:
+        out.append("the subject is in capitals")
+    return out
+
+
+def unbalanced(text: str) -> bool:
+    """Quotes or parentheses that are opened and not closed."""
+    if text.count('"') % 2:
+        return True
+    return any(text.count(a) != text.count(b) for a, b in _QUOTES[1:])
+
+
+def unknown_share(text: str, known: set[str]) -> float:
+    """Share of words that neither the word list nor `known` (lower-case) has."""
+    ws = [w.lower().strip("'’-") for w in words(text)]
+    ws = [w for w in ws if w]
+    if not ws:
+        return 0.0
+    common = _common_words()
+    unknown = [w for w in ws if w not in common and w not in known
+               and not all(p in common or p in known for p in w.split("-"))]
+    return len(unknown) / len(ws)
+
+
+def loops(text: str) -> str | None:
+    """A word said twice in a row ("e-book e-book") or a phrase repeated: the loop, else None."""
+    ws = [w.lower() for w in words(text)]
+    for a, b in zip(ws, ws[1:], strict=False):
+        if a == b and a not in ("that", "had", "very"):
+            return f"{a} {b}"
+    grams = list(zip(ws, ws[1:], ws[2:], strict=False))
+    seen: set[tuple[str, ...]] = set()
+    for g in grams:
+        if g in seen:
+            return " ".join(g)
+        seen.add(g)
+    return None
+
+
+def new_names(text: str, known: set[str]) -> list[str]:
+    """Capitalised words that do not start a sentence and that `known` (lower-case words of the CRM
+    row, the brand's own emails and the allow-list) does not have: people and companies the
+    writer made up."""
+    out = []
+    for sent in sentences(text) or [text]:
+        for m in _CAPITAL.finditer(sent):
+            tokens = m.group(0).split()
+            if m.start() == len(sent) - len(sent.lstrip(" \"“'(—-")):
+                tokens = tokens[1:]  # the sentence's first word is capitalised anyway
+            for tok in tokens:
+                low = tok.lower().strip("'’-")
+                if low and low not in known and low.rstrip("s").rstrip("'’") not in known \
+                        and tok not in ("I", "OK"):
+                    out.append(tok)
+    return list(dict.fromkeys(out))
+
+
+def mentions(text: str, mention: str) -> bool:
+    """Whether a text names `mention` (case, quotes and a leading article ignored)."""
+    def norm(s: str) -> str:
+        s = re.sub(r"[\"“”'’]", "", s.lower())
+        s = re.sub(r"^(?:the|our|your|a|an)\s+", "", s.strip())
+        return " ".join(s.split())
+
+    core = norm(mention)
+    if not core:
+        return True
+    text_n = " " + norm(re.sub(r"[^\w\s\"“”'’-]", " ", text)) + " "
+    if f" {core} " in text_n:
+        return True
+    # "the e-book "The 5-Day Close"" named as "The 5-Day Close" still counts: its quoted title
+    quoted = re.findall(r"[\"“]([^\"”]{3,})[\"”]", mention)
+    return any(f" {norm(q)} " in text_n for q in quoted)
+
+
+@dataclass
+class SlotFacts:
+    """What a slot candidate may name: words known for the contact and the brand."""
+
+    known_words: set[str] = field(default_factory=set)
+    banned: object = None  # a PhraseMatcher of the policy's banned words
+    allowed_placeholders: set[str] = field(default_factory=set)
+
+
+def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
+                  facts: SlotFacts, sentence: bool, unsupported=None) -> list[str]:
+    """Why a candidate text for a slot must not enter a draft (empty list: it may).
+
+    `unsupported(text)` lists facts (prices, dates, numbers, links) the CRM row does not back up.
+    """
+    t = text.strip()
+    if not t:
+        return ["empty"]
+    out: list[str] = []
+    n = len(t.split())
+    if n > words_max:
+        out.append(f"{n} words, over the limit of {words_max}")
+    if n < (2 if kind == "subject" else 4):
+        out.append("too short")
+    if kind == "subject":
+        out += subject_problems(t)
+    elif sentence:
+        if not t[0].isupper() and t[0] not in "\"“":
+            out.append("does not start like a sentence")
+        if not t.rstrip("\"”’')").endswith((".", "!", "?")):
+            out.append("does not end like a sentence")
+        if len(sentences(t)) > 2:
+            out.append("more than two sentences")
+    if mention and not mentions(t, mention):
+        out.append(f"does not name {mention}")
+    if placeholders(t, facts.allowed_placeholders):
+        out.append("has a placeholder")
+    if _SUBJECT_GREETING.match(t) and kind != "subject":
+        out.append("greets (the greeting is not the slot's job)")
+    if any(_SIGNOFF.match(line) for line in t.splitlines()):
+        out.append("signs off")
+    if unbalanced(t):
+        out.append("unbalanced quotes or brackets")
+    loop = loops(t)
+    if loop:
+        out.append(f"repeats itself ({loop})")
+    when = _WHEN.search(t)
+    if when and when.group(0).lower() not in facts.known_words:
+        out.append(f"says when (“{when.group(0)}”) without the CRM row saying so")
+    names = new_names(t, facts.known_words)
+    if names:
+        out.append(f"names what the CRM row and the brand's emails do not: {', '.join(names[:3])}")
+    if unknown_share(t, facts.known_words) > MAX_UNKNOWN_SHARE:
+        out.append("words no dictionary knows")
+    if facts.banned is not None and facts.banned.search(t):
+        out.append("uses a banned word")
+    if unsupported is not None:
+        bad = unsupported(t)
+        if bad:
+            out.append("states facts the CRM row does not back: " + ", ".join(bad[:3]))
+    return out
+
+
+def known_words_of(texts) -> set[str]:
+    """Lower-case words of some texts (CRM values, the brand's emails, the allow-list)."""
+    out: set[str] = set()
+    for text in texts:
+        if text:
+            out.update(w.lower().strip("'’-") for w in words(str(text)))
+    return out
+
+
+def long_sentences(text: str) -> list[str]:
+    """Sentences over MAX_SENTENCE_WORDS words (run-ons a reader gives up on)."""
+    return [s for s in sentences(text) if len(s.split()) > MAX_SENTENCE_WORDS]
+

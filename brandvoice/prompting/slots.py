@@ -1,0 +1,293 @@
+"""Slot templates: an email skeleton in the brand's words, with short slots the model writes.
+
+A slot template (header `kind: slots`) renders, for one contact, into an email whose subject and
+body are the marketer's text (with CRM facts) and slots:
+
+    Subject: {% slot "subject", kind="subject", words=8, mention=asset %}About {{ asset }}{% endslot %}
+
+    {{ greeting }}
+
+    {% slot "opening", kind="opening", words=25, mention=asset %}Thanks for downloading {{ asset }}.{% endslot %}
+
+The text between `{% slot %}` and `{% endslot %}` is the fallback: what the draft says when no
+candidate the model writes is good enough (the draft records that it fell back). A slot has a kind
+(the shape training derives from past emails, SLOT_KINDS), a word limit, an optional `mention`
+(text the slot must contain, such as what the contact downloaded) and an optional `brief` (one
+more instruction). The greeting, sign-off and footer come from the brand policy, never the model.
+
+Training and generation share one slot brief (`slot_brief`), as they share the whole-email brief.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from brandvoice.errors import TemplateError
+from brandvoice.prompting.filters import first_name_or, is_blank, oneline
+from brandvoice.prompting.shape import brief_header
+
+
+@dataclass(frozen=True)
+class SlotKind:
+    """What a kind of slot asks the model to write."""
+
+    task: str
+    words: int  # default word limit
+    sentence: bool  # ends like a sentence (a subject does not)
+
+
+SLOT_KINDS: dict[str, SlotKind] = {
+    "subject": SlotKind("Write the subject line.", 8, False),
+    "opening": SlotKind("Write the opening sentence of the email.", 25, True),
+    "ask": SlotKind("Write the closing ask of the email: one clear next step.", 30, True),
+}
+MARK = "\ue000"  # marks slots in rendered text (a private-use character: never whitespace); printed
+# CRM values never carry it (neutralize drops it)
+_MARKER = re.compile(f"{MARK}([A-Za-z0-9_]+){MARK}")
+_SLOT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """One slot of a rendered skeleton."""
+
+    name: str
+    kind: str
+    words: int
+    fallback: str
+    mention: str | None = None
+    brief: str | None = None
+
+    def to_dict(self) -> dict:
+        """A JSON-able dict."""
+        return asdict(self)
+
+
+@dataclass
+class Skeleton:
+    """A slot template rendered for one contact: subject and body with slot markers."""
+
+    subject: str
+    body: str
+    slots: list[SlotSpec] = field(default_factory=list)
+
+    def fill(self, texts: dict[str, str]) -> tuple[str, str]:
+        """(subject, body) with each slot's text (`texts`), or its fallback where none is given."""
+        by_name = {s.name: s for s in self.slots}
+
+        def put(m: re.Match) -> str:
+            return texts.get(m.group(1)) or by_name[m.group(1)].fallback
+
+        return _MARKER.sub(put, self.subject), _MARKER.sub(put, self.body)
+
+    def parts(self, texts: dict[str, str], sources: dict[str, str]) -> list[dict]:
+        """The body and subject as parts: marketer text and slots (with who wrote each slot)."""
+        out: list[dict] = []
+        for where, text in (("subject", self.subject), ("body", self.body)):
+            pos = 0
+            for m in _MARKER.finditer(text):
+                if m.start() > pos:
+                    out.append({"where": where, "kind": "text", "text": text[pos:m.start()]})
+                name = m.group(1)
+                spec = next(s for s in self.slots if s.name == name)
+                out.append({"where": where, "kind": "slot", "name": name,
+                            "text": texts.get(name) or spec.fallback,
+                            "source": sources.get(name, "fallback")})
+                pos = m.end()
+            if pos < len(text):
+                out.append({"where": where, "kind": "text", "text": text[pos:]})
+        return out
+
+
+class SlotCollector:
+    """Collects the slots of one rendering (passed in the template context)."""
+
+    def __init__(self) -> None:
+        self.slots: list[SlotSpec] = []
+
+    def add(self, spec: SlotSpec) -> str:
+        if any(s.name == spec.name for s in self.slots):
+            raise TemplateError(f"Slot {spec.name!r} appears twice.",
+                                hint="Give every slot its own name.")
+        self.slots.append(spec)
+        from brandvoice.prompting.filters import Trusted
+
+        return Trusted(f"{MARK}{spec.name}{MARK}")  # printed as is: neutralize drops MARK otherwise
+
+
+def slot_extension():
+    """The Jinja extension behind `{% slot "name", kind=..., words=..., mention=... %}fallback{% endslot %}`."""
+    from jinja2 import nodes
+    from jinja2.ext import Extension
+
+    class SlotExtension(Extension):
+        tags = {"slot"}
+
+        def parse(self, parser):
+            lineno = next(parser.stream).lineno
+            args = [parser.parse_expression(), nodes.Name("_slot_collector", "load")]
+            kwargs = []
+            while parser.stream.skip_if("comma"):
+                key = parser.stream.expect("name")
+                if key.value not in ("kind", "words", "mention", "brief"):
+                    parser.fail(f"unknown slot setting {key.value!r} (use kind, words, mention, "
+                                "brief)", key.lineno)
+                parser.stream.expect("assign")
+                kwargs.append(nodes.Keyword(key.value, parser.parse_expression()))
+            body = parser.parse_statements(("name:endslot",), drop_needle=True)
+            call = self.call_method("_slot", args, kwargs)
+            return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+        def _slot(self, name, collector, *, kind: str = "opening", words: Any = None,
+                  mention: Any = None, brief: Any = None, caller=None) -> str:
+            if not isinstance(collector, SlotCollector):
+                raise TemplateError("Slots work only in templates whose header says "
+                                    "'kind: slots'.", hint="Add 'kind: slots' to the header.")
+            return collector.add(make_spec(name, kind, words, mention, brief, caller()))
+
+    return SlotExtension
+
+
+def make_spec(name: Any, kind: Any, words: Any, mention: Any, brief: Any, fallback: str) -> SlotSpec:
+    """A checked SlotSpec; TemplateError says which setting is wrong and how to fix it."""
+    name = str(name)
+    if not _SLOT_NAME.match(name):
+        raise TemplateError(f"Slot name {name!r}: use letters, digits and '_' (at most 40).")
+    if kind not in SLOT_KINDS:
+        raise TemplateError(f"Slot {name!r}: unknown kind {kind!r}.",
+                            hint=f"Use one of: {', '.join(SLOT_KINDS)}.")
+    limit = SLOT_KINDS[kind].words if words is None else words
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 2 <= limit <= 60:
+        raise TemplateError(f"Slot {name!r}: words must be a whole number from 2 to 60, got {words!r}.")
+    fallback = " ".join(str(fallback or "").split())
+    if not fallback:
+        raise TemplateError(f"Slot {name!r} has no fallback text.",
+                            hint="Write the text to use when the model's candidates are not good "
+                                 "enough between {% slot %} and {% endslot %}.")
+    mention = None if is_blank(mention) else oneline(mention, 120)
+    brief = None if is_blank(brief) else oneline(brief, 200)
+    return SlotSpec(name, str(kind), limit, fallback, mention, brief)
+
+
+def split_skeleton(text: str, slots: list[SlotSpec], template: str) -> Skeleton:
+    """A rendered slot template -> Skeleton: the first line is 'Subject: ...', the rest the body."""
+    text = text.strip()
+    first, _, body = text.partition("\n")
+    if not first.lower().startswith("subject:"):
+        raise TemplateError(f"Template {template}: a slot template starts with a 'Subject:' line.",
+                            template=template, line=1,
+                            hint="Begin the template body with 'Subject: ...' (text or a slot).")
+    subject = first.split(":", 1)[1].strip()
+    body = re.sub(r"\n{3,}", "\n\n", body.strip())
+    if not subject or not body:
+        raise TemplateError(f"Template {template}: the subject or the body is empty.",
+                            template=template)
+    return Skeleton(subject=subject, body=body, slots=slots)
+
+
+def greeting_line(contact: dict, template: str = "Hi {first_name},", fallback: str = "Hi there,") -> str:
+    """The greeting the brand policy prescribes: its template with the contact's first name, or
+    its fallback when the CRM row has no usable first name."""
+    first = first_name_or(contact or {}, "")
+    if not first:
+        return fallback
+    return template.replace("{first_name}", first)
+
+
+# --- the slot brief: the one shape training and generation share -------------------------------
+
+def slot_system_prompt(brand: str) -> str:
+    """The system message for writing one slot in a brand's voice."""
+    return (f"You are the email copywriter for {brand}. Write in {brand}'s own voice. "
+            "Answer with the requested text only.")
+
+
+def slot_brief(kind: str, *, campaign: str | None, segment: str | None = None,
+               audience: str | None = None, mention: str | None = None, words: int | None = None,
+               brief: str | None = None) -> str:
+    """The brief of one slot: the whole-email brief's header, then the slot, its mention and task."""
+    spec = SLOT_KINDS[kind]
+    lines = [brief_header(_line(campaign), _line(segment), _line(audience)), f"Slot: {kind}"]
+    if mention:
+        lines.append(f"Mention: {_line(mention)}")
+    lines.append(f"Task: {spec.task} At most {words or spec.words} words.")
+    if brief:
+        lines.append(f"Note: {_line(brief)}")
+    return "\n".join(lines)
+
+
+def _line(value: Any) -> str | None:
+    """A CRM or template value as one neutral line (no newline can start an instruction)."""
+    return None if is_blank(value) else oneline(value, 120).replace(MARK, "")
+
+
+# --- what a past email teaches: its subject, opening and ask ----------------------------------
+
+_KIND_NOUNS = {
+    "document": r"checklist|guide|e-?book|playbook|report|cheat sheet|template|whitepaper|white paper",
+    "event": r"webinar|summit|workshop|class|conference|tasting|meetup|cupping|fest(?:ival)?|expo",
+}
+_MENTION = re.compile(
+    r"[\"“][A-Z0-9][^\"”\n]{2,59}[\"”](?:\s+(?:" + "|".join(_KIND_NOUNS.values()) + r"))?"
+    r"|\b(?:the|our|your)\s+(?:[\w&'’-]+\s+){0,4}?(?:" + "|".join(_KIND_NOUNS.values()) + r")\b",
+    re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z“\"0-9])")
+
+
+def mention_kind(text: str) -> str | None:
+    """'document' or 'event' for a mention ("the pricing guide", "the Denver CFO Summit")."""
+    for kind, nouns in _KIND_NOUNS.items():
+        if re.search(rf"\b(?:{nouns})\b", text, re.IGNORECASE):
+            return kind
+    return None
+
+
+def find_mention(text: str) -> str | None:
+    """The first named asset or event in a sentence (what a slot would be asked to mention)."""
+    m = _MENTION.search(text)
+    return m.group(0) if m else None
+
+
+_GREETING_LINE = re.compile(r"^\W*(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening))"
+                            r"\b[^\n]{0,60}$", re.IGNORECASE)
+_SIGNOFF_LINE = re.compile(r"^\W*(?:[—–-]\s*\S|best\b|thanks\b|thank you\b|cheers\b|regards\b|warmly\b|"
+                           r"sincerely\b|stay \w+,?$|talk soon\b|see you\b|p\.?\s?s\b)", re.IGNORECASE)
+
+
+def body_paragraphs(body: str) -> list[str]:
+    """A past email's paragraphs between its greeting and its sign-off (both left out)."""
+    paras = [p.strip() for p in re.split(r"\n\s*\n", body or "") if p.strip()]
+    if paras and len(paras[0].splitlines()) == 1 and _GREETING_LINE.match(paras[0]):
+        paras = paras[1:]
+    for i, para in enumerate(paras):
+        lines = para.splitlines()
+        if _SIGNOFF_LINE.match(lines[0]) and len(lines[0].split()) <= 8:
+            return paras[:i]
+    return paras
+
+
+@dataclass(frozen=True)
+class SlotExample:
+    """A slot-shaped training example taken from a past email."""
+
+    kind: str
+    text: str
+    mention: str | None
+
+
+def past_email_slots(subject: str, paragraphs: list[str]) -> list[SlotExample]:
+    """The subject, opening sentence and closing ask of a past email's body paragraphs (greeting,
+    sign-off and footer already removed by the caller)."""
+    out = [SlotExample("subject", subject.strip(), find_mention(subject))]
+    if paragraphs:
+        first = _SENTENCE_END.split(paragraphs[0].strip())[0]
+        if 3 <= len(first.split()) <= SLOT_KINDS["opening"].words + 5:
+            out.append(SlotExample("opening", first, find_mention(first)))
+    if len(paragraphs) > 1:
+        last = " ".join(paragraphs[-1].split())
+        if 4 <= len(last.split()) <= SLOT_KINDS["ask"].words + 5 and "http" not in last \
+                and not last.lower().startswith("p.s"):
+            out.append(SlotExample("ask", last, find_mention(last)))
+    return [e for e in out if e.text]
