@@ -1,11 +1,17 @@
-"""Settings dataclasses. Nothing is read at import time: call `Settings.from_env()`."""
+"""Validated settings: the workspace's Settings and the base of every job config (pydantic).
+
+Unknown keys are refused (a typo must not be ignored silently), each choice is one field with its
+allowed values (`Literal`), ranges live in `Field(ge=, le=)`, and a ValidationError becomes a
+ConfigError with one line per bad field. Nothing is read at import time: call `Settings.from_env()`.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from brandvoice.errors import ConfigError
 
@@ -15,25 +21,51 @@ QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class DictConfig:
-    """Mixin for job settings dataclasses stored as JSON: to_dict, and from_dict that refuses typos."""
+def config_error(label: str, exc: ValidationError, model: type[BaseModel] | None = None) -> ConfigError:
+    """A pydantic ValidationError as a ConfigError: unknown keys first, then one line per field."""
+    unknown = [".".join(map(str, e["loc"])) for e in exc.errors() if e["type"] == "extra_forbidden"]
+    lines = []
+    for e in exc.errors():
+        if e["type"] == "extra_forbidden":
+            continue
+        where = ".".join(map(str, e["loc"]))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}={e['input']!r}: {msg}" if where else msg)
+    known = sorted(model.model_fields) if model is not None else []
+    if unknown and not lines:
+        return ConfigError(f"Unknown {label}: {', '.join(unknown)}.",
+                           hint=f"Known settings: {', '.join(known)}." if known else None)
+    if unknown:
+        lines.insert(0, f"unknown {label}: {', '.join(unknown)}")
+    return ConfigError(f"Invalid {label}:\n" + "\n".join(f"  - {line}" for line in lines),
+                       hint="Fix the listed settings" + (f" (known: {', '.join(known)})." if unknown
+                                                          else "."))
 
-    _label = "settings"  # "generation settings", "training settings": named in the error
+
+class Config(BaseModel):
+    """A validated config: unknown keys refused, JSON round trip with to_dict/from_dict."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+    label: ClassVar[str] = "settings"  # "generation settings", "training settings": in messages
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise config_error(self.label, exc, type(self)) from None
 
     def to_dict(self) -> dict:
         """JSON-able settings (stored with the job)."""
-        return asdict(self)  # type: ignore[call-overload]
+        return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(cls, data: dict | None):
-        """Settings from a dict; unknown keys are an error (a typo must not be ignored silently)."""
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"Unknown {cls._label}: {', '.join(unknown)}.",
-                              hint=f"Known settings: {', '.join(sorted(known))}.")
-        return cls(**data)
+        """Settings from a dict; unknown keys are an error."""
+        return cls(**dict(data or {}))
+
+
+# kept for callers written against the dataclass era
+DictConfig = Config
 
 
 def _default_data_dir(name: str) -> Path:
@@ -42,31 +74,32 @@ def _default_data_dir(name: str) -> Path:
     return here if here.is_dir() else Path.cwd() / name
 
 
-@dataclass
-class Settings:
+class Settings(Config):
     """Where runtime state lives and which defaults apply."""
 
-    home: Path = field(default_factory=lambda: Path(".brandvoice"))
-    db_url: str | None = None
+    label: ClassVar[str] = "settings"
+    model_config = ConfigDict(extra="forbid", validate_default=True, validate_assignment=True)
+
+    home: Path = Field(default_factory=lambda: Path(".brandvoice"),
+                       description="Folder for the database, adapters, jobs and exports.")
+    db_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under home.")
     base_model: str = "smollm2-135m-instruct"
     quantization: Quantization = "nf4"
     embedder: str = "all-MiniLM-L6-v2"
-    prompts_dir: Path = field(default_factory=lambda: _default_data_dir("prompts"))
-    guardrails_dir: Path = field(default_factory=lambda: _default_data_dir("guardrails"))
-    # Four-eyes rule: nobody approves a draft they generated, unless this is switched on.
-    allow_self_approval: bool = False
+    prompts_dir: Path = Field(default_factory=lambda: _default_data_dir("prompts"))
+    guardrails_dir: Path = Field(default_factory=lambda: _default_data_dir("guardrails"))
+    allow_self_approval: bool = False  # replaced by the admin's setting in the store (review)
 
-    def __post_init__(self) -> None:
-        self.home = Path(self.home).expanduser().resolve()
-        self.prompts_dir = Path(self.prompts_dir)
-        self.guardrails_dir = Path(self.guardrails_dir)
-        if self.quantization not in QUANTIZATIONS:
-            raise ConfigError(
-                f"Unknown quantization {self.quantization!r} (BRANDVOICE_QUANTIZATION).",
-                hint=f"Use one of: {', '.join(QUANTIZATIONS)}.",
-            )
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return Path(v).expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _default_db(self) -> Settings:
         if self.db_url is None:
-            self.db_url = f"sqlite:///{self.home / 'brandvoice.db'}"
+            object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'brandvoice.db'}")
+        return self
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -85,11 +118,15 @@ class Settings:
         for attr, var in mapping.items():
             if env.get(var):
                 values[attr] = env[var]
-        if env.get("BRANDVOICE_ALLOW_SELF_APPROVAL"):
-            values["allow_self_approval"] = env["BRANDVOICE_ALLOW_SELF_APPROVAL"].strip().lower() in {
-                "1", "true", "yes", "on"}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ConfigError as exc:
+            if "quantization" in str(exc):
+                raise ConfigError(f"Unknown quantization {values.get('quantization')!r} "
+                                  "(BRANDVOICE_QUANTIZATION).",
+                                  hint=f"Use one of: {', '.join(QUANTIZATIONS)}.") from None
+            raise
 
     # Runtime folders under home; created on demand by the code that writes them.
     @property

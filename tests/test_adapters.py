@@ -89,7 +89,7 @@ def test_cli_train_list_show_and_load(store, settings, tiny_model_dir, tmp_path)
     res = runner.invoke(main, ["train", "--emails", str(tmp_path / "missing.csv"), "--brand", "Acme"])
     assert res.exit_code != 0 and "does not exist" in res.output and "Traceback" not in res.output
     res = runner.invoke(main, ["train", "--emails", str(emails), "--brand", "Acme", "--lr", "5"])
-    assert res.exit_code != 0 and "learning_rate" in res.output
+    assert res.exit_code != 0 and "--lr" in res.output and "0<x<1" in res.output  # the range, named
 
     info = adapters.get_adapter(store, "acme")
     model, tok = adapters.load_for_inference(settings, info)

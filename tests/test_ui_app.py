@@ -208,7 +208,6 @@ def test_demo_seed_mode_from_the_environment(settings, monkeypatch):
 
 def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tiny_model_dir,
                                                              monkeypatch):
-    import dataclasses
 
     import sqlalchemy as sa
 
@@ -218,7 +217,6 @@ def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tin
     from brandvoice.training import trainer as train
 
     # The tiny model stands in for the embedded one: the job logic is what is under test.
-    @dataclasses.dataclass
     class TinyTrainConfig(train.TrainConfig):
         base_model: str = str(tiny_model_dir)
         quantization: str = "none"

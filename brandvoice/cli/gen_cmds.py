@@ -5,6 +5,13 @@ from __future__ import annotations
 import click
 
 from brandvoice.cli.base import main, settings, store
+from brandvoice.cli.options import config_options, given
+from brandvoice.generation.batch import GenerationConfig
+
+# The generation settings a user sets from the command line; the rest keep their defaults.
+GEN_FIELDS = ["variants", "candidates", "seed", "batch_size", "temperature", "top_p", "max_new_tokens",
+              "max_tries", "merge", "dtype", "backend", "server_url", "model", "concurrency",
+              "endpoint"]
 
 
 def _load_mapping(path: str | None) -> dict[str, str] | None:
@@ -70,46 +77,22 @@ def _report(job: dict) -> None:
 @click.option("--adapter", help="Adapter: 'ledgerly', 'ledgerly:v2' or an id.")
 @click.option("--base-model", help="Generate with a base model only (no adapter).")
 @click.option("--brand", help="Brand name in the prompt (default: the adapter's brand).")
-@click.option("--variants", type=int, default=1, show_default=True, help="Drafts per contact.")
-@click.option("--seed", type=int, default=1234, show_default=True)
-@click.option("--batch-size", type=int, default=8, show_default=True)
-@click.option("--temperature", type=float, default=0.7, show_default=True)
-@click.option("--top-p", type=float, default=0.9, show_default=True)
-@click.option("--max-new-tokens", type=int, default=220, show_default=True)
-@click.option("--max-tries", type=int, default=3, show_default=True, help="Attempts for malformed output.")
-@click.option("--merge", type=click.Choice(["auto", "yes", "no"]), default="auto", show_default=True,
-              help="Serve a merged copy of the adapter (after a greedy-equality check).")
-@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
-              help="Local weights: bf16 is faster where the CPU has it; float32 makes each draft "
-              "independent of which contacts share its batch.")
-@click.option("--backend", type=click.Choice(["local", "openai"]), default="local", show_default=True)
-@click.option("--server-url", help="OpenAI-compatible server (vLLM, llama.cpp) for --backend openai.")
-@click.option("--model", "served_model", help="Served model name (default: '<adapter>-v<N>').")
-@click.option("--concurrency", type=int, default=4, show_default=True, help="Requests in flight (openai).")
-@click.option("--endpoint", type=click.Choice(["chat", "completions"]), default="chat", show_default=True,
-              help="openai backend: /v1/completions primes the answer with 'Subject:' like local runs.")
+@config_options(GenerationConfig, GEN_FIELDS)
 @click.option("--skip-incomplete/--no-skip-incomplete", default=True, show_default=True,
               help="Skip contacts missing a field the template needs (else stop and list them).")
 @click.option("--background", is_flag=True, help="Run in a background process and return its job id.")
 @click.option("--resume", type=int, metavar="JOB_ID", help="Finish an interrupted generate job.")
-def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, brand, variants, seed,
-                 batch_size, temperature, top_p, max_new_tokens, max_tries, merge, dtype, backend, server_url,
-                 served_model, concurrency, endpoint, skip_incomplete, background, resume) -> None:
+def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, brand, skip_incomplete,
+                 background, resume, **options) -> None:
     """Write personalized drafts for every contact of a CRM export, as a resumable job."""
     from brandvoice import generation, jobs
 
     if resume is not None:
-        job = jobs.get(store(), resume)
-        if job["kind"] != "generate":
-            raise click.UsageError(f"Job {resume} is a {job['kind']} job, not a generate job.")
-        job_id = resume
+        job_id = generation.check_resumable(store(), resume)
     else:
         if not crm_path or not template:
             raise click.UsageError("--crm and --template are required (or --resume JOB_ID).")
-        config = generation.GenerationConfig(
-            variants=variants, seed=seed, batch_size=batch_size, temperature=temperature, top_p=top_p,
-            max_new_tokens=max_new_tokens, max_tries=max_tries, merge=merge, dtype=dtype, backend=backend,
-            server_url=server_url, model=served_model, concurrency=concurrency, endpoint=endpoint)
+        config = generation.GenerationConfig(**given(options, GEN_FIELDS))
         job_id = generation.submit(store(), settings(), crm=crm_path, activities=activities,
                                  template=template, adapter=adapter, base_model=base_model, brand=brand,
                                  config=config, mapping=_load_mapping(mapping),

@@ -7,7 +7,13 @@ import json
 import click
 
 from brandvoice.cli.base import echo_table, group, main, settings, store
-from brandvoice.config import QUANTIZATIONS
+from brandvoice.cli.options import config_options, given
+from brandvoice.training.trainer import TrainConfig
+
+TRAIN_FIELDS = ["base_model", "quantization", "epochs", "max_steps", "min_steps", "learning_rate",
+                "lora_r", "lora_alpha", "batch_size", "max_seq_len", "metric", "quantile",
+                "min_sends", "mode", "seed", "slots", "include_approved"]
+RENAMED = {"learning_rate": "lr", "lora_r": "rank", "lora_alpha": "alpha"}  # the short names
 
 
 def _progress_line(pending: dict) -> None:
@@ -25,37 +31,19 @@ def _progress_line(pending: dict) -> None:
 @main.command("train")
 @click.option("--emails", required=True, type=click.Path(dir_okay=False), help="Past emails (CSV or JSONL).")
 @click.option("--brand", required=True, help="Brand name, as the model should write for it.")
-@click.option("--base-model", default=None, help="Preset, Hugging Face id, local folder or .gguf file.")
-@click.option("--quantization", type=click.Choice(QUANTIZATIONS), default=None,
-              help="Base model weights while training (default nf4: QLoRA).")
-@click.option("--epochs", type=float, default=None, help="Passes over the training emails.")
-@click.option("--max-steps", type=int, default=None, help="Optimizer steps (overrides --epochs).")
-@click.option("--lr", type=float, default=None, help="Learning rate.")
-@click.option("--rank", type=int, default=None, help="LoRA rank r (alpha is 2 x r unless --alpha).")
-@click.option("--alpha", type=int, default=None, help="LoRA alpha.")
-@click.option("--batch-size", type=int, default=None)
-@click.option("--max-seq-len", type=int, default=None, help="Longer emails are cut at this many tokens.")
-@click.option("--metric", default=None, help="Selection metric: open_rate, click_rate, reply_rate, conversion_rate.")
-@click.option("--quantile", type=float, default=None, help="Keep emails above this quantile of the metric.")
-@click.option("--min-sends", type=int, default=None, help="Ignore the metric of emails sent fewer times.")
-@click.option("--mode", type=click.Choice(["top", "weight", "all"]), default=None,
-              help="top: keep high performers; weight: weight all by performance; all: no selection.")
-@click.option("--seed", type=int, default=None)
-@click.option("--include-approved", is_flag=True, help="Also learn from approved/edited drafts in the review queue.")
+@config_options(TrainConfig, TRAIN_FIELDS, rename=RENAMED)
 @click.option("--background", is_flag=True, help="Run in a background process and return the job id.")
-def train_cmd(emails: str, brand: str, base_model, quantization, epochs, max_steps, lr, rank, alpha,
-              batch_size, max_seq_len, metric, quantile, min_sends, mode, seed, include_approved,
-              background) -> None:
+def train_cmd(emails: str, brand: str, background: bool, **options) -> None:
     """Fine-tune a brand-voice adapter on past emails (QLoRA)."""
-    from brandvoice import jobs, review, training, worker
+    from brandvoice import jobs, review, worker
 
     s = settings()
-    opts = {"base_model": base_model or s.base_model, "quantization": quantization or s.quantization,
-            "epochs": epochs, "max_steps": max_steps, "learning_rate": lr, "lora_r": rank,
-            "lora_alpha": alpha if alpha is not None else (2 * rank if rank else None),
-            "batch_size": batch_size, "max_seq_len": max_seq_len, "metric": metric, "quantile": quantile,
-            "min_sends": min_sends, "mode": mode, "seed": seed, "include_approved": include_approved}
-    config = training.TrainConfig(brand=brand, emails=emails, **{k: v for k, v in opts.items() if v is not None})
+    values = given(options, TRAIN_FIELDS)
+    values.setdefault("base_model", s.base_model)
+    values.setdefault("quantization", s.quantization)
+    if "lora_r" in values and "lora_alpha" not in values:
+        values["lora_alpha"] = 2 * values["lora_r"]
+    config = TrainConfig(brand=brand, emails=emails, **values)
     st = store()
     job_id = review.submit_training(st, s, config)
     if background:

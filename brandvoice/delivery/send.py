@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
+from pydantic import Field, field_validator, model_validator
 
+from brandvoice.config import Config
 from brandvoice.errors import ConfigError, ExportError
 from brandvoice.store import Store, contacts, drafts, export_batches, export_items, utcnow
 from brandvoice.users import User, require_role
@@ -30,27 +31,39 @@ class SendError(ExportError):
     """The SMTP server could not be reached or refused the session."""
 
 
-@dataclass
-class SmtpConfig:
+class SmtpConfig(Config):
     """Where and how to send: host, port, security (starttls | ssl | none), login, From address."""
 
-    from_addr: str
+    label: ClassVar[str] = "SMTP settings"
+
+    from_addr: str = Field(description="From address, e.g. 'Ledgerly <team@ledgerly.example>'.")
     host: str = "localhost"
-    port: int | None = None
+    port: int | None = Field(None, ge=1, le=65535, description="Default: 587 starttls, 465 ssl, 25 none.")
     security: Security = "starttls"
     username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
+    password: str | None = Field(None, repr=False)
+    timeout: float = Field(30.0, gt=0)
 
-    def __post_init__(self) -> None:
-        if self.security not in ("starttls", "ssl", "none"):
-            raise ConfigError(f"Unknown SMTP security {self.security!r}.",
-                              hint="Use starttls, ssl or none.")
-        if "@" not in parseaddr(self.from_addr)[1]:
-            raise ConfigError(f"From address {self.from_addr!r} is not an email address.",
-                              hint="Pass --from 'Ledgerly <team@ledgerly.example>'.")
+    @field_validator("from_addr")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if "@" not in parseaddr(v)[1] or any(c in v for c in "\r\n"):
+            raise ValueError(f"{v!r} is not an email address (pass --from 'Ledgerly "
+                             "<team@ledgerly.example>')")
+        return v
+
+    @field_validator("security", mode="before")
+    @classmethod
+    def _security(cls, v):
+        if v not in ("starttls", "ssl", "none"):
+            raise ValueError("use starttls, ssl or none")
+        return v
+
+    @model_validator(mode="after")
+    def _port(self) -> SmtpConfig:
         if self.port is None:
             self.port = {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+        return self
 
 
 def build_message(row: dict, from_addr: str) -> EmailMessage:

@@ -8,95 +8,70 @@ was killed and is run again finishes the remaining slots; `uq_draft_slot` forbid
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
+from pydantic import Field, field_validator
 
 from brandvoice import jobs
-from brandvoice.config import QUANTIZATIONS, DictConfig, Settings
+from brandvoice.config import Config, Quantization, Settings
 from brandvoice.errors import ConfigError, InputError, NotFoundError, StateError
 from brandvoice.prompting import shape
 from brandvoice.store import Store
 from brandvoice.store import contacts as contacts_t
 
-BACKENDS = ("local", "openai")
-MERGE_MODES = ("auto", "yes", "no")
-ENDPOINTS = ("chat", "completions")
-DTYPES = ("auto", "float32", "bfloat16")
+PARAMS_VERSION = 2  # of the job params' config
 
 
-@dataclass
-class GenerationConfig(DictConfig):
+class GenerationConfig(Config):
     """How drafts are sampled and served. Defaults suit short marketing emails."""
 
-    _label = "generation settings"
+    label: ClassVar[str] = "generation settings"
+    # How a job is served, not what it writes: left out of each draft's recorded settings.
+    SERVING: ClassVar[frozenset[str]] = frozenset({
+        "batch_size", "concurrency", "timeout", "http_retries", "backoff", "api_key_env"})
 
-    variants: int = 1  # drafts per contact
-    max_new_tokens: int = 220
-    temperature: float = 0.7
-    top_p: float = 0.9
-    top_k: int = 50
-    repetition_penalty: float = 1.1
-    seed: int = 1234
-    batch_size: int = 8  # drafts per model call, and per committed transaction
-    candidates: int = 4  # best of k: candidates per slot (slot templates)
-    max_tries: int = 3  # attempts while the output is malformed (then stored flagged, verdict fail)
-    guard_tries: int = 2  # attempts while the guardrail verdict is fail (best attempt kept)
-    quantization: Literal["none", "nf4", "int8"] = "none"  # of the base at inference (local)
-    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # local: auto = bf16 where the CPU/GPU has it
-    merge: Literal["auto", "yes", "no"] = "auto"  # serve a merged adapter copy where it checks out
+    variants: int = Field(1, ge=1, le=20, description="Drafts per contact.")
+    # k for slot templates: 4 candidates per slot, from bench/results/quality.json (usable
+    # drafts against time per contact)
+    candidates: int = Field(4, ge=1, le=32, description="Best of k: candidates per slot.")
+    max_new_tokens: int = Field(220, ge=16, le=4096, description="Tokens per whole email.")
+    temperature: float = Field(0.7, ge=0, le=2, description="0 = greedy.")
+    top_p: float = Field(0.9, gt=0, le=1)
+    # top_k 50: transformers' default; the top-k cut also makes sampling cheap (local.PerRowSampler)
+    top_k: int = Field(50, ge=0, description="0 = off.")
+    repetition_penalty: float = Field(1.1, ge=0.5, le=2, description="1 = off.")
+    seed: int = Field(1234, ge=0, lt=2**31)
+    batch_size: int = Field(8, ge=1, le=256, description="Drafts per model call and per transaction.")
+    max_tries: int = Field(3, ge=1, le=10, description="Attempts while the output is malformed.")
+    guard_tries: int = Field(2, ge=1, le=10, description="Attempts while the verdict is fail.")
+    quantization: Quantization = Field("none", description="Base weights at inference (local).")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Local weights: auto = bf16 where the CPU or GPU has it.")
+    merge: Literal["auto", "yes", "no"] = Field(
+        "auto", description="Serve a merged adapter copy where a greedy check agrees.")
     backend: Literal["local", "openai"] = "local"
-    server_url: str | None = None  # openai backend: http://host:port of vLLM / llama.cpp
-    model: str | None = None  # openai backend: served model name (default: '<adapter>-v<N>')
-    api_key_env: str | None = "OPENAI_API_KEY"  # env var holding the server's API key, if any
+    server_url: str | None = Field(None, description="openai backend: http://host:port (vLLM, llama.cpp).")
+    model: str | None = Field(None, description="openai backend: served model (default '<adapter>-v<N>').")
+    api_key_env: str | None = Field("OPENAI_API_KEY", description="Env var with the server's API key.")
     endpoint: Literal["chat", "completions"] = "chat"
-    concurrency: int = 4  # openai backend: requests in flight
-    timeout: float = 120.0  # openai backend: seconds per request
-    http_retries: int = 5  # openai backend: retries on 429/5xx/timeouts
-    backoff: float = 1.0  # openai backend: first retry delay in seconds (doubles each time)
+    concurrency: int = Field(4, ge=1, le=256, description="openai backend: requests in flight.")
+    timeout: float = Field(120.0, gt=0, description="openai backend: seconds per request.")
+    http_retries: int = Field(5, ge=0, le=20, description="openai backend: retries on 429/5xx.")
+    backoff: float = Field(1.0, ge=0, le=60, description="openai backend: first retry delay (s).")
 
-    def __post_init__(self) -> None:
-        problems: list[str] = []
+    @field_validator("server_url")
+    @classmethod
+    def _server(cls, v: str | None, info) -> str | None:
+        # a cross-field rule, as a field check so that it is listed with the other bad fields
+        if info.data.get("backend") == "openai" and not (v or "").startswith(("http://", "https://")):
+            raise ValueError("the openai backend needs http(s)://host:port")
+        return v
 
-        def check(ok: bool, field_name: str, rule: str) -> None:
-            if not ok:
-                problems.append(f"{field_name}={getattr(self, field_name)!r}: {rule}")
-
-        def is_int(v) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        check(is_int(self.variants) and 1 <= self.variants <= 20, "variants", "an integer from 1 to 20")
-        check(is_int(self.max_new_tokens) and 16 <= self.max_new_tokens <= 4096, "max_new_tokens",
-              "an integer from 16 to 4096")
-        check(isinstance(self.temperature, (int, float)) and 0 <= self.temperature <= 2, "temperature",
-              "a number from 0 (greedy) to 2")
-        check(isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1, "top_p", "in (0, 1]")
-        check(is_int(self.top_k) and self.top_k >= 0, "top_k", "an integer >= 0 (0 = off)")
-        check(isinstance(self.repetition_penalty, (int, float)) and 0.5 <= self.repetition_penalty <= 2,
-              "repetition_penalty", "a number from 0.5 to 2 (1 = off)")
-        check(is_int(self.seed) and 0 <= self.seed < 2**31, "seed", "an integer from 0 to 2^31-1")
-        check(is_int(self.batch_size) and 1 <= self.batch_size <= 256, "batch_size", "from 1 to 256")
-        check(is_int(self.max_tries) and 1 <= self.max_tries <= 10, "max_tries", "from 1 to 10")
-        check(is_int(self.candidates) and 1 <= self.candidates <= 32, "candidates", "from 1 to 32")
-        check(is_int(self.guard_tries) and 1 <= self.guard_tries <= 10, "guard_tries", "from 1 to 10")
-        check(self.quantization in QUANTIZATIONS, "quantization", f"one of {QUANTIZATIONS}")
-        check(self.merge in MERGE_MODES, "merge", f"one of {MERGE_MODES}")
-        check(self.dtype in DTYPES, "dtype", f"one of {DTYPES}")
-        check(self.backend in BACKENDS, "backend", f"one of {BACKENDS}")
-        check(self.endpoint in ENDPOINTS, "endpoint", f"one of {ENDPOINTS}")
-        check(is_int(self.concurrency) and 1 <= self.concurrency <= 256, "concurrency", "from 1 to 256")
-        check(isinstance(self.timeout, (int, float)) and self.timeout > 0, "timeout", "seconds > 0")
-        check(is_int(self.http_retries) and 0 <= self.http_retries <= 20, "http_retries", "from 0 to 20")
-        check(isinstance(self.backoff, (int, float)) and 0 <= self.backoff <= 60, "backoff", "0 to 60 s")
-        if self.backend == "openai":
-            check(isinstance(self.server_url, str) and self.server_url.startswith(("http://", "https://")),
-                  "server_url", "the openai backend needs http(s)://host:port")
-        if problems:
-            raise ConfigError("Invalid generation settings:\n" + "\n".join(f"  - {p}" for p in problems),
-                              hint="Fix the listed settings (see `brandvoice generate --help`).")
-
+    def recorded(self) -> dict:
+        """The settings that decide a draft (serving knobs left out): kept with each draft."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.SERVING}
 
 
 # --- submit: validate everything the job needs before it starts --------------------------------
@@ -174,10 +149,20 @@ def submit(store: Store, settings: Settings, *, crm: str | Path, activities: str
         "template": info.name, "template_hash": info.hash,
         "adapter": adapter, "adapter_id": adapter_info.id if adapter_info else None,
         "base_model": base_model, "brand": brand_name, "config": config.to_dict(),
+        "params_version": PARAMS_VERSION,
         "skip_incomplete": skip_incomplete, "created_by": created_by,
     }
     total = len(gate["ok"]) * config.variants
     return jobs.create(store, "generate", params, created_by=created_by, total=total)
+
+
+def check_resumable(store: Store, job_id: int) -> int:
+    """The id of a generate job that can be run again (StateError for any other kind of job)."""
+    job = jobs.get(store, job_id)
+    if job["kind"] != "generate":
+        raise StateError(f"Job {job_id} is a {job['kind']} job, not a generate job.",
+                         hint="List generate jobs with `brandvoice jobs list --kind generate`.")
+    return job_id
 
 
 def _missing_lines(gate: dict, crm_path: str) -> list[str]:

@@ -215,7 +215,7 @@ class Loop:
             flags.append("signature_added")
         slot_choices = best.get("slots") or []
         flags += [f"fallback:{s['name']}" for s in slot_choices if s["source"] == "fallback"]
-        settings = {**self.config.to_dict(), "serving": self.backend.info if self.backend else {},
+        settings = {**self.config.recorded(), "serving": self.backend.info if self.backend else {},
                     "attempt": best["attempt"], "attempts": item.attempt + 1,
                     "malformed_attempts": item.malformed, "guard_failed_attempts": item.guard_failed,
                     "new_tokens": out.new_tokens, "finish_reason": out.finish_reason,

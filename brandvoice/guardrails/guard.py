@@ -11,7 +11,14 @@ import numpy as np
 from brandvoice.guardrails.facts import unsupported
 from brandvoice.guardrails.personalization import BatchIndex, PersonalizationChecker
 from brandvoice.guardrails.policy import Policy, load_policy
-from brandvoice.guardrails.quality import SlotFacts, known_words_of, slot_problems
+from brandvoice.guardrails.quality import (
+    MIN_SLOT_SHAPE,
+    SlotFacts,
+    known_words_of,
+    shape_similarity,
+    slot_problems,
+    templated,
+)
 from brandvoice.guardrails.text import tokenize
 from brandvoice.guardrails.tone import ToneProfile, build_profile, email_text, load_offbrand
 from brandvoice.guardrails.verdict import CheckResult, Verdict
@@ -53,6 +60,7 @@ class Guard:
         self.tone = tone
         self.embedder = embedder
         self.tone_note = tone_note
+        self._references: dict[str, list[str]] | None = None
 
     @classmethod
     def for_brand(cls, settings, brand: str, *, store=None, embedder=None, training_emails=None,
@@ -115,6 +123,22 @@ class Guard:
             out.append(Verdict.of(results, tone.score if tone is not None else None))
         return out
 
+    def slot_references(self, kind: str) -> list[str]:
+        """The brand's own sentences of a slot kind (subjects, openings, asks of its training
+        emails), with their mentions templated: what a good candidate looks like."""
+        if self._references is None:
+            from brandvoice.prompting import body_paragraphs, past_email_slots
+
+            refs: dict[str, list[str]] = {}
+            emails = self.personalization.training.emails if self.personalization.training else []
+            for e in emails:
+                subject, body = (e.get("subject", ""), e.get("body", "")) if isinstance(e, dict) \
+                    else (e.subject, e.body)
+                for x in past_email_slots(subject, body_paragraphs(body)):
+                    refs.setdefault(x.kind, []).append(templated(x.text, x.mention))
+            self._references = {k: list(dict.fromkeys(v)) for k, v in refs.items()}
+        return self._references.get(kind, [])
+
     def slot_problems(self, text: str, spec, contact: dict, memo: dict | None = None) -> list[str]:
         """Why a candidate for a slot (a prompting SlotSpec) must not enter this contact's draft."""
         from brandvoice.prompting import SLOT_KINDS
@@ -128,9 +152,15 @@ class Guard:
         def not_backed(t: str) -> list[str]:
             return [f["text"] for f in unsupported(t, facts.known, tokenize(t).set_low)]
 
-        return slot_problems(text, kind=spec.kind, words_max=spec.words, mention=spec.mention,
-                             facts=slot, sentence=SLOT_KINDS[spec.kind].sentence,
-                             unsupported=not_backed)
+        out = slot_problems(text, kind=spec.kind, words_max=spec.words, mention=spec.mention,
+                            facts=slot, sentence=SLOT_KINDS[spec.kind].sentence,
+                            unsupported=not_backed)
+        refs = self.slot_references(spec.kind)
+        if refs and not out:
+            shape = shape_similarity(text, spec.mention, refs)
+            if shape < MIN_SLOT_SHAPE:
+                out.append(f"unlike the brand's own {spec.kind} lines (closest {shape:.2f})")
+        return out
 
     def rules_only(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
         """Policy and personalization checks without the tone check (no embedder)."""

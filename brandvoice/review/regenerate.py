@@ -7,7 +7,6 @@ fresh seeds; it is parsed (malformed output retried), guarded and linked to its 
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,7 +37,7 @@ def regenerate(store: Store, actor, draft_id: int) -> int:
     req = actions.request_regeneration(store, actor, draft_id)  # role and state checks, audit
     settings = store.settings
     template = prompting.get_template(req["template_name"], settings)
-    known = {f.name for f in fields(GenerationConfig)}
+    known = set(GenerationConfig.model_fields)
     config = GenerationConfig.from_dict({k: v for k, v in (req["settings"] or {}).items() if k in known})
     adapter, base_model = None, None
     if req["adapter_id"] is not None:
