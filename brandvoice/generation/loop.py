@@ -191,7 +191,8 @@ class Loop:
             item.history.append("slots: " + ", ".join(f"{c.name} {c.source}" for c in f["choices"]))
         if self.guard is not None:
             verdicts = self.guard.check_many(
-                [(i.best["parsed"].subject, i.best["parsed"].body, i.contact) for i in chunk],
+                [(i.best["parsed"].subject, i.best["parsed"].body, i.contact,
+                  [s["text"] for s in i.best["slots"] if s["source"] == "model"]) for i in chunk],
                 batch_contacts=[i.contact for i in chunk])
             for item, verdict in zip(chunk, verdicts, strict=True):
                 item.best["verdict"] = verdict

@@ -13,6 +13,7 @@ from brandvoice.guardrails.personalization import BatchIndex, PersonalizationChe
 from brandvoice.guardrails.policy import Policy, load_policy
 from brandvoice.guardrails.quality import (
     MIN_SLOT_SHAPE,
+    QualityChecker,
     SlotFacts,
     known_words_of,
     shape_similarity,
@@ -61,6 +62,7 @@ class Guard:
         self.embedder = embedder
         self.tone_note = tone_note
         self._references: dict[str, list[str]] | None = None
+        self._quality: QualityChecker | None = None
 
     @classmethod
     def for_brand(cls, settings, brand: str, *, store=None, embedder=None, training_emails=None,
@@ -98,14 +100,29 @@ class Guard:
         checker = PersonalizationChecker(policy, train)
         return cls(brand, policy, checker, profile, embedder, note)
 
+    @property
+    def quality(self) -> QualityChecker:
+        """The draft-level quality checks, built on the brand's vocabulary."""
+        if self._quality is None:
+            self._quality = QualityChecker(
+                self.personalization.vocabulary | known_words_of([self.brand]),
+                allowed_placeholders=self.personalization.allowed_placeholders,
+                greeting_required=bool(self.policy.greeting))
+        return self._quality
+
     def check(self, subject: str, body: str, contact: dict, *,
               batch_contacts: list[dict] | None = None) -> Verdict:
         """All checks on one draft."""
         return self.check_many([(subject, body, contact)], batch_contacts=batch_contacts)[0]
 
     def check_many(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
-        """All checks on many drafts; tone embeddings are computed in batches."""
-        items = [(str(s or ""), str(b or ""), c or {}) for s, b, c in items]
+        """All checks on many drafts; tone embeddings are computed in batches.
+
+        An item is (subject, body, contact) or (subject, body, contact, model_texts): the parts
+        the model wrote, when the rest is the marketer's skeleton.
+        """
+        written = [list(it[3]) if len(it) > 3 and it[3] is not None else None for it in items]
+        items = [(str(it[0] or ""), str(it[1] or ""), it[2] or {}) for it in items]
         batch = BatchIndex(list(batch_contacts)) if batch_contacts else None
         memo: dict = {}  # per-contact facts, shared by the drafts to the same contact
         tone_results: list[CheckResult | None] = [None] * len(items)
@@ -115,11 +132,14 @@ class Guard:
                              dtype=np.float32)
             tone_results = self.tone.results(emb)
         out = []
-        for (subject, body, contact), tone in zip(items, tone_results, strict=True):
+        for (subject, body, contact), tone, model_texts in zip(items, tone_results, written,
+                                                               strict=True):
             results = [tone] if tone is not None else [
                 CheckResult("tone", "similarity", "warn", self.tone_note)]
             results += self.policy.check(subject, body)
             results += self.personalization.check(subject, body, contact, batch, memo)
+            known = self.personalization.contact_facts(contact, memo).words
+            results += self.quality.check(subject, body, known, model_texts)
             out.append(Verdict.of(results, tone.score if tone is not None else None))
         return out
 
@@ -166,8 +186,13 @@ class Guard:
         """Policy and personalization checks without the tone check (no embedder)."""
         batch = BatchIndex(list(batch_contacts)) if batch_contacts else None
         memo: dict = {}
-        return [Verdict.of(self.policy.check(s, b) + self.personalization.check(s, b, c or {}, batch, memo))
-                for s, b, c in items]
+        out = []
+        for it in items:
+            s, b, c = it[0], it[1], it[2] or {}
+            known = self.personalization.contact_facts(c, memo).words
+            out.append(Verdict.of(self.policy.check(s, b) + self.personalization.check(s, b, c, batch, memo)
+                                  + self.quality.check(s, b, known, it[3] if len(it) > 3 else None)))
+        return out
 
 
 def tone_calibrations(store) -> dict:

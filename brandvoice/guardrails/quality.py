@@ -258,3 +258,60 @@ def long_sentences(text: str) -> list[str]:
     """Sentences over MAX_SENTENCE_WORDS words (run-ons a reader gives up on)."""
     return [s for s in sentences(text) if len(s.split()) > MAX_SENTENCE_WORDS]
 
+
+
+class QualityChecker:
+    """Draft-level quality: is it usable at all? One CheckResult per rule ("quality" check).
+
+    `model_texts` are the parts the model wrote (a slot draft's slots); without them the whole
+    draft is the model's. Names, gibberish and loops are looked for in what the model wrote: the
+    marketer's skeleton is the brand's own text.
+    """
+
+    def __init__(self, vocabulary: set[str], *, allowed_placeholders: set[str] = frozenset(),
+                 greeting_required: bool = True):
+        self.vocabulary = vocabulary
+        self.allowed_placeholders = set(allowed_placeholders)
+        self.greeting_required = greeting_required
+
+    def check(self, subject: str, body: str, known: set[str],
+              model_texts: list[str] | None = None) -> list:
+        from brandvoice.guardrails.integrity import truncated
+        from brandvoice.guardrails.verdict import CheckResult
+
+        def result(rule: str, problems: list[str], ok: str, status: str = "fail") -> CheckResult:
+            if problems:
+                return CheckResult("quality", rule, status, "; ".join(problems)[:400],
+                                   details={"problems": problems})
+            return CheckResult("quality", rule, "pass", ok)
+
+        written = model_texts if model_texts is not None else [subject, body]
+        text = "\n".join(written)
+        words_known = known | self.vocabulary
+        found = placeholders(f"{subject}\n{body}", self.allowed_placeholders)
+        names = new_names(text, words_known)
+        cut = truncated(body)
+        share = unknown_share(text, words_known)
+        loop = loops(text)
+        long = long_sentences(text)
+        first = next((ln for ln in body.splitlines() if ln.strip()), "")
+        return [
+            result("subject", [f"Subject “{subject[:60]}”: {p}" for p in subject_problems(subject)],
+                   "The subject reads like a subject."),
+            result("placeholders", [f"Unfilled placeholder {p}" for p in dict.fromkeys(found)],
+                   "No placeholder of any shape."),
+            result("names", [f"Names someone or something the CRM row, the brand's emails and the "
+                             f"allow-list do not know: {', '.join(names[:5])}"] if names else [],
+                   "Names only the contact, the brand and what they know."),
+            result("greeting", ["The draft does not open with a greeting"]
+                   if self.greeting_required and not _SUBJECT_GREETING.match(first) else [],
+                   "Opens with a greeting."),
+            result("cut_off", [f"Stops mid-sentence: “…{cut[-60:]}”"] if cut else [],
+                   "Ends where it should."),
+            result("coherence", ([f"{share:.0%} of the words are in no dictionary"]
+                                 if share > MAX_UNKNOWN_SHARE else [])
+                   + ([f"Repeats itself (“{loop}”)"] if loop else []),
+                   "Real words, no loops."),
+            result("run_on", [f"A sentence of {len(s.split())} words" for s in long[:2]],
+                   "No run-on sentence.", status="warn"),
+        ]
