@@ -66,11 +66,12 @@ class FakeGuard:
     def __init__(self, fail_subjects=(), footer=""):
         self.fail_subjects = set(fail_subjects)
         self.checked = 0
-        self.policy = type("Policy", (), {"footer": footer, "signature": "", "required": []})()
+        self.policy = type("Policy", (), {"footer": footer, "signature": "", "required": [],
+                                          "greeting": "", "greeting_fallback": ""})()
 
     def check_many(self, items, batch_contacts=None):
         self.checked += len(items)
-        return [FakeVerdict("fail" if s in self.fail_subjects else "pass") for s, _b, _c in items]
+        return [FakeVerdict("fail" if it[0] in self.fail_subjects else "pass") for it in items]
 
 
 def stored_verdicts(calls):
@@ -90,7 +91,7 @@ def fake(monkeypatch):
 
 
 def new_job(store, settings, crm_file, **config):
-    cfg = GenerationConfig(**{"batch_size": 2, **config})
+    cfg = GenerationConfig(**{"batch_size": 2, "candidates": 1, **config})
     return submit(store, settings, crm=crm_file, template=TEMPLATE, base_model="smollm2-135m-instruct",
                   brand="Acme", config=cfg, created_by="tester")
 
@@ -342,7 +343,7 @@ def test_bfloat16_reproduces_the_same_batch(tiny_model_dir, settings):
 def test_tiny_model_garbage_is_retried_then_flagged_malformed(store, settings, crm_file, tiny_model_dir,
                                                                monkeypatch):
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
-    cfg = GenerationConfig(batch_size=4, max_tries=2, max_new_tokens=16)
+    cfg = GenerationConfig(batch_size=4, max_tries=2, max_new_tokens=16, candidates=1)
     job_id = submit(store, settings, crm=crm_file, template=TEMPLATE, base_model=str(tiny_model_dir),
                     brand="Acme", config=cfg)
     job = worker.run(store, job_id)
@@ -492,7 +493,8 @@ def fake_server():
 
 
 def remote_config(url, **kw):
-    return GenerationConfig(backend="openai", server_url=url, backoff=0.0, concurrency=3, **kw)
+    return GenerationConfig(**{"backend": "openai", "server_url": url, "backoff": 0.0, "concurrency": 3,
+                               "candidates": 1, **kw})
 
 
 def test_remote_backend_retries_and_keeps_order(fake_server, settings):

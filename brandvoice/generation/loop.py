@@ -105,65 +105,91 @@ class Loop:
         return items
 
     # --- generation ----------------------------------------------------------------------------
-    def _generate(self, items: list[Pending], system: str) -> list[GenOutput]:
+    def _generate(self, attempts: list[tuple[Pending, int]], system: str) -> list[GenOutput]:
         reqs = [GenRequest(system=system, user=s.user, tag=s,
-                           seed=seed_for(self.config.seed, s.key, s.variant, s.attempt)) for s in items]
+                           seed=seed_for(self.config.seed, s.key, s.variant, a)) for s, a in attempts]
         t0 = time.perf_counter()
         outs = self.backend.generate(reqs)
         self.gen_seconds += time.perf_counter() - t0
         self.tokens += sum(o.new_tokens for o in outs)
-        for s, r, o in zip(items, reqs, outs, strict=True):
-            s.history.append(f"attempt {s.attempt} seed {r.seed}: {o.new_tokens} tokens, {o.finish_reason}")
+        for (s, a), r, o in zip(attempts, reqs, outs, strict=True):
+            s.history.append(f"attempt {a} seed {r.seed}: {o.new_tokens} tokens, {o.finish_reason}")
         return outs
 
-    def _candidate(self, item: Pending, out: GenOutput, parsed, verdict=None) -> dict:
-        return {"parsed": parsed, "out": out, "verdict": verdict, "attempt": item.attempt,
-                "seed": seed_for(self.config.seed, item.key, item.variant, item.attempt)}
+    def _structured(self, item: Pending, out: GenOutput, attempt: int) -> dict:
+        """One whole-email candidate, parsed, with the policy's greeting, sign-off and footer."""
+        parsed = shape.parse_email(out.text)
+        cand = {"parsed": parsed, "out": out, "verdict": None, "attempt": attempt,
+                "seed": seed_for(self.config.seed, item.key, item.variant, attempt)}
+        policy = getattr(self.guard, "policy", None)
+        if parsed.ok and (getattr(policy, "greeting", "") or getattr(policy, "signature", "")):
+            from brandvoice import prompting
+
+            greeting = prompting.greeting_line(item.contact, policy.greeting, policy.greeting_fallback)
+            parsed.subject, parsed.body, paras = prompting.structure_email(
+                parsed.subject, parsed.body, greeting=greeting, signature=policy.signature)
+            if not paras:
+                parsed.problems.append("nothing between the greeting and the sign-off")
+            parsed.added += ["greeting", "signature"]
+            cand["model_texts"] = [parsed.subject, *paras]
+        if parsed.ok:
+            shape.complete_brand_elements(parsed, policy)  # the footer
+        return cand
 
     def produce(self, chunk: list[Pending], system: str) -> list[Pending]:
-        """Fill every item of a chunk with its best attempt (retrying malformed and failing drafts)."""
+        """Fill every item of a chunk with its best candidate: k in the first round (best of k),
+        then one more at a time while the best is malformed or fails, within max_tries/guard_tries."""
         if self.template.kind == "slots":
             return self.produce_slots(chunk)
         c = self.config
-        todo = list(chunk)
+        todo = {id(item): item for item in chunk}
+        first = True
         while todo:
-            outs = self._generate(todo, system)
-            again: list[Pending] = []
-            good: list[tuple[Pending, dict]] = []
-            policy = getattr(self.guard, "policy", None)
-            for item, out in zip(todo, outs, strict=True):
-                parsed = shape.parse_email(out.text)
-                if parsed.ok:  # the brand's sign-off and footer, which training emails lack
-                    shape.complete_brand_elements(parsed, policy)
-                cand = self._candidate(item, out, parsed)
-                if not parsed.ok:
-                    item.malformed += 1
-                    if item.best is None or item.best["parsed"].problems:
-                        item.best = cand  # a malformed output is kept only while nothing better exists
-                    if item.malformed < c.max_tries:
-                        again.append(item)
-                    continue
-                good.append((item, cand))
+            attempts = []
+            for item in todo.values():
+                for _ in range(c.candidates if first else 1):
+                    attempts.append((item, item.attempt))
+                    item.attempt += 1
+            first = False
+            outs = self._generate(attempts, system)
+            cands = [(item, self._structured(item, out, a))
+                     for (item, a), out in zip(attempts, outs, strict=True)]
+            good = [(item, cand) for item, cand in cands if cand["parsed"].ok]
             if good and self.guard is not None:
-                items = [(cand["parsed"].subject, cand["parsed"].body, s.contact) for s, cand in good]
-                verdicts = self.guard.check_many(items, batch_contacts=[s.contact for s in chunk])
-                for (_slot, cand), verdict in zip(good, verdicts, strict=True):
+                verdicts = self.guard.check_many(
+                    [(cd["parsed"].subject, cd["parsed"].body, s.contact, cd.get("model_texts"))
+                     for s, cd in good], batch_contacts=[s.contact for s in chunk])
+                for (_item, cand), verdict in zip(good, verdicts, strict=True):
                     cand["verdict"] = verdict
-            for item, cand in good:
-                status = getattr(cand["verdict"], "status", None)
+            for item, cand in cands:
+                self._keep_better(item, cand)
+            again = {}
+            for item in todo.values():
                 best = item.best
-                if best is None or best["parsed"].problems or \
-                        RANK[status] < RANK[getattr(best["verdict"], "status", None)]:
-                    item.best = cand
-                if status == "fail":
-                    item.guard_failed += 1
-                    if item.guard_failed < c.guard_tries:
-                        again.append(item)
-            for item in again:
-                item.attempt += 1
-                self.retries += 1
+                if best["parsed"].problems and item.malformed < c.max_tries:
+                    again[id(item)] = item
+                elif getattr(best["verdict"], "status", None) == "fail" and \
+                        item.guard_failed < c.guard_tries:
+                    again[id(item)] = item
+            self.retries += len(again)
             todo = again
         return chunk
+
+    @staticmethod
+    def _keep_better(item: Pending, cand: dict) -> None:
+        """Count the candidate's outcome and keep it if it beats the item's best so far."""
+        if cand["parsed"].problems:
+            item.malformed += 1
+            if item.best is None or item.best["parsed"].problems:
+                item.best = cand  # a malformed output is kept only while nothing better exists
+            return
+        status = getattr(cand["verdict"], "status", None)
+        if status == "fail":
+            item.guard_failed += 1
+        best = item.best
+        if best is None or best["parsed"].problems or \
+                RANK[status] < RANK[getattr(best["verdict"], "status", None)]:
+            item.best = cand
 
     def produce_slots(self, chunk: list[Pending]) -> list[Pending]:
         """Fill the slots of every skeleton in a chunk (best of k per slot), then guard the drafts."""
@@ -210,14 +236,14 @@ class Loop:
             flags.append("unchecked")
         if out.finish_reason == "length":
             flags.append("truncated")
-        if best["attempt"] > 0:
+        if best["attempt"] >= self.config.candidates and self.template.kind != "slots":
             flags.append("retried")
         if "signature" in parsed.added:  # the reviewer sees that the sign-off was not the model's
             flags.append("signature_added")
         slot_choices = best.get("slots") or []
         flags += [f"fallback:{s['name']}" for s in slot_choices if s["source"] == "fallback"]
         settings = {**self.config.recorded(), "serving": self.backend.info if self.backend else {},
-                    "attempt": best["attempt"], "attempts": item.attempt + 1,
+                    "attempt": best["attempt"], "attempts": item.attempt,
                     "malformed_attempts": item.malformed, "guard_failed_attempts": item.guard_failed,
                     "new_tokens": out.new_tokens, "finish_reason": out.finish_reason,
                     "attempt_log": item.history}
@@ -261,7 +287,7 @@ class Loop:
                     conn.execute(guardrail_results.insert().values(
                         draft_id=draft_id, row_version=1, check="format", rule="parse", status="fail",
                         score=None, message="Malformed output: " + "; ".join(problems),
-                        details={"problems": problems, "attempts": item.attempt + 1},
+                        details={"problems": problems, "attempts": item.attempt},
                         created_at=row["created_at"]))
                 elif verdict is not None and self.store_results is not None:
                     self.store_results(self.store, conn, draft_id, 1, verdict)

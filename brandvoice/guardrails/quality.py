@@ -157,11 +157,11 @@ def mentions(text: str, mention: str) -> bool:
     if not core:
         return True
     text_n = " " + norm(re.sub(r"[^\w\s\"“”'’-]", " ", text)) + " "
-    if f" {core} " in text_n:
-        return True
-    # "the e-book "The 5-Day Close"" named as "The 5-Day Close" still counts: its quoted title
-    quoted = re.findall(r"[\"“]([^\"”]{3,})[\"”]", mention)
-    return any(f" {norm(q)} " in text_n for q in quoted)
+    # "the e-book "The 5-Day Close"" named by its quoted title, "the pricing guide (multi-entity)"
+    # without its qualifier: both still name what the contact downloaded
+    names = [core, norm(re.sub(r"\s*\([^)]*\)", "", mention))]
+    names += [norm(q) for q in re.findall(r"[\"“]([^\"”]{3,})[\"”]", mention)]
+    return any(n and f" {n} " in text_n for n in names)
 
 
 @dataclass

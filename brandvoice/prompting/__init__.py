@@ -34,6 +34,7 @@ from brandvoice.prompting.slots import (
     past_email_slots,
     slot_brief,
     slot_system_prompt,
+    structure_email,
 )
 from brandvoice.prompting.templates import (
     HEADER_KEYS,
@@ -53,7 +54,7 @@ __all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "HEADER_KEYS", "MAX_BRIEF_C
            "ParsedEmail", "Skeleton", "SlotExample", "SlotSpec", "TemplateInfo", "body_paragraphs",
            "find_mention",
            "greeting_line", "mention_kind", "past_email_slots", "render_skeleton", "slot_brief",
-           "slot_system_prompt", "brief_header", "complete_brand_elements", "completeness", "crm_block",
+           "slot_system_prompt", "structure_email", "brief_header", "complete_brand_elements", "completeness", "crm_block",
            "environment", "first_name_or", "format_email", "get_template", "greeting_fields",
            "is_blank", "list_templates", "missing_fields", "neutralize", "oneline", "parse_email",
            "parse_template", "render", "system_prompt", "training_brief", "with_footer"]

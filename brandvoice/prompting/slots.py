@@ -251,7 +251,7 @@ def find_mention(text: str) -> str | None:
 
 
 _GREETING_LINE = re.compile(r"^\W*(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening))"
-                            r"\b[^\n]{0,60}$", re.IGNORECASE)
+                            r"\b[^\n.?]{0,40}[,!:—-]?\s*$", re.IGNORECASE)
 _SIGNOFF_LINE = re.compile(r"^\W*(?:[—–-]\s*\S|best\b|thanks\b|thank you\b|cheers\b|regards\b|warmly\b|"
                            r"sincerely\b|stay \w+,?$|talk soon\b|see you\b|p\.?\s?s\b)", re.IGNORECASE)
 
@@ -259,8 +259,9 @@ _SIGNOFF_LINE = re.compile(r"^\W*(?:[—–-]\s*\S|best\b|thanks\b|thank you\b|c
 def body_paragraphs(body: str) -> list[str]:
     """A past email's paragraphs between its greeting and its sign-off (both left out)."""
     paras = [p.strip() for p in re.split(r"\n\s*\n", body or "") if p.strip()]
-    if paras and len(paras[0].splitlines()) == 1 and _GREETING_LINE.match(paras[0]):
-        paras = paras[1:]
+    if paras and _GREETING_LINE.match(paras[0].splitlines()[0]):
+        rest = paras[0].split("\n", 1)[1].strip() if "\n" in paras[0] else ""
+        paras = ([rest] if rest else []) + paras[1:]
     for i, para in enumerate(paras):
         lines = para.splitlines()
         if _SIGNOFF_LINE.match(lines[0]) and len(lines[0].split()) <= 8:
@@ -291,3 +292,28 @@ def past_email_slots(subject: str, paragraphs: list[str]) -> list[SlotExample]:
                 and not last.lower().startswith("p.s"):
             out.append(SlotExample("ask", last, find_mention(last)))
     return [e for e in out if e.text]
+
+
+_INLINE_GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|dear|greetings)\b[^,.!?\n]{0,40}[,!]\s+",
+                              re.IGNORECASE)
+
+
+def structure_email(subject: str, body: str, *, greeting: str, signature: str) -> tuple[str, str, list[str]]:
+    """A whole email the model wrote, with the brand policy's greeting and sign-off in place of
+    whatever the model wrote there: it never greets by a wrong name or signs as someone invented.
+
+    Returns (subject, body, the model's own paragraphs): P.S. lines and anything after the
+    model's sign-off are dropped with it.
+    """
+    subject = " ".join(subject.strip().strip("*\"“”").split())
+    paras = body_paragraphs(body)
+    if paras:
+        paras[0] = _INLINE_GREETING.sub("", paras[0], count=1)  # "Hi Dana, thanks for ..." inline
+        if paras[0][:1].islower():
+            paras[0] = paras[0][:1].upper() + paras[0][1:]
+    paras = [p for p in paras if p.strip()]
+    parts = [greeting] if greeting else []
+    parts += paras
+    if signature:
+        parts.append(signature)
+    return subject, "\n\n".join(parts), paras
