@@ -1,4 +1,10 @@
-"""Shared fixtures: a temporary BRANDVOICE_HOME, a tiny model built in code, a fake embedder."""
+"""Shared fixtures: a temporary BRANDVOICE_HOME, the store on SQLite or PostgreSQL, a tiny model built
+in code, a fake embedder.
+
+A module (or test) marked `all_databases` runs each test that uses the store once on SQLite and
+once on PostgreSQL (ids `[sqlite]` and `[postgresql]`); the PostgreSQL runs need a server
+(BRANDVOICE_TEST_PG_URL, see tests/helpers_pg.py) and are skipped, with the reason, without one.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers_models import FakeEmbedder, build_tiny_model
+from helpers_pg import PgServer, Unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 # Converted embedded models are shared between test runs (converted once by `brandvoice setup`).
@@ -24,8 +31,46 @@ def home(tmp_path, monkeypatch) -> Path:
     return h
 
 
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("all_databases"):
+        metafunc.parametrize("database", DATABASES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The PostgreSQL server of BRANDVOICE_TEST_PG_URL; skips the test when there is none."""
+    try:
+        server = PgServer.from_env()
+    except Unavailable as exc:
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def settings(home):
+def database(request, home, monkeypatch) -> str:
+    """The store's database for one test: "sqlite" (a file in the temp home, the default) or
+    "postgresql" (a fresh database, named in BRANDVOICE_DB_URL, at the newest schema; empty for
+    tests marked `blank_database`)."""
+    from brandvoice.store import Store
+
+    kind = getattr(request, "param", "sqlite")
+    url = None
+    if kind == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        url = server.create(migrated=request.node.get_closest_marker("blank_database") is None)
+        monkeypatch.setenv("BRANDVOICE_DB_URL", url)
+    yield kind
+    Store.dispose_all()
+    if url:
+        server.drop(url)
+
+
+@pytest.fixture
+def settings(home, database):
     from brandvoice.config import Settings
 
     return Settings.from_env()

@@ -1,8 +1,8 @@
 """The database: one schema for adapters, jobs, contacts, drafts, guardrails, reviews, exports, audit.
 
 SQLite (WAL mode) under BRANDVOICE_HOME by default; any SQLAlchemy URL (PostgreSQL) by setting.
-Schema changes are numbered migrations applied when the store opens. Multi-row writes go through
-`Store.tx()`, one transaction.
+Schema changes are Alembic revisions applied when the store opens (`migrate`). Multi-row writes go
+through `Store.tx()`, one transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from brandvoice.config import Settings
 from brandvoice.errors import ConfigError
-from brandvoice.store.tables import MIGRATIONS, audit, schema_version, utcnow
+from brandvoice.store import migrate
+from brandvoice.store.tables import audit, utcnow
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -39,7 +40,7 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 class Store:
-    """A handle on the database; cheap to create, migrations applied on first open."""
+    """A handle on the database; cheap to create, brought to the newest schema on first open."""
 
     _engines: dict[str, Engine] = {}
     _lock = threading.Lock()
@@ -55,7 +56,11 @@ class Store:
             engine = cls._engines.get(url)
             if engine is None:
                 engine = cls._make_engine(url)
-                cls._migrate(engine)
+                try:
+                    migrate.upgrade(engine)
+                except BaseException:
+                    engine.dispose()
+                    raise
                 cls._engines[url] = engine
             return engine
 
@@ -81,22 +86,10 @@ class Store:
             raise ConfigError(f"The database driver for {parsed.get_backend_name()} is missing: {exc}",
                               hint="pip install 'brandvoice[postgres]'") from exc
 
-    @staticmethod
-    def _migrate(engine: Engine) -> None:
-        with engine.begin() as conn:
-            schema_version.create(conn, checkfirst=True)
-            done = {r[0] for r in conn.execute(sa.select(schema_version.c.version))}
-            for number, name, apply in MIGRATIONS:
-                if number in done:
-                    continue
-                apply(conn)
-                conn.execute(schema_version.insert().values(version=number, name=name,
-                                                            applied_at=utcnow()))
-
-    def version(self) -> int:
-        """The highest applied migration number."""
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+    def version(self) -> str | None:
+        """The database's schema revision (the Alembic revision id, e.g. "0001")."""
+        with self.read() as conn:
+            return migrate.current(conn)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
