@@ -298,6 +298,7 @@ def test_demo_export_imports_cleanly():
 
 
 # --- snapshots ------------------------------------------------------------------------------------
+@pytest.mark.all_databases
 def test_snapshot_is_idempotent(store):
     from brandvoice import jobs
     from brandvoice.store import contacts as table

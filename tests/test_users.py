@@ -9,6 +9,7 @@ from brandvoice import users as u
 from brandvoice.errors import InputError, PermissionDenied
 from brandvoice.store import users as users_table
 
+pytestmark = pytest.mark.all_databases
 
 def test_first_user_must_be_admin_then_admin_required(store):
     with pytest.raises(InputError, match="first user must be an admin"):
