@@ -1,4 +1,4 @@
-"""Jobs in the store, on SQLite and PostgreSQL: progress, result, cancel, failure."""
+"""Jobs in the store, on SQLite and PostgreSQL: progress, result, cancel, failure, non-finite metrics."""
 
 from __future__ import annotations
 
@@ -53,3 +53,20 @@ def test_failure_is_recorded_with_the_trace(store):
     assert job["status"] == "failed" and job["error"] == "RuntimeError: out of memory"
     assert "Traceback" in job["log"]
 
+
+def test_non_finite_metrics_are_stored_as_null(store):
+    # PostgreSQL's json type refuses NaN and Infinity: a diverged loss used to fail the job there.
+    job_id = jobs.create(store, "train", {})
+    nan, inf = float("nan"), float("inf")
+
+    def handler(store, job_id, reporter):
+        reporter.update(done=1, total=2, metrics={"loss": nan, "grad_norm": inf},
+                        point={"step": 1, "loss": nan}, force=True)
+        reporter.update(done=2, point={"step": 2, "loss": 0.5}, force=True)
+        return {"perplexity": [nan, 2.0], "nested": {"ratio": -inf}}
+
+    job = jobs.run(store, job_id, handler)
+    assert job["status"] == "done", job["error"]
+    assert job["metrics"] == {"loss": None, "grad_norm": None}
+    assert job["history"] == [{"step": 1, "loss": None}, {"step": 2, "loss": 0.5}]
+    assert job["result"] == {"perplexity": [None, 2.0], "nested": {"ratio": None}}

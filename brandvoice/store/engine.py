@@ -8,6 +8,7 @@ through `Store.tx()`, one transaction.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON for the JSON columns; NaN and infinities become null, as PostgreSQL's json type refuses
+    them (a diverged training loss must not fail the job), and SQLite stores the same."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -74,14 +94,15 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                      json_serializer=_json_dumps)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             # Writers take the write lock up front so that read-then-write transactions cannot
             # deadlock into "database is locked"; readers (Store.read) take none.
             sa.event.listen(engine, "begin", _sqlite_begin)
             return engine
         try:
-            return sa.create_engine(url, pool_pre_ping=True)
+            return sa.create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps)
         except ImportError as exc:
             raise ConfigError(f"The database driver for {parsed.get_backend_name()} is missing: {exc}",
                               hint="pip install 'brandvoice[postgres]'") from exc
