@@ -7,6 +7,7 @@ through `Store.tx()`, one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import threading
@@ -123,6 +124,19 @@ class Store:
         """A connection for reads (no write lock taken on SQLite)."""
         with self.engine.connect() as conn:
             yield conn.execution_options(brandvoice_read=True)
+
+    @staticmethod
+    def lock(conn: Connection, name: str) -> None:
+        """Serialise, until they end, the transactions that take the lock `name`.
+
+        For a read-then-write that must see the last writer's rows (the first user, the next
+        adapter version). SQLite's writers already run one at a time (BEGIN IMMEDIATE); PostgreSQL's
+        READ COMMITTED would let two of them read the same state, so it takes an advisory lock.
+        """
+        if conn.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                                 signed=True)
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def audit(self, conn: Connection, action: str, *, actor: str | None = None,
               draft_id: int | None = None, **details: Any) -> None:
