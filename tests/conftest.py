@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers_models import FakeEmbedder, build_tiny_model
-from helpers_pg import PgServer, Unavailable
+from helpers_pg import PG_ENV, PgServer, Unavailable, server_label
 
 REPO = Path(__file__).resolve().parent.parent
 # Converted embedded models are shared between test runs (converted once by `brandvoice setup`).
@@ -37,6 +37,26 @@ DATABASES = ("sqlite", "postgresql")
 def pytest_generate_tests(metafunc):
     if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("all_databases"):
         metafunc.parametrize("database", DATABASES, indirect=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line on the PostgreSQL runs, which `-q` does not list: how many ran, and how."""
+    outcome: dict[str, str] = {}
+    reasons = []
+    for key in ("passed", "skipped", "failed", "error"):  # a later key wins: error over passed
+        for report in terminalreporter.stats.get(key, []):
+            if "[postgresql" in getattr(report, "nodeid", ""):
+                outcome[report.nodeid] = key
+                if key == "skipped" and isinstance(report.longrepr, tuple):
+                    reasons.append(report.longrepr[2].removeprefix("Skipped: "))
+    if outcome:
+        counts = {k: list(outcome.values()).count(k) for k in ("passed", "failed", "error", "skipped")}
+        url = os.environ.get(PG_ENV)
+        line = (f"PostgreSQL runs of the store tests{f' on {server_label(url)}' if url else ''}: "
+                + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+        if reasons and not counts["passed"]:
+            line += f" ({reasons[0]})"
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
