@@ -228,6 +228,22 @@ def test_killed_job_resumes_without_duplicates_or_gaps(store, settings, crm_file
 
 
 @pytest.mark.all_databases
+def test_nul_bytes_in_model_output_are_stored_as_replacement_characters(store, settings, crm_file,
+                                                                        fake, monkeypatch):
+    class NulBackend(FakeBackend):  # PostgreSQL refuses NUL in text: the job used to fail there
+        def generate(self, requests):
+            return [GenOutput(text=o.text.replace("follow-up", "follow\x00up"), prompt=o.prompt,
+                              new_tokens=o.new_tokens) for o in super().generate(requests)]
+
+    monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: NulBackend())
+    job = worker.run(store, new_job(store, settings, crm_file))
+    assert job["status"] == "done", job["error"]
+    rows = job_drafts(store, job["id"])
+    assert len(rows) == 4 and all("follow\ufffdup" in r["body"] and "\x00" not in r["raw_output"]
+                                  for r in rows)
+
+
+@pytest.mark.all_databases
 def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, crm_file, fake, monkeypatch):
     job_id = new_job(store, settings, crm_file, batch_size=2)
     original, n = store.audit, {"calls": 0}
