@@ -56,9 +56,13 @@ class PgServer:
     def create(self, *, migrated: bool = True) -> str:
         """A new database (at the newest schema, or empty); returns its URL."""
         if migrated and self.template is None:
-            self.template = self._new(None)
+            self.template = self._new("template0")
             self._migrate(self.template)
-        return self.url_of(self._new(self.template if migrated else None))
+            # CREATE DATABASE refuses a template that anyone is connected to, autovacuum included;
+            # it leaves alone a database that allows no connections (as it does template0).
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f'ALTER DATABASE "{self.template}" WITH ALLOW_CONNECTIONS false')
+        return self.url_of(self._new(self.template if migrated else "template0"))
 
     def drop(self, url: str) -> None:
         """Drop one database of this session (even with connections still open)."""
@@ -76,11 +80,10 @@ class PgServer:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.admin.dispose()
 
-    def _new(self, template: str | None) -> str:
+    def _new(self, template: str) -> str:
         name = f"{self.prefix}{next(self._numbers)}"
         with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"'
-                                 + (f' TEMPLATE "{template}"' if template else ""))
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
     def _migrate(self, name: str) -> None:
