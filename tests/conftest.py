@@ -4,6 +4,8 @@ in code, a fake embedder.
 A module (or test) marked `all_databases` runs each test that uses the store once on SQLite and
 once on PostgreSQL (ids `[sqlite]` and `[postgresql]`); the PostgreSQL runs need a server
 (BRANDVOICE_TEST_PG_URL, see tests/helpers_pg.py) and are skipped, with the reason, without one.
+BRANDVOICE_TEST_DB=postgresql puts every other test that uses the store on PostgreSQL as well:
+the whole suite on the server, a slower check before a release.
 """
 
 from __future__ import annotations
@@ -72,12 +74,12 @@ def pg_server():
 
 @pytest.fixture
 def database(request, home, monkeypatch) -> str:
-    """The store's database for one test: "sqlite" (a file in the temp home, the default) or
-    "postgresql" (a fresh database, named in BRANDVOICE_DB_URL, at the newest schema; empty for
-    tests marked `blank_database`)."""
+    """The store's database for one test: "sqlite" (a file in the temp home; the default unless
+    BRANDVOICE_TEST_DB says otherwise) or "postgresql" (a fresh database, named in
+    BRANDVOICE_DB_URL, at the newest schema; empty for tests marked `blank_database`)."""
     from brandvoice.store import Store
 
-    kind = getattr(request, "param", "sqlite")
+    kind = getattr(request, "param", os.environ.get("BRANDVOICE_TEST_DB", "sqlite"))
     url = None
     if kind == "postgresql":
         server = request.getfixturevalue("pg_server")
