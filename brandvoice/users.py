@@ -64,6 +64,7 @@ def add_user(store: Store, username: str, password: str, role: str, *,
     _validate(username, password, role)
     password_hash = _hasher().hash(password)
     with store.tx() as conn:
+        store.lock(conn, "users")  # two "first" users at once: one admin, the other is refused
         n = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
         if n == 0:
             if role != "admin":

@@ -1,4 +1,12 @@
-"""Shared fixtures: a temporary BRANDVOICE_HOME, a tiny model built in code, a fake embedder."""
+"""Shared fixtures: a temporary BRANDVOICE_HOME, the store on SQLite or PostgreSQL, a tiny model built
+in code, a fake embedder.
+
+A module (or test) marked `all_databases` runs each test that uses the store once on SQLite and
+once on PostgreSQL (ids `[sqlite]` and `[postgresql]`); the PostgreSQL runs need a server
+(BRANDVOICE_TEST_PG_URL, see tests/helpers_pg.py) and are skipped, with the reason, without one.
+BRANDVOICE_TEST_DB=postgresql puts every other test that uses the store on PostgreSQL as well:
+the whole suite on the server, a slower check before a release.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers_models import FakeEmbedder, build_tiny_model
+from helpers_pg import PG_ENV, PgServer, Unavailable, server_label
 
 REPO = Path(__file__).resolve().parent.parent
 # Converted embedded models are shared between test runs (converted once by `brandvoice setup`).
@@ -24,8 +33,66 @@ def home(tmp_path, monkeypatch) -> Path:
     return h
 
 
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("all_databases"):
+        metafunc.parametrize("database", DATABASES, indirect=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line on the PostgreSQL runs, which `-q` does not list: how many ran, and how."""
+    outcome: dict[str, str] = {}
+    reasons = []
+    for key in ("passed", "skipped", "failed", "error"):  # a later key wins: error over passed
+        for report in terminalreporter.stats.get(key, []):
+            if "[postgresql" in getattr(report, "nodeid", ""):
+                outcome[report.nodeid] = key
+                if key == "skipped" and isinstance(report.longrepr, tuple):
+                    reasons.append(report.longrepr[2].removeprefix("Skipped: "))
+    if outcome:
+        counts = {k: list(outcome.values()).count(k) for k in ("passed", "failed", "error", "skipped")}
+        url = os.environ.get(PG_ENV)
+        line = (f"PostgreSQL runs of the store tests{f' on {server_label(url)}' if url else ''}: "
+                + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+        if reasons and not counts["passed"]:
+            line += f" ({reasons[0]})"
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The PostgreSQL server of BRANDVOICE_TEST_PG_URL; skips the test when there is none."""
+    try:
+        server = PgServer.from_env()
+    except Unavailable as exc:
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def settings(home):
+def database(request, home, monkeypatch) -> str:
+    """The store's database for one test: "sqlite" (a file in the temp home; the default unless
+    BRANDVOICE_TEST_DB says otherwise) or "postgresql" (a fresh database, named in
+    BRANDVOICE_DB_URL, at the newest schema; empty for tests marked `blank_database`)."""
+    from brandvoice.store import Store
+
+    kind = getattr(request, "param", os.environ.get("BRANDVOICE_TEST_DB", "sqlite"))
+    url = None
+    if kind == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        url = server.create(migrated=request.node.get_closest_marker("blank_database") is None)
+        monkeypatch.setenv("BRANDVOICE_DB_URL", url)
+    yield kind
+    Store.dispose_all()
+    if url:
+        server.drop(url)
+
+
+@pytest.fixture
+def settings(home, database):
     from brandvoice.config import Settings
 
     return Settings.from_env()

@@ -13,8 +13,9 @@ from brandvoice.errors import ConfigError, ModelError, NotFoundError
 from brandvoice.training import adapters
 
 
-def _publish(store, name: str, base: str = "smollm2-135m-instruct", **metrics) -> adapters.AdapterInfo:
-    staging = store.settings.adapters_dir / name / ".staging-test"
+def _publish(store, name: str, base: str = "smollm2-135m-instruct", staging_name: str = ".staging-test",
+             **metrics) -> adapters.AdapterInfo:
+    staging = store.settings.adapters_dir / name / staging_name
     staging.mkdir(parents=True)
     (staging / "adapter_config.json").write_text("{}")
     manifest = {"brand": name.title(), "base_model": base, "quantization": "nf4", "data_hash": "0" * 64,
@@ -44,6 +45,34 @@ def test_versions_and_references(store):
         adapters.get_adapter(store, "999")
     with pytest.raises(ConfigError):
         adapters.get_adapter(store, "!!!")
+
+
+@pytest.mark.all_databases
+def test_two_trainings_of_one_brand_finishing_at_once_get_two_versions(store, monkeypatch):
+    import threading
+    import time
+
+    now = adapters.utcnow
+
+    def slow_now():  # inside the transaction, before the insert: the other one reads the versions
+        time.sleep(0.3)
+        return now()
+
+    monkeypatch.setattr(adapters, "utcnow", slow_now)
+    barrier, versions, errors = threading.Barrier(2), [], []
+
+    def publish(k):
+        barrier.wait()
+        try:
+            versions.append(_publish(store, "acme", staging_name=f".staging-{k}").version)
+        except Exception as exc:  # noqa: BLE001 - reported by the assert
+            errors.append(exc)
+
+    threads = [threading.Thread(target=publish, args=(k,)) for k in range(2)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert errors == [] and sorted(versions) == [1, 2]
+    assert sorted(p.name for p in (store.settings.adapters_dir / "acme").iterdir()) == ["v1", "v2"]
 
 
 def test_a_leftover_folder_is_never_overwritten(store):

@@ -298,6 +298,7 @@ def test_demo_export_imports_cleanly():
 
 
 # --- snapshots ------------------------------------------------------------------------------------
+@pytest.mark.all_databases
 def test_snapshot_is_idempotent(store):
     from brandvoice import jobs
     from brandvoice.store import contacts as table
@@ -317,6 +318,31 @@ def test_snapshot_is_idempotent(store):
     assert dana["source_file"] == "hubspot_contacts.csv" and dana["first_name"] == "Dana"
     other_job = jobs.create(store, "generate", {})
     assert set(crm.snapshot_contacts(store, other_job, r.contacts[:1]).values()).isdisjoint(again.values())
+
+
+@pytest.mark.all_databases
+def test_fields_longer_than_their_columns_are_reported_not_stored(store, tmp_path):
+    from brandvoice import jobs
+    from brandvoice.crm.importer import FIELD_LIMITS
+    from brandvoice.store import contacts as table
+
+    columns = {"key": "contact_key", "first_name": "first_name", "last_name": "last_name",
+               "company": "company"}
+    assert FIELD_LIMITS == {f: table.c[col].type.length for f, col in columns.items()}
+    path = tmp_path / "crm.csv"
+    path.write_text("Record ID,First Name,Last Name,Email,Company Name\n"
+                    "1,Dana,Reyes,dana@acme.com,Acme Corp\n"
+                    f"2,Sam,Okafor,sam@globex.com,{'G' * 301}\n"
+                    f"3,{'L' * 201},Lee,lee@initech.com,Initech\n"
+                    f"{'9' * 321},Ana,Silva,ana@umbrella.com,Umbrella\n", encoding="utf-8")
+    r = crm.import_contacts(path)
+    assert [c["key"] for c in r.contacts] == ["1"]
+    assert [p.split(": ", 1)[1] for p in r.problems] == [
+        "company longer than 300 characters (Company Name)",
+        "first_name longer than 200 characters (First Name)",
+        "record id longer than 320 characters (Record ID)"]
+    # PostgreSQL would have refused the whole snapshot with any one of them in it
+    assert len(crm.snapshot_contacts(store, jobs.create(store, "generate", {}), r.contacts)) == 1
 
 
 @pytest.mark.parametrize("header,profile,expect", [

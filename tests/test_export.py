@@ -19,7 +19,7 @@ PAYLOADS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1+1)", "\tstart", "\rsta
 MULTI = ("Grüße aus Zürich — ça va? 你好，世界！ 😀☕️ naïve café " * 12).strip()
 
 
-pytestmark = pytest.mark.usefixtures("fast_hashes")
+pytestmark = [pytest.mark.usefixtures("fast_hashes"), pytest.mark.all_databases]
 
 
 

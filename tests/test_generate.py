@@ -126,6 +126,7 @@ def test_seed_depends_only_on_slot():
 
 # --- the job loop with a fake backend --------------------------------------------------------
 
+@pytest.mark.all_databases
 def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monkeypatch):
     calls: list = []
     guard = FakeGuard(footer="Acme Inc., 1 Main St. Unsubscribe: https://acme.example/u")
@@ -160,6 +161,7 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     assert job["done"] == job["total"] == 8 and job["progress"] == 1.0
 
 
+@pytest.mark.all_databases
 def test_seeds_reproducible_across_batch_sizes(store, settings, crm_file, fake):
     first = new_job(store, settings, crm_file, batch_size=1)
     second = new_job(store, settings, crm_file, batch_size=3)
@@ -175,6 +177,7 @@ def test_seeds_reproducible_across_batch_sizes(store, settings, crm_file, fake):
     assert by_slot(first)[("1001", 0)][0] == seed_for(1234, "1001", 0, 0)
 
 
+@pytest.mark.all_databases
 def test_malformed_output_is_retried_then_flagged(store, settings, crm_file, fake):
     fake.bad = {seed_for(1234, "1001", 0, a) for a in range(3)} | {seed_for(1234, "1002", 0, 0)}
     job_id = new_job(store, settings, crm_file, max_tries=3)
@@ -192,6 +195,7 @@ def test_malformed_output_is_retried_then_flagged(store, settings, crm_file, fak
     assert job["result"]["malformed"] == 1
 
 
+@pytest.mark.all_databases
 def test_guardrail_failure_is_retried_and_best_attempt_kept(store, settings, crm_file, fake, monkeypatch):
     s0, s1 = seed_for(1234, "1001", 0, 0), seed_for(1234, "1001", 0, 1)
     guard = FakeGuard({f"Note {s0}", f"Note {s1}"})  # Dana fails twice, everyone else passes
@@ -205,6 +209,7 @@ def test_guardrail_failure_is_retried_and_best_attempt_kept(store, settings, crm
     assert dana[0]["settings"]["guard_failed_attempts"] == 2 and dana[0]["seed"] == s0  # first kept on a tie
 
 
+@pytest.mark.all_databases
 def test_killed_job_resumes_without_duplicates_or_gaps(store, settings, crm_file, fake):
     job_id = new_job(store, settings, crm_file, variants=2, batch_size=3)
     fake.die_on_call = 2  # the first batch (3 drafts) is committed, then the process "dies"
@@ -223,6 +228,23 @@ def test_killed_job_resumes_without_duplicates_or_gaps(store, settings, crm_file
     assert len(job_drafts(store, job_id)) == 8
 
 
+@pytest.mark.all_databases
+def test_nul_bytes_in_model_output_are_stored_as_replacement_characters(store, settings, crm_file,
+                                                                        fake, monkeypatch):
+    class NulBackend(FakeBackend):  # PostgreSQL refuses NUL in text: the job used to fail there
+        def generate(self, requests):
+            return [GenOutput(text=o.text.replace("follow-up", "follow\x00up"), prompt=o.prompt,
+                              new_tokens=o.new_tokens) for o in super().generate(requests)]
+
+    monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: NulBackend())
+    job = worker.run(store, new_job(store, settings, crm_file))
+    assert job["status"] == "done", job["error"]
+    rows = job_drafts(store, job["id"])
+    assert len(rows) == 4 and all("follow\ufffdup" in r["body"] and "\x00" not in r["raw_output"]
+                                  for r in rows)
+
+
+@pytest.mark.all_databases
 def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, crm_file, fake, monkeypatch):
     job_id = new_job(store, settings, crm_file, batch_size=2)
     original, n = store.audit, {"calls": 0}
@@ -243,6 +265,7 @@ def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, cr
     assert len(job_drafts(store, job_id)) == 4
 
 
+@pytest.mark.all_databases
 def test_submit_validates_inputs_before_queueing(store, settings, crm_file, tmp_path):
     from brandvoice.errors import NotFoundError
 
@@ -258,6 +281,7 @@ def test_submit_validates_inputs_before_queueing(store, settings, crm_file, tmp_
     assert jobs.list_jobs(store) == []
 
 
+@pytest.mark.all_databases
 def test_template_changed_mid_job_stops_resume(store, settings, crm_file, fake, tmp_path):
     import shutil
 
@@ -571,6 +595,7 @@ def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm
 
 # --- regenerating a rejected draft -------------------------------------------------------------
 
+@pytest.mark.all_databases
 def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatch):
     from brandvoice import review
     from brandvoice import users as u

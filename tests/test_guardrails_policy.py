@@ -216,6 +216,8 @@ def test_inherit_false_replaces_default_lists(tmp_path):
      ["line 7", "required[1].pattern", "not a valid regex"]),
     ('[[required]]\nname = "sig"\npattern = "a"\nliteral = "b"\n', ["required[0]", "exactly one"]),
     ('banned.words = "not a list"\n', ["line 1", "banned.words", "list of strings"]),
+    ('[[required]]\nliteral = "x"\nname = "' + "x" * 61 + '"\n',
+     ["line 3", "required[0].name", "longer than 60 characters"]),
 ])
 def test_policy_file_errors_name_key_and_line(tmp_path, text, needles):
     (tmp_path / "default.toml").write_text("", encoding="utf-8")

@@ -83,7 +83,7 @@ def test_every_job_kind_has_a_handler():
 def test_cli_and_core_imports_stay_light():
     code = ("import sys, brandvoice.cli, brandvoice.review, brandvoice.generation, brandvoice.delivery; "
             "print(' '.join(m for m in ('torch', 'transformers', 'peft', 'bitsandbytes', "
-            "'sentence_transformers', 'streamlit') if m in sys.modules))")
+            "'sentence_transformers', 'streamlit', 'alembic') if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == ""

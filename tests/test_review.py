@@ -19,7 +19,7 @@ from brandvoice.store import audit, draft_versions
 PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password
 
 
-pytestmark = pytest.mark.usefixtures("fast_hashes")
+pytestmark = [pytest.mark.usefixtures("fast_hashes"), pytest.mark.all_databases]
 
 
 
@@ -161,6 +161,16 @@ def test_two_processes_no_lost_update(store, people, settings):
     assert got["row_version"] == 11
 
 
+# A trigger that fails the insert of one draft's review, in the middle of a bulk approval.
+FAIL_REVIEW_OF = {
+    "sqlite": ["CREATE TRIGGER boom BEFORE INSERT ON reviews WHEN NEW.draft_id = {draft_id} "
+               "BEGIN SELECT RAISE(ABORT, 'boom'); END"],
+    "postgresql": ["CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.draft_id = {draft_id} "
+                   "THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END; $$ LANGUAGE plpgsql",
+                   "CREATE TRIGGER boom BEFORE INSERT ON reviews FOR EACH ROW EXECUTE FUNCTION boom()"],
+}
+
+
 def test_bulk_approve_is_atomic_and_reports_skips(store, people):
     ids = make_drafts(store, 6, verdicts=("pass", "pass", "warn"))
     review.reject(store, people["rev"], ids[0], expected_version=1, reason_code="off-brand")
@@ -175,8 +185,8 @@ def test_bulk_approve_is_atomic_and_reports_skips(store, people):
     # all-or-nothing: a failure inside the transaction leaves every draft pending
     more = make_drafts(store, 3)
     with store.tx() as conn:
-        conn.exec_driver_sql(f"CREATE TRIGGER boom BEFORE INSERT ON reviews WHEN NEW.draft_id = {more[2]} "
-                             "BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        for stmt in FAIL_REVIEW_OF[conn.dialect.name]:
+            conn.exec_driver_sql(stmt.format(draft_id=more[2]))
     with pytest.raises(Exception, match="boom"):
         review.bulk_approve_passed(store, people["rev"], more)
     assert {review.get_draft(store, i)["state"] for i in more} == {"pending"}

@@ -16,7 +16,7 @@ from brandvoice.errors import ConfigError, ExportError, PermissionDenied
 PW = "correct horse"  # conftest.PASSWORD, the `people` fixture's password
 
 
-pytestmark = pytest.mark.usefixtures("fast_hashes")
+pytestmark = [pytest.mark.usefixtures("fast_hashes"), pytest.mark.all_databases]
 
 
 

@@ -9,6 +9,8 @@ from brandvoice import users as u
 from brandvoice.errors import InputError, PermissionDenied
 from brandvoice.store import users as users_table
 
+pytestmark = pytest.mark.all_databases
+
 
 def test_first_user_must_be_admin_then_admin_required(store):
     with pytest.raises(InputError, match="first user must be an admin"):
@@ -24,6 +26,35 @@ def test_first_user_must_be_admin_then_admin_required(store):
         u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
     assert [r["username"] for r in u.list_users(store)] == ["root", "mia"]
     assert "password_hash" not in u.list_users(store)[0]
+
+
+def test_two_first_users_at_once_make_one_admin(store, monkeypatch):
+    # The first user needs no admin: two of them at once must not both get in (PostgreSQL reads
+    # under READ COMMITTED, so the count of users is taken under a lock).
+    import threading
+    import time
+
+    slow_audit = store.audit
+
+    def audit(conn, action, **kw):
+        time.sleep(0.3)  # inside the transaction, after the insert: the other one counts now
+        return slow_audit(conn, action, **kw)
+
+    monkeypatch.setattr(store, "audit", audit)
+    barrier, results = threading.Barrier(2), {}
+
+    def add(name):
+        barrier.wait()
+        try:
+            results[name] = u.add_user(store, name, "correct horse", "admin").role
+        except PermissionDenied as exc:
+            results[name] = exc.message
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in ("root", "eve")]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert sorted(results.values()) == ["Adding a user needs an admin.", "admin"]
+    assert u.count_users(store) == 1
 
 
 def test_bad_input_lists_every_problem(store):

@@ -31,6 +31,9 @@ _TRUE = {"true", "yes", "y", "1", "t", "x", "checked", "on", "opted out", "opted
          "ja", "oui", "si", "sí", "wahr", "vrai"}
 _OPT_OUT_STATUS = re.compile(r"unsubscrib|opted[ -]out|opt[ -]out|no consent|non[ -]marketing|do not email|"
                              r"bounced", re.IGNORECASE)
+# The contacts columns that copy these fields are VARCHARs of these lengths, which PostgreSQL
+# enforces (SQLite would keep a longer value): such a row is reported, not left to fail the snapshot.
+FIELD_LIMITS = {"key": 320, "first_name": 200, "last_name": 200, "company": 300}
 # Low-cardinality fields repeat the same few values on every row: share one string object.
 _INTERNED = ("lifecycle_stage", "lead_status", "deal_stage", "city", "country", "company")
 
@@ -162,8 +165,9 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
             exclude(row, email, f"invalid email {email!r}", problem=True)
             continue
         key = values.get("key") or low
-        if len(key) > 320:  # contacts.contact_key is VARCHAR(320)
-            exclude(row, email, f"record id longer than 320 characters ({colmap.get('key')})", problem=True)
+        if len(key) > FIELD_LIMITS["key"]:
+            exclude(row, email, f"record id longer than {FIELD_LIMITS['key']} characters "
+                                f"({colmap.get('key')})", problem=True)
             continue
         if low in by_email:
             why = "which opted out" if by_email[low] < 0 else "which is kept"
@@ -175,6 +179,13 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
         first, last = values.get("first_name", ""), values.get("last_name", "")
         if not first and not last and values.get("full_name"):
             first, last = _split_name(values["full_name"])
+        too_long = [(f_, colmap.get(f_) or colmap.get("full_name")) for f_, v in
+                    (("first_name", first), ("last_name", last), ("company", values.get("company", "")))
+                    if len(v) > FIELD_LIMITS[f_]]
+        if too_long:
+            exclude(row, email, "; ".join(f"{f_} longer than {FIELD_LIMITS[f_]} characters ({col})"
+                                          for f_, col in too_long), problem=True)
+            continue
         contact: dict[str, Any] = {f_: values.get(f_, "") for f_ in SNAPSHOT_FIELDS}
         contact.update(key=key, email=email, first_name=first, last_name=last)
         for f_ in _INTERNED:

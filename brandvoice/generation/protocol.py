@@ -38,6 +38,12 @@ class GenOutput:
     details: dict[str, Any] = field(default_factory=dict)
     mean_logprob: float | None = None  # mean log-probability of the new tokens, where known
 
+    def __post_init__(self) -> None:
+        # A small or broken model can emit a NUL byte; no email wants one, and PostgreSQL's text
+        # columns refuse it (the whole chunk of drafts would fail), so it shows as U+FFFD.
+        if "\x00" in self.text:
+            self.text = self.text.replace("\x00", "\ufffd")
+
 
 class Backend(Protocol):
     """What the job loop needs from a backend."""

@@ -41,6 +41,9 @@ SCHEMA: dict[str, dict[str, str]] = {
 }
 REQUIRED_KEYS = {"name": STR, "pattern": STR, "literal": STR, "where": STR, "message": STR,
                  "severity": SEV}
+# Results name a rule "required:<name>" in guardrail_results.rule, a VARCHAR(80), which
+# PostgreSQL enforces (SQLite would keep a longer one).
+MAX_RULE_NAME = 60
 CHOICES = {("tone", "target"): ("f1", "recall"), ("required", "where"): ("subject", "body", "any")}
 
 
@@ -144,6 +147,10 @@ def parse_file(path: Path) -> dict:
                 if "name" not in item:
                     raise _fail(path, text, "required", None, "needs a name.",
                                 'Add name = "footer" (any short label).', i)
+                if len(item["name"]) > MAX_RULE_NAME:
+                    raise _fail(path, text, "required", "name",
+                                f"is longer than {MAX_RULE_NAME} characters.",
+                                'Use a short label such as "footer"; the message says the rest.', i)
                 if ("pattern" in item) == ("literal" in item):
                     raise _fail(path, text, "required", "pattern" if "pattern" in item else None,
                                 "needs exactly one of 'pattern' (a regex) or 'literal' (exact text).",

@@ -7,7 +7,38 @@
         store.audit(conn, "edit", actor="rita", draft_id=7)
 
 SQLite (WAL mode) under BRANDVOICE_HOME by default; a PostgreSQL URL for teams. The tables live in
-`tables`, the engine in `engine`.
+`tables`, the engine in `engine`, the schema's history in `migrations/versions/` (Alembic), applied
+by `migrate` when a store opens.
+
+Changing the schema (say, a new column `drafts.language`):
+
+1. Add the column to the table in `tables.py`.
+2. Write the revision, from the template:
+
+       python -c "from alembic import command; from brandvoice.store.migrate import alembic_config; \\
+                  command.revision(alembic_config(), 'add drafts.language', rev_id='0002')"
+
+   then fill in `upgrade()` with explicit operations, never built from the live `Table` objects (a
+   shipped revision is frozen). SQLite alters a table by copying it, so change columns in batch
+   mode, naming constraints by the convention:
+
+       from brandvoice.store.tables import NAMING_CONVENTION
+
+       def upgrade() -> None:
+           with op.batch_alter_table("drafts", naming_convention=NAMING_CONVENTION) as batch:
+               batch.add_column(sa.Column("language", sa.String(10), nullable=True))
+
+   `migrate` runs revisions on SQLite with `PRAGMA foreign_keys` off (the pragma only takes effect
+   outside a transaction, so it is switched before BEGIN) and checks the foreign keys before it
+   commits; on PostgreSQL the same code runs as plain ALTER TABLE statements.
+3. Set `migrate.HEAD` to the new revision id (a test checks it against Alembic's head).
+4. Run `tests/test_store_migrations.py`: a blank database upgraded to the head must match
+   `tables.py` exactly, on SQLite and on PostgreSQL.
+
+Autogenerate can draft step 2 from the difference between `tables.py` and a database at the old
+head: `cfg = alembic_config(); cfg.attributes["connection"] = conn` inside `Store(...).tx()`, then
+`command.revision(cfg, ..., autogenerate=True)`; review what it writes. For a DBA who applies DDL
+by hand, `command.upgrade(alembic_config(url=...), "head", sql=True)` prints the SQL.
 """
 
 from brandvoice.store.engine import Store

@@ -1,13 +1,15 @@
 """The database: one schema for adapters, jobs, contacts, drafts, guardrails, reviews, exports, audit.
 
 SQLite (WAL mode) under BRANDVOICE_HOME by default; any SQLAlchemy URL (PostgreSQL) by setting.
-Schema changes are numbered migrations applied when the store opens. Multi-row writes go through
-`Store.tx()`, one transaction.
+Schema changes are Alembic revisions applied when the store opens (`migrate`). Multi-row writes go
+through `Store.tx()`, one transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from brandvoice.config import Settings
 from brandvoice.errors import ConfigError
-from brandvoice.store.tables import MIGRATIONS, audit, schema_version, utcnow
+from brandvoice.store import migrate
+from brandvoice.store.tables import audit, utcnow
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -33,13 +36,32 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON for the JSON columns; NaN and infinities become null, as PostgreSQL's json type refuses
+    them (a diverged training loss must not fail the job), and SQLite stores the same."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _sqlite_begin(conn: Connection) -> None:
     read_only = conn.get_execution_options().get("brandvoice_read", False)
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Store:
-    """A handle on the database; cheap to create, migrations applied on first open."""
+    """A handle on the database; cheap to create, brought to the newest schema on first open."""
 
     _engines: dict[str, Engine] = {}
     _lock = threading.Lock()
@@ -55,7 +77,11 @@ class Store:
             engine = cls._engines.get(url)
             if engine is None:
                 engine = cls._make_engine(url)
-                cls._migrate(engine)
+                try:
+                    migrate.upgrade(engine)
+                except BaseException:
+                    engine.dispose()
+                    raise
                 cls._engines[url] = engine
             return engine
 
@@ -69,34 +95,23 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                      json_serializer=_json_dumps)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             # Writers take the write lock up front so that read-then-write transactions cannot
             # deadlock into "database is locked"; readers (Store.read) take none.
             sa.event.listen(engine, "begin", _sqlite_begin)
             return engine
         try:
-            return sa.create_engine(url, pool_pre_ping=True)
+            return sa.create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps)
         except ImportError as exc:
             raise ConfigError(f"The database driver for {parsed.get_backend_name()} is missing: {exc}",
                               hint="pip install 'brandvoice[postgres]'") from exc
 
-    @staticmethod
-    def _migrate(engine: Engine) -> None:
-        with engine.begin() as conn:
-            schema_version.create(conn, checkfirst=True)
-            done = {r[0] for r in conn.execute(sa.select(schema_version.c.version))}
-            for number, name, apply in MIGRATIONS:
-                if number in done:
-                    continue
-                apply(conn)
-                conn.execute(schema_version.insert().values(version=number, name=name,
-                                                            applied_at=utcnow()))
-
-    def version(self) -> int:
-        """The highest applied migration number."""
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+    def version(self) -> str | None:
+        """The database's schema revision (the Alembic revision id, e.g. "0001")."""
+        with self.read() as conn:
+            return migrate.current(conn)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -109,6 +124,19 @@ class Store:
         """A connection for reads (no write lock taken on SQLite)."""
         with self.engine.connect() as conn:
             yield conn.execution_options(brandvoice_read=True)
+
+    @staticmethod
+    def lock(conn: Connection, name: str) -> None:
+        """Serialise, until they end, the transactions that take the lock `name`.
+
+        For a read-then-write that must see the last writer's rows (the first user, the next
+        adapter version). SQLite's writers already run one at a time (BEGIN IMMEDIATE); PostgreSQL's
+        READ COMMITTED would let two of them read the same state, so it takes an advisory lock.
+        """
+        if conn.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                                 signed=True)
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def audit(self, conn: Connection, action: str, *, actor: str | None = None,
               draft_id: int | None = None, **details: Any) -> None:

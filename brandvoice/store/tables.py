@@ -1,14 +1,27 @@
-"""The tables: one schema for adapters, jobs, contacts, drafts, guardrails, reviews, exports, audit."""
+"""The tables: one schema for adapters, jobs, contacts, drafts, guardrails, reviews, exports, audit.
+
+These `Table` objects are what the code queries and what autogenerate compares against; the
+database itself is built by the revisions in `migrations/versions/`. Change a table here and in a
+new revision together (see `brandvoice.store`).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-metadata = sa.MetaData()
+# Constraint names follow PostgreSQL's own defaults: a database created before names were set
+# (PostgreSQL named its constraints itself) already carries them. SQLite keeps no name for an
+# unnamed constraint; batch migrations pass this convention, so reflection names it alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> str:
@@ -20,7 +33,7 @@ def _ts(name: str, **kw) -> sa.Column:
     return sa.Column(name, sa.String(32), **kw)
 
 
-# --- migration 1: adapters and jobs ------------------------------------------------------------
+# --- adapters and jobs ----------------------------------------------------------------------------
 adapters = sa.Table(
     "adapters", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -61,7 +74,7 @@ jobs = sa.Table(
     _ts("heartbeat_at"),
 )
 
-# --- migration 2: contacts, drafts, guardrail results ------------------------------------------
+# --- contacts, drafts, guardrail results ----------------------------------------------------------
 contacts = sa.Table(
     "contacts", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -141,7 +154,7 @@ tone_profiles = sa.Table(
     _ts("created_at", nullable=False),
 )
 
-# --- migration 3: users, review decisions, versions, exports, audit ----------------------------
+# --- users, review decisions, versions, exports, audit --------------------------------------------
 users = sa.Table(
     "users", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -210,49 +223,3 @@ audit = sa.Table(
     _ts("created_at", nullable=False),
 )
 sa.Index("ix_audit_draft", audit.c.draft_id)
-
-# Append-only audit: refuse UPDATE and DELETE in the database itself.
-_AUDIT_TRIGGERS = {
-    "sqlite": [
-        "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
-        "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END",
-        "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
-        "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'audit is append-only'; END; $$ LANGUAGE plpgsql",
-        "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
-        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
-    ],
-}
-
-
-def _create(*tables: sa.Table):
-    def apply(conn: Connection) -> None:
-        for t in tables:
-            t.create(conn, checkfirst=True)
-    return apply
-
-
-def _audit_triggers(conn: Connection) -> None:
-    for stmt in _AUDIT_TRIGGERS.get(conn.dialect.name, []):
-        conn.exec_driver_sql(stmt)
-
-
-# Numbered migrations: append only; never edit one that has shipped.
-MIGRATIONS: list[tuple[int, str, Any]] = [
-    (1, "adapters and jobs", _create(adapters, jobs)),
-    (2, "contacts, drafts, guardrail results, tone profiles",
-     _create(contacts, drafts, guardrail_results, tone_profiles)),
-    (3, "users, draft versions, reviews, exports, audit",
-     _create(users, draft_versions, reviews, export_batches, export_items, audit)),
-    (4, "append-only audit", _audit_triggers),
-]
-
-schema_version = sa.Table(
-    "schema_version", sa.MetaData(),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    _ts("applied_at", nullable=False),
-)

@@ -112,7 +112,8 @@ def register(store: Store, settings: Settings, *, name: str, staging: Path, mani
     """Publish a fully written staging folder as the brand's next version (row + folder rename)."""
     brand_dir = settings.adapters_dir / name
     brand_dir.mkdir(parents=True, exist_ok=True)
-    with store.tx() as conn:  # the write lock serialises concurrent trainings of one brand
+    with store.tx() as conn:
+        store.lock(conn, f"adapters:{name}")  # concurrent trainings of one brand get v1, v2, ...
         latest = conn.execute(sa.select(sa.func.max(adapters.c.version))
                               .where(adapters.c.name == name)).scalar() or 0
         version = latest + 1
