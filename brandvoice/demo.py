@@ -15,13 +15,13 @@ The review queue is seeded for the first few contacts of the demo CRM export, on
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from brandvoice import textio
 from brandvoice.config import Settings
 
 BRAND = "Ledgerly"
@@ -76,20 +76,9 @@ def ensure_users(store) -> Iterator[str]:
         yield f"Created user {name} ({role}), password {pw!r}"
 
 
-def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-
-
 def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
+    table = textio.open_table(path, what="Demo file", formats=("csv",))
+    return table.header, [dict(zip(table.header, cells, strict=False)) for _, cells in table.rows()]
 
 
 def _seed_crm(settings: Settings, template, n: int) -> tuple[Path, Path]:
@@ -105,11 +94,11 @@ def _seed_crm(settings: Settings, template, n: int) -> tuple[Path, Path]:
     column = result.mapping["email"]
     header, rows = _read_csv(src)
     crm_out = settings.home / "demo" / f"crm_seed_{template.name}.csv"
-    _write_csv(crm_out, header, [r for r in rows if (r.get(column) or "").strip().lower() in emails])
+    textio.write_csv(crm_out, header, [r for r in rows if (r.get(column) or "").strip().lower() in emails])
     act_header, act_rows = _read_csv(acts)
     ref_col = act_header[0]  # the contact reference (record id or email) comes first
     act_out = settings.home / "demo" / f"activities_seed_{template.name}.csv"
-    _write_csv(act_out, act_header,
+    textio.write_csv(act_out, act_header,
                [r for r in act_rows if (r.get(ref_col) or "").strip().lower() in refs])
     return crm_out, act_out
 
