@@ -9,15 +9,15 @@ seen (held-out) should pass, other brands' emails and generic off-brand copy sho
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from brandvoice import textio
 from brandvoice.errors import InputError
 from brandvoice.guardrails.embedder import embedder_id
 from brandvoice.guardrails.verdict import CheckResult
@@ -78,11 +78,9 @@ def embed_cached(embedder, texts: list[str], cache_dir: Path | None) -> np.ndarr
                 pass  # a damaged cache file is recomputed
     arr = np.asarray(embedder.encode(texts, batch_size=32, normalize_embeddings=True), dtype=np.float32)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, arr)
-        os.replace(tmp, path)
+        buf = io.BytesIO()
+        np.save(buf, arr)
+        textio.atomic_write(path, buf.getvalue())
     return arr
 
 

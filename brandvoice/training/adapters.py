@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice import models
+from brandvoice import models, textio
 from brandvoice.config import QUANTIZATIONS, Settings
 from brandvoice.errors import ConfigError, ModelError, NotFoundError
 from brandvoice.store import Store, adapters, utcnow
@@ -120,9 +120,7 @@ def register(store: Store, settings: Settings, *, name: str, staging: Path, mani
             version += 1
         target = brand_dir / f"v{version}"
         manifest = dict(manifest, name=name, version=version, path=str(target))
-        tmp_manifest = staging / "manifest.json.tmp"
-        tmp_manifest.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp_manifest, staging / "manifest.json")
+        textio.write_json(staging / "manifest.json", manifest)
         row_id = conn.execute(adapters.insert().values(
             name=name, version=version, base_model=manifest["base_model"],
             quantization=manifest["quantization"], data_hash=manifest.get("data_hash", ""),
