@@ -53,13 +53,10 @@ def hash_texts(texts: list[str]) -> str:
     return h.hexdigest()
 
 
-def _slug(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.@-]+", "-", s)[:80]
-
-
 def cache_path(embedder, texts: list[str], cache_dir: Path) -> Path:
     """Where the embeddings of these texts by this embedder are cached."""
-    return Path(cache_dir) / "tone" / _slug(embedder_id(embedder)) / f"{hash_texts(texts)}.npy"
+    folder = textio.slug(embedder_id(embedder))[:80]  # "all-MiniLM-L6-v2@openvino-bf16" -> all-minilm-...
+    return Path(cache_dir) / "tone" / folder / f"{hash_texts(texts)}.npy"
 
 
 def embed_cached(embedder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
