@@ -16,7 +16,6 @@ The review queue is seeded for the first few contacts of the demo CRM export, on
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,19 +254,19 @@ def probe_speed(settings: Settings, tokens: int = 24, max_time: float = 8.0) -> 
     return 2 * (out.shape[1] - enc["input_ids"].shape[1]) / max(elapsed, 1e-6)
 
 
-_GREETING = re.compile(r"^(hi|hello|hey|dear|good morning|good afternoon)\b[^,\n]{0,40},\s*$",
-                       re.IGNORECASE)
-
-
 def _greet(body: str, first_name: str) -> str:
     """The past email with its greeting addressed to the contact."""
-    lines = body.split("\n")
-    for i, line in enumerate(lines[:3]):
-        m = _GREETING.match(line.strip())
-        if m:
-            lines[i] = f"{m.group(1).capitalize()} {first_name},"
-            return "\n".join(lines)
-    return f"Hi {first_name},\n\n{body}"
+    from brandvoice import prompting
+
+    g = prompting.parse_greeting(body)
+    if g.kind == "none" or g.span is None:
+        return f"Hi {first_name},\n\n{body}"
+    start, end = g.span
+    if not g.salutation:  # a bare "Dana," line
+        name = f"Hi {first_name}"
+    else:  # "Hi there," -> "Hi Dana,"; "Hello," -> "Hello Dana,"
+        name = first_name if g.who else f" {first_name}"
+    return body[:start] + name + body[end:]
 
 
 def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: Path, *,
