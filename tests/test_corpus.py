@@ -452,3 +452,12 @@ def test_public_face_reexports_the_split_modules():
                       "prepare", "read_emails", "select", "split", "wilson_lower_bound"]
     missing = [n for n in used_elsewhere if n not in corpus.__all__ or not hasattr(corpus, n)]
     assert missing == []
+
+
+def test_rejected_rows_are_counted_for_the_report(tmp_path):
+    content = HEADER + "ok,body,10,1,1\n,no subject,10,1,1\nx,y,lots,1,1\nfine,other body,10,2,2\n"
+    result = corpus.read_emails(write(tmp_path, "r.csv", content))
+    assert (result.info["rows_rejected"], result.info["rows_loaded"]) == (2, 2)
+    report = corpus.prepare(write(tmp_path, "r.csv", content), brand="Acme", min_sends=0,
+                            quantile=0).report
+    assert report["rows_rejected"] == 2

@@ -106,6 +106,7 @@ def read_emails(path: str | Path, *, brand: str | None = None) -> LoadResult:
         else:
             emails.append(email)
     problems.sort(key=lambda p: int(re.match(r"\D*(\d+)", p).group(1)))
+    info["rows_rejected"] = len(problems)  # one problem per rejected row; other brands follow
     info["other_brands"] = {b: len(ns) for b, ns in others.items()}
     for other, ns in others.items():  # reported, not errors: a shared file holds many brands
         rows = f"{len(ns)} rows ({unit}s" if len(ns) > 1 else f"1 row ({unit}"
