@@ -226,7 +226,8 @@ def test_jsonl_lines_nested_values_and_huge_numbers_are_row_problems(tmp_path):
                '{"subject": "s", "sends": NaN}\n'
                '{"subject": "s", "sends": 1e999}\n'
                "[1, 2]\n"
-               '{"subject": "broken",\n')
+               '{"subject": "broken",\n'
+               + "[" * 100_000 + "]" * 100_000 + "\n")
     table = textio.open_table(write(tmp_path, "e.jsonl", content), known=["subject", "sends"])
     got = list(table.records())
     assert table.format == "jsonl" and table.unit == "line"
@@ -239,6 +240,7 @@ def test_jsonl_lines_nested_values_and_huge_numbers_are_row_problems(tmp_path):
     assert problems[4] == "line 7: sends is not a usable number (inf)"
     assert problems[5] == "line 8: expected a JSON object, got list"
     assert problems[6].startswith("line 9: not valid JSON (")
+    assert problems[7].startswith("line 10: not valid JSON (RecursionError")
 
 
 def test_json_array_items_are_numbered_and_checked_one_by_one(tmp_path):

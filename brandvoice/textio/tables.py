@@ -169,7 +169,7 @@ class Table:
             text = "".join(self.lines())
             try:
                 data = json.loads(text, parse_int=_json_int, parse_constant=float)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
                 where = f" line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
                 raise InputError(f"{self.what} {self.name}{where}: not valid JSON ({exc}).",
                                  hint="Use one JSON object per line (JSON Lines).") from exc
@@ -197,8 +197,8 @@ class Table:
                 yield n, json.loads(line, parse_int=_json_int, parse_constant=float)
             except json.JSONDecodeError as exc:
                 self.problems.append(f"line {n}: not valid JSON ({exc.msg} at column {exc.colno})")
-            except ValueError as exc:  # e.g. an integer with thousands of digits
-                self.problems.append(f"line {n}: not valid JSON ({exc})")
+            except (ValueError, RecursionError) as exc:  # e.g. lists nested thousands deep
+                self.problems.append(f"line {n}: not valid JSON ({type(exc).__name__}: {exc})")
 
     def _json_problem(self, value: Any) -> str | None:
         if not isinstance(value, dict):
