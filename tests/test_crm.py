@@ -195,6 +195,8 @@ def test_a_repeated_mapped_column_is_an_error_and_other_repeats_are_kept(tmp_pat
         crm.import_contacts(p)
     assert "CRM file two.csv: column 'Email' appears 2 times in the header (row 1)" in str(exc.value)
     assert exc.value.hint
+    chosen = crm.import_contacts(p, mapping={"email": "email"})  # a mapping picks one by its label
+    assert [c["email"] for c in chosen.contacts] == ["b@x.example"]
     p.write_text("Email,Region,Region\na@x.example,North,South\n")
     assert crm.import_contacts(p).contacts[0]["custom"] == {"Region": "North", "Region (2)": "South"}
 

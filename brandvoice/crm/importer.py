@@ -111,7 +111,8 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
             f"columns: {', '.join(f.header[:30])}).",
             hint='Pass a column mapping such as {"email": "Your email column"} (--mapping FILE), or '
                  "check that the file uses comma, semicolon or tab between columns.")
-    f.require_unique(colmap.values())  # two "Email" columns: which one holds the address is unclear
+    # Two "Email" columns: which one holds the address is unclear, unless a mapping names the label.
+    f.require_unique(c for k, c in colmap.items() if det.mapping.get(k) == c)
     log: ActivityLog | None = load_activities(activities) if activities else None
     index = {col: i for i, col in enumerate(f.header)}
     fields = [(canonical, index[col]) for canonical, col in colmap.items()]
