@@ -110,6 +110,7 @@ class Table:
 
         reader = csv.reader(source(), delimiter=self.delimiter)
         width, row, data = len(self.header), 0, 0
+        header_row, max_cell = self.header_row, self.max_cell  # locals: this loop runs per row
         while True:
             start = reader.line_num + 1
             try:
@@ -121,7 +122,7 @@ class Table:
                 self._long_cell(row, start, reader.line_num, None, exc)
                 continue
             row += 1
-            if row <= self.header_row:
+            if row <= header_row:
                 continue
             if eof[0] and cells:
                 raise InputError(
@@ -131,7 +132,7 @@ class Table:
             joined = "".join(cells)
             if not joined.strip():
                 continue
-            if len(joined) > self.max_cell and max(map(len, cells)) > self.max_cell:
+            if len(joined) > max_cell and max(map(len, cells)) > max_cell:
                 i = max(range(len(cells)), key=lambda k: len(cells[k]))
                 self._long_cell(row, start, reader.line_num, (i, len(cells[i])), None)
                 continue
