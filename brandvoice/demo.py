@@ -15,13 +15,12 @@ The review queue is seeded for the first few contacts of the demo CRM export, on
 
 from __future__ import annotations
 
-import csv
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from brandvoice import textio
 from brandvoice.config import Settings
 
 BRAND = "Ledgerly"
@@ -76,20 +75,9 @@ def ensure_users(store) -> Iterator[str]:
         yield f"Created user {name} ({role}), password {pw!r}"
 
 
-def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-
-
 def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
+    table = textio.open_table(path, what="Demo file", formats=("csv",))
+    return table.header, [dict(zip(table.header, cells, strict=False)) for _, cells in table.rows()]
 
 
 def _seed_crm(settings: Settings, template, n: int) -> tuple[Path, Path]:
@@ -105,11 +93,11 @@ def _seed_crm(settings: Settings, template, n: int) -> tuple[Path, Path]:
     column = result.mapping["email"]
     header, rows = _read_csv(src)
     crm_out = settings.home / "demo" / f"crm_seed_{template.name}.csv"
-    _write_csv(crm_out, header, [r for r in rows if (r.get(column) or "").strip().lower() in emails])
+    textio.write_csv(crm_out, header, [r for r in rows if (r.get(column) or "").strip().lower() in emails])
     act_header, act_rows = _read_csv(acts)
     ref_col = act_header[0]  # the contact reference (record id or email) comes first
     act_out = settings.home / "demo" / f"activities_seed_{template.name}.csv"
-    _write_csv(act_out, act_header,
+    textio.write_csv(act_out, act_header,
                [r for r in act_rows if (r.get(ref_col) or "").strip().lower() in refs])
     return crm_out, act_out
 
@@ -266,19 +254,19 @@ def probe_speed(settings: Settings, tokens: int = 24, max_time: float = 8.0) -> 
     return 2 * (out.shape[1] - enc["input_ids"].shape[1]) / max(elapsed, 1e-6)
 
 
-_GREETING = re.compile(r"^(hi|hello|hey|dear|good morning|good afternoon)\b[^,\n]{0,40},\s*$",
-                       re.IGNORECASE)
-
-
 def _greet(body: str, first_name: str) -> str:
     """The past email with its greeting addressed to the contact."""
-    lines = body.split("\n")
-    for i, line in enumerate(lines[:3]):
-        m = _GREETING.match(line.strip())
-        if m:
-            lines[i] = f"{m.group(1).capitalize()} {first_name},"
-            return "\n".join(lines)
-    return f"Hi {first_name},\n\n{body}"
+    from brandvoice import prompting
+
+    g = prompting.parse_greeting(body)
+    if g.kind == "none" or g.span is None:
+        return f"Hi {first_name},\n\n{body}"
+    start, end = g.span
+    if not g.salutation:  # a bare "Dana," line
+        name = f"Hi {first_name}"
+    else:  # "Hi there," -> "Hi Dana,"; "Hello," -> "Hello Dana,"
+        name = first_name if g.who else f" {first_name}"
+    return body[:start] + name + body[end:]
 
 
 def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: Path, *,

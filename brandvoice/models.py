@@ -8,7 +8,6 @@ torch/transformers/peft/bitsandbytes are imported inside functions: importing th
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import tempfile
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from brandvoice import textio
 from brandvoice.config import QUANTIZATIONS, Settings
 from brandvoice.errors import ConfigError, ModelError
 
@@ -167,9 +167,9 @@ def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, prog
         )
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / "brandvoice_source.json").write_text(json.dumps(
-            {"model": spec.name, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size}, indent=2))
-        (tmp / ".complete").write_text("ok\n")
+        textio.write_json(tmp / "brandvoice_source.json",
+                          {"model": spec.name, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size})
+        textio.atomic_write(tmp / ".complete", "ok\n")  # written last: the folder is whole
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

@@ -129,3 +129,32 @@ def test_cli_train_list_show_and_load(store, settings, tiny_model_dir, tmp_path)
     assert out.shape[1] > ids["input_ids"].shape[1]
     merged, _ = adapters.load_for_inference(settings, info, merge=True)
     assert not type(merged).__name__.startswith("Peft")
+
+
+def _publish_brand(store, brand: str) -> adapters.AdapterInfo:
+    """Publish as training does: the folder and row are named by the brand's slug."""
+    name = adapters.slugify(brand)
+    staging = store.settings.adapters_dir / name / ".staging-test"
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / "adapter_config.json").write_text("{}")
+    manifest = {"brand": brand, "base_model": "smollm2-135m-instruct", "quantization": "nf4"}
+    return adapters.register(store, store.settings, name=name, staging=staging, manifest=manifest)
+
+
+def test_adapters_named_before_slugs_are_found_and_numbering_goes_on(store):
+    old = _publish(store, "brightbean")  # how "Bright Bean" was named before names became slugs
+    new = _publish_brand(store, "Bright Bean")
+    assert (new.name, new.version, new.path.parent.name) == ("bright-bean", 2, "bright-bean")
+    for ref in ("Bright Bean", "bright-bean", "brightbean", "BrightBean"):
+        assert adapters.get_adapter(store, ref).id == new.id
+        assert [a.id for a in adapters.list_adapters(store, ref)] == [new.id, old.id]
+    assert adapters.get_adapter(store, "Bright Bean:v1").id == old.id
+    assert adapters.get_adapter(store, "bright-bean@2").id == new.id
+    # Older names dropped accented letters ("julincastro"); the slug transliterates them.
+    legacy = _publish(store, "julincastro")
+    julian = _publish_brand(store, "Julián Castro")
+    assert (julian.name, julian.version) == ("julian-castro", 2)
+    assert adapters.get_adapter(store, "Julián Castro:v1").id == legacy.id
+    assert [a.label for a in adapters.list_adapters(store, "Julián Castro")] == [
+        "julian-castro v2", "julincastro v1"]
+    assert adapters.slugify("Café Olé") == "cafe-ole"

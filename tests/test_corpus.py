@@ -49,8 +49,8 @@ def test_csv_loads_all_columns_with_multiline_bodies():
     assert (first.sends, first.opens, first.clicks, first.replies, first.conversions) == (
         1200, 600, 96, 30, 10)
     assert first.rate("click_rate") == pytest.approx(0.08)
-    assert first.source == "basic.csv:line 2"
-    assert emails[1].source == "basic.csv:line 7"  # line numbers follow multi-line records
+    assert first.source == "basic.csv:row 2"
+    assert emails[1].source == "basic.csv:row 3"  # spreadsheet rows: a multi-line cell is one row
 
 
 def test_jsonl_loads_and_rates_fill_missing_counts():
@@ -128,9 +128,10 @@ def test_jsonl_without_body_key_is_rejected_with_found_keys(tmp_path):
 
 def test_binary_file_and_spreadsheet_are_refused(tmp_path):
     junk = bytes(range(256)) * 40
-    with pytest.raises(InputError, match="junk.csv looks like a binary file"):
+    with pytest.raises(InputError, match="junk.csv is not a text CSV or JSONL file: it looks like binary"):
         load_emails(write(tmp_path, "junk.csv", junk))
-    with pytest.raises(InputError, match=r"(?s)x\.csv is a spreadsheet/ZIP file.*CSV UTF-8"):
+    with pytest.raises(InputError, match=r"(?s)x\.csv is not a CSV or JSONL file: it looks like an "
+                                         r"Excel workbook.*CSV UTF-8"):
         load_emails(write(tmp_path, "x.csv", b"PK\x03\x04" + b"\x00" * 100))
 
 
@@ -141,24 +142,24 @@ def test_undecodable_bytes_name_the_line(tmp_path):
         load_emails(write(tmp_path, "bad.csv", raw))
 
 
-def test_garbage_rows_are_reported_with_line_numbers_and_good_rows_kept(tmp_path):
+def test_garbage_rows_are_reported_with_row_numbers_and_good_rows_kept(tmp_path):
     content = (HEADER
-               + "Good one,A real body,1000,400,40\n"          # line 2
-               + "No body,,1000,400,40\n"                      # line 3
-               + "Bad sends,Body,lots,400,40\n"                # line 4
-               + "Too many opens,Body,100,400,40\n"            # line 5
-               + "Extra,Body,1,2,3,4,5\n"                      # line 6
-               + "Junk,Bo\x00dy,10,1,1\n"                      # line 7
-               + "\n"                                          # blank: not a row
-               + "Second good,\"Multi\nline\",2000,900,90\n")  # line 9
+               + "Good one,A real body,1000,400,40\n"          # row 2
+               + "No body,,1000,400,40\n"                      # row 3
+               + "Bad sends,Body,lots,400,40\n"                # row 4
+               + "Too many opens,Body,100,400,40\n"            # row 5
+               + "Extra,Body,1,2,3,4,5\n"                      # row 6
+               + "Junk,Bo\x00dy,10,1,1\n"                      # row 7
+               + "\n"                                          # row 8, blank: skipped
+               + "Second good,\"Multi\nline\",2000,900,90\n")  # row 9
     emails, problems = load_emails(write(tmp_path, "rows.csv", content))
     assert [e.subject for e in emails] == ["Good one", "Second good"]
     assert problems == [
-        "line 3: body is empty",
-        "line 4: sends 'lots' is not a whole number",
-        "line 5: opens (400) > sends (100)",
-        "line 6: 7 fields but the header has 5 (an unquoted delimiter or quote inside a cell?)",
-        "line 7: body contains binary data (control byte 0x00)",
+        "row 3: body is empty",
+        "row 4: sends 'lots' is not a whole number",
+        "row 5: opens (400) > sends (100)",
+        "row 6: 7 fields but the header has 5 (an unquoted delimiter or quote inside a cell?)",
+        "row 7: body contains binary data (control byte 0x00)",
     ]
 
 
@@ -166,7 +167,7 @@ def test_all_rows_bad_raises_with_every_problem(tmp_path):
     path = write(tmp_path, "allbad.csv", HEADER + "a,,1,1,1\n,b,1,1,1\n")
     with pytest.raises(InputError) as err:
         load_emails(path)
-    assert err.value.problems == ["line 2: body is empty", "line 3: subject is empty"]
+    assert err.value.problems == ["row 2: body is empty", "row 3: subject is empty"]
     assert "allbad.csv: no usable emails; all 2 rows were rejected" in str(err.value)
 
 
@@ -176,8 +177,8 @@ def test_ten_megabyte_cell_is_rejected_but_the_rest_loads(tmp_path):
     content = HEADER + f"Huge,{huge},10,1,1\nFine,Normal body,10,1,1\n"
     emails, problems = load_emails(write(tmp_path, "huge.csv", content))
     assert [e.subject for e in emails] == ["Fine"]
-    assert problems == ["line 2: body is 10,485,760 characters (limit 100,000; an unclosed quote "
-                        "may have swallowed the following rows)"]
+    assert problems == ["row 2: a cell is over the 100,000-character limit (line 2); shorten it, "
+                        "or close the quote that runs it into the following rows"]
     assert csv.field_size_limit() == limit_before  # the global csv limit is restored afterwards
 
 
@@ -199,7 +200,7 @@ def test_brand_filter_reports_other_brands(tmp_path):
     content = "subject,body,brand\nA,one,Ledgerly\nB,two,Bright Bean\nC,three,ledgerly\n"
     emails, problems = load_emails(write(tmp_path, "mixed.csv", content), brand="ledgerly")
     assert [e.subject for e in emails] == ["A", "C"]
-    assert problems == ["1 row (line 3) for brand 'Bright Bean', not 'ledgerly': skipped"]
+    assert problems == ["1 row (row 3) for brand 'Bright Bean', not 'ledgerly': skipped"]
     with pytest.raises(InputError, match="has no emails for brand 'Acme'"):
         load_emails(write(tmp_path, "mixed.csv", content), brand="Acme")
 
@@ -451,3 +452,12 @@ def test_public_face_reexports_the_split_modules():
                       "prepare", "read_emails", "select", "split", "wilson_lower_bound"]
     missing = [n for n in used_elsewhere if n not in corpus.__all__ or not hasattr(corpus, n)]
     assert missing == []
+
+
+def test_rejected_rows_are_counted_for_the_report(tmp_path):
+    content = HEADER + "ok,body,10,1,1\n,no subject,10,1,1\nx,y,lots,1,1\nfine,other body,10,2,2\n"
+    result = corpus.read_emails(write(tmp_path, "r.csv", content))
+    assert (result.info["rows_rejected"], result.info["rows_loaded"]) == (2, 2)
+    report = corpus.prepare(write(tmp_path, "r.csv", content), brand="Acme", min_sends=0,
+                            quantile=0).report
+    assert report["rows_rejected"] == 2

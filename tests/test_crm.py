@@ -163,7 +163,7 @@ def test_ten_megabyte_cell_is_reported_and_other_rows_kept(tmp_path):
         fh.write("c@x.example,Cy,short\n")
     r = crm.import_contacts(p)
     assert [c["email"] for c in r.contacts] == ["a@x.example", "c@x.example"]
-    assert any("huge.csv row 3" in p and "131072 characters" in p for p in r.problems)
+    assert any("huge.csv row 3" in p and "131,072-character limit" in p for p in r.problems)
 
 
 def test_cell_limit_holds_when_the_global_csv_limit_was_raised(tmp_path):
@@ -186,6 +186,26 @@ def test_utf16_and_semicolon_export(tmp_path):
     p.write_text("Email;First Name;Company\r\nzoe@z.example;Zoë;Zürich AG\r\n", encoding="utf-16")
     r = crm.import_contacts(p)
     assert r.contacts[0]["first_name"] == "Zoë" and r.stats["delimiter"] == "semicolon"
+
+
+def test_a_repeated_mapped_column_is_an_error_and_other_repeats_are_kept(tmp_path):
+    p = tmp_path / "two.csv"
+    p.write_text("Email,First Name,email\na@x.example,Ann,b@x.example\n")
+    with pytest.raises(InputError) as exc:
+        crm.import_contacts(p)
+    assert "CRM file two.csv: column 'Email' appears 2 times in the header (row 1)" in str(exc.value)
+    assert exc.value.hint
+    chosen = crm.import_contacts(p, mapping={"email": "email"})  # a mapping picks one by its label
+    assert [c["email"] for c in chosen.contacts] == ["b@x.example"]
+    p.write_text("Email,Region,Region\na@x.example,North,South\n")
+    assert crm.import_contacts(p).contacts[0]["custom"] == {"Region": "North", "Region (2)": "South"}
+
+
+def test_unclosed_quote_at_the_end_names_the_row(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text('Email,Notes\na@x.example,ok\nb@x.example,"never closed\nc@x.example,x\n')
+    with pytest.raises(InputError, match="q.csv row 3: a quote opened in this row is never closed"):
+        crm.import_contacts(p)
 
 
 def test_control_characters_are_stripped(tmp_path):

@@ -90,6 +90,20 @@ def test_check_matches_crm_rows(tmp_path, home):
     assert "Marcus Okafor" in reasons and "Bluestem" in reasons
 
 
+def test_check_reads_drafts_by_spreadsheet_rows(tmp_path, home):
+    drafts = tmp_path / "d.csv"
+    drafts.write_text("subject;body;first_name\n"
+                      'Hello;"Hi Dana,\n\nA note.\n\nThe team";Dana\n'
+                      "\n"
+                      "Broken;Hi;Ann;extra;cells\n"
+                      "Short;Hi there\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["check", "--drafts", str(drafts), "--no-tone"])
+    assert r.exit_code == 0, r.output
+    assert "d.csv: 1 row(s) skipped (first: row 4: 5 fields but the header has 3" in r.output
+    rows = list(csv.DictReader((tmp_path / "d.checked.csv").open(encoding="utf-8")))
+    assert [row["subject"] for row in rows] == ["Hello", "Short"] and rows[1]["first_name"] == ""
+
+
 def test_check_rejects_file_without_body(tmp_path, home):
     drafts = write(tmp_path / "d.csv", ["subject", "text"], [("Hello", "x")])
     r = CliRunner().invoke(main, ["check", "--drafts", str(drafts), "--no-tone"])

@@ -190,6 +190,7 @@ def test_shipped_policies_load_and_merge():
     body = "Hi Dana,\n\nA short recap of the call.\n\n— The Ledgerly team"
     assert result(led, "required:signature", body=body).status == "pass"
     bb = load_policy(d, "Bright Bean")
+    assert [p.name for p in bb.files] == ["default.toml", "bright-bean.toml"]
     assert result(bb, "required:signature", body=body).status == "fail"
     assert result(bb, "banned", body="We are writing to follow up on the demo.").status == "fail"
 
@@ -242,3 +243,14 @@ def test_shipped_signature_and_footer_satisfy_their_own_rules(brand):
     placeholders = next(r for r in PersonalizationChecker(p).check("Your recap", body, {"first_name": "Dana"})
                         if r.rule == "placeholders")
     assert placeholders.status == "pass"  # {{unsubscribe_url}} is a merge tag the email tool fills
+
+
+def test_policy_file_by_slug_and_by_the_older_compact_name(tmp_path):
+    (tmp_path / "default.toml").write_text("", encoding="utf-8")
+    (tmp_path / "cafe-ole.toml").write_text('[banned]\nwords = ["slug"]\n', encoding="utf-8")
+    (tmp_path / "brightbean.toml").write_text('[banned]\nwords = ["legacy"]\n', encoding="utf-8")
+    assert [p.name for p in load_policy(tmp_path, "Café Olé").files] == ["default.toml", "cafe-ole.toml"]
+    assert load_policy(tmp_path, "Bright Bean").raw["banned"]["words"] == ["legacy"]  # still read
+    (tmp_path / "bright-bean.toml").write_text('[banned]\nwords = ["new"]\n', encoding="utf-8")
+    assert load_policy(tmp_path, "Bright Bean").raw["banned"]["words"] == ["new"]  # the slug wins
+    assert [p.name for p in load_policy(tmp_path, "!!!").files] == ["default.toml"]

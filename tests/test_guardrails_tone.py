@@ -156,6 +156,15 @@ def test_guard_from_latest_adapter_records_profile_once(store, settings, fake_em
     assert all(v.tone_score is not None for v in verdicts)
 
 
+def test_other_brands_negatives_skip_the_brand_under_its_older_name(store, settings):
+    from brandvoice.generation.guards import _other_brand_emails
+
+    make_adapter(store, settings, name="brightbean")  # "Bright Bean", named before slugs
+    make_adapter(store, settings, name="ledgerly")
+    assert len(_other_brand_emails(store, "Bright Bean")) == 26  # ledgerly's 20 + 6 only
+    assert len(_other_brand_emails(store, "Ledgerly")) == 26
+
+
 def test_guard_without_brand_emails_says_tone_not_checked(store, settings):
     g = brand_guard(settings, "Nobody", store=store)
     v = g.check("Hello there friend", "Hi Dana,\n\nShort note about the close.\n\nThe team", {})

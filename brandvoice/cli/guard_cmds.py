@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import click
 
+from brandvoice import textio
 from brandvoice.cli.base import main, settings, store
 
 CONTACT_FIELDS = ("key", "email", "first_name", "last_name", "company", "job_title",
@@ -17,26 +15,30 @@ CONTACT_FIELDS = ("key", "email", "first_name", "last_name", "company", "job_tit
 OUT_FIELDS = ("verdict", "tone_score", "fails", "warns", "reasons")
 
 
-def read_drafts(path: Path) -> tuple[list[dict], list[str]]:
-    """Rows of a drafts CSV (needs subject and body columns) and its header."""
+def read_drafts(path: Path) -> tuple[list[dict], list[str], list[str]]:
+    """Rows of a drafts CSV (needs subject and body columns), its header and the rows left out."""
     from brandvoice.errors import InputError
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"Cannot read drafts file {path}: {exc}", hint="Check the path.") from exc
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    header = [h.strip() for h in reader.fieldnames or []]
+    table = textio.open_table(path, what="Drafts file", known=("subject", "body", *CONTACT_FIELDS),
+                              formats=("csv",), item="drafts",
+                              hint="Save the drafts as CSV with a header row including subject and body.")
+    header = table.header
     lower = {h.lower(): h for h in header}
     missing = [c for c in ("subject", "body") if c not in lower]
     if missing:
         raise InputError(f"{path}: the drafts file has no {' or '.join(missing)} column "
                          f"(columns found: {', '.join(header) or 'none'}).",
                          hint="Save the drafts as CSV with a header row including subject and body.")
-    rows = []
-    for raw in reader:
-        rows.append({(k or "").strip().lower(): (v or "") for k, v in raw.items() if k is not None})
-    return rows, header
+    keys = [h.lower() for h in header]
+    rows, problems = [], []
+    for n, cells in table.rows():
+        if len(cells) > len(keys):
+            problems.append(f"row {n}: {len(cells)} fields but the header has {len(keys)} "
+                            "(an unquoted delimiter or quote inside a cell?)")
+            continue
+        cells += [""] * (len(keys) - len(cells))  # short rows: the missing cells are empty
+        rows.append(dict(zip(keys, cells, strict=True)))
+    return rows, header, problems + table.problems
 
 
 def contact_of(row: dict) -> dict:
@@ -67,21 +69,6 @@ def brand_emails(path: Path, brand: str | None):
     return brand, train, test, others, problems
 
 
-def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
-    """Write rows atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=header, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @main.command("check")
 @click.option("--drafts", "drafts_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="CSV with subject and body columns (+ optional email, first_name, company, ... ).")
@@ -103,7 +90,9 @@ def check_cmd(drafts_path, brand, emails_path, crm_path, activities_path, out_pa
     from brandvoice.guardrails import Guard
 
     path = Path(drafts_path)
-    rows, header = read_drafts(path)
+    rows, header, skipped = read_drafts(path)
+    if skipped:
+        click.echo(f"{path.name}: {len(skipped)} row(s) skipped (first: {skipped[0]}).", err=True)
     contacts = [contact_of(r) for r in rows]
     batch = contacts
     if crm_path:
@@ -152,7 +141,7 @@ def check_cmd(drafts_path, brand, emails_path, crm_path, activities_path, out_pa
                          "warns": sum(r.status == "warn" for r in probs),
                          "reasons": " | ".join(v.reasons())})
     out = Path(out_path) if out_path else path.with_name(path.stem + ".checked.csv")
-    write_csv(out, [*[h for h in header if h.lower() not in OUT_FIELDS], *OUT_FIELDS], out_rows)
+    textio.write_csv(out, [*[h for h in header if h.lower() not in OUT_FIELDS], *OUT_FIELDS], out_rows)
     counts = Counter(v.status for v in verdicts)
     click.echo(f"Checked {len(rows)} draft(s): {counts.get('pass', 0)} pass, {counts.get('warn', 0)} "
                f"warn, {counts.get('fail', 0)} fail. Results: {out}")

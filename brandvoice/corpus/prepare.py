@@ -75,8 +75,7 @@ def prepare(path: str | Path, *, brand: str, metric: str = "click_rate", quantil
             train.append(replace(e, brand=e.brand or brand))
             extra_report["added"] += 1
     rule_full = {**selection["rule"], "test_fraction": test_fraction, "seed": seed}
-    report = {**loaded.info, "rows_rejected": sum(p.startswith(("line ", "item ")) for p in loaded.problems),
-              "problems": loaded.problems, "cleaning": cleaning,
+    report = {**loaded.info, "problems": loaded.problems, "cleaning": cleaning,
               "split": {"train": len(train), "test": len(test), "test_fraction": test_fraction,
                         "seed": seed}, "extra": extra_report}
     return Corpus(brand=brand, train=train, test=test, selection=selection, report=report,

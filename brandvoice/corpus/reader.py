@@ -1,17 +1,14 @@
-"""Reading past emails: decoding, CSV/JSONL parsing and row validation into Email records."""
+"""Reading past emails: CSV/JSONL rows (through the one reader, textio) validated into Email records."""
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
-import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from brandvoice import textio
 from brandvoice.corpus.records import (
     COUNTS,
     HINT_FORMAT,
@@ -35,63 +32,7 @@ MAX_FILE_BYTES = 200_000_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-# --- raw input ---------------------------------------------------------------------------------
-
-
-def decode_bytes(name: str, raw: bytes, *, hint: str = "") -> tuple[str, str]:
-    """Bytes -> text: UTF-8 (BOM or not) first, then Windows-1252 for the lines that need it."""
-    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        raise InputError(f"{name} is empty.", hint=hint or None)
-    if raw[:4] == b"PK\x03\x04" or raw[:4] == b"\xd0\xcf\x11\xe0":
-        raise InputError(f"{name} is a spreadsheet/ZIP file, not CSV or JSONL.",
-                         hint="In your spreadsheet app use 'Save as' -> 'CSV UTF-8'.")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{name} starts with a UTF-16 mark but is not valid UTF-16 ({exc}).",
-                             hint="Re-save the file as CSV UTF-8.") from exc
-    head = raw[:8192]
-    junk = sum(b < 9 or 13 < b < 32 for b in head)
-    if junk > max(8, len(head) // 20):
-        raise InputError(f"{name} looks like a binary file, not text ({junk} control bytes in the "
-                         "first 8 KB).", hint=hint or None)
-    bom = raw.startswith(b"\xef\xbb\xbf")
-    body = raw[3:] if bom else raw
-    try:
-        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
-    except UnicodeDecodeError:
-        pass
-    # Not valid UTF-8 as a whole: decode line by line, so one pasted cp1252 row in a UTF-8 file
-    # does not turn every other accented character into mojibake.
-    out, legacy = [], []
-    for n, line in enumerate(body.split(b"\n"), 1):
-        try:
-            out.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            try:
-                out.append(line.decode("cp1252"))
-                legacy.append(n)
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{name} line {n}: byte 0x{line[exc.start]:02x} is neither UTF-8 nor "
-                    "Windows-1252 text.", hint="Re-save the file as CSV UTF-8.") from exc
-    non_ascii = sum(1 for line in out if not line.isascii())
-    enc = "windows-1252" if len(legacy) == non_ascii else f"utf-8 + windows-1252 (lines {line_ranges(legacy)})"
-    return "\n".join(out), enc
-
-
-@contextlib.contextmanager
-def field_limit(limit: int):
-    """Temporarily raise csv.field_size_limit to `limit`."""
-    # csv's default limit (128 KiB) would abort the whole file on one huge cell; we lift it to the
-    # file size so parsing never stops mid-file, and enforce MAX_CELL_CHARS per row ourselves.
-    old = csv.field_size_limit()
-    csv.field_size_limit(max(old, limit))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(old)
+# --- values ------------------------------------------------------------------------------------
 
 
 def parse_count(value: Any) -> int:
@@ -127,18 +68,6 @@ def parse_rate(value: Any) -> float:
     return f
 
 
-def line_ranges(lines: list[int]) -> str:
-    """[2, 3, 4, 9] -> '2-4, 9' (shortened after a few ranges)."""
-    spans: list[list[int]] = []
-    for n in sorted(lines):
-        if spans and n == spans[-1][1] + 1:
-            spans[-1][1] = n
-        else:
-            spans.append([n, n])
-    parts = [f"{a}-{b}" if a != b else str(a) for a, b in spans]
-    return ", ".join(parts[:6]) + (f", ... ({len(parts) - 6} more)" if len(parts) > 6 else "")
-
-
 # --- loading -----------------------------------------------------------------------------------
 
 
@@ -150,46 +79,38 @@ class LoadResult:
 
 
 def load_emails(path: str | Path, *, brand: str | None = None) -> tuple[list[Email], list[str]]:
-    """Read past emails from CSV or JSONL; returns (emails, problems like 'line 7: body is empty')."""
+    """Read past emails from CSV or JSONL; returns (emails, problems like 'row 7: body is empty')."""
     result = read_emails(path, brand=brand)
     return result.emails, result.problems
 
 
 def read_emails(path: str | Path, *, brand: str | None = None) -> LoadResult:
     """load_emails with the details (format, encoding, delimiter, columns, other brands)."""
-    path = Path(path)
-    name = path.name
-    if not path.is_file():
-        raise InputError(f"Email file not found: {path}", hint="Check the path and file name.")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"{name} is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES // 10**6} MB.",
-                         hint="Split the file, or keep only the columns brandvoice uses.")
-    text, encoding = decode_bytes(name, path.read_bytes(), hint=HINT_FORMAT)
-    is_json = path.suffix.lower() in (".jsonl", ".ndjson", ".json") or (
-        path.suffix.lower() not in (".csv", ".tsv", ".txt") and text.lstrip()[:1] in "{[")
-    info: dict[str, Any] = {"file": name, "encoding": encoding}
-    if is_json:
-        records, problems = _json_records(name, text, info)
+    table = textio.open_table(path, what="Email file", known=(*KNOWN, *ALIASES), item="email rows",
+                              max_cell=MAX_CELL_CHARS, max_bytes=MAX_FILE_BYTES, hint=HINT_FORMAT)
+    name, unit = table.name, table.unit
+    info: dict[str, Any] = {"file": name, "encoding": table.encoding_label, "unit": unit}
+    if table.format == "csv":
+        records, problems = _csv_records(table, info)
     else:
-        records, problems = _csv_records(name, text, info)
+        records, problems = _json_records(table, info)
     info["rows_read"] = len(records) + len(problems)
     emails: list[Email] = []
     others: dict[str, list[int]] = defaultdict(list)
-    unit = info.get("unit", "line")
-    for line, rec in records:
-        email, reasons = _to_email(rec, f"{name}:{unit} {line}", brand)
+    for n, rec in records:
+        email, reasons = _to_email(rec, f"{name}:{unit} {n}", brand)
         if reasons:
-            problems.append(f"{unit} {line}: " + "; ".join(reasons))
+            problems.append(f"{unit} {n}: " + "; ".join(reasons))
         elif brand and email.brand and brand_key(email.brand) != brand_key(brand):
-            others[email.brand].append(line)
+            others[email.brand].append(n)
         else:
             emails.append(email)
     problems.sort(key=lambda p: int(re.match(r"\D*(\d+)", p).group(1)))
-    info["other_brands"] = {b: len(lines) for b, lines in others.items()}
-    for other, lines in others.items():  # reported, not errors: a shared file holds many brands
-        rows = f"{len(lines)} rows (lines" if len(lines) > 1 else "1 row (line"
-        problems.append(f"{rows} {line_ranges(lines)}) for brand {other!r}, not {brand!r}: skipped")
+    info["rows_rejected"] = len(problems)  # one problem per rejected row; other brands follow
+    info["other_brands"] = {b: len(ns) for b, ns in others.items()}
+    for other, ns in others.items():  # reported, not errors: a shared file holds many brands
+        rows = f"{len(ns)} rows ({unit}s" if len(ns) > 1 else f"1 row ({unit}"
+        problems.append(f"{rows} {textio.line_ranges(ns)}) for brand {other!r}, not {brand!r}: skipped")
     if not emails:
         if others:
             raise InputError(f"{name} has no emails for brand {brand!r}.", problems=problems,
@@ -206,17 +127,6 @@ def _column(name: str) -> str:
     return ALIASES.get(key, key)
 
 
-def _pick_delimiter(header_line: str) -> str:
-    """The delimiter that splits the header into the most known column names."""
-    best, best_score = ",", (-1, -1)
-    for d in (",", ";", "\t", "|"):
-        cols = next(csv.reader([header_line], delimiter=d))
-        score = (sum(_column(c) in KNOWN for c in cols), len(cols))
-        if score > best_score:
-            best, best_score = d, score
-    return best
-
-
 def _check_columns(name: str, cols: list[str], shown: list[str]) -> None:
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
@@ -226,90 +136,43 @@ def _check_columns(name: str, cols: list[str], shown: list[str]) -> None:
             hint="Rename your columns (header row) or export again. " + HINT_FORMAT)
 
 
-def _csv_records(name: str, text: str, info: dict) -> tuple[list[tuple[int, dict]], list[str]]:
-    header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
-    delim = _pick_delimiter(header_line)
-    info.update(format="csv", delimiter={"\t": "tab"}.get(delim, delim))
+def _csv_records(table: textio.Table, info: dict) -> tuple[list[tuple[int, dict]], list[str]]:
+    name = table.name
+    info.update(format="csv", delimiter={"\t": "tab"}.get(table.delimiter, table.delimiter))
+    raw_cols = table.header
+    cols = [_column(c) for c in raw_cols]
+    dupes = [c for c, n in Counter(c for c in cols if c in KNOWN).items() if n > 1]
+    if dupes:  # two names for one field ("subject" and "title"): which one to read is unclear
+        both = [r for r, c in zip(raw_cols, cols, strict=True) if c == dupes[0]]
+        raise InputError(f"{name}: column {dupes[0]!r} appears more than once in the header "
+                         f"(row {table.header_row}: {', '.join(both)}).",
+                         hint="Keep one column per field.")
+    _check_columns(name, cols, raw_cols)
+    info["columns"] = [c for c in cols if c in KNOWN]
+    info["ignored_columns"] = [r for r, c in zip(raw_cols, cols, strict=True) if c not in KNOWN]
     problems: list[str] = []
     records: list[tuple[int, dict]] = []
-    with field_limit(len(text) + 1):
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-        header: list[str] = []
-        for header in reader:
-            if any(c.strip() for c in header):
-                break
-        raw_cols = [c.strip() for c in header]
-        cols = [_column(c) for c in raw_cols]
-        dupes = [c for c, n in Counter(c for c in cols if c).items() if n > 1]
-        if dupes:
-            raise InputError(f"{name}: column {dupes[0]!r} appears more than once in the header.",
-                             hint="Keep one column per field.")
-        _check_columns(name, cols, raw_cols)
-        info["columns"] = [c for c in cols if c in KNOWN]
-        info["ignored_columns"] = [r for r, c in zip(raw_cols, cols, strict=True) if c not in KNOWN]
-        prev = reader.line_num
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                problems.append(f"line {prev + 1}: unreadable CSV ({exc})")
-                prev = reader.line_num
-                continue
-            start, prev = prev + 1, reader.line_num
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) != len(cols):
-                extra = " (an unquoted delimiter or quote inside a cell?)" if len(row) > len(cols) else ""
-                span = f" (record spans lines {start}-{prev})" if prev - start > 50 else ""
-                problems.append(f"line {start}: {len(row)} fields but the header has "
-                                f"{len(cols)}{extra}{span}")
-                continue
-            records.append((start, {c: v for c, v in zip(cols, row, strict=True) if c in KNOWN}))
-    if not records and not problems:
-        raise InputError(f"{name} has a header row but no email rows.", hint=HINT_FORMAT)
-    return records, problems
-
-
-def _json_records(name: str, text: str, info: dict) -> tuple[list[tuple[int, dict]], list[str]]:
-    info["format"] = "jsonl"
-    problems: list[str] = []
-    items: list[tuple[int, Any]] = []
-    stripped = text.lstrip()
-    if stripped.startswith("["):  # a JSON array file; rows are numbered as items
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg}).",
-                             hint="Use one JSON object per line (JSONL).") from exc
-        info.update(format="json", unit="item")
-        if not isinstance(data, list):
-            raise InputError(f"{name}: expected a list of email objects.", hint=HINT_FORMAT)
-        items = list(enumerate(data, 1))
-    else:
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                items.append((n, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                problems.append(f"line {n}: not valid JSON ({exc.msg} at column {exc.colno})")
-    records = []
-    for n, d in items:
-        if not isinstance(d, dict):
-            problems.append(f"{info.get('unit', 'line')} {n}: expected a JSON object, got "
-                            f"{type(d).__name__}")
+    width = len(cols)
+    for row, cells in table.rows():
+        if len(cells) != width:
+            extra = " (an unquoted delimiter or quote inside a cell?)" if len(cells) > width else ""
+            start, end = table.span
+            span = f" (the row spans lines {start}-{end})" if end - start > 50 else ""
+            problems.append(f"row {row}: {len(cells)} fields but the header has {width}{extra}{span}")
             continue
-        records.append((n, {_column(str(k)): v for k, v in d.items()}))
-    if not records and not problems:
-        raise InputError(f"{name} contains no email records.", hint=HINT_FORMAT)
+        records.append((row, {c: v for c, v in zip(cols, cells, strict=True) if c in KNOWN}))
+    return records, problems + table.problems
+
+
+def _json_records(table: textio.Table, info: dict) -> tuple[list[tuple[int, dict]], list[str]]:
+    info["format"] = table.format if table.format == "json" else "jsonl"
+    records = [(n, {_column(str(k)): v for k, v in d.items()}) for n, d in table.records()]
     found = sorted({k for _, r in records for k in r})
     if records and not any(all(c in r for c in REQUIRED) for _, r in records):
-        _check_columns(name, found, found)
+        _check_columns(table.name, found, found)
     info["columns"] = [c for c in found if c in KNOWN]
     info["ignored_columns"] = [c for c in found if c not in KNOWN]
-    return records, problems
+    return records, list(table.problems)
 
 
 def _blank(v: Any) -> bool:
@@ -320,16 +183,9 @@ def _to_email(rec: dict, source: str, brand: str | None) -> tuple[Email | None, 
     """One record -> Email, or the reasons it cannot be used."""
     reasons: list[str] = []
     values: dict[str, Any] = {}
-    for key in ("subject", "body", *TEXTS):
+    for key in ("subject", "body", *TEXTS):  # too long or nested values never get here (textio)
         v = rec.get(key)
-        if isinstance(v, (dict, list)):
-            reasons.append(f"{key} is not text")
-            continue
         s = "" if v is None else str(v)
-        if len(s) > MAX_CELL_CHARS:
-            reasons.append(f"{key} is {len(s):,} characters (limit {MAX_CELL_CHARS:,}; an unclosed "
-                           "quote may have swallowed the following rows)")
-            continue
         if _CONTROL.search(s):
             bad = ord(_CONTROL.search(s).group(0))
             reasons.append(f"{key} contains binary data (control byte 0x{bad:02x})")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field, fields
 
 from brandvoice.errors import ConfigError, InputError
+from brandvoice.textio import compact_key
 
 METRICS = {"open_rate": "opens", "click_rate": "clicks", "reply_rate": "replies",
            "conversion_rate": "conversions"}
@@ -34,7 +34,7 @@ class Email:
     replies: int | None = None
     conversions: int | None = None
     weight: float = 1.0          # training weight (performance weighting, reviewed drafts)
-    source: str = ""             # "file.csv:line 12" or "draft:123"
+    source: str = ""             # "file.csv:row 12" or "draft:123"
     score: float | None = None   # selection score: lower confidence bound of the chosen metric
     rates: dict[str, float] = field(default_factory=dict)  # rates given without send counts
 
@@ -82,6 +82,5 @@ def normalize_metric(metric: str) -> str:
     return m
 
 
-def brand_key(brand: str | None) -> str:
-    """Brand identity for matching: 'Bright Bean', 'bright-bean', 'brightbean' are one brand."""
-    return re.sub(r"[^a-z0-9]", "", (brand or "").lower())
+# Brand identity for matching rows: 'Bright Bean', 'bright-bean', 'brightbean' are one brand.
+brand_key = compact_key

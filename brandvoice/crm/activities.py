@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from brandvoice.crm.csvfile import open_csv
+from brandvoice import textio
 from brandvoice.crm.profiles import norm
 from brandvoice.errors import InputError
 
@@ -152,7 +152,10 @@ def _column(header: list[str], role: str) -> str | None:
 
 def load_activities(path: str | Path) -> ActivityLog:
     """Read an activity log CSV (contact id or email, type, timestamp, detail); bad rows go to problems."""
-    f = open_csv(path, what="Activity file")
+    known = [c for names in _COLUMNS.values() for c in names]
+    f = textio.open_table(path, what="Activity file", known=known, unique=(), formats=("csv",),
+                          item="activities",
+                          hint="Leave the activity file out, or export it again as CSV with its rows.")
     cols = {role: _column(f.header, role) for role in _COLUMNS}
     if cols["contact"] == cols["email"]:
         cols["contact"] = None
@@ -161,15 +164,16 @@ def load_activities(path: str | Path) -> ActivityLog:
         missing.insert(0, "contact id or email")
     if missing:
         raise InputError(
-            f"Activity file {f.path.name} has no column for: {', '.join(missing)} "
+            f"Activity file {f.name} has no column for: {', '.join(missing)} "
             f"(columns: {', '.join(f.header)}).",
             hint="Name the columns contact_id (or email), type, timestamp and detail.")
+    f.require_unique(c for c in cols.values() if c)
     index = {name: i for i, name in enumerate(f.header)}
     idx = {role: (index[c] if c else None) for role, c in cols.items()}
     log = ActivityLog(path=f.path)
-    name = f.path.name
+    name = f.name
     width = len(f.header)
-    for row, cells in f.rows():
+    for row, cells in f.rows(clean=True):
         log.rows += 1
         if len(cells) != width:
             log.problems.append(f"{name} row {row}: {len(cells)} fields, the header has {width}; "
@@ -200,8 +204,5 @@ def load_activities(path: str | Path) -> ActivityLog:
             if not act["detail"] and stage:
                 act["detail"] = f"deal stage changed to {stage}"
         log.by_ref.setdefault(ref, []).append(act)
-    log.problems.extend(f.problems)
-    if log.rows == 0:
-        raise InputError(f"Activity file {name} has a header but no rows.",
-                         hint="Leave the activity file out, or export it again with its rows.")
+    log.problems.extend(f"{name} {p}" for p in f.problems)
     return log

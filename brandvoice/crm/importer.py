@@ -1,6 +1,7 @@
 """Importing a CRM export: validation, opt-outs, duplicates, activities joined; store snapshots.
 
-The file is streamed row by row (csv module); only the contacts are kept.
+The file is streamed row by row (textio, the one CSV reader); only the contacts are kept. Rows are
+numbered as a spreadsheet shows them.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from brandvoice import textio
 from brandvoice.crm.activities import ActivityLog, load_activities, stage_from
-from brandvoice.crm.csvfile import open_csv
 from brandvoice.crm.profiles import (
+    KNOWN_COLUMNS,
     PROFILES,
     SNAPSHOT_FIELDS,
     alternates,
@@ -36,6 +38,7 @@ _OPT_OUT_STATUS = re.compile(r"unsubscrib|opted[ -]out|opt[ -]out|no consent|non
 FIELD_LIMITS = {"key": 320, "first_name": 200, "last_name": 200, "company": 300}
 # Low-cardinality fields repeat the same few values on every row: share one string object.
 _INTERNED = ("lifecycle_stage", "lead_status", "deal_stage", "city", "country", "company")
+CSV_HINT = "Export the contacts from your CRM as CSV (comma, semicolon or tab between columns)."
 
 
 @dataclass
@@ -95,8 +98,9 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
                     mapping: dict[str, str] | str | Path | None = None,
                     profile: str | None = None) -> ImportResult:
     """Read a CRM export (and optional activity log) into validated contact snapshots."""
-    f = open_csv(path, what="CRM file")
-    name = f.path.name
+    f = textio.open_table(path, what="CRM file", known=KNOWN_COLUMNS, unique=(), formats=("csv",),
+                          item="contacts", hint=CSV_HINT)
+    name = f.name
     det = detect(f.header, profile=profile)
     used_profile, colmap = det.profile, det.mapping
     if mapping is not None:
@@ -110,6 +114,8 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
             f"columns: {', '.join(f.header[:30])}).",
             hint='Pass a column mapping such as {"email": "Your email column"} (--mapping FILE), or '
                  "check that the file uses comma, semicolon or tab between columns.")
+    # Two "Email" columns: which one holds the address is unclear, unless a mapping names the label.
+    f.require_unique(c for k, c in colmap.items() if det.mapping.get(k) == c)
     log: ActivityLog | None = load_activities(activities) if activities else None
     index = {col: i for i, col in enumerate(f.header)}
     fields = [(canonical, index[col]) for canonical, col in colmap.items()]
@@ -132,10 +138,8 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
         if problem:
             problems.append(f"{name} row {row}: {reason}")
 
-    for row, cells in f.rows():
+    for row, cells in f.rows(clean=True):
         rows += 1
-        if len(cells) > width and not any(cells[width:]):
-            cells = cells[:width]  # trailing delimiters, as some spreadsheet exports write them
         if len(cells) != width:
             malformed += 1
             exclude(row, "", f"{len(cells)} fields, the header has {width} (a stray delimiter or "
@@ -202,10 +206,10 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
         first_row[low] = first_row[key] = row
         contacts.append(contact)
 
-    problems.extend(f.problems)
+    problems.extend(f"{name} {p}" for p in f.problems)
     if rows == 0:
-        raise InputError(f"CRM file {name} has a header row but no contacts.",
-                         hint="Export the contacts again, including their rows.")
+        raise InputError(f"CRM file {name}: none of its rows could be read.", problems=problems,
+                         hint="Fix the rows listed above, or export the contacts again.")
     if malformed == rows:
         raise InputError(f"CRM file {name}: none of its {rows} rows has as many fields as the header "
                          f"({width}, {f.delimiter_name}-separated).", problems=problems,

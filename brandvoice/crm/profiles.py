@@ -134,6 +134,11 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
 )}
 
 
+# Every column name a profile reads or recognises: the CSV reader picks the delimiter with them.
+KNOWN_COLUMNS = tuple(dict.fromkeys(
+    name for p in PROFILES.values() for names in (*p.columns.values(), p.markers) for name in names))
+
+
 @dataclass
 class Detection:
     """The profile chosen for a header, its column mapping, and every profile's score."""

@@ -13,12 +13,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from brandvoice import textio
 from brandvoice.delivery.profiles import PROFILES, Options, Profile, get_profile, neutralize_cell
 from brandvoice.errors import ConflictError, ExportError, NotFoundError
 from brandvoice.store import (
@@ -58,19 +58,6 @@ def render(profile: Profile, rows: list[dict], options: Options, *, bom: bool) -
     extras["neutralized_cells"] = neutralized
     data = buf.getvalue().encode("utf-8")
     return (b"\xef\xbb\xbf" + data if bom else data), extras
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _snippet_path(out: Path) -> Path:
@@ -188,10 +175,10 @@ def export(store: Store, actor: User, profile: str | None, out_path: str | Path,
 
 def _write_files(out: Path, data: bytes, extras: dict) -> Path | None:
     try:
-        _atomic_write(out, data)
+        textio.atomic_write(out, data)
         if extras.get("snippet"):
             path = _snippet_path(out)
-            _atomic_write(path, (extras["snippet"] + "\n").encode("utf-8"))
+            textio.atomic_write(path, extras["snippet"] + "\n")
             return path
     except OSError as exc:
         raise ExportError(f"Cannot write {out}: {exc.strerror or exc}.",

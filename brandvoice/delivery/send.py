@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
 
+from brandvoice import textio
 from brandvoice.config import Config
 from brandvoice.errors import ConfigError, ExportError
 from brandvoice.store import Store, contacts, drafts, export_batches, export_items, utcnow
@@ -186,10 +187,7 @@ def _dry_run(store: Store, actor: User, rows: list[dict], folder: Path, from_add
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for row in rows:
-        path = folder / f"draft-{row['id']}.eml"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(bytes(build_message(row, from_addr)))
-        tmp.replace(path)
+        path = textio.atomic_write(folder / f"draft-{row['id']}.eml", bytes(build_message(row, from_addr)))
         files.append(str(path))
     with store.tx() as conn:
         store.audit(conn, "send_dry_run", actor=actor.username, folder=str(folder),

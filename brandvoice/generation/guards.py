@@ -11,18 +11,18 @@ import logging
 from brandvoice import training
 from brandvoice.errors import NotFoundError
 from brandvoice.guardrails import Guard
-from brandvoice.textio import slug
 
 log = logging.getLogger(__name__)
 
 
 def _other_brand_emails(store, brand: str) -> list:
     """Emails of every other brand's latest ready adapter (negatives for calibration)."""
-    out, seen = [], {slug(brand)}
+    out, seen = [], set(training.brand_keys(brand))  # its adapters, under any of its names
     for info in training.list_adapters(store):
-        if info.status != "ready" or slug(info.name) in seen:
+        keys = training.brand_keys(info.name)
+        if info.status != "ready" or keys & seen:
             continue
-        seen.add(slug(info.name))
+        seen |= keys
         try:
             out += training.training_emails(info) + training.heldout_emails(info)
         except Exception as exc:  # noqa: BLE001 - a broken other adapter must not block this brand

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brandvoice import textio
 from brandvoice.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,10 @@ def _export_openvino(model, target: Path) -> Path:
 def _openvino(name: str, folder: str, model, models_dir: Path) -> Embedder:
     import openvino as ov
 
-    label = re.sub(r"[^A-Za-z0-9_.-]+", "-", name.strip("/\\").split("/")[-1]) or "model"
+    try:
+        label = textio.slug(name.strip("/\\").split("/")[-1])
+    except ConfigError:
+        label = "model"
     target = models_dir / "embedders" / f"{label}-{_fingerprint(folder)}-openvino"
     if not (target / "model.xml").is_file():
         _export_openvino(model, target)

@@ -19,11 +19,9 @@ from brandvoice.guardrails.integrity import (
 from brandvoice.guardrails.quality import known_words_of
 from brandvoice.guardrails.text import PhraseMatcher, norm_words, snippet, tokenize
 from brandvoice.guardrails.verdict import CheckResult
+from brandvoice.prompting import parse_greeting
+from brandvoice.textio import compact_key
 
-GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|howdy|good (?:morning|afternoon|evening)|"
-                      r"hiya)\b(?P<rest>[^\n]*)", re.IGNORECASE)
-GENERIC_NAMES = {"there", "team", "all", "everyone", "friend", "friends", "folks", "again",
-                 "y'all", "coffee lover", "coffee lovers", "sir", "madam", "sir or madam"}
 PLACEHOLDERS = re.compile(  # the lookahead names every first character: a fast skip
     r"(?=[{}*%\[<])(?:\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\*\|[A-Z0-9_]+\|\*|%[A-Z][A-Z0-9_]{2,}%|"
     r"\{\s*[A-Za-z_][A-Za-z0-9_. ]{0,30}\}|"
@@ -32,9 +30,6 @@ PLACEHOLDERS = re.compile(  # the lookahead names every first character: a fast 
     r"email|city|date|link|url|product|insert[^\]>]{0,30}|x{2,})\s*[\]>])", re.IGNORECASE)
 _SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|stay \w+|"
                       r"talk soon|kind regards|best regards|all the best)\b", re.IGNORECASE)
-_BLANK_NAME = re.compile(r"\s+[,!:;.]")  # "Hi ," / "Dear  ,"
-_NAME_END = re.compile(r"[,!:.—]|\s[-–]\s")
-_WORDCHAR = re.compile(r"\w")
 _NAME_LINE = re.compile(r"^\W{0,3}([A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2})\W*$")
 # first names that are also everyday words are only matched as part of a full name
 _COMMON_WORDS = {"will", "may", "mark", "bill", "june", "april", "august", "rose", "grace", "hope",
@@ -91,6 +86,7 @@ class TrainingIndex:
 
     emails: list
     n: int = 12
+    generic: frozenset[str] = frozenset()  # the policy's greeting words that address no one
 
     def __post_init__(self) -> None:
         grams: dict[int, set[int]] = {}
@@ -107,13 +103,9 @@ class TrainingIndex:
             self.addresses.update(a.lower() for a in EMAIL.findall(body))
             lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
             for k, line in enumerate(lines):
-                g = GREETING.match(line)
-                if g:
-                    name = re.split(r"[,!:—.]", g.group("rest").strip().lstrip(",—- "),
-                                    maxsplit=1)[0].strip()
-                    if name and name[0].isupper() and name.lower() not in GENERIC_NAMES \
-                            and "{" not in name and len(name.split()) <= 3:
-                        self.names.add(name)
+                g = parse_greeting(line, generic=self.generic)
+                if g.salutation:  # a bare "Priya," line deep in a body is as often a sign-off
+                    self.names.update(n for n in g.names() if len(n.split()) <= 3)
                 m = _NAME_LINE.match(line)
                 if m and k > 0 and (_SIGNOFF.match(lines[k - 1]) or line.lstrip()[:1] in "—-"):
                     self.names.add(m.group(1))
@@ -181,7 +173,7 @@ class PersonalizationChecker:
         self.n = int(cfg.get("ngram", 12))
         self.max_list_items = int(cfg.get("max_list_items", 12))
         self.max_repeats = int(cfg.get("max_repeats", 1))
-        self.greeting_words = {w.lower() for w in cfg.get("greeting_words", [])} | GENERIC_NAMES
+        self.greeting_words = frozenset(w.lower() for w in cfg.get("greeting_words", []))
         self.injection_re = PhraseMatcher([*INJECTION, *cfg.get("injection_phrases", [])])
         self.allowed_placeholders = {p.replace(" ", "") for p in cfg.get("allowed_placeholders", [])}
         allow = policy.raw.get("allow", {}) if policy is not None else {}
@@ -190,7 +182,7 @@ class PersonalizationChecker:
         self.allowed_emails = policy.allowed_emails if policy else set()
         self.allowed_names = policy.allowed_names if policy else set()
         emails = list(training_emails or [])
-        self.training = TrainingIndex(emails, n=self.n) if emails else None
+        self.training = TrainingIndex(emails, n=self.n, generic=self.greeting_words) if emails else None
         # Words the brand's own emails use (products, customers it quotes), without the names of
         # the people those emails greeted or were signed by: a slot may use the first, never the second.
         people = known_words_of(self.training.names) if self.training is not None else set()
@@ -221,41 +213,57 @@ class PersonalizationChecker:
 
     def _greeting(self, body: str, contact: dict) -> CheckResult:
         first = _contact_names(contact)[0]
-        line = next((ln for ln in body.splitlines() if ln.strip()), "")
-        g = GREETING.match(line)
-        if not g:
+        g = parse_greeting(body, generic=self.greeting_words)
+        line = g.line.strip()
+        if g.kind == "none":
             return CheckResult("personalization", "greeting", "pass", "No greeting line to check.")
-        raw = g.group("rest")
-        if _BLANK_NAME.match(raw):  # "Hi ," / "Dear  ,": a blank where the name was
+        if g.blank:
             return CheckResult("personalization", "greeting", "fail",
-                               f"Empty greeting: “{line.strip()[:40]}” has a blank where the name "
+                               f"Empty greeting: “{line[:40]}” has a blank where the name "
                                "should be.")
-        rest = raw.strip()
-        if rest[:1] in (",", "—", "–", "-") and _WORDCHAR.search(rest[1:].split(",")[0]):
-            rest = rest[1:].strip()  # "Hello, Dana," / "Hi — Dana"
-        name = _NAME_END.split(rest, maxsplit=1)[0].strip()
-        if not name or not _WORDCHAR.search(name):  # "Hello," alone: a generic greeting
-            name = line.strip().rstrip(",!:.").strip()
-            if first:
-                return CheckResult("personalization", "greeting", "warn",
-                                   f"Greets with “{name}” and no name although the contact's first "
-                                   f"name ({first}) is known.", details={"greeting": name})
-            return CheckResult("personalization", "greeting", "pass", f"Generic greeting “{name}”.")
-        if PLACEHOLDERS.search(name) or "{" in name or "[" in name:
+        if g.placeholder or PLACEHOLDERS.search(g.who):
             return CheckResult("personalization", "greeting", "fail",
-                               f"The greeting has an unfilled placeholder: “{line.strip()[:60]}”.")
-        if name.lower() in self.greeting_words or name[0].islower():  # "Hi there", "hey friend"
+                               f"The greeting has an unfilled placeholder: “{line[:60]}”.")
+        if g.kind == "generic":
+            name = g.who or line.rstrip(",!:.").strip()  # "Hello," alone: the salutation
             if first:
+                said = f"with “{name}” and no name" if not g.who else f"“{name}”"
                 return CheckResult("personalization", "greeting", "warn",
-                                   f"Greets “{name}” although the contact's first name ({first}) "
+                                   f"Greets {said} although the contact's first name ({first}) "
                                    "is known.", details={"greeting": name})
             return CheckResult("personalization", "greeting", "pass", f"Generic greeting “{name}”.")
-        if first and name.split()[0].lower() == first.split()[0].lower():
+        if g.kind == "company":
+            return self._team_greeting(g.name, contact)
+        if g.titled:  # "Dear Dr. Lee,": the surname is what can be checked
+            return self._titled_greeting(g.who, contact)
+        if first and g.who.split()[0].lower() == first.split()[0].lower():
             return CheckResult("personalization", "greeting", "pass", f"Greets {first} by name.")
         expected = first or "not in the CRM row"
         return CheckResult("personalization", "greeting", "fail",
-                           f"Greets “{name}” but the contact's first name is {expected}.",
-                           details={"greeting": name, "expected": first})
+                           f"Greets “{g.who}” but the contact's first name is {expected}.",
+                           details={"greeting": g.who, "expected": first})
+
+    @staticmethod
+    def _team_greeting(company: str, contact: dict) -> CheckResult:
+        own = str(contact.get("company") or "").strip()
+        a, b = compact_key(company), compact_key(own)
+        if a and b and (a in b or b in a):  # "Kestrel team" for Kestrel Logistics
+            return CheckResult("personalization", "greeting", "pass", f"Greets the {own} team.")
+        return CheckResult("personalization", "greeting", "fail",
+                           f"Greets the “{company}” team but the contact's company is "
+                           f"{own or 'not in the CRM row'}.",
+                           details={"greeting": f"{company} team", "expected": own})
+
+    @staticmethod
+    def _titled_greeting(who: str, contact: dict) -> CheckResult:
+        last = _contact_names(contact)[1]
+        surname = who.split()[-1]
+        if last and surname.lower() == last.split()[-1].lower():
+            return CheckResult("personalization", "greeting", "pass", f"Greets {who} by name.")
+        return CheckResult("personalization", "greeting", "fail",
+                           f"Greets “{who}” but the contact's last name is "
+                           f"{last or 'not in the CRM row'}.",
+                           details={"greeting": who, "expected": last})
 
     def _company(self, text: str, contact: dict, batch: BatchIndex | None) -> CheckResult:
         own = str(contact.get("company") or "").strip().lower()

@@ -1,7 +1,8 @@
 """Brand policy files: guardrails/default.toml merged with guardrails/<brand-slug>.toml, validated.
 
-A bad file gets a ConfigError naming the file, the key and its line. The format is documented in
-guardrails/README.md.
+The slug is textio's ("Bright Bean" -> bright-bean.toml); a file under the compact name used before
+(brightbean.toml) is still read. A bad file gets a ConfigError naming the file, the key and its
+line. The format is documented in guardrails/README.md.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from brandvoice import textio
 from brandvoice.errors import ConfigError
 
 try:
@@ -48,8 +50,22 @@ CHOICES = {("tone", "target"): ("f1", "recall"), ("required", "where"): ("subjec
 
 
 def slug(brand: str) -> str:
-    """The file-name form of a brand name ("Bright Bean" -> "brightbean")."""
-    return re.sub(r"[^a-z0-9]+", "", brand.lower())
+    """The file-name form of a brand name ("Bright Bean" -> "bright-bean")."""
+    return textio.slug(brand)
+
+
+def brand_file(directory: Path, brand: str) -> Path | None:
+    """The brand's policy file: <slug>.toml, else the compact name of older versions (brightbean.toml)."""
+    legacy = re.sub(r"[^a-z0-9]+", "", brand.lower())
+    try:
+        names = [slug(brand), legacy]
+    except ConfigError:  # no letters or digits: no brand file, the default policy applies
+        names = [legacy]
+    for name in dict.fromkeys(n for n in names if n):
+        path = directory / f"{name}.toml"
+        if path.is_file():
+            return path
+    return None
 
 
 def key_line(text: str, table: str | None, key: str | None, index: int | None = None) -> int | None:
@@ -211,10 +227,9 @@ def load_raw(directory: Path, brand: str | None) -> tuple[dict, list[Path]]:
     if default.is_file():
         data = parse_file(default)
         files.append(default)
-    if brand:
-        own = directory / f"{slug(brand)}.toml"
-        if own.is_file():
-            data = merge(data, parse_file(own))
-            files.append(own)
+    own = brand_file(directory, brand) if brand else None
+    if own is not None:
+        data = merge(data, parse_file(own))
+        files.append(own)
     data.setdefault("required", [])
     return data, files

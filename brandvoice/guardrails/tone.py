@@ -9,15 +9,15 @@ seen (held-out) should pass, other brands' emails and generic off-brand copy sho
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from brandvoice import textio
 from brandvoice.errors import InputError
 from brandvoice.guardrails.embedder import embedder_id
 from brandvoice.guardrails.verdict import CheckResult
@@ -53,13 +53,10 @@ def hash_texts(texts: list[str]) -> str:
     return h.hexdigest()
 
 
-def _slug(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.@-]+", "-", s)[:80]
-
-
 def cache_path(embedder, texts: list[str], cache_dir: Path) -> Path:
     """Where the embeddings of these texts by this embedder are cached."""
-    return Path(cache_dir) / "tone" / _slug(embedder_id(embedder)) / f"{hash_texts(texts)}.npy"
+    folder = textio.slug(embedder_id(embedder))[:80]  # "all-MiniLM-L6-v2@openvino-bf16" -> all-minilm-...
+    return Path(cache_dir) / "tone" / folder / f"{hash_texts(texts)}.npy"
 
 
 def embed_cached(embedder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
@@ -78,11 +75,9 @@ def embed_cached(embedder, texts: list[str], cache_dir: Path | None) -> np.ndarr
                 pass  # a damaged cache file is recomputed
     arr = np.asarray(embedder.encode(texts, batch_size=32, normalize_embeddings=True), dtype=np.float32)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, arr)
-        os.replace(tmp, path)
+        buf = io.BytesIO()
+        np.save(buf, arr)
+        textio.atomic_write(path, buf.getvalue())
     return arr
 
 

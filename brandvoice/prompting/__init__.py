@@ -7,11 +7,13 @@ that training and generation share.
     parsed = prompting.parse_email(model_output)
 
 Templates and rendering live in `templates`, the filters and the neutralizing of CRM values in
-`filters`, the brief/answer shape in `shape`, the briefs of past emails (training) in `briefs`.
+`filters`, the brief/answer shape in `shape`, the briefs of past emails (training) in `briefs`,
+the one greeting parser (briefs, the personalization guardrail, the demo) in `greeting`.
 """
 
 from brandvoice.prompting.briefs import CRM_NOTICE, crm_block, greeting_fields, training_brief
 from brandvoice.prompting.filters import FILTERS, first_name_or, is_blank, neutralize, oneline
+from brandvoice.prompting.greeting import Greeting, parse_greeting
 from brandvoice.prompting.shape import (
     ANSWER_PREFIX,
     ParsedEmail,
@@ -51,10 +53,10 @@ from brandvoice.prompting.templates import (
 )
 
 __all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "HEADER_KEYS", "MAX_BRIEF_CHARS", "SLOT_KINDS",
-           "ParsedEmail", "Skeleton", "SlotExample", "SlotSpec", "TemplateInfo", "body_paragraphs",
-           "find_mention",
-           "greeting_line", "mention_kind", "past_email_slots", "render_skeleton", "slot_brief",
-           "slot_system_prompt", "structure_email", "brief_header", "complete_brand_elements", "completeness", "crm_block",
-           "environment", "first_name_or", "format_email", "get_template", "greeting_fields",
-           "is_blank", "list_templates", "missing_fields", "neutralize", "oneline", "parse_email",
-           "parse_template", "render", "system_prompt", "training_brief", "with_footer"]
+           "Greeting", "ParsedEmail", "Skeleton", "SlotExample", "SlotSpec", "TemplateInfo",
+           "body_paragraphs", "brief_header", "complete_brand_elements", "completeness", "crm_block",
+           "environment", "find_mention", "first_name_or", "format_email", "get_template",
+           "greeting_fields", "greeting_line", "is_blank", "list_templates", "mention_kind",
+           "missing_fields", "neutralize", "oneline", "parse_email", "parse_greeting",
+           "parse_template", "past_email_slots", "render", "render_skeleton", "slot_brief",
+           "slot_system_prompt", "structure_email", "system_prompt", "training_brief", "with_footer"]

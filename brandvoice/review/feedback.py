@@ -123,7 +123,9 @@ def submit_training(store: Store, settings, config, actor=None) -> int:
     feedback = None
     if config.include_approved:
         seen: dict[str, Email] = {}
-        for name in dict.fromkeys([config.brand, training.slugify(config.brand)]):
+        # Drafts carry the brand as it was given to generation: its name, slug or older compact name.
+        names = [config.brand, training.slugify(config.brand), *sorted(training.brand_keys(config.brand))]
+        for name in dict.fromkeys(names):
             for e in feedback_examples(store, name):
                 seen.setdefault(e.source or f"{e.subject}\n{e.body}", e)
         feedback = list(seen.values())

@@ -10,6 +10,7 @@ The job lives in `trainer`, the examples, schedule and loss in `data`, adapter v
 
 from brandvoice.training.adapters import (
     AdapterInfo,
+    brand_keys,
     check_base,
     get_adapter,
     heldout_emails,
@@ -31,7 +32,7 @@ from brandvoice.training.trainer import (
     submit,
 )
 
-__all__ = ["METRICS", "MODES", "AdapterInfo", "TrainConfig", "build_model", "check_base",
+__all__ = ["METRICS", "MODES", "AdapterInfo", "TrainConfig", "brand_keys", "build_model", "check_base",
            "get_adapter", "heldout_emails", "list_adapters", "load_for_inference", "pick_threads",
            "plan_steps", "prepare_data", "run_job", "save_adapter", "slugify", "submit",
            "training_emails"]

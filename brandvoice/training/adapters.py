@@ -3,6 +3,10 @@
 An adapter version lives in `<home>/adapters/<brand-slug>/v<N>/`: the peft files, `manifest.json`
 (base model, quantization, data hash, selection, hyperparameters, metrics, library versions),
 `train.jsonl` and `heldout.jsonl` (the emails it learned from and was evaluated on).
+
+The brand slug is textio's ("Bright Bean" -> bright-bean). Versions registered before were named
+by a compact form ("brightbean"): lookups match a brand under any of its names, and a brand's next
+version continues its numbering.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice import models
+from brandvoice import models, textio
 from brandvoice.config import QUANTIZATIONS, Settings
 from brandvoice.errors import ConfigError, ModelError, NotFoundError
 from brandvoice.store import Store, adapters, utcnow
@@ -26,12 +30,28 @@ _REF = re.compile(r"^\s*(?P<name>.+?)\s*(?:[:@]\s*v?(?P<version>\d+))?\s*$", re.
 
 
 def slugify(brand: str) -> str:
-    """The folder and lookup name of a brand: 'Bright Bean' -> 'brightbean'."""
-    slug = re.sub(r"[^a-z0-9_-]+", "", brand.strip().lower().replace(" ", ""))
-    if not slug:
+    """The folder and lookup name of a brand: 'Bright Bean' -> 'bright-bean'."""
+    try:
+        return textio.slug(brand)
+    except ConfigError:
         raise ConfigError(f"Brand name {brand!r} has no letters or digits.",
-                          hint="Use a brand name such as 'Ledgerly'.")
-    return slug
+                          hint="Use a brand name such as 'Ledgerly'.") from None
+
+
+def brand_keys(brand: str) -> frozenset[str]:
+    """The keys under which a brand's adapters may be stored: its compact key, and that of the
+    name older versions gave it (which dropped accented letters: 'Julián' -> 'julin')."""
+    legacy = re.sub(r"[^a-z0-9_-]+", "", brand.strip().lower().replace(" ", ""))
+    return frozenset(k for k in (textio.compact_key(brand), textio.compact_key(legacy)) if k)
+
+
+def _of_brand(*names: str):
+    """SQL: the adapters rows stored under any name of these brands (bright-bean, brightbean)."""
+    # The SQL twin of textio.compact_key for stored names, which are slugs, older compact names
+    # (letters, digits, '-', '_') or, in old test fixtures, a brand as typed.
+    folded = sa.func.replace(sa.func.replace(sa.func.replace(
+        sa.func.lower(adapters.c.name), "-", ""), "_", ""), " ", "")
+    return folded.in_(sorted(set().union(*(brand_keys(n) for n in names))))
 
 
 @dataclass
@@ -71,12 +91,15 @@ def _info(row: Any) -> AdapterInfo:
 
 
 def list_adapters(store: Store, name: str | None = None) -> list[AdapterInfo]:
-    """All adapter versions (optionally of one brand), newest first."""
-    q = sa.select(adapters).order_by(adapters.c.name, adapters.c.version.desc())
+    """All adapter versions (optionally of one brand), by brand, newest first."""
+    q = sa.select(adapters)
     if name:
-        q = q.where(adapters.c.name == slugify(name))
+        slugify(name)  # a name without letters is a ConfigError, as everywhere
+        q = q.where(_of_brand(name))
     with store.read() as conn:
-        return [_info(r) for r in conn.execute(q).mappings()]
+        rows = list(conn.execute(q).mappings())
+    rows.sort(key=lambda r: (textio.compact_key(r["name"]), -r["version"], -r["id"]))
+    return [_info(r) for r in rows]
 
 
 def get_adapter(store: Store, ref: str | int) -> AdapterInfo:
@@ -93,11 +116,12 @@ def get_adapter(store: Store, ref: str | int) -> AdapterInfo:
             raise NotFoundError(f"Adapter reference {ref!r} is not valid.",
                                 hint="Use a brand ('ledgerly'), a version ('ledgerly:v2') or an id ('7').")
         name = slugify(m.group("name"))
-        q = sa.select(adapters).where(adapters.c.name == name)
+        q = sa.select(adapters).where(_of_brand(m.group("name")))
         if m.group("version"):
             q = q.where(adapters.c.version == int(m.group("version")))
         else:
-            q = q.where(adapters.c.status == "ready").order_by(adapters.c.version.desc()).limit(1)
+            q = q.where(adapters.c.status == "ready")
+        q = q.order_by(adapters.c.version.desc(), adapters.c.id.desc()).limit(1)
         row = conn.execute(q).mappings().first()
     if row is None:
         what = f"version {m.group('version')} of {name!r}" if m.group("version") else f"ready adapter for {name!r}"
@@ -112,18 +136,17 @@ def register(store: Store, settings: Settings, *, name: str, staging: Path, mani
     """Publish a fully written staging folder as the brand's next version (row + folder rename)."""
     brand_dir = settings.adapters_dir / name
     brand_dir.mkdir(parents=True, exist_ok=True)
+    same = _of_brand(name, *([manifest["brand"]] if manifest.get("brand") else []))
     with store.tx() as conn:
         store.lock(conn, f"adapters:{name}")  # concurrent trainings of one brand get v1, v2, ...
-        latest = conn.execute(sa.select(sa.func.max(adapters.c.version))
-                              .where(adapters.c.name == name)).scalar() or 0
+        # Versions count on across the brand's names: v3 after an older "brightbean v2".
+        latest = conn.execute(sa.select(sa.func.max(adapters.c.version)).where(same)).scalar() or 0
         version = latest + 1
         while (brand_dir / f"v{version}").exists():  # a folder left by a crash is never overwritten
             version += 1
         target = brand_dir / f"v{version}"
         manifest = dict(manifest, name=name, version=version, path=str(target))
-        tmp_manifest = staging / "manifest.json.tmp"
-        tmp_manifest.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp_manifest, staging / "manifest.json")
+        textio.write_json(staging / "manifest.json", manifest)
         row_id = conn.execute(adapters.insert().values(
             name=name, version=version, base_model=manifest["base_model"],
             quantization=manifest["quantization"], data_hash=manifest.get("data_hash", ""),

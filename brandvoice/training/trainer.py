@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from brandvoice import jobs, models
+from brandvoice import jobs, models, textio
 from brandvoice.config import Config, Quantization, Settings
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.store import Store, utcnow
@@ -132,14 +132,6 @@ def submit(store: Store, settings: Settings, config: TrainConfig, created_by: st
 # --- the run ------------------------------------------------------------------------------------
 
 
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, default=str)
-    os.replace(tmp, path)
-
-
 def prepare_data(config: TrainConfig, job_dir: Path, feedback: list[dict] | None = None) -> dict[str, Any]:
     """The job's corpus, prepared on the first run and frozen in the job folder for reruns."""
     from brandvoice import corpus
@@ -154,7 +146,7 @@ def prepare_data(config: TrainConfig, job_dir: Path, feedback: list[dict] | None
                            test_fraction=config.test_fraction, seed=config.seed, extra=extra)
         data = {"brand": c.brand, "train": [e.to_dict() for e in c.train], "test": [e.to_dict() for e in c.test],
                 "selection": c.selection, "report": c.report, "data_hash": c.data_hash}
-        _write_json(frozen, data)
+        textio.write_json(frozen, data)
     data["train"] = [corpus.Email.from_dict(d) for d in data["train"]]
     data["test"] = [corpus.Email.from_dict(d) for d in data["test"]]
     data["feedback_draft_ids"] = sorted(int(e.source.split(":", 1)[1]) for e in data["train"]
@@ -395,9 +387,8 @@ def save_adapter(store: Store, settings: Settings, config: TrainConfig, model: A
     try:
         model.save_pretrained(str(staging))
         for fname, emails in (("train.jsonl", data["train"]), ("heldout.jsonl", data["test"])):
-            with (staging / fname).open("w", encoding="utf-8") as fh:
-                for e in emails:
-                    fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+            textio.atomic_write(staging / fname, "".join(
+                json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in emails))
         hyper = config.identity()
         hyper.pop("brand")
         manifest = {

@@ -106,7 +106,7 @@ def _selection_view(data: dict[str, Any], metric: str) -> None:
     counts = sel.get("counts", {})
     m = st.columns(4)
     m[0].metric("Emails loaded", data["info"].get("rows_loaded", len(data["rows"])))
-    m[1].metric("Rejected rows", len([p for p in data["problems"] if p.startswith("line ")]))
+    m[1].metric("Rejected rows", data["info"].get("rows_rejected", 0))
     m[2].metric("Removed in cleaning", len(data["dropped"]) + len(data["cleaning"].get("duplicates", [])),
                 help="Emails left empty by cleaning, plus exact and near duplicates (the better "
                 "performing copy is kept).")

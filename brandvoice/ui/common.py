@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from brandvoice import workspace
+from brandvoice import textio, workspace
 from brandvoice.config import Settings
 from brandvoice.errors import BrandvoiceError, ConflictError, InputError, TemplateError
 
@@ -155,12 +155,9 @@ def save_upload(uploaded: Any, kind: str) -> Path:
     digest = hashlib.sha256(data).hexdigest()[:16]
     name = _SAFE.sub("_", Path(uploaded.name).name).lstrip(".") or "upload.csv"
     folder = settings().home / "uploads" / kind / digest  # content-addressed: same file, same path
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     if not path.exists():
-        tmp = folder / f".{name}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        textio.atomic_write(path, data)
     return path
 
 

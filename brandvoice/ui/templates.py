@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from brandvoice import textio
 from brandvoice.errors import TemplateError
 from brandvoice.ui import common
 
@@ -40,16 +39,7 @@ def save_template(folder: Path, name: str, source: str) -> Path:
 
     path = folder / f"{name}.j2"
     prompting.parse_template(source, path=path)  # TemplateError names the line
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(source)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return textio.atomic_write(path, source)
 
 
 def _show_template_error(exc: TemplateError, source: str) -> None:

@@ -1,0 +1,22 @@
+"""Text in and out, the same way for every stage: the one CSV/JSONL reader, the one atomic file
+writer, and the names made from what people type.
+
+    from brandvoice import textio
+    table = textio.open_table("crm.csv", what="CRM file", known=["Email", "First Name"], item="contacts")
+    for row, cells in table.rows():      # row = the row number a spreadsheet shows
+        ...
+    table.problems                       # ["row 7: Notes is 200,000 characters, ..."]
+    textio.atomic_write(path, data); textio.write_csv(path, header, rows); textio.write_json(path, obj)
+    textio.slug("Julián Castro") == "julian-castro"; textio.compact_key("Bright Bean") == "brightbean"
+
+Reading lives in `tables` (rows, delimiter, header, JSON) and `decode` (binary files, encodings),
+writing in `files`, names in `names`.
+"""
+
+from brandvoice.textio.decode import line_ranges
+from brandvoice.textio.files import atomic_write, write_csv, write_json
+from brandvoice.textio.names import column_key, compact_key, slug
+from brandvoice.textio.tables import DELIMITERS, MAX_CELL, Table, clean_cell, open_table
+
+__all__ = ["DELIMITERS", "MAX_CELL", "Table", "atomic_write", "clean_cell", "column_key",
+           "compact_key", "line_ranges", "open_table", "slug", "write_csv", "write_json"]
