@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from brandvoice.guardrails.text import sentences
+from brandvoice.prompting import parse_greeting
 
 # Placeholders of any shape: [your_name], [X], {{ }}, {first_name}, <first name>, *|FNAME|*,
 # %FIRSTNAME%, XXX, ___. Square brackets and angle brackets around a short phrase are never part
@@ -294,7 +295,6 @@ class QualityChecker:
         share = unknown_share(text, words_known)
         loop = loops(text)
         long = long_sentences(text)
-        first = next((ln for ln in body.splitlines() if ln.strip()), "")
         return [
             result("subject", [f"Subject “{subject[:60]}”: {p}" for p in subject_problems(subject)],
                    "The subject reads like a subject."),
@@ -304,7 +304,7 @@ class QualityChecker:
                              f"allow-list do not know: {', '.join(names[:5])}"] if names else [],
                    "Names only the contact, the brand and what they know."),
             result("greeting", ["The draft does not open with a greeting"]
-                   if self.greeting_required and not _SUBJECT_GREETING.match(first) else [],
+                   if self.greeting_required and parse_greeting(body).kind == "none" else [],
                    "Opens with a greeting."),
             result("cut_off", [f"Stops mid-sentence: “…{cut[-60:]}”"] if cut else [],
                    "Ends where it should."),

@@ -26,6 +26,7 @@ from typing import Any
 
 from brandvoice.errors import TemplateError
 from brandvoice.prompting.filters import first_name_or, is_blank, oneline
+from brandvoice.prompting.greeting import parse_greeting
 from brandvoice.prompting.shape import brief_header
 
 
@@ -250,18 +251,17 @@ def find_mention(text: str) -> str | None:
     return m.group(0) if m else None
 
 
-_GREETING_LINE = re.compile(r"^\W*(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening))"
-                            r"\b[^\n.?]{0,40}[,!:—-]?\s*$", re.IGNORECASE)
 _SIGNOFF_LINE = re.compile(r"^\W*(?:[—–-]\s*\S|best\b|thanks\b|thank you\b|cheers\b|regards\b|warmly\b|"
                            r"sincerely\b|stay \w+,?$|talk soon\b|see you\b|p\.?\s?s\b)", re.IGNORECASE)
 
 
 def body_paragraphs(body: str) -> list[str]:
     """A past email's paragraphs between its greeting and its sign-off (both left out)."""
-    paras = [p.strip() for p in re.split(r"\n\s*\n", body or "") if p.strip()]
-    if paras and _GREETING_LINE.match(paras[0].splitlines()[0]):
-        rest = paras[0].split("\n", 1)[1].strip() if "\n" in paras[0] else ""
-        paras = ([rest] if rest else []) + paras[1:]
+    body = body or ""
+    greeting = parse_greeting(body)
+    if greeting.kind != "none" and greeting.end is not None:
+        body = body[greeting.end:]  # "Hi Dana," on its own line, or before the first sentence
+    paras = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
     for i, para in enumerate(paras):
         lines = para.splitlines()
         if _SIGNOFF_LINE.match(lines[0]) and len(lines[0].split()) <= 8:
@@ -294,10 +294,6 @@ def past_email_slots(subject: str, paragraphs: list[str]) -> list[SlotExample]:
     return [e for e in out if e.text]
 
 
-_INLINE_GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|dear|greetings)\b[^,.!?\n]{0,40}[,!]\s+",
-                              re.IGNORECASE)
-
-
 def structure_email(subject: str, body: str, *, greeting: str, signature: str) -> tuple[str, str, list[str]]:
     """A whole email the model wrote, with the brand policy's greeting and sign-off in place of
     whatever the model wrote there: it never greets by a wrong name or signs as someone invented.
@@ -308,8 +304,7 @@ def structure_email(subject: str, body: str, *, greeting: str, signature: str) -
     subject = " ".join(subject.strip().strip("*\"“”").split())
     paras = body_paragraphs(body)
     if paras:
-        paras[0] = _INLINE_GREETING.sub("", paras[0], count=1)  # "Hi Dana, thanks for ..." inline
-        if paras[0][:1].islower():
+        if paras[0][:1].islower():  # "Hi Dana, thanks for ...": the sentence after the greeting
             paras[0] = paras[0][:1].upper() + paras[0][1:]
     paras = [p for p in paras if p.strip()]
     parts = [greeting] if greeting else []
