@@ -248,7 +248,7 @@ class Loop:
                     "new_tokens": out.new_tokens, "finish_reason": out.finish_reason,
                     "attempt_log": item.history}
         if slot_choices:
-            settings.update(slots=slot_choices, parts=best.get("parts"))
+            settings["slots"] = slot_choices
         verdict_status = "fail" if malformed else getattr(verdict, "status", None)
         now = utcnow()
         row = dict(job_id=self.job_id, contact_id=item.contact_id, variant=item.variant, attempt=0,
@@ -260,7 +260,8 @@ class Loop:
                    adapter_label=self.backend_label(), settings=settings, seed=best["seed"],
                    state="pending", verdict=verdict_status,
                    tone_score=getattr(verdict, "tone_score", None), flags=flags, row_version=1,
-                   created_by=self.created_by, created_at=now, updated_at=now)
+                   created_by=self.created_by, created_at=now, updated_at=now,
+                   parts=best.get("parts"))
         return row, (None if malformed else verdict), parsed.problems
 
     def backend_label(self) -> str:

@@ -115,6 +115,8 @@ drafts = sa.Table(
     sa.Column("verdict", sa.String(10), nullable=True),  # pass | warn | fail (worst check)
     sa.Column("tone_score", sa.Float, nullable=True),
     sa.Column("flags", sa.JSON, nullable=False, default=list),  # e.g. ["malformed"]
+    # slot drafts: the generated text as parts, who wrote each (marketer text, model, fallback)
+    sa.Column("parts", sa.JSON, nullable=True),
     sa.Column("row_version", sa.Integer, nullable=False, default=1),  # optimistic concurrency
     sa.Column("parent_id", sa.Integer, sa.ForeignKey("drafts.id"), nullable=True),
     sa.Column("created_by", sa.String(100), nullable=True),
