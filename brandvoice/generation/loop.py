@@ -74,6 +74,7 @@ class Loop:
         self.guard = None
         self.store_results = None  # guardrails.store_results, with the guard
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
+        self.slot_sources: list[str] = []  # "model" / "fallback" of every slot written this run
 
     # --- planning ------------------------------------------------------------------------------
     def existing(self, conn, contact_ids: list[int] | None = None) -> set[tuple[int, int]]:
@@ -302,37 +303,55 @@ class Loop:
         return ids
 
     # --- the loop ------------------------------------------------------------------------------
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, phase: str = "writing", left: int | None = None) -> dict[str, Any]:
+        """What the job page shows while the job runs: the phase, speed, and an ETA once the
+        first chunk is written (it measures this machine)."""
         secs = max(self.gen_seconds, 1e-9)
-        return {"intake": self.intake, "new_drafts": self.new_drafts, "retries": self.retries,
-                "new_tokens": self.tokens, "tokens_per_s": round(self.tokens / secs, 2),
-                "drafts_per_min": round(60 * self.new_drafts / secs, 2),
+        rate = self.new_drafts / secs if self.new_drafts else None
+        slots = self.slot_sources
+        return {"intake": self.intake, "phase": phase, "new_drafts": self.new_drafts,
+                "retries": self.retries, "new_tokens": self.tokens,
+                "tokens_per_s": round(self.tokens / secs, 2) if self.tokens else None,
+                "drafts_per_min": round(60 * rate, 2) if rate else None,
+                "eta_s": round(left / rate, 1) if rate and left is not None else None,
+                "slots_model": slots.count("model"), "slots_fallback": slots.count("fallback"),
                 "serving": self.backend.info if self.backend else {}}
 
     def run(self, people: list[tuple[int, dict]], *, render, system: str) -> dict[str, Any]:
-        """Generate every pending item; returns run statistics."""
+        """Generate every pending item, reporting each phase and each stored chunk; returns run
+        statistics."""
         total = len(people) * self.config.variants
         items = self.pending(people, render)
         done = total - len(items) - self.unrendered
-        self.reporter.update(done=done, total=total, metrics=self.metrics(), force=True)
+        self.reporter.update(done=done, total=total, metrics=self.metrics("starting"), force=True)
         if items:
             settings = self.store.settings
             self.reporter.log(f"{len(items)} of {total} drafts to generate ({self.config.backend}).")
+            self.reporter.update(metrics=self.metrics("loading the model"), force=True)
             self.backend = open_backend(self.config, settings, adapter=self.adapter,
                                         base_model=self.base_model, brand=self.brand, log=self.reporter.log)
             try:
+                self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
                 self.guard, self.store_results = open_guard(settings, self.brand, self.store,
                                                             self.adapter, self.reporter.log)
-                for chunk in _chunks(items, self.config.batch_size):
+                # The first chunk is small so that the first drafts (and a measured ETA) show early.
+                first = max(1, min(2, self.config.batch_size))
+                chunks = [items[:first], *_chunks(items[first:], self.config.batch_size)]
+                for chunk in [c for c in chunks if c]:
+                    self.reporter.update(metrics=self.metrics("writing", len(items) - self.new_drafts),
+                                         force=True)
                     self.produce(chunk, system)
+                    for item in chunk:
+                        self.slot_sources += [s["source"] for s in (item.best or {}).get("slots", [])]
                     for _ in self.insert(chunk):
                         done += 1
                         self.new_drafts += 1
-                        self.reporter.update(done=done, metrics=self.metrics())
+                    self.reporter.update(done=done, force=True, metrics=self.metrics(
+                        "writing", len(items) - self.new_drafts))
             finally:
                 self.backend.close()
-        self.reporter.update(done=done, metrics=self.metrics(), force=True)
-        return {**self.metrics(), "render_failed": self.render_failed}
+        self.reporter.update(done=done, metrics=self.metrics("done", 0), force=True)
+        return {**self.metrics("done", 0), "render_failed": self.render_failed}
 
     def summary(self) -> dict[str, Any]:
         """Counts over all drafts of the job (this run and earlier ones)."""
