@@ -21,9 +21,10 @@ def templates_list() -> None:
     """List the prompt templates with their use case and required fields."""
     from brandvoice import prompting
 
-    rows = [{"name": t.name, "use case": t.use_case, "requires": ", ".join(t.required_fields),
-             "description": t.description} for t in prompting.list_templates(settings())]
-    echo_table(rows, ["name", "use case", "requires", "description"])
+    rows = [{"name": t.name, "kind": t.kind, "brand": t.brand or "any", "use case": t.use_case,
+             "requires": ", ".join(t.required_fields), "description": t.description}
+            for t in prompting.list_templates(settings())]
+    echo_table(rows, ["name", "kind", "brand", "use case", "requires", "description"])
 
 
 @templates_group.command("show")
@@ -69,8 +70,9 @@ def _pick(contacts: list[dict], row: int | None, key: str | None, crm_path: str)
 @click.option("--system", "show_system", is_flag=True, help="Also print the system prompt.")
 def templates_render(name, crm_path, activities, mapping, row, contact_key, brand, now_text,
                      show_system) -> None:
-    """Render the brief a template produces for one CRM contact (no model involved)."""
-    from brandvoice import crm, prompting
+    """Render what a template gives the model for one CRM contact: a whole-email brief, or a slot
+    template's email with its slots marked (no model involved)."""
+    from brandvoice import crm, generation, prompting
 
 
 
@@ -88,7 +90,26 @@ def templates_render(name, crm_path, activities, mapping, row, contact_key, bran
                    f"template {info.name} skips this contact.", err=True)
     if show_system:
         click.echo("--- system ---\n" + prompting.system_prompt(brand) + "\n--- user ---")
-    click.echo(prompting.render(info, contact, brand=brand, extra={"now": now}))
+    click.echo(generation.preview(settings(), info, contact, info.brand or brand, now=now))
+
+
+@templates_group.command("skeleton")
+@click.option("--emails", required=True, type=_CRM, help="The brand's past emails (CSV or JSONL).")
+@click.option("--brand", required=True, help="The brand whose emails these are.")
+@click.option("--campaign", required=True, help="The campaign (use case) to start from, e.g. 'content follow-up'.")
+@click.option("--name", required=True, help="The new template's name, e.g. ledgerly_after_webinar.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write it here (default: print it).")
+def templates_skeleton(emails, brand, campaign, name, out) -> None:
+    """Start a slot template from the brand's best past email of a campaign."""
+    from brandvoice import prompting, textio
+
+    draft = prompting.draft_skeleton(emails, brand=brand, campaign=campaign, name=name)
+    if out:
+        textio.atomic_write(out, draft.source)
+        click.echo(f"Wrote {out}, drafted from {draft.origin} (\"{draft.subject}\"). Read it and "
+                   "replace what only that email could say.", err=True)
+    else:
+        click.echo(draft.source)
 
 
 @crm_group.command("check")

@@ -9,10 +9,10 @@ and `remote`.
 """
 
 from brandvoice.generation.backends import Backend, GenOutput, GenRequest, open_backend, seed_for
-from brandvoice.generation.batch import GenerationConfig, check_resumable, run_job, submit
+from brandvoice.generation.batch import GenerationConfig, check_resumable, preview, run_job, submit
 from brandvoice.generation.guards import brand_guard
 
 __all__ = ["Backend", "GenOutput", "GenRequest", "GenerationConfig", "brand_guard", "check_resumable",
            "open_backend",
-           "run_job",
+           "preview", "run_job",
            "seed_for", "submit"]

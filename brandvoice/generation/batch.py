@@ -210,19 +210,35 @@ def _intake(store: Store, job: dict, template, reporter) -> tuple[list[tuple[int
     return [(ids[c["key"]], c) for c in keep], intake
 
 
-def renderer(settings: Settings, template, brand: str):
+def renderer(settings: Settings, template, brand: str, extra: dict | None = None):
     """contact -> what the model is given: a whole-email template's brief, or a slot template's
     skeleton with the brand policy's greeting and sign-off in place (never the model's to write)."""
     from brandvoice import prompting
 
     if template.kind != "slots":
-        return lambda c: prompting.render(template, c, brand=brand)
+        return lambda c: prompting.render(template, c, brand=brand, extra=extra)
     from brandvoice.guardrails import load_policy
 
     policy = load_policy(settings.guardrails_dir, brand)
     return lambda c: prompting.render_skeleton(
-        template, c, brand=brand, signature=policy.signature,
+        template, c, brand=brand, signature=policy.signature, extra=extra,
         greeting=prompting.greeting_line(c, policy.greeting, policy.greeting_fallback))
+
+
+def preview(settings: Settings, template, contact: dict, brand: str, *, now=None) -> str:
+    """What a template gives the model for one contact, as text: a whole-email brief, or a slot
+    template's email with each slot shown as [[name (kind, ≤N words): fallback]]."""
+    extra = {"now": now} if now is not None else None
+    if template.kind != "slots":
+        from brandvoice import prompting
+
+        return prompting.render(template, contact, brand=brand, extra=extra)
+    skeleton = renderer(settings, template, brand, extra)(contact)
+    marks = {s.name: f"[[{s.name} ({s.kind}, ≤{s.words} words"
+             + (f", must name {s.mention}" if s.mention else "") + f"): {s.fallback}]]"
+             for s in skeleton.slots}
+    subject, body = skeleton.fill(marks)
+    return f"Subject: {subject}\n\n{body}"
 
 
 def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:

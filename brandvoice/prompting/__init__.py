@@ -24,6 +24,7 @@ from brandvoice.prompting.shape import (
     system_prompt,
     with_footer,
 )
+from brandvoice.prompting.skeleton import SkeletonDraft, draft_skeleton, skeleton_source
 from brandvoice.prompting.slots import (
     SLOT_KINDS,
     Skeleton,
@@ -52,11 +53,12 @@ from brandvoice.prompting.templates import (
     render_skeleton,
 )
 
-__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "HEADER_KEYS", "MAX_BRIEF_CHARS", "SLOT_KINDS",
-           "Greeting", "ParsedEmail", "Skeleton", "SlotExample", "SlotSpec", "TemplateInfo",
-           "body_paragraphs", "brief_header", "complete_brand_elements", "completeness", "crm_block",
-           "environment", "find_mention", "first_name_or", "format_email", "get_template",
-           "greeting_fields", "greeting_line", "is_blank", "list_templates", "mention_kind",
-           "missing_fields", "neutralize", "oneline", "parse_email", "parse_greeting",
-           "parse_template", "past_email_slots", "render", "render_skeleton", "slot_brief",
-           "slot_system_prompt", "structure_email", "system_prompt", "training_brief", "with_footer"]
+__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "Greeting", "HEADER_KEYS", "MAX_BRIEF_CHARS",
+           "ParsedEmail", "SLOT_KINDS", "Skeleton", "SkeletonDraft", "SlotExample", "SlotSpec",
+           "TemplateInfo", "body_paragraphs", "brief_header", "complete_brand_elements",
+           "completeness", "crm_block", "draft_skeleton", "environment", "find_mention",
+           "first_name_or", "format_email", "get_template", "greeting_fields", "greeting_line",
+           "is_blank", "list_templates", "mention_kind", "missing_fields", "neutralize", "oneline",
+           "parse_email", "parse_greeting", "parse_template", "past_email_slots", "render",
+           "render_skeleton", "skeleton_source", "slot_brief", "slot_system_prompt",
+           "structure_email", "system_prompt", "training_brief", "with_footer"]

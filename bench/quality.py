@@ -1,0 +1,211 @@
+"""Draft quality on the embedded model, read against ../shared/QUALITY.md.
+
+    python bench/quality.py run      # train each demo brand's adapter, write every draft of every job
+    python bench/quality.py report   # join the drafts with the labels, write results and README table
+
+`run` uses a scratch BRANDVOICE_HOME (bench/.quality-home, reused by later runs, so an adapter is
+trained once): for each demo brand and each template it can use, one generation job over every
+contact of the brand's demo CRM export that the template can write to: slot mode (the brand's slot
+templates) and whole-email mode (the shared templates), with k = 1 and the default k. Every draft
+of every job is written to bench/results/quality_drafts.jsonl (all drafts, not the best ones), with
+its parts, slot choices and guardrail verdict. Then one timing job: 100 contacts, slot mode,
+default k.
+
+Drafts are scored by reading, each in full with the brief and the contact's CRM row beside it, on
+QUALITY.md's 1-5 scale; each model-written slot is judged good or not on its own. Labels live in
+tests/data/labelled/drafts.jsonl (the guardrails are calibrated and tested on them too), matched to
+drafts by `key`. `report` counts only labelled drafts and says how many are unlabelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
+
+RESULTS = REPO / "bench" / "results"
+DRAFTS = RESULTS / "quality_drafts.jsonl"
+LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
+BRANDS = {
+    "Ledgerly": {"emails": "data/emails_ledgerly.csv", "crm": "data/crm_hubspot_ledgerly.csv",
+                 "activities": "data/activities_ledgerly.csv", "prefix": "ledgerly_"},
+    "Bright Bean": {"emails": "data/emails_brightbean.csv", "crm": "data/crm_pipedrive_brightbean.csv",
+                    "activities": "data/activities_brightbean.csv", "prefix": "brightbean_"},
+}
+CONTACT_FIELDS = ("key", "first_name", "last_name", "company", "job_title", "lifecycle_stage",
+                  "lead_status")
+
+
+def log(msg: str) -> None:
+    print(f"[bench/quality {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def draft_key(brand: str, template: str, mode: str, k: int, contact: str, subject: str,
+              body: str) -> str:
+    """A draft's identity for its label: what was asked and what was written."""
+    blob = json.dumps([brand, template, mode, k, contact, subject, body], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def open_home(home: Path):
+    os.environ["BRANDVOICE_HOME"] = str(home)
+    from brandvoice.config import Settings
+    from brandvoice.store import Store
+
+    return Store(Settings.from_env())
+
+
+def ensure_adapter(store, brand: str, spec: dict, timings: dict):
+    """The brand's newest ready adapter in the bench home; trained with default settings if none."""
+    from brandvoice import training, worker
+    from brandvoice.errors import NotFoundError
+
+    try:
+        return training.get_adapter(store, brand)
+    except NotFoundError:
+        pass
+    log(f"training {brand} (default settings)")
+    t0 = time.perf_counter()
+    cfg = training.TrainConfig(brand=brand, emails=str(REPO / spec["emails"]))
+    job = worker.run(store, training.submit(store, store.settings, cfg))
+    if job["status"] != "done":
+        raise SystemExit(f"training {brand} {job['status']}: {job['error']}")
+    timings[f"train:{brand}"] = {"seconds": round(time.perf_counter() - t0, 1),
+                                 "metrics": job["result"]["metrics"]}
+    return training.get_adapter(store, brand)
+
+
+def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path | None = None,
+            activities: Path | None = None) -> tuple[dict, list[dict]]:
+    """One generation job; (timing, drafts as records)."""
+    from brandvoice import generation, review, worker
+
+    cfg = generation.GenerationConfig(candidates=k)
+    t0 = time.perf_counter()
+    job_id = generation.submit(store, store.settings, crm=crm or REPO / spec["crm"],
+                               activities=activities or REPO / spec["activities"],
+                               template=template.name, adapter=str(adapter.id), brand=brand,
+                               config=cfg)
+    job = worker.run(store, job_id)
+    seconds = time.perf_counter() - t0
+    if job["status"] != "done":
+        raise SystemExit(f"{template.name} k={k}: {job['status']}: {job['error']}")
+    run = job["result"]["run"]
+    timing = {"brand": brand, "template": template.name, "mode": template.kind, "k": k,
+              "drafts": job["result"]["drafts"], "seconds": round(seconds, 1),
+              "new_tokens": run["new_tokens"], "tokens_per_s": run["tokens_per_s"]}
+    rows, _ = review.list_queue(store, job_id=job_id, limit=1000)
+    records = []
+    for r in rows:
+        d = review.get_draft(store, r["id"])
+        contact = (d.get("contact") or {}).get("data") or {}
+        slots = (d.get("settings") or {}).get("slots") or []
+        records.append({
+            "key": draft_key(brand, template.name, template.kind, k, str(contact.get("key")),
+                             d["subject"], d["body"]),
+            "brand": brand, "template": template.name, "mode": template.kind, "k": k,
+            "model": d["adapter_label"], "contact": {f: contact.get(f) for f in CONTACT_FIELDS},
+            "activities": [f"{a.get('type')}: {a.get('detail')}"
+                           for a in (contact.get("activities") or [])[:3]],
+            "subject": d["subject"], "body": d["body"], "flags": d["flags"],
+            "verdict": d["verdict"],
+            "problems": [f"{g['status']} {g['check']}/{g['rule']}: {g['message'][:160]}"
+                         for g in d["guardrails"] if g["status"] != "pass"],
+            "slots": [{"name": s["name"], "kind": s["kind"], "source": s["source"],
+                       "text": s["text"], "reason": s["reason"]} for s in slots]})
+    return timing, records
+
+
+def hundred_contacts(path: Path, spec: dict) -> Path:
+    """A copy of the brand's demo export grown to 100 contacts (fresh ids and emails)."""
+    with (REPO / spec["crm"]).open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames, [r for r in reader if r.get("First Name")]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for i in range(100):
+            row = dict(rows[i % len(rows)])
+            row["Record ID"] = str(90000 + i)
+            row["Email"] = f"contact{i}@bench.example"
+            row["Unsubscribed from all email"] = ""
+            row["Marketing contact status"] = "Marketing contact"
+            w.writerow(row)
+    return path
+
+
+def cmd_run(args) -> None:
+    from brandvoice import prompting
+
+    store = open_home(Path(args.home).resolve())
+    timings: dict = {"jobs": []}
+    records: list[dict] = []
+    ks = sorted({1, *[int(x) for x in args.k.split(",")]})
+    for brand, spec in BRANDS.items():
+        if args.brands and brand not in args.brands.split(","):
+            continue
+        adapter = ensure_adapter(store, brand, spec, timings)
+        templates = [t for t in prompting.list_templates(store.settings)
+                     if (t.brand == brand and t.kind == "slots") or (t.brand is None and "email" in args.modes)]
+        templates = [t for t in templates if t.kind in args.modes.split(",")]
+        if args.templates:
+            templates = [t for t in templates if t.name in args.templates.split(",")]
+        for template in templates:
+            for k in ks:
+                log(f"{brand} {template.name} ({template.kind}) k={k}")
+                timing, recs = run_job(store, brand, spec, template, adapter, k)
+                timings["jobs"].append(timing)
+                records += recs
+                log(f"  {timing['drafts']} drafts in {timing['seconds']} s")
+    if args.timing:
+        brand, spec = "Ledgerly", BRANDS["Ledgerly"]
+        adapter = ensure_adapter(store, brand, spec, timings)
+        template = prompting.get_template("ledgerly_reengage_cold_lead", store.settings)
+        crm = hundred_contacts(Path(args.home) / "crm_100.csv", spec)
+        timing, _ = run_job(store, brand, spec, template, adapter, args.default_k, crm=crm,
+                            activities=REPO / spec["activities"])
+        timings["hundred_contacts"] = timing
+        log(f"100 contacts: {timing['seconds']} s")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with DRAFTS.open("w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    (RESULTS / "quality_runs.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
+    log(f"{len(records)} drafts -> {DRAFTS}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--home", default=str(REPO / "bench" / ".quality-home"))
+    run.add_argument("--brands", default="")
+    run.add_argument("--templates", default="")
+    run.add_argument("--modes", default="slots,email")
+    run.add_argument("--k", default="4", help="k values besides 1 (comma separated)")
+    run.add_argument("--default-k", type=int, default=4)
+    run.add_argument("--timing", action="store_true", help="also time 100 contacts")
+    sub.add_parser("report")
+    args = ap.parse_args()
+    if args.cmd == "run":
+        cmd_run(args)
+    else:
+        from quality_report import report
+
+        report()
+
+
+if __name__ == "__main__":
+    main()
