@@ -88,11 +88,11 @@ def ensure_adapter(store, brand: str, spec: dict, timings: dict):
 
 
 def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path | None = None,
-            activities: Path | None = None) -> tuple[dict, list[dict]]:
+            activities: Path | None = None, overrides: dict | None = None) -> tuple[dict, list[dict]]:
     """One generation job; (timing, drafts as records)."""
     from brandvoice import generation, review, worker
 
-    cfg = generation.GenerationConfig(candidates=k)
+    cfg = generation.GenerationConfig(**{**(overrides or {}), "candidates": k})
     t0 = time.perf_counter()
     job_id = generation.submit(store, store.settings, crm=crm or REPO / spec["crm"],
                                activities=activities or REPO / spec["activities"],
@@ -165,7 +165,8 @@ def cmd_run(args) -> None:
         for template in templates:
             for k in ks:
                 log(f"{brand} {template.name} ({template.kind}) k={k}")
-                timing, recs = run_job(store, brand, spec, template, adapter, k)
+                timing, recs = run_job(store, brand, spec, template, adapter, k,
+                                       overrides=dict(kv.split("=", 1) for kv in args.set))
                 timings["jobs"].append(timing)
                 records += recs
                 log(f"  {timing['drafts']} drafts in {timing['seconds']} s")
@@ -179,11 +180,11 @@ def cmd_run(args) -> None:
         timings["hundred_contacts"] = timing
         log(f"100 contacts: {timing['seconds']} s")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with DRAFTS.open("w", encoding="utf-8") as fh:
+    with Path(args.out).open("w", encoding="utf-8") as fh:
         for r in records:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     (RESULTS / "quality_runs.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
-    log(f"{len(records)} drafts -> {DRAFTS}")
+    log(f"{len(records)} drafts -> {args.out}")
 
 
 def main() -> None:
@@ -197,6 +198,9 @@ def main() -> None:
     run.add_argument("--k", default="4", help="k values besides 1 (comma separated)")
     run.add_argument("--default-k", type=int, default=4)
     run.add_argument("--timing", action="store_true", help="also time 100 contacts")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="a generation setting for every job (e.g. temperature=1.0)")
+    run.add_argument("--out", default=str(DRAFTS))
     sub.add_parser("report")
     args = ap.parse_args()
     if args.cmd == "run":

@@ -151,7 +151,8 @@ class SkeletonWriter:
     def choose(self, spec, contact: dict, brief: SlotBrief, memo: dict) -> SlotChoice:
         """The best passing candidate for this contact's slot, else the fallback."""
         cands = [Candidate(c.text, c.raw, c.mean_logprob, agreement=c.agreement,
-                           problems=self.guard.slot_problems(c.text, spec, contact, memo)
+                           problems=self.guard.slot_problems(c.text, spec, contact, memo,
+                                                             campaign=self.template.use_case)
                            if self.guard is not None else [])
                  for c in brief.candidates]
         best = pick(cands)

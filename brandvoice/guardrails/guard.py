@@ -13,6 +13,7 @@ from brandvoice.guardrails.personalization import BatchIndex, PersonalizationChe
 from brandvoice.guardrails.policy import Policy, load_policy
 from brandvoice.guardrails.quality import (
     MIN_SLOT_SHAPE,
+    NEAR_COPY,
     QualityChecker,
     SlotFacts,
     known_words_of,
@@ -143,29 +144,34 @@ class Guard:
             out.append(Verdict.of(results, tone.score if tone is not None else None))
         return out
 
-    def slot_references(self, kind: str) -> list[str]:
-        """The brand's own sentences of a slot kind (subjects, openings, asks of its training
-        emails), with their mentions templated: what a good candidate looks like."""
+    def slot_references(self, kind: str, campaign: str | None = None) -> list[str]:
+        """The brand's own lines of a slot kind (subjects, openings, asks of its training emails),
+        mentions templated: those of the campaign when it has some, else all of the kind."""
         if self._references is None:
             from brandvoice.prompting import body_paragraphs, past_email_slots
 
-            refs: dict[str, list[str]] = {}
+            refs: dict[tuple[str, str], list[str]] = {}
             emails = self.personalization.training.emails if self.personalization.training else []
             for e in emails:
-                subject, body = (e.get("subject", ""), e.get("body", "")) if isinstance(e, dict) \
-                    else (e.subject, e.body)
+                subject, body, camp = (e.get("subject", ""), e.get("body", ""), e.get("campaign")) \
+                    if isinstance(e, dict) else (e.subject, e.body, e.campaign)
                 for x in past_email_slots(subject, body_paragraphs(body)):
-                    refs.setdefault(x.kind, []).append(templated(x.text, x.mention))
+                    line = templated(x.text, x.mention)
+                    refs.setdefault((x.kind, ""), []).append(line)
+                    refs.setdefault((x.kind, _campaign(camp)), []).append(line)
             self._references = {k: list(dict.fromkeys(v)) for k, v in refs.items()}
-        return self._references.get(kind, [])
+        return self._references.get((kind, _campaign(campaign)), []) \
+            or self._references.get((kind, ""), [])
 
-    def slot_problems(self, text: str, spec, contact: dict, memo: dict | None = None) -> list[str]:
-        """Why a candidate for a slot (a prompting SlotSpec) must not enter this contact's draft."""
+    def slot_problems(self, text: str, spec, contact: dict, memo: dict | None = None, *,
+                      campaign: str | None = None) -> list[str]:
+        """Why a candidate for a slot (a prompting SlotSpec of a `campaign`'s template) must not
+        enter this contact's draft."""
         from brandvoice.prompting import SLOT_KINDS
 
         facts = self.personalization.contact_facts(contact or {}, memo)
         slot = SlotFacts(known_words=facts.words | self.personalization.vocabulary
-                         | known_words_of([spec.mention, self.brand]),
+                         | known_words_of([spec.mention, self.brand]), contact_words=facts.words,
                          banned=self.policy.banned_re,
                          allowed_placeholders=self.personalization.allowed_placeholders)
 
@@ -175,11 +181,14 @@ class Guard:
         out = slot_problems(text, kind=spec.kind, words_max=spec.words, mention=spec.mention,
                             facts=slot, sentence=SLOT_KINDS[spec.kind].sentence,
                             unsupported=not_backed)
-        refs = self.slot_references(spec.kind)
+        refs = self.slot_references(spec.kind, campaign)
         if refs and not out:
             shape = shape_similarity(text, spec.mention, refs)
             if shape < MIN_SLOT_SHAPE:
-                out.append(f"unlike the brand's own {spec.kind} lines (closest {shape:.2f})")
+                out.append(f"unlike the brand's own {spec.kind} lines for {campaign or 'this'} "
+                           f"(closest {shape:.2f})")
+            elif NEAR_COPY <= shape < 0.995:
+                out.append(f"a brand line with words swapped (similarity {shape:.2f})")
         return out
 
     def rules_only(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
@@ -206,3 +215,7 @@ def tone_calibrations(store) -> dict:
         for r in conn.execute(sa.select(tone_profiles).order_by(tone_profiles.c.id)).mappings():
             out[r["adapter_id"] if r["adapter_id"] is not None else ("brand", r["brand"])] = dict(r)
     return out
+
+
+def _campaign(name: str | None) -> str:
+    return " ".join((name or "").lower().split())

@@ -42,6 +42,10 @@ MAX_SENTENCE_WORDS = 45
 # below it were mostly odd ("The 2026 pricing guide has been a while."); calibrated on the
 # labelled slots in bench/calibrate.py.
 MIN_SLOT_SHAPE = 0.8
+# A candidate this close to a brand line, without being it, is that line with words swapped:
+# "we will bring your controller into the next call" became "... your close into ...". Either the
+# brand's line exactly (with the contact's mention) or a line of the model's own.
+NEAR_COPY = 0.9
 # Time words state a fact about when (a demo "this morning", a trial ending "on Friday") that no
 # CRM row in this project carries in words: a slot may not say them; the skeleton prints dates.
 _WHEN = re.compile(
@@ -170,6 +174,7 @@ class SlotFacts:
     """What a slot candidate may name: words known for the contact and the brand."""
 
     known_words: set[str] = field(default_factory=set)
+    contact_words: set[str] = field(default_factory=set)  # what the CRM row itself says
     banned: object = None  # a PhraseMatcher of the policy's banned words
     allowed_placeholders: set[str] = field(default_factory=set)
 
@@ -212,7 +217,7 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
     if loop:
         out.append(f"repeats itself ({loop})")
     when = _WHEN.search(t)
-    if when and when.group(0).lower() not in facts.known_words:
+    if when and when.group(0).lower() not in facts.contact_words:
         out.append(f"says when (“{when.group(0)}”) without the CRM row saying so")
     names = new_names(t, facts.known_words)
     if names:

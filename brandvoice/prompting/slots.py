@@ -39,10 +39,12 @@ class SlotKind:
     sentence: bool  # ends like a sentence (a subject does not)
 
 
+# The task names the campaign again: the adapter then tells a demo follow-up's opening from a
+# re-engagement's (with the campaign only in the header line it wrote the most frequent opening).
 SLOT_KINDS: dict[str, SlotKind] = {
-    "subject": SlotKind("Write the subject line.", 8, False),
-    "opening": SlotKind("Write the opening sentence of the email.", 25, True),
-    "ask": SlotKind("Write the closing ask of the email: one clear next step.", 30, True),
+    "subject": SlotKind("Write the subject line of a {campaign} email.", 8, False),
+    "opening": SlotKind("Write the opening sentence of a {campaign} email.", 25, True),
+    "ask": SlotKind("Write the closing ask of a {campaign} email: one clear next step.", 30, True),
 }
 MARK = "\ue000"  # marks slots in rendered text (a private-use character: never whitespace); printed
 # CRM values never carry it (neutralize drops it)
@@ -213,7 +215,8 @@ def slot_brief(kind: str, *, campaign: str | None, segment: str | None = None,
     lines = [brief_header(_line(campaign), _line(segment), _line(audience)), f"Slot: {kind}"]
     if mention:
         lines.append(f"Mention: {_line(mention)}")
-    lines.append(f"Task: {spec.task} At most {words or spec.words} words.")
+    task = spec.task.format(campaign=_line(campaign) or "marketing")
+    lines.append(f"Task: {task} At most {words or spec.words} words.")
     if brief:
         lines.append(f"Note: {_line(brief)}")
     return "\n".join(lines)
@@ -251,8 +254,10 @@ def find_mention(text: str) -> str | None:
     return m.group(0) if m else None
 
 
-_SIGNOFF_LINE = re.compile(r"^\W*(?:[—–-]\s*\S|best\b|thanks\b|thank you\b|cheers\b|regards\b|warmly\b|"
-                           r"sincerely\b|stay \w+,?$|talk soon\b|see you\b|p\.?\s?s\b)", re.IGNORECASE)
+_SIGNOFF_LINE = re.compile(
+    r"^\W*(?:[—–-]\s*\S.*|p\.?\s?s\b.*|(?:best|thanks|thank you|many thanks|cheers|regards|warmly|"
+    r"sincerely|kind regards|best regards|warm regards|all the best|talk soon|see you soon|"
+    r"stay \w+)[\s,.!]*)$", re.IGNORECASE)
 
 
 def body_paragraphs(body: str) -> list[str]:
@@ -264,7 +269,7 @@ def body_paragraphs(body: str) -> list[str]:
     paras = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
     for i, para in enumerate(paras):
         lines = para.splitlines()
-        if _SIGNOFF_LINE.match(lines[0]) and len(lines[0].split()) <= 8:
+        if _SIGNOFF_LINE.match(lines[0].strip()) and len(lines[0].split()) <= 8:
             return paras[:i]
     return paras
 
