@@ -96,14 +96,16 @@ def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path 
     t0 = time.perf_counter()
     job_id = generation.submit(store, store.settings, crm=crm or REPO / spec["crm"],
                                activities=activities or REPO / spec["activities"],
-                               template=template.name, adapter=str(adapter.id), brand=brand,
-                               config=cfg)
+                               template=template.name, brand=brand, config=cfg,
+                               adapter=str(adapter.id) if adapter is not None else None,
+                               base_model=None if adapter is not None else store.settings.base_model)
     job = worker.run(store, job_id)
     seconds = time.perf_counter() - t0
     if job["status"] != "done":
         raise SystemExit(f"{template.name} k={k}: {job['status']}: {job['error']}")
     run = job["result"]["run"]
     timing = {"brand": brand, "template": template.name, "mode": template.kind, "k": k,
+              "model": adapter.label if adapter is not None else "base",
               "drafts": job["result"]["drafts"], "seconds": round(seconds, 1),
               "new_tokens": run["new_tokens"], "tokens_per_s": run["tokens_per_s"]}
     rows, _ = review.list_queue(store, job_id=job_id, limit=1000)
@@ -163,13 +165,15 @@ def cmd_run(args) -> None:
         if args.templates:
             templates = [t for t in templates if t.name in args.templates.split(",")]
         for template in templates:
-            for k in ks:
-                log(f"{brand} {template.name} ({template.kind}) k={k}")
-                timing, recs = run_job(store, brand, spec, template, adapter, k,
-                                       overrides=dict(kv.split("=", 1) for kv in args.set))
-                timings["jobs"].append(timing)
-                records += recs
-                log(f"  {timing['drafts']} drafts in {timing['seconds']} s")
+            for model in args.models.split(","):
+                for k in ks:
+                    log(f"{brand} {template.name} ({template.kind}) {model} k={k}")
+                    timing, recs = run_job(store, brand, spec, template,
+                                           adapter if model == "adapter" else None, k,
+                                           overrides=dict(kv.split("=", 1) for kv in args.set))
+                    timings["jobs"].append(timing)
+                    records += recs
+                    log(f"  {timing['drafts']} drafts in {timing['seconds']} s")
     if args.timing:
         brand, spec = "Ledgerly", BRANDS["Ledgerly"]
         adapter = ensure_adapter(store, brand, spec, timings)
@@ -195,6 +199,7 @@ def main() -> None:
     run.add_argument("--brands", default="")
     run.add_argument("--templates", default="")
     run.add_argument("--modes", default="slots,email")
+    run.add_argument("--models", default="adapter", help="adapter, base or both (comma separated)")
     run.add_argument("--k", default="4", help="k values besides 1 (comma separated)")
     run.add_argument("--default-k", type=int, default=4)
     run.add_argument("--timing", action="store_true", help="also time 100 contacts")

@@ -123,11 +123,13 @@ class SkeletonWriter:
 
     def brief_of(self, spec, contact: dict) -> str:
         """The slot brief for one contact (campaign from the template, audience from the row)."""
+        library = getattr(self.guard, "slot_library", None)
         return prompting.slot_brief(
             spec.kind, campaign=self.template.use_case,
             segment=contact.get("lifecycle_stage") or contact.get("lead_status"),
             audience=contact.get("job_title"), mention=spec.mention, words=spec.words,
-            brief=spec.brief)
+            brief=spec.brief,
+            examples=library.examples(spec.kind, self.template.use_case) if library else None)
 
     def generate(self, briefs: dict[tuple[str, int], SlotBrief]) -> None:
         """k candidates for every distinct brief, in one backend call."""

@@ -62,7 +62,7 @@ class Guard:
         self.tone = tone
         self.embedder = embedder
         self.tone_note = tone_note
-        self._references: dict[str, list[str]] | None = None
+        self._library = None
         self._quality: QualityChecker | None = None
 
     @classmethod
@@ -144,24 +144,20 @@ class Guard:
             out.append(Verdict.of(results, tone.score if tone is not None else None))
         return out
 
-    def slot_references(self, kind: str, campaign: str | None = None) -> list[str]:
-        """The brand's own lines of a slot kind (subjects, openings, asks of its training emails),
-        mentions templated: those of the campaign when it has some, else all of the kind."""
-        if self._references is None:
-            from brandvoice.prompting import body_paragraphs, past_email_slots
+    @property
+    def slot_library(self):
+        """The brand's own subjects, openings and asks (prompting.SlotLibrary of its emails)."""
+        if self._library is None:
+            from brandvoice.prompting import SlotLibrary
 
-            refs: dict[tuple[str, str], list[str]] = {}
-            emails = self.personalization.training.emails if self.personalization.training else []
-            for e in emails:
-                subject, body, camp = (e.get("subject", ""), e.get("body", ""), e.get("campaign")) \
-                    if isinstance(e, dict) else (e.subject, e.body, e.campaign)
-                for x in past_email_slots(subject, body_paragraphs(body)):
-                    line = templated(x.text, x.mention)
-                    refs.setdefault((x.kind, ""), []).append(line)
-                    refs.setdefault((x.kind, _campaign(camp)), []).append(line)
-            self._references = {k: list(dict.fromkeys(v)) for k, v in refs.items()}
-        return self._references.get((kind, _campaign(campaign)), []) \
-            or self._references.get((kind, ""), [])
+            training = self.personalization.training
+            self._library = SlotLibrary(training.emails if training is not None else [])
+        return self._library
+
+    def slot_references(self, kind: str, campaign: str | None = None) -> list[str]:
+        """What a good candidate looks like: the brand's lines of the kind for the campaign (or of
+        all campaigns when it has few), mentions templated."""
+        return [templated(x.text, x.mention) for x in self.slot_library.of(kind, campaign)]
 
     def slot_problems(self, text: str, spec, contact: dict, memo: dict | None = None, *,
                       campaign: str | None = None) -> list[str]:
@@ -216,6 +212,3 @@ def tone_calibrations(store) -> dict:
             out[r["adapter_id"] if r["adapter_id"] is not None else ("brand", r["brand"])] = dict(r)
     return out
 
-
-def _campaign(name: str | None) -> str:
-    return " ".join((name or "").lower().split())

@@ -29,6 +29,7 @@ from brandvoice.prompting.slots import (
     SLOT_KINDS,
     Skeleton,
     SlotExample,
+    SlotLibrary,
     SlotSpec,
     body_paragraphs,
     find_mention,
@@ -54,7 +55,7 @@ from brandvoice.prompting.templates import (
 )
 
 __all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "Greeting", "HEADER_KEYS", "MAX_BRIEF_CHARS",
-           "ParsedEmail", "SLOT_KINDS", "Skeleton", "SkeletonDraft", "SlotExample", "SlotSpec",
+           "ParsedEmail", "SLOT_KINDS", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary", "SlotSpec",
            "TemplateInfo", "body_paragraphs", "brief_header", "complete_brand_elements",
            "completeness", "crm_block", "draft_skeleton", "environment", "find_mention",
            "first_name_or", "format_email", "get_template", "greeting_fields", "greeting_line",

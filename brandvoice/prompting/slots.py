@@ -209,10 +209,14 @@ def slot_system_prompt(brand: str) -> str:
 
 def slot_brief(kind: str, *, campaign: str | None, segment: str | None = None,
                audience: str | None = None, mention: str | None = None, words: int | None = None,
-               brief: str | None = None) -> str:
-    """The brief of one slot: the whole-email brief's header, then the slot, its mention and task."""
+               brief: str | None = None, examples: list[str] | None = None) -> str:
+    """The brief of one slot: the whole-email brief's header, then the slot, the brand's own lines
+    of that kind as examples, the mention and the task."""
     spec = SLOT_KINDS[kind]
     lines = [brief_header(_line(campaign), _line(segment), _line(audience)), f"Slot: {kind}"]
+    if examples:
+        lines.append("Examples from past emails:")
+        lines += [f"- {_line(x)}" for x in examples]
     if mention:
         lines.append(f"Mention: {_line(mention)}")
     task = spec.task.format(campaign=_line(campaign) or "marketing")
@@ -317,3 +321,37 @@ def structure_email(subject: str, body: str, *, greeting: str, signature: str) -
     if signature:
         parts.append(signature)
     return subject, "\n\n".join(parts), paras
+
+
+EXAMPLES = 3  # brand lines shown in a slot brief: enough to show the range, short for a small model
+
+
+class SlotLibrary:
+    """A brand's own subjects, openings and asks (from its past emails), by kind and campaign:
+    the examples a slot brief shows, in training and in generation alike."""
+
+    def __init__(self, emails) -> None:
+        self.lines: dict[tuple[str, str], list[SlotExample]] = {}
+        for e in emails:
+            subject, body, campaign = ((e.get("subject", ""), e.get("body", ""), e.get("campaign"))
+                                       if isinstance(e, dict) else (e.subject, e.body, e.campaign))
+            for x in past_email_slots(subject or "", body_paragraphs(body or "")):
+                for key in ((x.kind, _campaign_key(campaign)), (x.kind, "")):
+                    found = self.lines.setdefault(key, [])
+                    if all(y.text != x.text for y in found):
+                        found.append(x)
+
+    def of(self, kind: str, campaign: str | None) -> list[SlotExample]:
+        """The kind's lines of the campaign, or of every campaign when it has fewer than two."""
+        own = self.lines.get((kind, _campaign_key(campaign)), [])
+        return own if len(own) >= 2 else self.lines.get((kind, ""), [])
+
+    def examples(self, kind: str, campaign: str | None, *, leave_out: str | None = None,
+                 n: int = EXAMPLES) -> list[str]:
+        """The first `n` lines (in the emails' order, so every brief of a campaign shows the same)
+        other than `leave_out`, the line a training record is about."""
+        return [x.text for x in self.of(kind, campaign) if x.text != leave_out][:n]
+
+
+def _campaign_key(name: str | None) -> str:
+    return " ".join((name or "").lower().split())

@@ -71,20 +71,24 @@ def slot_records(emails: list[Any], *, seed: int = 0) -> list[SlotRecord]:
         if kind and x.mention.lower() not in {m.lower() for m in pool.get(kind, [])}:
             pool.setdefault(kind, []).append(x.mention)
     rng = random.Random(seed)
+    library = prompting.SlotLibrary(emails)
     out: list[SlotRecord] = []
     for e, x in found:
-        out.append(_record(e, x.kind, x.text, x.mention, float(e.weight)))
+        shown = library.examples(x.kind, e.campaign, leave_out=x.text)
+        out.append(_record(e, x.kind, x.text, x.mention, float(e.weight), shown))
         kind = prompting.mention_kind(x.mention) if x.mention else None
         others = [m for m in pool.get(kind or "", []) if m.lower() != (x.mention or "").lower()]
         for other in rng.sample(others, min(SWAPS_PER_EXAMPLE, len(others))):
             swapped = x.text.replace(x.mention, _like(other, x.mention), 1)
-            out.append(_record(e, x.kind, swapped, _like(other, x.mention), float(e.weight) / 2))
+            out.append(_record(e, x.kind, swapped, _like(other, x.mention), float(e.weight) / 2,
+                               shown))
     return out
 
 
-def _record(email: Any, kind: str, text: str, mention: str | None, weight: float) -> SlotRecord:
+def _record(email: Any, kind: str, text: str, mention: str | None, weight: float,
+            examples: list[str]) -> SlotRecord:
     brief = prompting.slot_brief(kind, campaign=email.campaign, segment=email.segment,
-                                 audience=email.audience, mention=mention)
+                                 audience=email.audience, mention=mention, examples=examples)
     return SlotRecord(brief, text, weight, f"{email.source}#{kind}")
 
 
@@ -125,6 +129,8 @@ def build_examples(tokenizer: Any, brand: str, emails: list[Any], *, max_seq_len
         while n < min(len(p_ids), len(f_ids)) and p_ids[n] == f_ids[n]:
             n += 1
         if n >= max_seq_len - 8:
+            if isinstance(email, SlotRecord):  # an extra: a slot brief too long is left out
+                continue
             problems.append(f"{source or getattr(email, 'subject', '')!r}: the prompt alone is {n} "
                             f"tokens, more than max_seq_len={max_seq_len} allows")
             continue
