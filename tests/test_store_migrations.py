@@ -127,7 +127,8 @@ LEGACY_TRIGGERS = {  # the numbered migrations' step 4, as it ran
 
 
 LATER_COLUMNS = {("drafts", "parts"), ("drafts", "text_row_version"),  # added by revisions after 0001
-                 ("export_items", "message_id"), ("export_batches", "file_status")}
+                 ("export_items", "message_id"), ("export_batches", "file_status"),
+                 ("reviews", "verdict")}
 LATER_TABLES = {"app_settings", "login_failures"}
 
 

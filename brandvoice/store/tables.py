@@ -196,6 +196,7 @@ reviews = sa.Table(
     sa.Column("diff", sa.Text, nullable=True),
     sa.Column("edit_distance", sa.Float, nullable=True),  # normalized, generated vs final text
     _ts("created_at", nullable=False),
+    sa.Column("verdict", sa.String(10), nullable=True),  # of the text approved or rejected
 )
 sa.Index("ix_reviews_draft", reviews.c.draft_id)
 

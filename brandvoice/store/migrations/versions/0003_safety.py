@@ -10,6 +10,8 @@
   sending and committing is reconciled rather than sent again.
 - `export_batches.file_status`: "pending" from the commit of a file export until its file is in
   place, then "written".
+- `reviews.verdict`: the guardrail verdict of the text a reviewer approved or rejected (what the
+  pass precision is measured on).
 
 Revision ID: 0003
 Revises: 0002
@@ -53,9 +55,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("message_id", sa.String(998), nullable=True))
     with op.batch_alter_table("export_batches", naming_convention=NAMING_CONVENTION) as batch:
         batch.add_column(sa.Column("file_status", sa.String(20), nullable=True))
+    with op.batch_alter_table("reviews", naming_convention=NAMING_CONVENTION) as batch:
+        batch.add_column(sa.Column("verdict", sa.String(10), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reviews", naming_convention=NAMING_CONVENTION) as batch:
+        batch.drop_column("verdict")
     with op.batch_alter_table("export_batches", naming_convention=NAMING_CONVENTION) as batch:
         batch.drop_column("file_status")
     with op.batch_alter_table("export_items", naming_convention=NAMING_CONVENTION) as batch:
