@@ -46,7 +46,7 @@ def busy_error(exc: BaseException, url: str) -> StateError | None:
         return None
     where = sa.engine.make_url(url).database if url.startswith("sqlite") else "the database"
     return StateError(f"The database {where} is locked by another writer: waited "
-                      f"{BUSY_TIMEOUT_S:.0f} s for it, nothing was changed.",
+                      f"{BUSY_TIMEOUT_S:g} s for it, nothing was changed.",
                       hint="Another brandvoice process (a running job, an import) is writing; try "
                            "again when it has finished.")
 
