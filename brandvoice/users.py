@@ -257,6 +257,12 @@ def set_password(store: Store, actor: User, username: str, password: str) -> Non
         store.audit(conn, "user_password", actor=actor.username, username=username)
 
 
+def require(store: Store, actor: User | None, permission: str, *, action: str) -> str:
+    """require_role with the roles of PERMISSIONS[permission], in a read of its own."""
+    with store.read() as conn:
+        return require_role(conn, actor, *PERMISSIONS[permission], action=action)
+
+
 def require_role(conn: Connection, actor: User | None, *roles: str, action: str) -> str:
     """Refuse (PermissionDenied) unless the actor exists, is active and has one of the roles."""
     if actor is None or not isinstance(actor, User):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import os
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from brandvoice import jobs

@@ -284,31 +284,64 @@ def test_feedback_examples_and_metrics(store, people):
 
 def test_cli_review_commands(store, people, monkeypatch, tmp_path):
     from click.testing import CliRunner
+    from helpers_drafts import PassingGuard
 
+    from brandvoice import generation
     from brandvoice.cli import main
 
     a, b, c = make_drafts(store, 3, verdicts=("pass", "pass", "warn"))
     runner = CliRunner()
     env = {"BRANDVOICE_USER": "rita", "BRANDVOICE_PASSWORD": PW}
+    rob = {"BRANDVOICE_USER": "rob", "BRANDVOICE_PASSWORD": PW}
     r = runner.invoke(main, ["review", "list", "--state", "pending", "--verdict", "pass"])
     assert r.exit_code == 0 and "2 of 2 shown" in r.output
-    r = runner.invoke(main, ["review", "approve", str(a), "--as", "marketer1"], input=PW + "\n")
+    r = runner.invoke(main, ["review", "approve", str(a), "--version", "1", "--as", "marketer1"],
+                      input=PW + "\n")
     assert r.exit_code == 1 and "is a marketer" in r.output
+    r = runner.invoke(main, ["review", "approve", str(a)], env=env)  # the version read is required
+    assert r.exit_code == 2 and "--version" in r.output
     (tmp_path / "body.txt").write_text("A better body.", encoding="utf-8")
     r = runner.invoke(main, ["review", "edit", str(a), "--body-file", str(tmp_path / "body.txt")], env=env)
-    assert r.exit_code == 0 and "version 2" in r.output
-    r = runner.invoke(main, ["review", "approve", str(a), "--version", "1"], env=env)
+    assert r.exit_code == 0 and "version 2" in r.output and f"review check {a}" in r.output
+    r = runner.invoke(main, ["review", "approve", str(a), "--version", "1"], env=rob)
     assert r.exit_code == 1 and "was changed by rita" in r.output and "Traceback" not in r.output
-    r = runner.invoke(main, ["review", "approve", str(a)], env=env)
+    r = runner.invoke(main, ["review", "approve", str(a), "--version", "2"], env=rob)
+    assert r.exit_code == 1 and "check it again first" in r.output
+    monkeypatch.setattr(generation, "brand_guard", lambda *a, **k: PassingGuard())
+    r = runner.invoke(main, ["review", "check", str(a)], env=rob)
+    assert r.exit_code == 0 and f"Draft {a} version 2: pass." in r.output
+    r = runner.invoke(main, ["review", "approve", str(a), "--version", "2"], env=env)
+    assert r.exit_code == 1 and "own edit" in r.output
+    r = runner.invoke(main, ["review", "approve", str(a), "--version", "2"], env=rob)
     assert r.exit_code == 0 and "approved (version 3)" in r.output
     r = runner.invoke(main, ["review", "reject", str(c), "--reason", "tone", "--text", "flat"], env=env)
     assert r.exit_code == 0 and "rejected (tone)" in r.output
+    r = runner.invoke(main, ["review", "bulk-approve", "--preview"], env=env)
+    assert r.exit_code == 0 and "1 draft(s) would be approved" in r.output
     r = runner.invoke(main, ["review", "bulk-approve", str(b), str(c)], env=env)
     assert r.exit_code == 0 and "Approved 1 draft(s)." in r.output and f"skipped {c}: state is rejected" in r.output
     r = runner.invoke(main, ["review", "show", str(a)])
-    assert "A better body." in r.output and "rita: approve pending -> approved" in r.output
+    assert "A better body." in r.output and "rob: approve pending -> approved" in r.output
     r = runner.invoke(main, ["audit", str(a)])
     trail = json.loads(r.output)
     assert [d["action"] for d in trail["decisions"]] == ["edit", "approve"]
     r = runner.invoke(main, ["review", "metrics"])
     assert r.exit_code == 0 and "ledgerly v1" in r.output and "tone 1" in r.output
+    r = runner.invoke(main, ["review", "precision"])
+    assert r.exit_code == 0 and "all" in r.output
+
+
+def test_cli_prints_untrusted_text_without_terminal_escapes(store, people):
+    from click.testing import CliRunner
+
+    from brandvoice.cli import main
+
+    (d,) = make_drafts(store, 1, subject=lambda i, f: "Hi\x1b]0;owned\x07 there",
+                       body=lambda i, f, c: "Line\x1b[2J\x1b[1A one\rcovered\u202eevil\x9b31m")
+    r = CliRunner().invoke(main, ["review", "show", str(d)])
+    assert r.exit_code == 0 and "\x1b" not in r.output and "\x9b" not in r.output
+    assert "\u202e" not in r.output and "\r" not in r.output
+    assert "Subject: Hi there" in r.output and "Line one\ncovered" in r.output
+    assert f"review approve {d} --version 1" in r.output
+    r = CliRunner().invoke(main, ["review", "list"])
+    assert "\x1b" not in r.output

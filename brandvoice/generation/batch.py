@@ -20,7 +20,7 @@ from brandvoice.errors import ConfigError, InputError, NotFoundError, StateError
 from brandvoice.prompting import shape
 from brandvoice.store import Store
 from brandvoice.store import contacts as contacts_t
-from brandvoice.users import PERMISSIONS, User, require_role
+from brandvoice.users import User, require
 
 PARAMS_VERSION = 2  # of the job params' config
 
@@ -107,8 +107,7 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
     from brandvoice import crm as crm_mod
     from brandvoice import prompting
 
-    with store.read() as conn:
-        require_role(conn, actor, *PERMISSIONS["generate"], action="generate drafts")
+    require(store, actor, "generate", action="generate drafts")
     created_by = actor.username
 
     if isinstance(mapping, (str, Path)):  # read now: the job keeps the mapping, not the file's path

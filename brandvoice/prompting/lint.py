@@ -37,6 +37,13 @@ def check_template(env, source: str, name: str, kind: str) -> None:
                             line=exc.lineno, hint="Fix the Jinja syntax on that line.") from None
     _check_names(env, tree, name)
     if kind == "email":
+        if not any(isinstance(c.node, nodes.Name) and c.node.name == "brief_header"
+                   for c in tree.find_all(nodes.Call)):
+            raise TemplateError(f"Template {name}: a whole-email template starts with "
+                                "{{ brief_header(...) }}.", template=name, line=1,
+                                hint="Begin the body with {{ brief_header(campaign=use_case, "
+                                     "segment=lifecycle_stage, audience=job_title) }}, or say "
+                                     "'kind: slots' in the header for an email skeleton.")
         _check_instructions(tree, name)
 
 

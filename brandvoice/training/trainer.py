@@ -26,7 +26,7 @@ from brandvoice.config import Config, Quantization, Settings
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.store import Store, utcnow
 from brandvoice.training import adapters
-from brandvoice.users import PERMISSIONS, User, require_role
+from brandvoice.users import User, require
 
 MODES = ("top", "weight", "all")
 METRICS = ("open_rate", "click_rate", "reply_rate", "conversion_rate")
@@ -119,8 +119,7 @@ def submit(store: Store, settings: Settings, config: TrainConfig, actor: User,
     `feedback`: reviewed drafts (corpus.Email) that join the training side; the caller collects
     them (review.submit_training), and the job keeps them so that a rerun trains on the same data.
     """
-    with store.read() as conn:
-        require_role(conn, actor, *PERMISSIONS["train"], action="train adapters")
+    require(store, actor, "train", action="train adapters")
     path = Path(config.emails).expanduser()
     if not path.is_file():
         raise InputError(f"Past-emails file {config.emails} does not exist.",
