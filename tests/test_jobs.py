@@ -34,6 +34,10 @@ def test_run_records_progress_history_log_and_result(store):
     assert job["pid"] is None and job["finished_at"] >= job["started_at"]
     assert jobs.run(store, job_id, handler)["status"] == "done"  # a finished job is not run again
     assert [j["id"] for j in jobs.list_jobs(store, "train")] == [job_id]
+    with store.read() as conn:  # who asked for it is in the audit trail
+        (event,) = conn.execute(sa.select(audit.c.actor, audit.c.details)
+                                .where(audit.c.action == "job_create")).all()
+    assert event.actor == "rita" and event.details == {"job_id": job_id, "kind": "train"}
 
 
 def test_cancel_stops_the_job_at_its_next_report(store, people):

@@ -178,3 +178,37 @@ def test_admin_sets_roles_and_passwords_audited(store, fast_hashes):
     with store.read() as conn:
         actions = [r[0] for r in conn.execute(sa.select(audit.c.action).order_by(audit.c.id))]
     assert actions[-2:] == ["user_role", "user_password"]
+
+
+def test_cli_user_administration_and_review_policy(store, fast_hashes):
+    from click.testing import CliRunner
+
+    from brandvoice import review
+    from brandvoice.cli import main
+
+    admin = u.add_user(store, "root", "correct horse", "admin")
+    u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
+    root = {"BRANDVOICE_USER": "root", "BRANDVOICE_PASSWORD": "correct horse"}
+    mia = {"BRANDVOICE_USER": "mia", "BRANDVOICE_PASSWORD": "correct horse"}
+    runner = CliRunner()
+    r = runner.invoke(main, ["settings", "show"])
+    assert r.exit_code == 0 and "allow-self-approval:     no" in r.output and "defaults" in r.output
+    r = runner.invoke(main, ["settings", "set", "--allow-own-edit-approval"], env=mia)
+    assert r.exit_code == 1 and "only admins can set the review policy" in r.output
+    r = runner.invoke(main, ["settings", "set", "--allow-own-edit-approval"], env=root)
+    assert r.exit_code == 0 and "allow-own-edit-approval: yes" in r.output and "set by root" in r.output
+    assert review.get_review_policy(store)["allow_own_edit_approval"] is True
+    assert review.get_review_policy(store)["allow_self_approval"] is False  # kept as it was
+    r = runner.invoke(main, ["users", "set-role", "mia", "marketer"], env=mia)
+    assert r.exit_code == 1 and "only admins can change roles" in r.output
+    r = runner.invoke(main, ["users", "set-role", "mia", "marketer"], env=root)
+    assert r.exit_code == 0 and u.get_user(store, "mia").role == "marketer"
+    r = runner.invoke(main, ["users", "set-password", "mia", "--user-password", "fresh password"],
+                      env=root)
+    assert r.exit_code == 0 and u.authenticate(store, "mia", "fresh password")
+    r = runner.invoke(main, ["users", "deactivate", "mia"], env=root)
+    assert r.exit_code == 0
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        u.authenticate(store, "mia", "fresh password")
+    r = runner.invoke(main, ["users", "activate", "mia"], env=root)
+    assert r.exit_code == 0 and u.authenticate(store, "mia", "fresh password")
