@@ -256,6 +256,9 @@ def test_export_files_never_collide(store, people, tmp_path):
     assert Path(first["path"]).name == f"generic-batch-{first['batch_id']}.csv"
     assert Path(second["path"]).name == f"generic-batch-{second['batch_id']}.csv"
     assert Path(first["path"]).read_bytes() != Path(second["path"]).read_bytes()
+    approve_all(store, people, make_drafts(store, 1, email_domain="third.test"))
+    third = delivery.export(store, people["mkt"], "generic", str(tmp_path / "new") + "/")
+    assert Path(third["path"]) == tmp_path / "new" / f"generic-batch-{third['batch_id']}.csv"
 
 
 def test_a_file_appears_only_with_its_batch_and_a_killed_run_is_finished(store, people, tmp_path,

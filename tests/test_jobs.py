@@ -154,3 +154,13 @@ def test_non_finite_metrics_are_stored_as_null(store):
     assert job["metrics"] == {"loss": None, "grad_norm": None}
     assert job["history"] == [{"step": 1, "loss": None}, {"step": 2, "loss": 0.5}]
     assert job["result"] == {"perplexity": [None, 2.0], "nested": {"ratio": None}}
+
+
+def test_the_worker_says_why_it_does_not_run_a_job(store, capsys):
+    from brandvoice import worker
+
+    job_id = jobs.create(store, "train", {})
+    assert jobs.run(store, job_id, lambda *a: 1 / 0)["status"] == "failed"
+    assert worker.main([str(job_id)]) == 1  # started again without a resume: refused, no traceback
+    out = capsys.readouterr().out
+    assert f"job {job_id}: Job {job_id} is failed, not queued" in out and "Traceback" not in out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,16 @@ def _select(conn, draft_ids: list[int] | None, job_id: int | None) -> list[dict]
     return rows
 
 
-def _final_path(settings, out: Path, profile: str) -> tuple[Path, bool]:
-    """(the file to write, whether its name waits for the batch id: `out` is a folder)."""
-    if out.is_dir() or str(out).endswith(("/", "\\")):
+def _final_path(settings, out_path: str | Path) -> tuple[Path, bool]:
+    """(the file to write, whether its name waits for the batch id: `out_path` is a folder, one
+    that exists or one written with a trailing slash)."""
+    out = Path(out_path)
+    if out.is_dir() or str(out_path).endswith(("/", os.sep)):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"Cannot create the folder {out}: {exc.strerror or exc}.",
+                              hint="Pick a folder you can write to (--out).") from exc
         return out, True
     return files.check_target(settings, out), False
 
@@ -111,7 +119,7 @@ def export(store: Store, actor: User, profile: str | None, out_path: str | Path,
         return _reexport(store, actor, profile, out, batch_id)
     prof = get_profile(profile or "")
     options = _options(prof, html_body, neutralize, max_body_fields)
-    target, named_later = _final_path(store.settings, out, prof.name)
+    target, named_later = _final_path(store.settings, out_path)
     with store.tx() as conn:
         require_role(conn, actor, *EXPORT_ROLES, action="export drafts")
         rows = _select(conn, draft_ids, job_id)
