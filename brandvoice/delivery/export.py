@@ -23,7 +23,7 @@ from brandvoice.delivery import files, once
 from brandvoice.delivery.profiles import PROFILES, Options, Profile, get_profile, neutralize_cell
 from brandvoice.errors import ExportError, NotFoundError
 from brandvoice.store import Store, audit, contacts, drafts, export_batches, export_items, utcnow
-from brandvoice.users import PERMISSIONS, User, require_role
+from brandvoice.users import PERMISSIONS, User, require, require_role
 
 EXPORT_ROLES = PERMISSIONS["export"]
 DUPLICATE_POLICIES = once.DUPLICATE_POLICIES
@@ -113,6 +113,7 @@ def export(store: Store, actor: User, profile: str | None, out_path: str | Path,
     `allow_repeat`: a contact may receive another draft of a job it already received one of.
     """
     out = Path(out_path)
+    require(store, actor, "export", action="export drafts")
     recovered = recover_exports(store)
     files.remove_leftovers(store, out if out.is_dir() else out.parent)
     if batch_id is not None:
