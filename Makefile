@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
+# The app listens on this machine only; `make run ADDRESS=0.0.0.0` opens it to the network
+# (put it behind TLS and a reverse proxy first: sign-in passwords travel with each request).
+ADDRESS ?= localhost
 export BRANDVOICE_HOME ?= $(CURDIR)/.brandvoice
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
@@ -27,7 +30,7 @@ prepare: install
 	$(BIN)/brandvoice setup --demo
 
 run: prepare
-	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) \
+	$(BIN)/streamlit run app.py --server.headless true --server.address $(ADDRESS) --server.port $(PORT) \
 		--browser.gatherUsageStats false
 
 test: install
@@ -51,6 +54,7 @@ bench: install
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/guardrails.py
 	$(BIN)/python bench/review_export.py
+	$(BIN)/python bench/templates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

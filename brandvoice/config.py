@@ -88,7 +88,6 @@ class Settings(Config):
     embedder: str = "all-MiniLM-L6-v2"
     prompts_dir: Path = Field(default_factory=lambda: _default_data_dir("prompts"))
     guardrails_dir: Path = Field(default_factory=lambda: _default_data_dir("guardrails"))
-    allow_self_approval: bool = False  # replaced by the admin's setting in the store (review)
 
     @field_validator("home")
     @classmethod

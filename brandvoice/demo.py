@@ -112,6 +112,13 @@ def _seed_job(store, crm_file: Path) -> dict | None:
     return None
 
 
+def _job_actor(store, job: dict):
+    """The user a demo job acts as: the one who created it (the demo marketer)."""
+    from brandvoice import users
+
+    return users.get_user(store, job.get("created_by") or "marketer")
+
+
 def run_seed_job(store, job_id: int, reporter) -> dict:
     """The "demo" job: train the demo adapter (unless one is ready), then generate the seed drafts."""
     from brandvoice import jobs
@@ -120,13 +127,15 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
     from brandvoice.training import adapters
     from brandvoice.training import trainer as train
 
-    params = jobs.get(store, job_id)["params"]
+    job = jobs.get(store, job_id)
+    params = job["params"]
     settings = store.settings
+    actor = _job_actor(store, job)
     reporter.update(done=0, total=2, force=True)
     result: dict = {}
     if not [a for a in adapters.list_adapters(store, BRAND.lower()) if a.status == "ready"]:
         config = train.TrainConfig(brand=BRAND, emails=params["emails"])
-        train_id = train.submit(store, settings, config, created_by="marketer")
+        train_id = train.submit(store, settings, config, actor)
         reporter.log(f"Training the {BRAND} adapter in job {train_id}.")
         done = jobs.run(store, train_id, train.run_job)
         if done["status"] != "done":
@@ -138,9 +147,9 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
     # Small batches: the first drafts reach the queue early. One retry at most: on a CPU each
     # attempt costs tens of seconds, and a draft that failed a check is still worth reviewing.
     config = generate.GenerationConfig(batch_size=2, max_tries=2, guard_tries=1)
-    gen_id = generate.submit(store, settings, crm=params["crm"], activities=params["activities"],
-                             template=params["template"], adapter=str(adapter.id), brand=BRAND,
-                             config=config, created_by="marketer")
+    gen_id = generate.submit(store, settings, actor=actor, crm=params["crm"],
+                             activities=params["activities"], template=params["template"],
+                             adapter=str(adapter.id), brand=BRAND, config=config)
     reporter.log(f"Generating the demo drafts with {adapter.label} in job {gen_id}.")
     done = jobs.run(store, gen_id, generate.run_job)
     if done["status"] != "done":
@@ -190,6 +199,7 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
         what = "training the demo adapter, then generating"
     else:
         job_id, what = job["id"], f"resuming ({job['status']})"
+        jobs.resume(store, _job_actor(store, job), job_id)
     yield (f"Review queue: {what} {n} drafts with it (template {template.name}) in job {job_id}.")
     if not wait:
         pid = jobs.start(settings, job_id)

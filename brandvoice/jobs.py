@@ -1,7 +1,11 @@
 """Long jobs (training, batch generation) as records in the store, run inline or in a background process.
 
-A job records its progress in the store so that the UI can poll it and survive a page reload; a job
-whose process died is seen as `interrupted` and can be run again (each kind resumes where it stopped).
+A job records its progress in the store so that the UI can poll it and survive a page reload. A
+running job writes a heartbeat every `HEARTBEAT_S` seconds (from a thread, so a long model call does
+not silence it); a job whose heartbeat is older than `STALE_AFTER_S`, or whose process is gone, is
+seen as `interrupted`. A user resumes it (`resume`, which puts it back in the queue) and it continues
+where it stopped; `run` claims a queued job with one UPDATE and refuses one it did not claim, so two
+workers never run one job. Cancelling and resuming take the acting user (role checked, audited).
 This module knows no job kind's code: `run(store, job_id, handler)` takes the handler, and the
 worker (`python -m brandvoice.worker JOB_ID`, started by `start`) maps kinds to handlers by import.
 """
@@ -11,8 +15,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import traceback
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +26,15 @@ import sqlalchemy as sa
 from brandvoice.config import Settings
 from brandvoice.errors import BrandvoiceError, NotFoundError, StateError
 from brandvoice.store import Store, jobs, utcnow
+from brandvoice.users import PERMISSIONS, User, require_role
 
 # The kinds of job; brandvoice.worker.HANDLERS maps each to its function(store, job_id, reporter).
 KINDS = ("train", "generate", "demo")  # demo: train the demo adapter, then generate with it
 ACTIVE = ("queued", "running")
+RESUMABLE = ("interrupted", "failed", "cancelled")
+HEARTBEAT_S = 10.0
+# Ten missed heartbeats: a worker on a loaded machine is late, not dead.
+STALE_AFTER_S = 120.0
 
 
 class JobCancelled(BrandvoiceError):
@@ -36,10 +47,27 @@ def create(store: Store, kind: str, params: dict[str, Any], *, created_by: str |
     if kind not in KINDS:
         raise StateError(f"Unknown job kind {kind!r}.", hint=f"Use one of {', '.join(KINDS)}.")
     with store.tx() as conn:
-        return conn.execute(jobs.insert().values(
+        job_id = conn.execute(jobs.insert().values(
             kind=kind, status="queued", params=params, progress=0.0, done=0, total=total,
             metrics={}, history=[], log="", created_by=created_by, created_at=utcnow(),
         )).inserted_primary_key[0]
+        store.audit(conn, "job_create", actor=created_by, job_id=job_id, kind=kind)
+    return job_id
+
+
+def _stale_before() -> str:
+    then = datetime.now(timezone.utc) - timedelta(seconds=STALE_AFTER_S)
+    return then.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _interrupted(job: dict) -> bool:
+    """A running job whose process is gone or whose heartbeat went quiet."""
+    if job["status"] not in ("running", "cancelling"):
+        return False
+    if job["pid"] and not _alive(job["pid"]):
+        return True
+    beat = job.get("heartbeat_at") or job.get("started_at")
+    return beat is None or beat < _stale_before()
 
 
 def get(store: Store, job_id: int) -> dict[str, Any]:
@@ -49,7 +77,7 @@ def get(store: Store, job_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFoundError(f"No job with id {job_id}.", hint="List jobs with `brandvoice jobs`.")
     job = dict(row)
-    if job["status"] == "running" and job["pid"] and not _alive(job["pid"]):
+    if _interrupted(job):
         job["status"] = "interrupted"
     return job
 
@@ -62,18 +90,55 @@ def list_jobs(store: Store, kind: str | None = None, limit: int = 50) -> list[di
     with store.read() as conn:
         rows = [dict(r) for r in conn.execute(q).mappings()]
     for job in rows:
-        if job["status"] == "running" and job["pid"] and not _alive(job["pid"]):
+        if _interrupted(job):
             job["status"] = "interrupted"
     return rows
 
 
-def cancel(store: Store, job_id: int) -> None:
-    """Ask a job to stop; the worker notices at its next progress report."""
+def cancel(store: Store, actor: User, job_id: int) -> dict[str, Any]:
+    """Stop a job (marketer or admin, audited): a queued one at once, a running one at its next
+    progress report."""
     job = get(store, job_id)
-    if job["status"] not in ACTIVE:
-        raise StateError(f"Job {job_id} is {job['status']}; only a queued or running job can be cancelled.")
     with store.tx() as conn:
-        conn.execute(jobs.update().where(jobs.c.id == job_id).values(status="cancelling"))
+        require_role(conn, actor, *PERMISSIONS["control jobs"], action="cancel jobs")
+        if job["status"] not in ACTIVE:
+            raise StateError(f"Job {job_id} is {job['status']}; only a queued or running job can be "
+                             "cancelled.")
+        to = "cancelled" if job["status"] == "queued" else "cancelling"
+        n = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status == job["status"])
+                         .values(status=to, **({"finished_at": utcnow()} if to == "cancelled"
+                                               else {}))).rowcount
+        if n != 1:
+            raise StateError(f"Job {job_id} changed while it was being cancelled; look again.",
+                             hint=f"`brandvoice jobs show {job_id}`")
+        store.audit(conn, "job_cancel", actor=actor.username, job_id=job_id, kind=job["kind"],
+                    status=job["status"])
+    return get(store, job_id)
+
+
+def resume(store: Store, actor: User, job_id: int) -> dict[str, Any]:
+    """Put an interrupted, failed or cancelled job back in the queue (marketer or admin, audited);
+    run it with `start` or a worker: it continues where it stopped."""
+    job = get(store, job_id)
+    with store.tx() as conn:
+        require_role(conn, actor, *PERMISSIONS["control jobs"], action="resume jobs")
+        if job["status"] not in RESUMABLE:
+            raise StateError(f"Job {job_id} is {job['status']}; only an interrupted, failed or "
+                             "cancelled job is resumed.",
+                             hint="A queued or running job is on its way; a done job is finished.")
+        stored = "running" if job["status"] == "interrupted" else job["status"]
+        beat = jobs.c.heartbeat_at == job["heartbeat_at"] if job["heartbeat_at"] is not None \
+            else jobs.c.heartbeat_at.is_(None)
+        # The row as it was read: a worker that wrote a heartbeat since is alive after all.
+        n = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status.in_(
+            ("running", "cancelling") if stored == "running" else (stored,)), beat)
+            .values(status="queued", pid=None, error=None, finished_at=None)).rowcount
+        if n != 1:
+            raise StateError(f"Job {job_id} is still alive (it reported since it was read).",
+                             hint=f"Follow it with `brandvoice jobs show {job_id}`.")
+        store.audit(conn, "job_resume", actor=actor.username, job_id=job_id, kind=job["kind"],
+                    status=job["status"])
+    return get(store, job_id)
 
 
 def _alive(pid: int) -> bool:
@@ -152,18 +217,53 @@ class Reporter:
             raise JobCancelled(f"Job {self.job_id} was cancelled.")
 
 
+def _claim(store: Store, job_id: int) -> dict[str, Any] | None:
+    """Take a queued job for this process with one UPDATE; None when it was not queued."""
+    now = utcnow()
+    with store.tx() as conn:
+        n = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status == "queued").values(
+            status="running", pid=os.getpid(), started_at=now, heartbeat_at=now, finished_at=None,
+            error=None)).rowcount
+    return get(store, job_id) if n == 1 else None
+
+
+class _Heartbeat(threading.Thread):
+    """Writes the job's heartbeat every HEARTBEAT_S seconds while the handler runs."""
+
+    def __init__(self, store: Store, job_id: int):
+        super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
+        self.store, self.job_id, self.stop = store, job_id, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(HEARTBEAT_S):
+            try:
+                with self.store.tx() as conn:
+                    conn.execute(jobs.update().where(
+                        jobs.c.id == self.job_id, jobs.c.pid == os.getpid(),
+                        jobs.c.status.in_(("running", "cancelling"))).values(heartbeat_at=utcnow()))
+            except Exception:  # noqa: BLE001 - a busy database: the next beat tries again
+                continue
+
+
 def run(store: Store, job_id: int, handler, *, echo=None) -> dict[str, Any]:
-    """Run a job in this process to the end with `handler(store, job_id, reporter)`; returns the
-    finished job record."""
+    """Claim a queued job and run it in this process to the end with `handler(store, job_id,
+    reporter)`; returns the finished job record (a done job as it is)."""
     job = get(store, job_id)
-    if job["status"] in ("running",) and job["pid"] not in (None, os.getpid()):
-        raise StateError(f"Job {job_id} is already running in process {job['pid']}.")
     if job["status"] == "done":
         return job
-    with store.tx() as conn:
-        conn.execute(jobs.update().where(jobs.c.id == job_id).values(
-            status="running", pid=os.getpid(), started_at=utcnow(), finished_at=None, error=None))
+    claimed = _claim(store, job_id)
+    if claimed is None:
+        job = get(store, job_id)
+        if job["status"] == "done":
+            return job
+        hint = (f"Resume it first: `brandvoice jobs resume {job_id}`."
+                if job["status"] in RESUMABLE else None)
+        raise StateError(f"Job {job_id} is {job['status']}, not queued: this process did not "
+                         "claim it" + (f" (process {job['pid']} runs it)." if job["pid"] else "."),
+                         hint=hint)
     reporter = Reporter(store, job_id, echo=echo)
+    beat = _Heartbeat(store, job_id)
+    beat.start()
     status, error, result = "done", None, None
     try:
         result = handler(store, job_id, reporter)
@@ -175,6 +275,8 @@ def run(store: Store, job_id: int, handler, *, echo=None) -> dict[str, Any]:
         status, error = "failed", f"{type(exc).__name__}: {exc}"
         reporter._log.append(traceback.format_exc())
     finally:
+        beat.stop.set()
+        beat.join()
         try:
             reporter.flush()
         except JobCancelled:

@@ -1,9 +1,14 @@
-"""Users and roles: marketer (imports, generates, exports), reviewer (approves, rejects, edits), admin.
+"""Users and roles: marketer (trains, generates, ships), reviewer (approves, rejects, edits), admin.
 
 Passwords are hashed with argon2 (argon2-cffi's PasswordHasher) and re-hashed on login when the
-hasher's parameters changed. Roles are enforced in the core: every review and export function takes
-the acting `User` and calls `require_role`, which re-reads the user from the store (a forged or
-stale `User` object cannot raise its own role, a deactivated user is refused at once).
+hasher's parameters changed. Sign-in is throttled per username in the store: after
+`MAX_FAILURES` failed attempts within `FAILURE_WINDOW_MIN` minutes, even the right password is
+refused until the window has passed (an unknown username is throttled the same way).
+
+Roles are enforced in the core: every action that changes what a customer receives takes the
+acting `User` and calls `require_role` with the roles of `PERMISSIONS`, which re-reads the user
+from the store (a forged or stale `User` object cannot raise its own role, a deactivated user is
+refused at once). The README's roles table is this table (a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -11,18 +16,40 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from brandvoice.errors import InputError, NotFoundError, PermissionDenied
-from brandvoice.store import Store, users, utcnow
+from brandvoice.store import Store, login_failures, users, utcnow
 
 Role = Literal["marketer", "reviewer", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$")
 MIN_PASSWORD = 8
+# Five guesses per quarter hour: a person who mistypes gets through, a guessing script gets
+# twenty tries an hour per username.
+MAX_FAILURES = 5
+FAILURE_WINDOW_MIN = 15
+
+# Who may do what. Reviewers decide and may ship what they approved (export); sending by SMTP,
+# training, generating and editing templates are a marketer's (or an admin's) work; users and the
+# review policy are an admin's. Regenerating a rejected draft is open to reviewers too: the new
+# draft is theirs, so the self-approval rule keeps them from approving it.
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "train": ("marketer", "admin"),
+    "generate": ("marketer", "admin"),
+    "edit templates": ("marketer", "admin"),
+    "control jobs": ("marketer", "admin"),
+    "review": ("reviewer", "admin"),
+    "regenerate": ("marketer", "reviewer", "admin"),
+    "export": ("marketer", "reviewer", "admin"),
+    "send": ("marketer", "admin"),
+    "manage users": ("admin",),
+    "set the review policy": ("admin",),
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +103,7 @@ def add_user(store: Store, username: str, password: str, role: str, *,
                 raise PermissionDenied("Adding a user needs an admin.",
                                        hint="Act as an admin: --as ADMIN (or BRANDVOICE_USER/"
                                             "BRANDVOICE_PASSWORD).")
-            require_role(conn, actor, "admin", action="add users")
+            require_role(conn, actor, *PERMISSIONS["manage users"], action="add users")
             actor_name = actor.username
         exists = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
         if exists:
@@ -89,10 +116,13 @@ def add_user(store: Store, username: str, password: str, role: str, *,
 
 
 def authenticate(store: Store, username: str, password: str) -> User:
-    """The user for these credentials; PermissionDenied on an unknown user or a wrong password."""
+    """The user for these credentials; PermissionDenied on an unknown user, a wrong password, or
+    too many recent failures for this username."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    username = str(username or "")[:100]
     with store.read() as conn:
+        _throttle(conn, username)
         row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
     denied = PermissionDenied(f"Wrong username or password for {username!r}.",
                               hint="Check --as/--password (or BRANDVOICE_USER/BRANDVOICE_PASSWORD).")
@@ -103,18 +133,56 @@ def authenticate(store: Store, username: str, password: str) -> User:
             hasher.verify(hasher.hash("x" * MIN_PASSWORD), password or "")
         except VerificationError:
             pass
+        _failed(store, username)
         raise denied
     try:
         hasher.verify(row["password_hash"], password or "")
     except (VerificationError, InvalidHashError):
+        _failed(store, username)
         raise denied from None
     if not row["active"]:
         raise PermissionDenied(f"User {username!r} is deactivated.", hint="Ask an admin.")
-    if hasher.check_needs_rehash(row["password_hash"]):
+    with store.read() as conn:
+        had_failures = conn.execute(sa.select(login_failures.c.id)
+                                    .where(login_failures.c.username == username).limit(1)).first()
+    if had_failures or hasher.check_needs_rehash(row["password_hash"]):
         with store.tx() as conn:
-            conn.execute(users.update().where(users.c.id == row["id"])
-                         .values(password_hash=hasher.hash(password)))
+            conn.execute(login_failures.delete().where(login_failures.c.username == username))
+            if hasher.check_needs_rehash(row["password_hash"]):
+                conn.execute(users.update().where(users.c.id == row["id"])
+                             .values(password_hash=hasher.hash(password)))
     return User(row["id"], row["username"], row["role"])
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _throttle(conn: Connection, username: str) -> None:
+    """PermissionDenied, with the wait, when the username has too many recent failures."""
+    now = datetime.now(timezone.utc)
+    since = _stamp(now - timedelta(minutes=FAILURE_WINDOW_MIN))
+    recent = [r[0] for r in conn.execute(
+        sa.select(login_failures.c.created_at)
+        .where(login_failures.c.username == username, login_failures.c.created_at > since)
+        .order_by(login_failures.c.created_at.desc()).limit(MAX_FAILURES))]
+    if len(recent) < MAX_FAILURES:
+        return
+    oldest = datetime.strptime(recent[-1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    wait = max(1, -(-int((oldest + timedelta(minutes=FAILURE_WINDOW_MIN) - now).total_seconds()) // 60))
+    raise PermissionDenied(
+        f"Too many failed sign-ins for {username!r} ({MAX_FAILURES} within {FAILURE_WINDOW_MIN} "
+        f"minutes): try again in {wait} minute{'s' if wait != 1 else ''}.",
+        hint="If you forgot your password, ask an admin to set a new one.")
+
+
+def _failed(store: Store, username: str) -> None:
+    """Record a failed sign-in (and forget this username's failures older than the window)."""
+    cutoff = _stamp(datetime.now(timezone.utc) - timedelta(minutes=FAILURE_WINDOW_MIN))
+    with store.tx() as conn:
+        conn.execute(login_failures.delete().where(login_failures.c.username == username,
+                                                   login_failures.c.created_at <= cutoff))
+        conn.execute(login_failures.insert().values(username=username, created_at=utcnow()))
 
 
 def authenticate_env(store: Store, username: str | None = None,
@@ -148,7 +216,7 @@ def list_users(store: Store) -> list[dict]:
 def set_active(store: Store, actor: User, username: str, active: bool) -> None:
     """Activate or deactivate a user (admin only); history stays attributed to them."""
     with store.tx() as conn:
-        require_role(conn, actor, "admin", action="change users")
+        require_role(conn, actor, *PERMISSIONS["manage users"], action="change users")
         if username == actor.username and not active:
             raise InputError("You cannot deactivate yourself.", hint="Ask another admin.")
         n = conn.execute(users.update().where(users.c.username == username)
@@ -157,6 +225,42 @@ def set_active(store: Store, actor: User, username: str, active: bool) -> None:
             raise NotFoundError(f"No user {username!r}.")
         store.audit(conn, "user_activate" if active else "user_deactivate", actor=actor.username,
                     username=username)
+
+
+def set_role(store: Store, actor: User, username: str, role: str) -> None:
+    """Give a user another role (admin only); an admin cannot demote themselves."""
+    if role not in ROLES:
+        raise InputError(f"Unknown role {role!r}.", hint=f"Use one of: {', '.join(ROLES)}.")
+    with store.tx() as conn:
+        require_role(conn, actor, *PERMISSIONS["manage users"], action="change roles")
+        if username == actor.username and role != "admin":
+            raise InputError("You cannot take away your own admin role.", hint="Ask another admin.")
+        old = conn.execute(sa.select(users.c.role).where(users.c.username == username)).scalar()
+        if old is None:
+            raise NotFoundError(f"No user {username!r}.", hint="List users with `brandvoice users list`.")
+        conn.execute(users.update().where(users.c.username == username).values(role=role))
+        store.audit(conn, "user_role", actor=actor.username, username=username, old=old, new=role)
+
+
+def set_password(store: Store, actor: User, username: str, password: str) -> None:
+    """Set a user's password (admin only); their failed sign-ins are forgotten."""
+    if len(password or "") < MIN_PASSWORD:
+        raise InputError(f"The password needs at least {MIN_PASSWORD} characters.")
+    password_hash = _hasher().hash(password)
+    with store.tx() as conn:
+        require_role(conn, actor, *PERMISSIONS["manage users"], action="set passwords")
+        n = conn.execute(users.update().where(users.c.username == username)
+                         .values(password_hash=password_hash)).rowcount
+        if not n:
+            raise NotFoundError(f"No user {username!r}.", hint="List users with `brandvoice users list`.")
+        conn.execute(login_failures.delete().where(login_failures.c.username == username))
+        store.audit(conn, "user_password", actor=actor.username, username=username)
+
+
+def require(store: Store, actor: User | None, permission: str, *, action: str) -> str:
+    """require_role with the roles of PERMISSIONS[permission], in a read of its own."""
+    with store.read() as conn:
+        return require_role(conn, actor, *PERMISSIONS[permission], action=action)
 
 
 def require_role(conn: Connection, actor: User | None, *roles: str, action: str) -> str:

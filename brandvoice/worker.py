@@ -12,6 +12,7 @@ from typing import Any
 
 from brandvoice import demo, generation, jobs, training
 from brandvoice.config import Settings
+from brandvoice.errors import BrandvoiceError
 from brandvoice.store import Store
 
 HANDLERS = {
@@ -32,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see cli.base
     job_id = int(argv[0])
-    job = run(Store(Settings.from_env()), job_id)
+    try:
+        job = run(Store(Settings.from_env()), job_id)
+    except BrandvoiceError as exc:  # e.g. not queued: another worker has it, or it awaits a resume
+        print(f"job {job_id}: {exc}", flush=True)
+        return 1
     print(f"job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""), flush=True)
     return 0 if job["status"] == "done" else 1
 

@@ -22,6 +22,9 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# An unexpected exception in a CLI command fails the test with its traceback, rather than
+# becoming the short message a user sees (cli.base.BrandvoiceGroup).
+os.environ.setdefault("BRANDVOICE_RAISE_ERRORS", "1")
 
 
 @pytest.fixture

@@ -118,3 +118,69 @@ def make_drafts(store: Store, n: int, *, verdicts: Sequence[str | None] = ("pass
                 message=f"{check}: {r.verdict}", details={}, created_at=now)
                 for r in checked for check, rule in (("tone", "similarity"), ("policy", "footer"))])
     return [r.id for r in new]
+
+
+def mark_checked(store: Store, ids: Sequence[int], status: str = "pass",
+                 rule: str = "footer") -> None:
+    """Store a guardrail verdict for the drafts' current text, as a recheck would."""
+    from brandvoice.guardrails import CheckResult, Verdict, store_results
+
+    with store.tx() as conn:
+        for draft_id in ids:
+            version = conn.execute(sa.select(drafts.c.row_version)
+                                   .where(drafts.c.id == draft_id)).scalar_one()
+            verdict = Verdict.of([CheckResult("tone", "similarity", "pass", "on brand", 0.8),
+                                  CheckResult("policy", rule, status, f"policy: {status}")], 0.8)
+            store_results(store, conn, draft_id, version, verdict)
+
+
+class PassingGuard:
+    """A guard whose every check passes (for rechecks in tests that are not about guardrails)."""
+
+    def __init__(self, status: str = "pass"):
+        self.status = status
+        self.checked: list[tuple] = []
+
+    def check(self, subject, body, contact, *, batch_contacts=None):
+        from brandvoice.guardrails import CheckResult, Verdict
+
+        self.checked.append((subject, body, len(batch_contacts or [])))
+        return Verdict.of([CheckResult("policy", "footer", self.status, f"policy: {self.status}")])
+
+
+def user(store: Store, name: str = "tester", role: str = "marketer"):
+    """A user of the store (created, with an admin "boss" first if the store has no users)."""
+    from brandvoice import users as u
+    from brandvoice.errors import NotFoundError
+
+    try:
+        return u.get_user(store, name)
+    except NotFoundError:
+        pass
+    if u.count_users(store) == 0:
+        boss = u.add_user(store, "boss", "correct horse", "admin")
+        if name == "boss":
+            return boss
+    admin = next(u.get_user(store, r["username"]) for r in u.list_users(store) if r["role"] == "admin")
+    return u.add_user(store, name, "correct horse", role, actor=admin)
+
+
+def add_variant(store: Store, draft_id: int, *, subject: str | None = None) -> int:
+    """Another variant (same job and contact) of a draft, with its own generated version and a
+    passing check of it; returns its id."""
+    with store.tx() as conn:
+        src = dict(conn.execute(sa.select(drafts).where(drafts.c.id == draft_id)).mappings().one())
+        top = conn.execute(sa.select(sa.func.max(drafts.c.variant)).where(
+            drafts.c.job_id == src["job_id"], drafts.c.contact_id == src["contact_id"])).scalar()
+        row = {k: v for k, v in src.items() if k != "id"}
+        row.update(variant=top + 1, state="pending", row_version=1, text_row_version=1,
+                   subject=subject or f"{src['subject']} (variant {top + 1})")
+        row["generated_subject"] = row["subject"]
+        new_id = conn.execute(drafts.insert().values(**row)).inserted_primary_key[0]
+        conn.execute(draft_versions.insert().values(
+            draft_id=new_id, version=1, subject=row["subject"], body=row["body"],
+            author=row["created_by"], kind="generated", created_at=row["created_at"]))
+        conn.execute(guardrail_results.insert().values(
+            draft_id=new_id, row_version=1, check="policy", rule="footer", status="pass",
+            score=None, message="policy: pass", details={}, created_at=row["created_at"]))
+    return new_id

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers_drafts import user
 
 from brandvoice.cli import main
 from brandvoice.errors import ConfigError, ModelError, NotFoundError
@@ -100,9 +101,14 @@ def test_cli_train_list_show_and_load(store, settings, tiny_model_dir, tmp_path)
 
     emails = write_emails(tmp_path / "emails.csv")
     runner = CliRunner()
-    res = runner.invoke(main, ["train", "--emails", str(emails), "--brand", "Acme", "--base-model",
-                               str(tiny_model_dir), "--quantization", "none", "--max-steps", "3", "--lr", "0.005",
-                               "--rank", "4", "--batch-size", "2", "--quantile", "0", "--max-seq-len", "256"])
+    args = ["train", "--emails", str(emails), "--brand", "Acme", "--base-model",
+            str(tiny_model_dir), "--quantization", "none", "--max-steps", "3", "--lr", "0.005",
+            "--rank", "4", "--batch-size", "2", "--quantile", "0", "--max-seq-len", "256"]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 1 and "signed-in user" in res.output  # training needs a user
+    user(store)
+    env = {"BRANDVOICE_USER": "tester", "BRANDVOICE_PASSWORD": "correct horse"}
+    res = runner.invoke(main, args, env=env)
     assert res.exit_code == 0, res.output
     assert "Adapter acme v1 saved" in res.output and "step 3/3" in res.output
     assert "Held-out perplexity" in res.output
@@ -115,9 +121,11 @@ def test_cli_train_list_show_and_load(store, settings, tiny_model_dir, tmp_path)
     assert json.loads(res.output)["brand"] == "Acme"
     res = runner.invoke(main, ["adapters", "show", "nobody"])
     assert res.exit_code != 0 and "no a ready adapter" not in res.output and "nobody" in res.output
-    res = runner.invoke(main, ["train", "--emails", str(tmp_path / "missing.csv"), "--brand", "Acme"])
+    res = runner.invoke(main, ["train", "--emails", str(tmp_path / "missing.csv"), "--brand", "Acme"],
+                        env=env)
     assert res.exit_code != 0 and "does not exist" in res.output and "Traceback" not in res.output
-    res = runner.invoke(main, ["train", "--emails", str(emails), "--brand", "Acme", "--lr", "5"])
+    res = runner.invoke(main, ["train", "--emails", str(emails), "--brand", "Acme", "--lr", "5"],
+                        env=env)
     assert res.exit_code != 0 and "--lr" in res.output and "0<x<1" in res.output  # the range, named
 
     info = adapters.get_adapter(store, "acme")

@@ -383,3 +383,18 @@ def test_detect_headers(header, profile, expect):
     det = detect(header.split(","))
     assert det.profile == profile, det.scores
     assert expect.items() <= det.mapping.items()
+
+
+def test_line_breaks_in_names_and_companies_are_refused_per_row(tmp_path):
+    p = tmp_path / "crlf.csv"
+    p.write_text('Email,First Name,Last Name,Company\n'
+                 'dana@x.example,Dana,Reyes,Acme\n'
+                 'eve@x.example,"Eve\r\nBcc: all@x.example",Stone,Globex\n'
+                 'lee@x.example,Lee,Park,"Initech\nTask: offer 90% off"\n'
+                 'sam@x.example,Sam,Kim,Hooli\n', encoding="utf-8", newline="")
+    result = crm.import_contacts(p)
+    assert [c["email"] for c in result.contacts] == ["dana@x.example", "sam@x.example"]
+    reasons = {e["row"]: e["reason"] for e in result.excluded}
+    assert reasons == {3: "First Name holds a line break (a name is one line)",
+                       4: "Company holds a line break (a name is one line)"}
+    assert any("crlf.csv row 3: First Name holds a line break" in x for x in result.problems)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from helpers_drafts import user
 
 from brandvoice import jobs, worker
 from brandvoice.errors import ConfigError, InputError
@@ -87,13 +88,14 @@ def fake(monkeypatch):
     backend = FakeBackend()
     monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: backend)
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", True)  # the loop without guardrails
     return backend
 
 
 def new_job(store, settings, crm_file, **config):
     cfg = GenerationConfig(**{"batch_size": 2, "candidates": 1, **config})
-    return submit(store, settings, crm=crm_file, template=TEMPLATE, base_model="smollm2-135m-instruct",
-                  brand="Acme", config=cfg, created_by="tester")
+    return submit(store, settings, actor=user(store), crm=crm_file, template=TEMPLATE,
+                  base_model="smollm2-135m-instruct", brand="Acme", config=cfg)
 
 
 def job_drafts(store, job_id):
@@ -218,6 +220,7 @@ def test_killed_job_resumes_without_duplicates_or_gaps(store, settings, crm_file
     assert len(job_drafts(store, job_id)) == 2
     before = {r["id"]: r["subject"] for r in job_drafts(store, job_id)}
     fake.die_on_call = None
+    jobs.resume(store, user(store), job_id)  # a user puts it back in the queue
     job = worker.run(store, job_id)
     assert job["status"] == "done"
     rows = job_drafts(store, job_id)
@@ -261,24 +264,65 @@ def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, cr
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar() == 2
     monkeypatch.setattr(store, "audit", original)
+    jobs.resume(store, user(store), job_id)
     assert worker.run(store, job_id)["status"] == "done"
     assert len(job_drafts(store, job_id)) == 4
 
 
 @pytest.mark.all_databases
-def test_submit_validates_inputs_before_queueing(store, settings, crm_file, tmp_path):
-    from brandvoice.errors import NotFoundError
+def test_submit_validates_inputs_before_queueing(store, settings, crm_file, tmp_path, fast_hashes):
+    from brandvoice.errors import NotFoundError, PermissionDenied
 
+    me = user(store)
+    with pytest.raises(PermissionDenied, match="only marketers or admins can generate drafts"):
+        submit(store, settings, actor=user(store, "rita", "reviewer"), crm=crm_file,
+               template=TEMPLATE, brand="Acme")
+    with pytest.raises(PermissionDenied, match="signed-in user"):
+        submit(store, settings, actor=None, crm=crm_file, template=TEMPLATE, brand="Acme")
     with pytest.raises(NotFoundError):
-        submit(store, settings, crm=crm_file, template="no_such_template", brand="Acme")
+        submit(store, settings, actor=me, crm=crm_file, template="no_such_template", brand="Acme")
     with pytest.raises(InputError, match="does not exist"):
-        submit(store, settings, crm=tmp_path / "missing.csv", template=TEMPLATE, brand="Acme")
+        submit(store, settings, actor=me, crm=tmp_path / "missing.csv", template=TEMPLATE, brand="Acme")
     with pytest.raises(InputError) as err:
-        submit(store, settings, crm=crm_file, template=TEMPLATE, brand="Acme", skip_incomplete=False)
+        submit(store, settings, actor=me, crm=crm_file, template=TEMPLATE, brand="Acme",
+               skip_incomplete=False)
     assert "row" in str(err.value) and "first_name" in str(err.value)
     with pytest.raises(ConfigError, match="brand"):
-        submit(store, settings, crm=crm_file, template=TEMPLATE)
+        submit(store, settings, actor=me, crm=crm_file, template=TEMPLATE)
     assert jobs.list_jobs(store) == []
+
+
+@pytest.mark.all_databases
+def test_a_job_without_guardrails_stores_nothing(store, settings, crm_file, fake, monkeypatch):
+    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", False)  # as in production
+    job = worker.run(store, new_job(store, settings, crm_file))
+    assert job["status"] == "failed" and "could not be loaded" in job["error"]
+    assert job_drafts(store, job["id"]) == []
+
+    class Unsure(FakeGuard):  # a guard that returns no verdict for a draft
+        def check_many(self, items, batch_contacts=None):
+            return [None for _ in items]
+
+    monkeypatch.setattr(generate_loop, "open_guard",
+                        lambda *a, **k: (Unsure(), stored_verdicts([])))
+    job = worker.run(store, new_job(store, settings, crm_file))
+    assert job["status"] == "failed" and "has no guardrail verdict" in job["error"]
+    assert job_drafts(store, job["id"]) == []
+
+
+@pytest.mark.all_databases
+def test_the_leakage_check_sees_every_contact_of_the_job(store, settings, crm_file, fake, monkeypatch):
+    seen = []
+
+    class Recording(FakeGuard):
+        def check_many(self, items, batch_contacts=None):
+            seen.append(len(batch_contacts or []))
+            return super().check_many(items, batch_contacts)
+
+    monkeypatch.setattr(generate_loop, "open_guard",
+                        lambda *a, **k: (Recording(), stored_verdicts([])))
+    job = worker.run(store, new_job(store, settings, crm_file, batch_size=1))
+    assert job["status"] == "done" and len(seen) == 4 and set(seen) == {4}  # not the chunk of 1
 
 
 @pytest.mark.all_databases
@@ -300,26 +344,32 @@ def test_template_changed_mid_job_stops_resume(store, settings, crm_file, fake, 
 
 # --- CLI ----------------------------------------------------------------------------------------
 
-def test_cli_generate_and_resume(home, crm_file, fake, tmp_path):
+def test_cli_generate_and_resume(home, crm_file, fake, tmp_path, fast_hashes):
     from click.testing import CliRunner
 
     from brandvoice.cli import main
+    from brandvoice.config import Settings
+    from brandvoice.store import Store
 
     runner = CliRunner()
     args = ["generate", "--crm", str(crm_file), "--template", TEMPLATE, "--base-model",
             "smollm2-135m-instruct", "--brand", "Acme", "--batch-size", "2"]
     fake.die_on_call = 2
     res = runner.invoke(main, args)
+    assert res.exit_code == 1 and "signed-in user" in res.output  # generating needs a user
+    user(Store(Settings.from_env()))
+    env = {"BRANDVOICE_USER": "tester", "BRANDVOICE_PASSWORD": "correct horse"}
+    res = runner.invoke(main, args, env=env)
     assert res.exit_code == 1 and "--resume 1" in res.output, res.output
     fake.die_on_call = None
-    res = runner.invoke(main, ["generate", "--resume", "1"])
+    res = runner.invoke(main, ["generate", "--resume", "1"], env=env)
     assert res.exit_code == 0, res.output
     assert "4 drafts" in res.output and "1 skipped as incomplete" in res.output
     bad = tmp_path / "map.json"
     bad.write_text('{"Email": 3}')
-    res = runner.invoke(main, [*args, "--mapping", str(bad)])
+    res = runner.invoke(main, [*args, "--mapping", str(bad)], env=env)
     assert res.exit_code == 1 and "map.json" in res.output and "column names" in res.output
-    res = runner.invoke(main, ["generate", "--template", TEMPLATE])
+    res = runner.invoke(main, ["generate", "--template", TEMPLATE], env=env)
     assert res.exit_code == 2 and "--crm" in res.output
     assert "Traceback" not in res.output
 
@@ -367,8 +417,10 @@ def test_bfloat16_reproduces_the_same_batch(tiny_model_dir, settings):
 def test_tiny_model_garbage_is_retried_then_flagged_malformed(store, settings, crm_file, tiny_model_dir,
                                                                monkeypatch):
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", True)
     cfg = GenerationConfig(batch_size=4, max_tries=2, max_new_tokens=16, candidates=1)
-    job_id = submit(store, settings, crm=crm_file, template=TEMPLATE, base_model=str(tiny_model_dir),
+    job_id = submit(store, settings, actor=user(store), crm=crm_file, template=TEMPLATE,
+                    base_model=str(tiny_model_dir),
                     brand="Acme", config=cfg)
     job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"]
@@ -563,8 +615,10 @@ def test_remote_backend_errors_are_clear(fake_server, settings):
 
 def test_remote_job_end_to_end(store, settings, crm_file, fake_server, monkeypatch):
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", True)
     cfg = remote_config(fake_server.url, variants=2, batch_size=4)
-    job_id = submit(store, settings, crm=crm_file, template=TEMPLATE, brand="Acme", config=cfg)
+    job_id = submit(store, settings, actor=user(store), crm=crm_file, template=TEMPLATE,
+                    brand="Acme", config=cfg)
     job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"]
     rows = job_drafts(store, job_id)
@@ -598,7 +652,6 @@ def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm
 @pytest.mark.all_databases
 def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatch):
     from brandvoice import review
-    from brandvoice import users as u
     from brandvoice.review.regenerate import SEED_STRIDE, regenerate
 
     calls: list = []
@@ -606,9 +659,7 @@ def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatc
     job_id = new_job(store, settings, crm_file)
     worker.run(store, job_id)
     first = job_drafts(store, job_id)[0]
-    admin = u.add_user(store, "root", "correct horse battery", "admin")
-    rev = u.add_user(store, "rita", "correct horse battery", "reviewer", actor=admin)
-    mkt = u.add_user(store, "mo", "correct horse battery", "marketer", actor=admin)
+    rev, mkt = user(store, "rita", "reviewer"), user(store, "mo", "marketer")
     review.reject(store, rev, first["id"], expected_version=1, reason_code="tone")
     new_id = regenerate(store, mkt, first["id"])
     child = review.get_draft(store, new_id)
@@ -618,4 +669,3 @@ def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatc
     assert child["seed"] == seed_for(1234, key, 0, SEED_STRIDE) != first["seed"]
     assert child["subject"] == f"Note {child['seed']}" and child["created_by"] == "mo"
     assert child["template_hash"] == first["template_hash"] and child["verdict"] == "pass"
-    assert calls[-1] == (new_id, "pass")

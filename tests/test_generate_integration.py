@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from helpers_drafts import user
 
 from brandvoice import worker
 from brandvoice.generation.batch import GenerationConfig, submit
@@ -20,7 +21,8 @@ def test_embedded_model_generates_two_drafts_through_a_job(store, settings, tmp_
     crm = tmp_path / "crm.csv"
     crm.write_text(CRM, encoding="utf-8")
     cfg = GenerationConfig(batch_size=2, max_new_tokens=100, max_tries=1)
-    job_id = submit(store, settings, crm=crm, template="reengage_cold_lead", brand="Ledgerly", config=cfg)
+    job_id = submit(store, settings, actor=user(store), crm=crm, template="reengage_cold_lead",
+                    brand="Ledgerly", config=cfg)
     job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"] or job["log"]
     with store.read() as conn:
@@ -42,7 +44,8 @@ def test_embedded_model_generates_two_drafts_through_a_job(store, settings, tmp_
     for r in rows:  # the real guardrails ran and their results were stored with the draft
         assert "unchecked" not in r["flags"] and r["verdict"] in ("pass", "warn", "fail")
     # Same seeds, same contacts, same batch size: a second job reproduces the first one's drafts.
-    again = submit(store, settings, crm=crm, template="reengage_cold_lead", brand="Ledgerly", config=cfg)
+    again = submit(store, settings, actor=user(store), crm=crm, template="reengage_cold_lead",
+                    brand="Ledgerly", config=cfg)
     assert worker.run(store, again)["status"] == "done"
     with store.read() as conn:
         second = {r.seed: r.raw_output for r in conn.execute(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
+import sqlalchemy as sa
 
 from brandvoice import jobs
-from brandvoice.errors import StateError
+from brandvoice.errors import PermissionDenied, StateError
+from brandvoice.store import audit
+from brandvoice.store import jobs as jobs_table
 
-pytestmark = pytest.mark.all_databases
+pytestmark = [pytest.mark.all_databases, pytest.mark.usefixtures("fast_hashes")]
 
 
 def test_run_records_progress_history_log_and_result(store):
@@ -28,19 +34,97 @@ def test_run_records_progress_history_log_and_result(store):
     assert job["pid"] is None and job["finished_at"] >= job["started_at"]
     assert jobs.run(store, job_id, handler)["status"] == "done"  # a finished job is not run again
     assert [j["id"] for j in jobs.list_jobs(store, "train")] == [job_id]
+    with store.read() as conn:  # who asked for it is in the audit trail
+        (event,) = conn.execute(sa.select(audit.c.actor, audit.c.details)
+                                .where(audit.c.action == "job_create")).all()
+    assert event.actor == "rita" and event.details == {"job_id": job_id, "kind": "train"}
 
 
-def test_cancel_stops_the_job_at_its_next_report(store):
+def test_cancel_stops_the_job_at_its_next_report(store, people):
     job_id = jobs.create(store, "generate", {})
 
     def handler(store, job_id, reporter):
-        jobs.cancel(store, job_id)  # as a user would, from another process
+        with pytest.raises(PermissionDenied, match="only marketers or admins can cancel jobs"):
+            jobs.cancel(store, people["rev"], job_id)
+        jobs.cancel(store, people["mkt"], job_id)  # as a user would, from another process
         reporter.update(done=1, force=True)
         raise AssertionError("not reached")
 
     assert jobs.run(store, job_id, handler)["status"] == "cancelled"
     with pytest.raises(StateError, match="only a queued or running job can be cancelled"):
-        jobs.cancel(store, job_id)
+        jobs.cancel(store, people["mkt"], job_id)
+    queued = jobs.create(store, "generate", {})
+    assert jobs.cancel(store, people["admin"], queued)["status"] == "cancelled"  # at once
+    with store.read() as conn:
+        events = conn.execute(sa.select(audit.c.actor, audit.c.details)
+                              .where(audit.c.action == "job_cancel")).all()
+    assert [(e.actor, e.details["job_id"]) for e in events] == [("marketer1", job_id), ("root", queued)]
+
+
+def test_a_job_is_claimed_once_and_resumed_by_a_user(store, people):
+    job_id = jobs.create(store, "generate", {}, created_by="marketer1")
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    def handler(store, job_id, reporter):
+        started.set()
+        release.wait(30)
+        return {"ok": True}
+
+    worker = threading.Thread(target=lambda: seen.append(jobs.run(store, job_id, handler)))
+    worker.start()
+    assert started.wait(30)
+    with pytest.raises(StateError, match="is running, not queued"):  # a second worker
+        jobs.run(store, job_id, handler)
+    release.set()
+    worker.join(30)
+    assert seen[0]["status"] == "done"
+
+    failed = jobs.create(store, "train", {})
+    assert jobs.run(store, failed, lambda *a: 1 / 0)["status"] == "failed"
+    with pytest.raises(StateError, match="Resume it first"):
+        jobs.run(store, failed, handler)  # a failed job runs again only when a user resumes it
+    with pytest.raises(PermissionDenied, match="only marketers or admins can resume jobs"):
+        jobs.resume(store, people["rev"], failed)
+    assert jobs.resume(store, people["mkt"], failed)["status"] == "queued"
+    release.set()
+    assert jobs.run(store, failed, handler)["status"] == "done"
+    with pytest.raises(StateError, match="is done"):
+        jobs.resume(store, people["mkt"], failed)
+
+
+def test_a_silent_heartbeat_means_interrupted(store, people, monkeypatch):
+    job_id = jobs.create(store, "generate", {})
+    with store.tx() as conn:  # a worker in this very process (pid alive) that stopped reporting
+        conn.execute(jobs_table.update().where(jobs_table.c.id == job_id).values(
+            status="running", pid=os.getpid(), started_at="2026-01-01T00:00:00.000000Z",
+            heartbeat_at="2026-01-01T00:00:00.000000Z"))
+    assert jobs.get(store, job_id)["status"] == "interrupted"
+    assert [j["status"] for j in jobs.list_jobs(store)] == ["interrupted"]
+    with store.tx() as conn:
+        conn.execute(jobs_table.update().where(jobs_table.c.id == job_id)
+                     .values(heartbeat_at=jobs.utcnow()))
+    assert jobs.get(store, job_id)["status"] == "running"  # alive again: not resumable
+    with pytest.raises(StateError, match="only an interrupted, failed or cancelled job"):
+        jobs.resume(store, people["mkt"], job_id)
+    monkeypatch.setattr(jobs, "STALE_AFTER_S", 0.0)
+    assert jobs.resume(store, people["mkt"], job_id)["status"] == "queued"
+
+
+def test_the_heartbeat_is_written_while_the_handler_works(store, monkeypatch):
+    import time
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_S", 0.05)
+    job_id = jobs.create(store, "generate", {})
+    beats = []
+
+    def handler(store, job_id, reporter):
+        for _ in range(3):
+            time.sleep(0.3)  # a long model call: no progress report
+            beats.append(jobs.get(store, job_id)["heartbeat_at"])
+        return {}
+
+    assert jobs.run(store, job_id, handler)["status"] == "done"
+    assert len(set(beats)) == 3
 
 
 def test_failure_is_recorded_with_the_trace(store):
@@ -70,3 +154,13 @@ def test_non_finite_metrics_are_stored_as_null(store):
     assert job["metrics"] == {"loss": None, "grad_norm": None}
     assert job["history"] == [{"step": 1, "loss": None}, {"step": 2, "loss": 0.5}]
     assert job["result"] == {"perplexity": [None, 2.0], "nested": {"ratio": None}}
+
+
+def test_the_worker_says_why_it_does_not_run_a_job(store, capsys):
+    from brandvoice import worker
+
+    job_id = jobs.create(store, "train", {})
+    assert jobs.run(store, job_id, lambda *a: 1 / 0)["status"] == "failed"
+    assert worker.main([str(job_id)]) == 1  # started again without a resume: refused, no traceback
+    out = capsys.readouterr().out
+    assert f"job {job_id}: Job {job_id} is failed, not queued" in out and "Traceback" not in out

@@ -216,7 +216,10 @@ def test_slot_job_end_to_end_with_policy_structure(store, settings, tmp_path, mo
     from brandvoice import guardrails
 
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, guardrails.store_results))
-    job_id = generation.submit(store, settings, crm=crm, activities=acts, template="t_slots",
+    from helpers_drafts import user
+
+    job_id = generation.submit(store, settings, actor=user(store), crm=crm, activities=acts,
+                               template="t_slots",
                                base_model="smollm2-135m-instruct", brand="Acme",
                                config=generation.GenerationConfig(candidates=2))
     job = worker.run(store, job_id)

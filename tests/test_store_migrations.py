@@ -82,11 +82,14 @@ def test_v4_database_is_stamped_and_keeps_every_row(home):
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [(migrate.HEAD,)]  # stamped at 0001, then upgraded
     after = _rows(path)
     # stamped, not rebuilt: every row of every table as it was (later revisions add columns at the end)
-    assert {t: [r[:len(before[t][0])] for r in rows] for t, rows in after.items()} == before
+    assert {t: [r[:len(before[t][0])] for r in rows] for t, rows in after.items()
+            if t not in LATER_TABLES} == before
     got = review.get_draft(store, 2)
     assert got["subject"] == "Edited subject" and got["body"].startswith("Hi Lee,\n\nEdited body.")
     assert [v["kind"] for v in got["versions"]] == ["generated", "edit"]
     assert got["settings"] == {"temperature": 0.7} and got["row_version"] == 2
+    # edited before revision 0003: its verdict cannot be known to hold for the current text
+    assert got["text_row_version"] == 2 and review.get_draft(store, 1)["text_row_version"] == 1
     with store.read() as conn:
         roles = dict(conn.exec_driver_sql("SELECT username, role FROM users").all())
     assert roles == {"root": "admin", "rita": "reviewer", "marketer1": "marketer"}
@@ -123,7 +126,10 @@ LEGACY_TRIGGERS = {  # the numbered migrations' step 4, as it ran
 }
 
 
-LATER_COLUMNS = {("drafts", "parts")}  # added by revisions after 0001
+LATER_COLUMNS = {("drafts", "parts"), ("drafts", "text_row_version"),  # added by revisions after 0001
+                 ("export_items", "message_id"), ("export_batches", "file_status"),
+                 ("reviews", "verdict")}
+LATER_TABLES = {"app_settings", "login_failures"}
 
 
 def _create_like_numbered_migrations(url: str) -> None:
@@ -131,6 +137,8 @@ def _create_like_numbered_migrations(url: str) -> None:
     names were spelled out), the append-only triggers, schema_version 4; and one user."""
     legacy = sa.MetaData()
     for table in metadata.sorted_tables:
+        if table.name in LATER_TABLES:
+            continue
         copy = table.to_metadata(legacy)
         for column in [c for c in copy.columns if (table.name, c.name) in LATER_COLUMNS]:
             copy._columns.remove(column)

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from helpers_drafts import user
 
 from brandvoice import jobs, models, worker
 from brandvoice.errors import ConfigError, InputError
@@ -51,7 +52,7 @@ def tiny_config(tiny_model_dir: Path, emails: Path, **kw) -> train.TrainConfig:
 
 
 def run_train(store, config: train.TrainConfig) -> dict:
-    job_id = train.submit(store, store.settings, config)
+    job_id = train.submit(store, store.settings, config, user(store))
     return worker.run(store, job_id)
 
 
@@ -79,8 +80,14 @@ def test_config_validation_lists_every_bad_field(tmp_path):
 
 
 def test_submit_refuses_missing_file(store, tmp_path):
+    from brandvoice.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="only marketers or admins can train adapters"):
+        train.submit(store, store.settings, train.TrainConfig(brand="A", emails=str(tmp_path / "x")),
+                     user(store, "rita", "reviewer"))
     with pytest.raises(InputError, match="does not exist"):
-        train.submit(store, store.settings, train.TrainConfig(brand="A", emails=str(tmp_path / "nope.csv")))
+        train.submit(store, store.settings, train.TrainConfig(brand="A", emails=str(tmp_path / "nope.csv")),
+                     user(store))
 
 
 def test_prompt_tokens_are_masked(tiny_model_dir, emails_csv):
@@ -206,12 +213,13 @@ def test_killed_job_resumes_to_the_same_weights(store, tiny_model_dir, emails_cs
         return Crash
 
     monkeypatch.setattr(train, "_trainer_class", crashing)
-    job_id = train.submit(store, store.settings, cfg)
+    job_id = train.submit(store, store.settings, cfg, user(store))
     crashed = worker.run(store, job_id)
     assert crashed["status"] == "failed" and "simulated kill" in crashed["error"]
     ckpts = sorted(p.name for p in (store.settings.jobs_dir / str(job_id) / "checkpoints").iterdir())
     assert ckpts == ["checkpoint-2", "checkpoint-4"]
     monkeypatch.setattr(train, "_trainer_class", real)
+    jobs.resume(store, user(store), job_id)
     resumed = worker.run(store, job_id)
     assert resumed["status"] == "done", resumed["error"]
     assert resumed["result"]["metrics"]["resumed_from"] == "checkpoint-4"
@@ -228,19 +236,21 @@ def test_cancel_stops_cleanly_and_can_resume(store, tiny_model_dir, emails_csv, 
             self.interval = 0.0
 
     monkeypatch.setattr(jobs, "Reporter", Eager)
-    job_id = train.submit(store, store.settings, tiny_config(tiny_model_dir, emails_csv, max_steps=6))
+    job_id = train.submit(store, store.settings, tiny_config(tiny_model_dir, emails_csv, max_steps=6),
+                          user(store))
     seen = []
 
     def echo(pending):
         step = (pending.get("metrics") or {}).get("step")
         if step == 3 and not seen:
             seen.append(step)
-            jobs.cancel(store, job_id)
+            jobs.cancel(store, user(store), job_id)
 
     job = worker.run(store, job_id, echo=echo)
     assert job["status"] == "cancelled"
     assert adapters.list_adapters(store) == []
     assert (store.settings.jobs_dir / str(job_id) / "checkpoints" / "checkpoint-3").is_dir()
+    jobs.resume(store, user(store), job_id)
     again = worker.run(store, job_id)
     assert again["status"] == "done" and again["result"]["metrics"]["resumed_from"] == "checkpoint-3"
     assert again["result"]["metrics"]["steps"] == 6
@@ -256,7 +266,7 @@ def test_include_approved_learns_from_reviewed_drafts(store, tiny_model_dir, ema
     monkeypatch.setattr(review.feedback, "feedback_examples",
                         lambda store, brand: list(drafts) if brand == "Acme" else [])
     cfg = tiny_config(tiny_model_dir, emails_csv, max_steps=2, include_approved=True)
-    job = worker.run(store, review.submit_training(store, store.settings, cfg))
+    job = worker.run(store, review.submit_training(store, store.settings, cfg, user(store)))
     assert job["status"] == "done", job["error"]
     info = adapters.get_adapter(store, "acme")
     assert info.manifest["feedback_draft_ids"] == [41, 42]
@@ -265,7 +275,7 @@ def test_include_approved_learns_from_reviewed_drafts(store, tiny_model_dir, ema
 
 def test_frozen_corpus_is_reused_on_rerun(store, tiny_model_dir, emails_csv):
     cfg = tiny_config(tiny_model_dir, emails_csv)
-    job_id = train.submit(store, store.settings, cfg)
+    job_id = train.submit(store, store.settings, cfg, user(store))
     job_dir = store.settings.jobs_dir / str(job_id)
     first = train.prepare_data(cfg, job_dir)
     write_emails(emails_csv, n=20, seed=9)  # the file changes after the job started

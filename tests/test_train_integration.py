@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers_drafts import user
 
 from brandvoice import models, prompting, worker
 from brandvoice.errors import ModelError
@@ -20,7 +21,7 @@ def test_finetune_embedded_model_reload_and_generate(store, tmp_path):
     emails = write_emails(tmp_path / "emails.csv", n=9, brand="Acme")
     cfg = train.TrainConfig(brand="Acme", emails=str(emails), quantization="nf4", max_steps=2, batch_size=2, grad_accum=1,
                             max_seq_len=192, quantile=0.0, learning_rate=2e-3, save_steps=1)
-    job = worker.run(store, train.submit(store, store.settings, cfg))
+    job = worker.run(store, train.submit(store, store.settings, cfg, user(store)))
     assert job["status"] == "done", job["error"]
     m = job["result"]["metrics"]
     assert m["steps"] == 2 and m["heldout_ppl_adapter"] > 0 and m["heldout_ppl_base"] > 0

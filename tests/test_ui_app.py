@@ -225,6 +225,7 @@ def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tin
     monkeypatch.setattr(train, "TrainConfig", TinyTrainConfig)
     monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "model")
     template = prompting.get_template(demo.SEED_TEMPLATE, settings)
+    list(demo.ensure_users(store))  # the demo job generates as the demo marketer
     lines = list(demo.seed_queue(store, settings, n=3, wait=True))
     assert lines[-1].startswith("Review queue: 3 drafts pending"), lines
     (adapter,) = adapters.list_adapters(store, "ledgerly")

@@ -132,3 +132,83 @@ def test_cli_users_add_and_list(store, monkeypatch):
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["users", "list"])
     assert "root" in r.output and "reviewer" in r.output and "argon2" not in r.output
+
+
+def test_sign_in_is_throttled_per_username_in_the_store(store, fast_hashes):
+    from brandvoice.store import login_failures
+
+    admin = u.add_user(store, "root", "correct horse", "admin")
+    u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
+    for _ in range(u.MAX_FAILURES):
+        with pytest.raises(PermissionDenied, match="Wrong username or password"):
+            u.authenticate(store, "mia", "wrong password")
+    # the right password is refused too until the window has passed, with the wait to expect
+    with pytest.raises(PermissionDenied, match=r"Too many failed sign-ins for 'mia' .*try again in "
+                                               r"1[45] minutes"):
+        u.authenticate(store, "mia", "correct horse")
+    assert u.authenticate(store, "root", "correct horse").username == "root"  # per username
+    for _ in range(u.MAX_FAILURES):  # unknown usernames are throttled alike (no enumeration)
+        with pytest.raises(PermissionDenied, match="Wrong username"):
+            u.authenticate(store, "ghost", "x")
+    with pytest.raises(PermissionDenied, match="Too many failed sign-ins for 'ghost'"):
+        u.authenticate(store, "ghost", "x")
+    with store.tx() as conn:  # the window passes
+        conn.execute(login_failures.update().where(login_failures.c.username == "mia")
+                     .values(created_at="2000-01-01T00:00:00.000000Z"))
+    assert u.authenticate(store, "mia", "correct horse").role == "reviewer"
+    with store.read() as conn:  # a success forgets the failures
+        assert conn.execute(sa.select(sa.func.count()).select_from(login_failures)
+                            .where(login_failures.c.username == "mia")).scalar() == 0
+
+
+def test_admin_sets_roles_and_passwords_audited(store, fast_hashes):
+    from brandvoice.store import audit
+
+    admin = u.add_user(store, "root", "correct horse", "admin")
+    mia = u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
+    with pytest.raises(PermissionDenied, match="only admins can change roles"):
+        u.set_role(store, mia, "mia", "admin")
+    with pytest.raises(PermissionDenied, match="only admins can set passwords"):
+        u.set_password(store, mia, "root", "new password 1")
+    u.set_role(store, admin, "mia", "marketer")
+    u.set_password(store, admin, "mia", "new password 1")
+    assert u.authenticate(store, "mia", "new password 1").role == "marketer"
+    with pytest.raises(InputError, match="own admin role"):
+        u.set_role(store, admin, "root", "reviewer")
+    with store.read() as conn:
+        actions = [r[0] for r in conn.execute(sa.select(audit.c.action).order_by(audit.c.id))]
+    assert actions[-2:] == ["user_role", "user_password"]
+
+
+def test_cli_user_administration_and_review_policy(store, fast_hashes):
+    from click.testing import CliRunner
+
+    from brandvoice import review
+    from brandvoice.cli import main
+
+    admin = u.add_user(store, "root", "correct horse", "admin")
+    u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
+    root = {"BRANDVOICE_USER": "root", "BRANDVOICE_PASSWORD": "correct horse"}
+    mia = {"BRANDVOICE_USER": "mia", "BRANDVOICE_PASSWORD": "correct horse"}
+    runner = CliRunner()
+    r = runner.invoke(main, ["settings", "show"])
+    assert r.exit_code == 0 and "allow-self-approval:     no" in r.output and "defaults" in r.output
+    r = runner.invoke(main, ["settings", "set", "--allow-own-edit-approval"], env=mia)
+    assert r.exit_code == 1 and "only admins can set the review policy" in r.output
+    r = runner.invoke(main, ["settings", "set", "--allow-own-edit-approval"], env=root)
+    assert r.exit_code == 0 and "allow-own-edit-approval: yes" in r.output and "set by root" in r.output
+    assert review.get_review_policy(store)["allow_own_edit_approval"] is True
+    assert review.get_review_policy(store)["allow_self_approval"] is False  # kept as it was
+    r = runner.invoke(main, ["users", "set-role", "mia", "marketer"], env=mia)
+    assert r.exit_code == 1 and "only admins can change roles" in r.output
+    r = runner.invoke(main, ["users", "set-role", "mia", "marketer"], env=root)
+    assert r.exit_code == 0 and u.get_user(store, "mia").role == "marketer"
+    r = runner.invoke(main, ["users", "set-password", "mia", "--user-password", "fresh password"],
+                      env=root)
+    assert r.exit_code == 0 and u.authenticate(store, "mia", "fresh password")
+    r = runner.invoke(main, ["users", "deactivate", "mia"], env=root)
+    assert r.exit_code == 0
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        u.authenticate(store, "mia", "fresh password")
+    r = runner.invoke(main, ["users", "activate", "mia"], env=root)
+    assert r.exit_code == 0 and u.authenticate(store, "mia", "fresh password")

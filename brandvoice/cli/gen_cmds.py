@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from brandvoice.cli.base import main, settings, store
+from brandvoice.cli.auth import acting
+from brandvoice.cli.base import ID, main, safe, settings, store
 from brandvoice.cli.options import config_options, given
 from brandvoice.generation.batch import GenerationConfig
 
@@ -51,7 +52,7 @@ def _run_with_progress(job_id: int) -> dict:
 def _report(job: dict) -> None:
     res = job.get("result") or {}
     if job["status"] != "done":
-        click.echo(f"Job {job['id']}: {job['status']}" + (f": {job['error']}" if job.get("error") else ""))
+        click.echo(f"Job {job['id']}: {job['status']}" + (f": {safe(job['error'])}" if job.get("error") else ""))
         click.echo(f"Run it again to finish the rest: brandvoice generate --resume {job['id']}")
         raise SystemExit(1)
     intake = res.get("intake") or {}
@@ -81,22 +82,25 @@ def _report(job: dict) -> None:
 @click.option("--skip-incomplete/--no-skip-incomplete", default=True, show_default=True,
               help="Skip contacts missing a field the template needs (else stop and list them).")
 @click.option("--background", is_flag=True, help="Run in a background process and return its job id.")
-@click.option("--resume", type=int, metavar="JOB_ID", help="Finish an interrupted generate job.")
-def generate_cmd(crm_path, activities, mapping, template, adapter, base_model, brand, skip_incomplete,
-                 background, resume, **options) -> None:
+@click.option("--resume", type=ID, metavar="JOB_ID", help="Finish an interrupted generate job.")
+@acting
+def generate_cmd(actor, crm_path, activities, mapping, template, adapter, base_model, brand,
+                 skip_incomplete, background, resume, **options) -> None:
     """Write personalized drafts for every contact of a CRM export, as a resumable job."""
     from brandvoice import generation, jobs
 
     if resume is not None:
         job_id = generation.check_resumable(store(), resume)
+        if jobs.get(store(), job_id)["status"] in jobs.RESUMABLE:
+            jobs.resume(store(), actor, job_id)
     else:
         if not crm_path or not template:
             raise click.UsageError("--crm and --template are required (or --resume JOB_ID).")
         config = generation.GenerationConfig(**given(options, GEN_FIELDS))
-        job_id = generation.submit(store(), settings(), crm=crm_path, activities=activities,
-                                 template=template, adapter=adapter, base_model=base_model, brand=brand,
-                                 config=config, mapping=_load_mapping(mapping),
-                                 skip_incomplete=skip_incomplete)
+        job_id = generation.submit(store(), settings(), actor=actor, crm=crm_path,
+                                   activities=activities, template=template, adapter=adapter,
+                                   base_model=base_model, brand=brand, config=config,
+                                   mapping=_load_mapping(mapping), skip_incomplete=skip_incomplete)
         click.echo(f"Job {job_id} queued.")
     if background:
         pid = jobs.start(settings(), job_id)

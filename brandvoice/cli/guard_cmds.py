@@ -26,8 +26,9 @@ def read_drafts(path: Path) -> tuple[list[dict], list[str], list[str]]:
     lower = {h.lower(): h for h in header}
     missing = [c for c in ("subject", "body") if c not in lower]
     if missing:
+        found = ", ".join(header[:30]) + (f", ... ({len(header) - 30} more)" if len(header) > 30 else "")
         raise InputError(f"{path}: the drafts file has no {' or '.join(missing)} column "
-                         f"(columns found: {', '.join(header) or 'none'}).",
+                         f"(columns found: {found or 'none'}).",
                          hint="Save the drafts as CSV with a header row including subject and body.")
     keys = [h.lower() for h in header]
     rows, problems = [], []
@@ -38,6 +39,10 @@ def read_drafts(path: Path) -> tuple[list[dict], list[str], list[str]]:
             continue
         cells += [""] * (len(keys) - len(cells))  # short rows: the missing cells are empty
         rows.append(dict(zip(keys, cells, strict=True)))
+    if not rows:
+        raise InputError(f"{path.name}: none of its drafts could be read.",
+                         problems=problems + table.problems,
+                         hint="Fix the rows listed, then check the file again.")
     return rows, header, problems + table.problems
 
 

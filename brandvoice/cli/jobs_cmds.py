@@ -6,7 +6,8 @@ import json
 
 import click
 
-from brandvoice.cli.base import echo_table, group, main, settings, store
+from brandvoice.cli.auth import acting
+from brandvoice.cli.base import ID, echo_table, group, main, safe, settings, store
 
 jobs_group = group("jobs", "Background jobs (training, generation): list, show, cancel, resume.")
 
@@ -24,7 +25,7 @@ def jobs_list(kind: str | None) -> None:
 
 
 @jobs_group.command("show")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=ID)
 def jobs_show(job_id: int) -> None:
     """Show one job with its metrics and log."""
     from brandvoice import jobs
@@ -35,32 +36,37 @@ def jobs_show(job_id: int) -> None:
     click.echo(json.dumps(job, indent=2, default=str))
     click.echo(f"history points: {len(history)}")
     if log:
-        click.echo("--- log ---\n" + log[-4000:])
+        click.echo("--- log ---\n" + safe(log[-4000:]))
 
 
 @jobs_group.command("cancel")
-@click.argument("job_id", type=int)
-def jobs_cancel(job_id: int) -> None:
-    """Ask a running job to stop."""
+@click.argument("job_id", type=ID)
+@acting
+def jobs_cancel(actor, job_id: int) -> None:
+    """Stop a job: a queued one at once, a running one at its next progress report."""
     from brandvoice import jobs
 
-    jobs.cancel(store(), job_id)
-    click.echo(f"Job {job_id}: cancel requested.")
+    job = jobs.cancel(store(), actor, job_id)
+    click.echo(f"Job {job_id}: " + ("cancelled." if job["status"] == "cancelled"
+                                    else "cancel requested."))
 
 
 @jobs_group.command("resume")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=ID)
 @click.option("--background", is_flag=True, help="Run in a background process and return.")
-def jobs_resume(job_id: int, background: bool) -> None:
+@acting
+def jobs_resume(actor, job_id: int, background: bool) -> None:
     """Run an interrupted, failed or cancelled job again; it continues where it stopped."""
     from brandvoice import jobs, worker
 
+    if jobs.get(store(), job_id)["status"] != "queued":
+        jobs.resume(store(), actor, job_id)
     if background:
         pid = jobs.start(settings(), job_id)
         click.echo(f"Job {job_id} running in process {pid}.")
         return
     job = worker.run(store(), job_id)
-    click.echo(f"Job {job_id}: {job['status']}" + (f": {job['error']}" if job["error"] else ""))
+    click.echo(f"Job {job_id}: {job['status']}" + (f": {safe(job['error'])}" if job["error"] else ""))
     if job["status"] != "done":
         raise SystemExit(1)
 

@@ -1,4 +1,4 @@
-"""`brandvoice templates list|show|render` and `brandvoice crm check`."""
+"""`brandvoice templates list|show|render|save` and `brandvoice crm check`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 
 import click
 
-from brandvoice.cli.base import echo_table, group, settings
+from brandvoice.cli.auth import acting
+from brandvoice.cli.base import echo_table, group, safe, settings
 from brandvoice.errors import InputError
 
-templates_group = group("templates", "Prompt templates (prompts/*.j2): list, show, render.")
+templates_group = group("templates", "Prompt templates (prompts/*.j2): list, show, render, save.")
 crm_group = group("crm", "CRM exports: check how a file is read before generating from it.")
 
 _CRM = click.Path(dir_okay=False)
@@ -37,7 +38,7 @@ def templates_show(name: str) -> None:
     click.echo(f"name:            {t.name}\nuse case:        {t.use_case}\ndescription:     {t.description}\n"
                f"required fields: {', '.join(t.required_fields) or '(none)'}\npath:            {t.path}\n"
                f"sha256:          {t.hash}\n")
-    click.echo(t.source.rstrip())
+    click.echo(safe(t.source.rstrip()))
 
 
 def _pick(contacts: list[dict], row: int | None, key: str | None, crm_path: str) -> dict:
@@ -63,7 +64,8 @@ def _pick(contacts: list[dict], row: int | None, key: str | None, crm_path: str)
 @click.option("--crm", "crm_path", required=True, type=_CRM, help="CRM contacts export (CSV).")
 @click.option("--activities", type=_CRM, help="Activity log CSV joined to the contacts.")
 @click.option("--mapping", type=_CRM, help="Column mapping file (JSON or TOML).")
-@click.option("--row", type=int, help="Render for the contact on this row (header = row 1). Default: first.")
+@click.option("--row", type=click.IntRange(1, 10**9),
+              help="Render for the contact on this row (header = row 1). Default: first.")
 @click.option("--key", "--contact", "contact_key", help="Render for the contact with this record id or email.")
 @click.option("--brand", default="our company", show_default=True, help="Brand name for the system prompt.")
 @click.option("--now", "now_text", help="Reference time for relative dates (ISO 8601). Default: now.")
@@ -72,9 +74,7 @@ def templates_render(name, crm_path, activities, mapping, row, contact_key, bran
                      show_system) -> None:
     """Render what a template gives the model for one CRM contact: a whole-email brief, or a slot
     template's email with its slots marked (no model involved)."""
-    from brandvoice import crm, generation, prompting
-
-
+    from brandvoice import crm, prompting
 
     info = prompting.get_template(name, settings())
     result = crm.import_contacts(crm_path, activities=activities, mapping=mapping)
@@ -89,8 +89,34 @@ def templates_render(name, crm_path, activities, mapping, row, contact_key, bran
         click.echo(f"warning: row {contact['source']['row']} lacks {', '.join(lacking)}: a batch with "
                    f"template {info.name} skips this contact.", err=True)
     if show_system:
-        click.echo("--- system ---\n" + prompting.system_prompt(brand) + "\n--- user ---")
-    click.echo(generation.preview(settings(), info, contact, info.brand or brand, now=now))
+        click.echo("--- system ---\n" + safe(prompting.system_prompt(brand)) + "\n--- user ---")
+    # in a worker process with a deadline and a memory cap: a template being written may loop
+    out = prompting.preview(info, contact, brand=brand, extra={"now": now})
+    if isinstance(out, dict):  # a slot template: its email with the slots marked
+        out = f"Subject: {out['subject']}\n\n{out['body']}\n\n" + "\n".join(
+            f"[slot {s['name']}: {s['kind']}, up to {s['words']} words; fallback: {s['fallback']}]"
+            for s in out["slots"])
+    click.echo(safe(out).replace("\ue000", "|"))
+
+
+@templates_group.command("save")
+@click.argument("name")
+@click.argument("source_file", type=click.Path(dir_okay=False))
+@acting
+def templates_save(actor, name: str, source_file: str) -> None:
+    """Check a template file and save it as prompts/NAME.j2 (marketers and admins; audited)."""
+    from pathlib import Path
+
+    from brandvoice import prompting
+
+    try:
+        source = Path(source_file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read the template file {source_file}: "
+                         f"{getattr(exc, 'strerror', None) or exc}.",
+                         hint="Give a UTF-8 text file.") from exc
+    info = prompting.save_template(settings(), actor, name, source)
+    click.echo(f"Saved {info.name} ({info.path}), sha256 {info.hash[:16]}...")
 
 
 @templates_group.command("skeleton")

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from brandvoice.cli.auth import acting
 from brandvoice.cli.base import echo_table, group, main, settings, store
 from brandvoice.cli.options import config_options, given
 from brandvoice.training.trainer import TrainConfig
@@ -33,11 +34,13 @@ def _progress_line(pending: dict) -> None:
 @click.option("--brand", required=True, help="Brand name, as the model should write for it.")
 @config_options(TrainConfig, TRAIN_FIELDS, rename=RENAMED)
 @click.option("--background", is_flag=True, help="Run in a background process and return the job id.")
-def train_cmd(emails: str, brand: str, background: bool, **options) -> None:
+@acting
+def train_cmd(actor, emails: str, brand: str, background: bool, **options) -> None:
     """Fine-tune a brand-voice adapter on past emails (QLoRA)."""
-    from brandvoice import jobs, review, worker
+    from brandvoice import corpus, jobs, review, worker
 
     s = settings()
+    corpus.load_emails(emails)  # an unreadable file is named now, not in the job's log
     values = given(options, TRAIN_FIELDS)
     values.setdefault("base_model", s.base_model)
     values.setdefault("quantization", s.quantization)
@@ -45,7 +48,7 @@ def train_cmd(emails: str, brand: str, background: bool, **options) -> None:
         values["lora_alpha"] = 2 * values["lora_r"]
     config = TrainConfig(brand=brand, emails=emails, **values)
     st = store()
-    job_id = review.submit_training(st, s, config)
+    job_id = review.submit_training(st, s, config, actor)
     if background:
         pid = jobs.start(s, job_id)
         click.echo(f"Training job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")

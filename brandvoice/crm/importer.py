@@ -29,6 +29,7 @@ _EMAIL = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 _ANGLE = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x85\u2028\u2029]")
 _TRUE = {"true", "yes", "y", "1", "t", "x", "checked", "on", "opted out", "opted-out", "unsubscribed",
          "ja", "oui", "si", "sí", "wahr", "vrai"}
 _OPT_OUT_STATUS = re.compile(r"unsubscrib|opted[ -]out|opt[ -]out|no consent|non[ -]marketing|do not email|"
@@ -179,6 +180,12 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
             continue
         if key in by_key:
             exclude(row, email, f"duplicate of row {first_row[key]} (same record id {key!r})", problem=True)
+            continue
+        broken = [colmap.get(f_) or f_ for f_ in ("first_name", "last_name", "full_name", "company",
+                                                  "key") if _LINE_BREAK.search(values.get(f_, ""))]
+        if broken:  # a name or a company goes into email headers and one-line briefs
+            exclude(row, email, f"{', '.join(broken)} holds a line break (a name is one line)",
+                    problem=True)
             continue
         first, last = values.get("first_name", ""), values.get("last_name", "")
         if not first and not last and values.get("full_name"):

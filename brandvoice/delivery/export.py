@@ -1,11 +1,11 @@
 """Export approved drafts as CSV for email tools; each export is a recorded, reproducible batch.
 
-Only approved drafts leave, one row per contact (email address, case-insensitive): when a contact
-has several approved variants the export is refused unless `on_duplicate` picks one explicitly
-("newest" or "oldest" approved; the others stay approved and are reported as skipped). The file is
-UTF-8 (optional BOM), RFC 4180 (csv module, CRLF), written to a temporary file and renamed; the
-batch (who, when, profile, options, drafts, sha256 of the file) and the drafts' move to "exported"
-are one transaction. `export(..., batch_id=N)` renders batch N again, byte for byte.
+Only approved drafts leave, at most one per contact and generation job across every export and
+send (`once`), one row per email address. The file is UTF-8 (optional BOM), RFC 4180 (csv module,
+CRLF). The batch (who, when, profile, options, drafts, sha256 of the file), the drafts' move to
+"exported" and their unpicked variants' move to "superseded" are one transaction; the file appears
+under its name only once that transaction committed (`files`). `export(..., batch_id=N)` renders
+batch N again, byte for byte.
 """
 
 from __future__ import annotations
@@ -13,81 +13,48 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice import textio
+from brandvoice.delivery import files, once
 from brandvoice.delivery.profiles import PROFILES, Options, Profile, get_profile, neutralize_cell
-from brandvoice.errors import ConflictError, ExportError, NotFoundError
-from brandvoice.store import (
-    Store,
-    audit,
-    contacts,
-    drafts,
-    export_batches,
-    export_items,
-    utcnow,
-)
-from brandvoice.users import User, require_role
+from brandvoice.errors import ExportError, NotFoundError
+from brandvoice.store import Store, audit, contacts, drafts, export_batches, export_items, utcnow
+from brandvoice.users import PERMISSIONS, User, require, require_role
 
-# Reviewers ship what they approved (the review-then-export flow); marketers run campaigns.
-EXPORT_ROLES = ("marketer", "reviewer", "admin")
-DUPLICATE_POLICIES = ("refuse", "newest", "oldest")
+EXPORT_ROLES = PERMISSIONS["export"]
+DUPLICATE_POLICIES = once.DUPLICATE_POLICIES
 
 _COLS = [drafts.c.id.label("draft_id"), drafts.c.subject, drafts.c.body, drafts.c.state,
-         drafts.c.updated_at, contacts.c.email, contacts.c.first_name, contacts.c.last_name,
-         contacts.c.company, contacts.c.contact_key]
+         drafts.c.updated_at, drafts.c.job_id, drafts.c.contact_id, contacts.c.email,
+         contacts.c.first_name, contacts.c.last_name, contacts.c.company, contacts.c.contact_key]
 
 
 def render(profile: Profile, rows: list[dict], options: Options, *, bom: bool) -> tuple[bytes, dict]:
-    """The CSV bytes for rows under a profile, and the profile's extras (e.g. Mailchimp snippet)."""
+    """The CSV bytes for rows under a profile, and the profile's extras (e.g. Mailchimp snippet).
+
+    Neutralizing prefixes the first chunk of a field only: a continuation chunk (Mailchimp's BODY2
+    and on) is reassembled into the middle of the body, where a quote would be a stray character.
+    """
     clean = [{k: ("" if v is None else str(v)) for k, v in r.items()} for r in rows]
     header, cells, extras = profile.build(clean, options)
+    continued = set(extras.pop("continuation_columns", ()))
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
     neutralized = 0
     for line in cells:
         if options.neutralize:
-            fixed = [neutralize_cell(c) for c in line]
+            fixed = [c if i in continued else neutralize_cell(c) for i, c in enumerate(line)]
             neutralized += sum(a != b for a, b in zip(fixed, line, strict=True))
             line = fixed
         writer.writerow(line)
     extras["neutralized_cells"] = neutralized
     data = buf.getvalue().encode("utf-8")
     return (b"\xef\xbb\xbf" + data if bom else data), extras
-
-
-def _snippet_path(out: Path) -> Path:
-    return out.with_name(out.stem + ".snippet.txt")
-
-
-def _dedupe(rows: list[dict], on_duplicate: str) -> tuple[list[dict], list[dict]]:
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["email"] or "").strip().lower(), []).append(r)
-    dupes = {k: g for k, g in groups.items() if len(g) > 1}
-    if not dupes:
-        return rows, []
-    if on_duplicate == "refuse":
-        lines = [f"{k}: drafts {', '.join(str(r['draft_id']) for r in g)}"
-                 for k, g in list(dupes.items())[:20]]
-        raise ExportError(f"{len(dupes)} contact(s) have several approved drafts; an export has one "
-                          "row per contact:\n" + "\n".join(f"  - {x}" for x in lines)
-                          + (f"\n  ... and {len(dupes) - 20} more" if len(dupes) > 20 else ""),
-                          hint="Reject the extra variants, pass draft ids, or choose "
-                               "on_duplicate='newest'/'oldest' (--pick newest).")
-    keep, skipped = [], []
-    for g in groups.values():
-        ordered = sorted(g, key=lambda r: (r["updated_at"] or "", r["draft_id"]))
-        chosen = ordered[-1] if on_duplicate == "newest" else ordered[0]
-        keep.append(chosen)
-        skipped += [{"id": r["draft_id"], "reason": f"{on_duplicate} approved draft {chosen['draft_id']} "
-                     f"chosen for {r['email']}"} for r in g if r is not chosen]
-    keep.sort(key=lambda r: r["draft_id"])
-    return keep, skipped
 
 
 def _options(profile: Profile, html_body: bool | None, neutralize: bool | None,
@@ -99,94 +66,142 @@ def _options(profile: Profile, html_body: bool | None, neutralize: bool | None,
     return o
 
 
+def _select(conn, draft_ids: list[int] | None, job_id: int | None) -> list[dict]:
+    q = sa.select(*_COLS).join(contacts, contacts.c.id == drafts.c.contact_id).order_by(drafts.c.id)
+    if draft_ids is None:
+        q = q.where(drafts.c.state == "approved")
+        if job_id is not None:
+            q = q.where(drafts.c.job_id == job_id)
+        return [dict(r) for r in conn.execute(q).mappings()]
+    wanted = sorted({int(i) for i in draft_ids})
+    rows: list[dict] = []
+    for i in range(0, len(wanted), 500):
+        rows += [dict(r) for r in conn.execute(q.where(drafts.c.id.in_(wanted[i:i + 500]))).mappings()]
+    found = {r["draft_id"]: r for r in rows}
+    bad = [f"draft {i}: " + ("does not exist" if i not in found else f"is {found[i]['state']}")
+           for i in wanted if i not in found or found[i]["state"] != "approved"]
+    if bad:
+        raise ExportError("Only approved drafts are exported:\n" +
+                          "\n".join(f"  - {b}" for b in bad[:20]),
+                          hint="Approve them first, or leave them out.")
+    return rows
+
+
+def _final_path(settings, out_path: str | Path) -> tuple[Path, bool]:
+    """(the file to write, whether its name waits for the batch id: `out_path` is a folder, one
+    that exists or one written with a trailing slash)."""
+    out = Path(out_path)
+    if out.is_dir() or str(out_path).endswith(("/", os.sep)):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"Cannot create the folder {out}: {exc.strerror or exc}.",
+                              hint="Pick a folder you can write to (--out).") from exc
+        return out, True
+    return files.check_target(settings, out), False
+
+
 def export(store: Store, actor: User, profile: str | None, out_path: str | Path, *,
            bom: bool = False, html_body: bool | None = None, batch_id: int | None = None,
            draft_ids: list[int] | None = None, job_id: int | None = None,
            neutralize: bool | None = None, on_duplicate: str = "refuse",
-           max_body_fields: int | None = None) -> dict[str, Any]:
+           max_body_fields: int | None = None, allow_repeat: bool = False) -> dict[str, Any]:
     """Write approved drafts as a profile's CSV, record the batch, mark the drafts exported.
 
-    With batch_id: write that batch's file again (same bytes, checked against the recorded hash).
+    `out_path` is a new file, or a folder (the file is named `<profile>-batch-<id>.csv`). With
+    batch_id: write that batch's file again (same bytes, checked against the recorded hash).
+    `allow_repeat`: a contact may receive another draft of a job it already received one of.
     """
     out = Path(out_path)
+    require(store, actor, "export", action="export drafts")
+    recovered = recover_exports(store)
+    files.remove_leftovers(store, out if out.is_dir() else out.parent)
     if batch_id is not None:
         return _reexport(store, actor, profile, out, batch_id)
     prof = get_profile(profile or "")
-    if on_duplicate not in DUPLICATE_POLICIES:
-        raise ExportError(f"Unknown on_duplicate {on_duplicate!r}.",
-                          hint=f"Use one of: {', '.join(DUPLICATE_POLICIES)}.")
     options = _options(prof, html_body, neutralize, max_body_fields)
+    target, named_later = _final_path(store.settings, out_path)
     with store.tx() as conn:
         require_role(conn, actor, *EXPORT_ROLES, action="export drafts")
-        q = (sa.select(*_COLS).join(contacts, contacts.c.id == drafts.c.contact_id)
-             .order_by(drafts.c.id))
-        if draft_ids is not None:
-            wanted = sorted({int(i) for i in draft_ids})
-            rows = []
-            for i in range(0, len(wanted), 500):
-                rows += [dict(r) for r in conn.execute(q.where(drafts.c.id.in_(wanted[i:i + 500])))
-                         .mappings()]
-            found = {r["draft_id"]: r for r in rows}
-            bad = [f"draft {i}: " + ("does not exist" if i not in found else f"is {found[i]['state']}")
-                   for i in wanted if i not in found or found[i]["state"] != "approved"]
-            if bad:
-                raise ExportError("Only approved drafts are exported:\n" +
-                                  "\n".join(f"  - {b}" for b in bad[:20]),
-                                  hint="Approve them first, or leave them out.")
+        rows = _select(conn, draft_ids, job_id)
+        rows, skipped = once.plan(conn, rows, explicit=draft_ids is not None,
+                                  on_duplicate=on_duplicate, allow_repeat=allow_repeat)
+        if not rows:  # the variants set aside stay set aside; then say why nothing was written
+            once.supersede(store, conn, actor, [s["id"] for s in skipped if s["supersede"]],
+                           reason="the contact already received a draft of the job", batch_id=None)
+            nothing = ExportError(
+                "There are no approved drafts to export" +
+                (f" in job {job_id}." if job_id is not None else ".") +
+                "".join(f"\n  - skipped {s['id']}: {s['reason']}" for s in skipped[:20]),
+                hint="Approve drafts in the review queue first.")
         else:
-            q = q.where(drafts.c.state == "approved")
-            if job_id is not None:
-                q = q.where(drafts.c.job_id == job_id)
-            rows = [dict(r) for r in conn.execute(q).mappings()]
-        if not rows:
-            raise ExportError("There are no approved drafts to export" +
-                              (f" in job {job_id}." if job_id is not None else "."),
-                              hint="Approve drafts in the review queue first.")
-        rows, skipped = _dedupe(rows, on_duplicate)
-        data, extras = render(prof, rows, options, bom=bom)
-        file_hash = hashlib.sha256(data).hexdigest()
-        now = utcnow()
-        recorded = {"bom": bom, "html_body": options.html_body, "neutralize": options.neutralize,
-                    "max_body_fields": options.max_body_fields, "on_duplicate": on_duplicate,
-                    "job_id": job_id, "snippet": extras.get("snippet")}
-        bid = conn.execute(export_batches.insert().values(
-            profile=prof.name, created_by=actor.username, options=recorded, n_rows=len(rows),
-            file_hash=file_hash, path=str(out.resolve()), created_at=now)).inserted_primary_key[0]
-        ids = [r["draft_id"] for r in rows]
-        conn.execute(export_items.insert(), [{"batch_id": bid, "draft_id": d, "position": i}
-                                             for i, d in enumerate(ids)])
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            n = conn.execute(drafts.update().where(drafts.c.id.in_(chunk), drafts.c.state == "approved")
-                             .values(state="exported", row_version=drafts.c.row_version + 1,
-                                     updated_at=now, updated_by=actor.username)).rowcount
-            if n != len(chunk):
-                raise ConflictError("Some drafts changed while exporting; nothing was exported.",
-                                    hint="Run the export again.")
-        conn.execute(audit.insert(), [{"draft_id": d, "actor": actor.username, "action": "export",
-                                       "details": {"batch_id": bid, "profile": prof.name},
-                                       "created_at": now} for d in ids])
-        store.audit(conn, "export_batch", actor=actor.username, batch_id=bid, profile=prof.name,
-                    rows=len(rows), file_hash=file_hash, skipped=len(skipped))
-        # Files last, still inside the transaction: a failed write rolls the batch back.
-        snippet_path = _write_files(out, data, extras)
-    return _result(bid, prof, out, len(rows), file_hash, recorded, extras, snippet_path, ids, skipped)
+            nothing = None
+            batch = _record(store, conn, actor, prof, rows, skipped, target, named_later,
+                            options=options, bom=bom, job_id=job_id, on_duplicate=on_duplicate,
+                            allow_repeat=allow_repeat)
+    if nothing is not None:
+        raise nothing
+    files.place(batch["part"], batch["target"], batch["data"])  # committed: the file takes its name
+    files.mark_written(store, batch["id"])
+    return _result(batch["id"], prof, batch["target"], len(rows), batch["file_hash"],
+                   batch["recorded"], batch["extras"], batch["snippet_path"], batch["ids"],
+                   once.skipped_report(skipped), superseded=batch["superseded"],
+                   recovered=recovered)
 
 
-def _write_files(out: Path, data: bytes, extras: dict) -> Path | None:
-    try:
-        textio.atomic_write(out, data)
-        if extras.get("snippet"):
-            path = _snippet_path(out)
-            textio.atomic_write(path, extras["snippet"] + "\n")
-            return path
-    except OSError as exc:
-        raise ExportError(f"Cannot write {out}: {exc.strerror or exc}.",
-                          hint="Pick a folder you can write to (--out).") from exc
-    return None
+def _record(store: Store, conn, actor: User, prof: Profile, rows: list[dict], skipped: list[dict],
+            target: Path, named_later: bool, *, options: Options, bom: bool, job_id: int | None,
+            on_duplicate: str, allow_repeat: bool) -> dict:
+    """Inside the export's transaction: the batch, its items, the drafts' states, the audit, and
+    the file under its temporary name (a failed write rolls everything back)."""
+    data, extras = render(prof, rows, options, bom=bom)
+    file_hash = hashlib.sha256(data).hexdigest()
+    recorded = {"bom": bom, "html_body": options.html_body, "neutralize": options.neutralize,
+                "max_body_fields": options.max_body_fields, "on_duplicate": on_duplicate,
+                "job_id": job_id, "snippet": extras.get("snippet"), "allow_repeat": allow_repeat}
+    now = utcnow()
+    bid = conn.execute(export_batches.insert().values(
+        profile=prof.name, created_by=actor.username, options=recorded, n_rows=len(rows),
+        file_hash=file_hash, path=str(target), created_at=now,
+        file_status="pending")).inserted_primary_key[0]
+    if named_later:
+        target = files.check_target(store.settings, target / f"{prof.name}-batch-{bid}.csv")
+        conn.execute(export_batches.update().where(export_batches.c.id == bid)
+                     .values(path=str(target)))
+    ids = [r["draft_id"] for r in rows]
+    conn.execute(export_items.insert(), [{"batch_id": bid, "draft_id": d, "position": i}
+                                         for i, d in enumerate(ids)])
+    once.claim(conn, ids, actor, "exported")
+    conn.execute(audit.insert(), [{"draft_id": d, "actor": actor.username, "action": "export",
+                                   "details": {"batch_id": bid, "profile": prof.name},
+                                   "created_at": now} for d in ids])
+    superseded = once.supersede(store, conn, actor, [s["id"] for s in skipped if s["supersede"]],
+                                reason="not picked for the contact", batch_id=bid)
+    if not allow_repeat:
+        superseded += once.supersede_siblings(store, conn, actor, rows, batch_id=bid)
+    store.audit(conn, "export_batch", actor=actor.username, batch_id=bid, profile=prof.name,
+                rows=len(rows), file_hash=file_hash, skipped=len(skipped),
+                superseded=len(superseded))
+    part = files.write_part(target, bid, data)
+    snippet_path = _snippet(store.settings, target, extras, bid)
+    return {"id": bid, "target": target, "part": part, "data": data, "file_hash": file_hash,
+            "recorded": recorded, "extras": extras, "snippet_path": snippet_path, "ids": ids,
+            "superseded": superseded}
+
+
+def _snippet(settings, target: Path, extras: dict, batch_id: int) -> Path | None:
+    """Write the snippet file (Mailchimp) under its temporary name; its final path."""
+    if not extras.get("snippet"):
+        return None
+    path = files.check_target(settings, target.with_name(target.stem + ".snippet.txt"),
+                              what="snippet file")
+    files.write_part(path, batch_id, extras["snippet"] + "\n")
+    return path
 
 
 def _result(bid, prof, out, n, file_hash, options, extras, snippet_path, ids, skipped, **more):
+    if snippet_path is not None:
+        files.place(files.part_path(snippet_path, bid), snippet_path)
     return {"batch_id": bid, "profile": prof.name, "path": str(out), "rows": n,
             "file_hash": file_hash, "options": options, "snippet": extras.get("snippet"),
             "snippet_path": str(snippet_path) if snippet_path else None,
@@ -195,38 +210,59 @@ def _result(bid, prof, out, n, file_hash, options, extras, snippet_path, ids, sk
             "skipped": skipped, "note": prof.note, **more}
 
 
+def _batch_rows(conn, batch_id: int) -> tuple[dict, list[dict]]:
+    batch = conn.execute(sa.select(export_batches).where(export_batches.c.id == batch_id)
+                         ).mappings().first()
+    if batch is None:
+        raise NotFoundError(f"No export batch {batch_id}.",
+                            hint="See the batches with `brandvoice export --list`.")
+    q = (sa.select(*_COLS).select_from(export_items.join(drafts, drafts.c.id == export_items.c.draft_id)
+                                       .join(contacts, contacts.c.id == drafts.c.contact_id))
+         .where(export_items.c.batch_id == batch_id).order_by(export_items.c.position))
+    return dict(batch), [dict(r) for r in conn.execute(q).mappings()]
+
+
+def render_batch(store: Store, batch_id: int) -> tuple[bytes, dict]:
+    """A recorded file batch rendered again from the store (ExportError if it no longer matches)."""
+    with store.read() as conn:
+        batch, rows = _batch_rows(conn, batch_id)
+    if batch["profile"] not in PROFILES:
+        raise ExportError(f"Batch {batch_id} ({batch['profile']}) is not a file export.")
+    o = batch["options"] or {}
+    options = Options(html_body=o.get("html_body", False), neutralize=o.get("neutralize", False),
+                      max_body_fields=o.get("max_body_fields", Options().max_body_fields))
+    data, extras = render(get_profile(batch["profile"]), rows, options, bom=bool(o.get("bom")))
+    file_hash = hashlib.sha256(data).hexdigest()
+    if file_hash != batch["file_hash"]:
+        raise ExportError(f"Batch {batch_id} no longer renders to the recorded file "
+                          f"(sha256 {batch['file_hash'][:12]}..., now {file_hash[:12]}...).",
+                          hint="The drafts or contacts changed in the database; export anew.")
+    return data, extras
+
+
+def recover_exports(store: Store) -> list[dict]:
+    """Put in place the files of batches a killed export committed (see `files.recover`)."""
+    return files.recover(store, lambda bid: render_batch(store, bid))
+
+
 def _reexport(store: Store, actor: User, profile: str | None, out: Path, batch_id: int) -> dict:
-    with store.tx() as conn:
+    with store.read() as conn:
         require_role(conn, actor, *EXPORT_ROLES, action="export drafts")
-        batch = conn.execute(sa.select(export_batches).where(export_batches.c.id == batch_id)
-                             ).mappings().first()
-        if batch is None:
-            raise NotFoundError(f"No export batch {batch_id}.",
-                                hint="See the batches with `brandvoice export --list`.")
-        if profile and profile != batch["profile"]:
-            raise ExportError(f"Batch {batch_id} was exported with profile {batch['profile']!r}, "
-                              f"not {profile!r}.", hint="Leave out --profile to re-export a batch.")
-        if batch["profile"] not in PROFILES:
-            raise ExportError(f"Batch {batch_id} ({batch['profile']}) is not a file export.")
-        prof = get_profile(batch["profile"])
-        o = batch["options"] or {}
-        options = Options(html_body=o.get("html_body", False), neutralize=o.get("neutralize", False),
-                          max_body_fields=o.get("max_body_fields", Options().max_body_fields))
-        q = (sa.select(*_COLS).select_from(export_items.join(drafts, drafts.c.id == export_items.c.draft_id)
-                                           .join(contacts, contacts.c.id == drafts.c.contact_id))
-             .where(export_items.c.batch_id == batch_id).order_by(export_items.c.position))
-        rows = [dict(r) for r in conn.execute(q).mappings()]
-        data, extras = render(prof, rows, options, bom=bool(o.get("bom")))
-        file_hash = hashlib.sha256(data).hexdigest()
-        if file_hash != batch["file_hash"]:
-            raise ExportError(f"Batch {batch_id} no longer renders to the recorded file "
-                              f"(sha256 {batch['file_hash'][:12]}..., now {file_hash[:12]}...).",
-                              hint="The drafts or contacts changed in the database; export anew.")
-        store.audit(conn, "export_again", actor=actor.username, batch_id=batch_id, path=str(out))
-        snippet_path = _write_files(out, data, extras)
+        batch, rows = _batch_rows(conn, batch_id)
+    if profile and profile != batch["profile"]:
+        raise ExportError(f"Batch {batch_id} was exported with profile {batch['profile']!r}, "
+                          f"not {profile!r}.", hint="Leave out --profile to re-export a batch.")
+    data, extras = render_batch(store, batch_id)
+    prof = get_profile(batch["profile"])
+    target = out / f"{prof.name}-batch-{batch_id}.csv" if out.is_dir() else out
+    target = files.check_target(store.settings, target)
+    with store.tx() as conn:
+        store.audit(conn, "export_again", actor=actor.username, batch_id=batch_id, path=str(target))
+    files.place(files.write_part(target, batch_id, data), target, data)
+    snippet_path = _snippet(store.settings, target, extras, batch_id)
     ids = [r["draft_id"] for r in rows]
-    return _result(batch_id, prof, out, len(rows), file_hash, o, extras, snippet_path, ids, [],
-                   reexported=True)
+    return _result(batch_id, prof, target, len(rows), batch["file_hash"], batch["options"] or {},
+                   extras, snippet_path, ids, [], reexported=True)
 
 
 def list_batches(store: Store, limit: int = 50) -> list[dict]:

@@ -139,7 +139,10 @@ def _mailchimp(rows, o):
     cells = [[r["email"], r["first_name"], r["last_name"], r["subject"], *c, *[""] * (n - len(c))]
              for r, c in zip(rows, parts, strict=True)]
     snippet = "".join(f"*|{t}|*" for t in tags)
-    return header, cells, {"snippet": snippet, "subject_merge_tag": "*|SUBJECT|*", "body_fields": n}
+    # BODY2 and on continue the body: only BODY1 can start a formula (see export.render)
+    continued = list(range(len(header) - n + 1, len(header)))
+    return header, cells, {"snippet": snippet, "subject_merge_tag": "*|SUBJECT|*", "body_fields": n,
+                           "continuation_columns": continued}
 
 
 def _limit(rows, o, fields: dict[str, tuple[str, int]]) -> None:

@@ -20,6 +20,7 @@ from brandvoice.errors import ConfigError, InputError, NotFoundError, StateError
 from brandvoice.prompting import shape
 from brandvoice.store import Store
 from brandvoice.store import contacts as contacts_t
+from brandvoice.users import User, require
 
 PARAMS_VERSION = 2  # of the job params' config
 
@@ -96,14 +97,18 @@ def _brand(brand: str | None, adapter) -> str:
     raise ConfigError("Generating with a base model needs a brand name.", hint="Pass --brand NAME.")
 
 
-def submit(store: Store, settings: Settings, *, crm: str | Path, activities: str | Path | None = None,
-           template: str, adapter: str | None = None, base_model: str | None = None,
-           brand: str | None = None, config: GenerationConfig | dict | None = None,
-           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True,
-           created_by: str | None = None) -> int:
-    """Validate the inputs (template, adapter, CRM file, completeness) and queue a generate job."""
+def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
+           activities: str | Path | None = None, template: str, adapter: str | None = None,
+           base_model: str | None = None, brand: str | None = None,
+           config: GenerationConfig | dict | None = None,
+           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True) -> int:
+    """Validate the inputs (template, adapter, CRM file, completeness) and queue a generate job as
+    `actor` (a marketer or an admin: the creator of every draft of the job; audited)."""
     from brandvoice import crm as crm_mod
     from brandvoice import prompting
+
+    require(store, actor, "generate", action="generate drafts")
+    created_by = actor.username
 
     if isinstance(mapping, (str, Path)):  # read now: the job keeps the mapping, not the file's path
         from brandvoice.crm.profiles import load_mapping

@@ -5,6 +5,11 @@ transaction with its draft version, guardrail results and audit event. A whole-e
 output is parsed (malformed outputs retried with a fresh seed) and failing drafts are retried (best
 attempt kept); a slot template's skeleton gets its slots filled (generation.slots). A (contact,
 variant) that already has a draft is never generated again.
+
+Fail closed: a draft is stored only with its guardrail verdict. A guard that cannot be built or
+run fails the job; a run without one refuses to store anything, unless a test says so through
+`UNCHECKED_FOR_TESTS`. The leakage check sees every contact of the job (`batch_contacts`), not
+only the chunk being written.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice.errors import TemplateError
+from brandvoice.errors import StateError, TemplateError
 from brandvoice.generation.backends import GenOutput, GenRequest, open_backend, seed_for
 from brandvoice.prompting import shape
 from brandvoice.store import Store, draft_versions, drafts, guardrail_results, utcnow
 
 RANK = {"pass": 0, "warn": 1, None: 2, "fail": 3}
+# The one way to store drafts without a guardrail verdict: tests of the loop itself set it.
+UNCHECKED_FOR_TESTS = False
 
 
 @dataclass
@@ -75,6 +82,7 @@ class Loop:
         self.store_results = None  # guardrails.store_results, with the guard
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
         self.slot_sources: list[str] = []  # "model" / "fallback" of every slot written this run
+        self.batch_contacts: list[dict] | None = None  # every contact of the job (leakage check)
 
     # --- planning ------------------------------------------------------------------------------
     def existing(self, conn, contact_ids: list[int] | None = None) -> set[tuple[int, int]]:
@@ -159,7 +167,7 @@ class Loop:
             if good and self.guard is not None:
                 verdicts = self.guard.check_many(
                     [(cd["parsed"].subject, cd["parsed"].body, s.contact, cd.get("model_texts"))
-                     for s, cd in good], batch_contacts=[s.contact for s in chunk])
+                     for s, cd in good], batch_contacts=self.job_contacts(chunk))
                 for (_item, cand), verdict in zip(good, verdicts, strict=True):
                     cand["verdict"] = verdict
             for item, cand in cands:
@@ -220,10 +228,16 @@ class Loop:
             verdicts = self.guard.check_many(
                 [(i.best["parsed"].subject, i.best["parsed"].body, i.contact,
                   [s["text"] for s in i.best["slots"] if s["source"] == "model"]) for i in chunk],
-                batch_contacts=[i.contact for i in chunk])
+                batch_contacts=self.job_contacts(chunk))
             for item, verdict in zip(chunk, verdicts, strict=True):
                 item.best["verdict"] = verdict
         return chunk
+
+    def job_contacts(self, chunk: list[Pending]) -> list[dict]:
+        """The contacts another contact's data must not leak from: the whole job's."""
+        if self.batch_contacts is None:
+            raise StateError(f"Job {self.job_id}: the leakage check needs every contact of the job.")
+        return self.batch_contacts
 
     # --- storing -------------------------------------------------------------------------------
     def _row(self, item: Pending) -> tuple[dict, Any, list[str]]:
@@ -293,6 +307,11 @@ class Loop:
                         created_at=row["created_at"]))
                 elif verdict is not None and self.store_results is not None:
                     self.store_results(self.store, conn, draft_id, 1, verdict)
+                elif not UNCHECKED_FOR_TESTS:
+                    raise StateError(f"Job {self.job_id}: a draft for contact {item.key} has no "
+                                     "guardrail verdict; nothing of this chunk was stored.",
+                                     hint="Check the brand's guardrails (policy file, tone "
+                                          "profile), then resume the job.")
                 self.store.audit(conn, "draft.generated", actor=self.created_by, draft_id=draft_id,
                                  job_id=self.job_id, contact=item.key, variant=item.variant,
                                  adapter=row["adapter_label"], template=self.template.name,
@@ -321,6 +340,7 @@ class Loop:
         """Generate every pending item, reporting each phase and each stored chunk; returns run
         statistics."""
         total = len(people) * self.config.variants
+        self.batch_contacts = [c for _, c in people]
         items = self.pending(people, render)
         done = total - len(items) - self.unrendered
         self.reporter.update(done=done, total=total, metrics=self.metrics("starting"), force=True)
@@ -334,6 +354,10 @@ class Loop:
                 self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
                 self.guard, self.store_results = open_guard(settings, self.brand, self.store,
                                                             self.adapter, self.reporter.log)
+                if (self.guard is None or self.store_results is None) and not UNCHECKED_FOR_TESTS:
+                    raise StateError(f"Job {self.job_id}: the guardrails of {self.brand} could not "
+                                     "be loaded; no draft is stored without its checks.",
+                                     hint="Check guardrails/<brand>.toml, then resume the job.")
                 # The first chunk is small so that the first drafts (and a measured ETA) show early.
                 first = max(1, min(2, self.config.batch_size))
                 chunks = [items[:first], *_chunks(items[first:], self.config.batch_size)]

@@ -64,6 +64,17 @@ class Guard:
         self.tone_note = tone_note
         self._library = None
         self._quality: QualityChecker | None = None
+        self._batch: tuple[list[dict], BatchIndex] | None = None
+
+    def batch_index(self, batch_contacts: list[dict] | None) -> BatchIndex | None:
+        """The index of a batch's contacts, built once per list: a job's chunks all pass the list
+        of every contact of the job, and indexing thousands of names per chunk would dominate."""
+        if not batch_contacts:
+            return None
+        if self._batch is None or self._batch[0] is not batch_contacts \
+                or len(self._batch[1].contacts) != len(batch_contacts):
+            self._batch = (batch_contacts, BatchIndex(list(batch_contacts)))
+        return self._batch[1]
 
     @classmethod
     def for_brand(cls, settings, brand: str, *, store=None, embedder=None, training_emails=None,
@@ -124,7 +135,7 @@ class Guard:
         """
         written = [list(it[3]) if len(it) > 3 and it[3] is not None else None for it in items]
         items = [(str(it[0] or ""), str(it[1] or ""), it[2] or {}) for it in items]
-        batch = BatchIndex(list(batch_contacts)) if batch_contacts else None
+        batch = self.batch_index(batch_contacts)
         memo: dict = {}  # per-contact facts, shared by the drafts to the same contact
         tone_results: list[CheckResult | None] = [None] * len(items)
         if self.tone is not None and items:
@@ -189,7 +200,7 @@ class Guard:
 
     def rules_only(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
         """Policy and personalization checks without the tone check (no embedder)."""
-        batch = BatchIndex(list(batch_contacts)) if batch_contacts else None
+        batch = self.batch_index(batch_contacts)
         memo: dict = {}
         out = []
         for it in items:

@@ -68,14 +68,26 @@ def store_results(store, conn, draft_id: int, row_version: int, verdict: Verdict
     """Write a draft's guardrail results (for the checked text version) and its verdict/tone score.
 
     Runs inside the caller's transaction `conn`; results of the same text version are replaced,
-    so checking a draft twice never duplicates rows.
+    so checking a draft twice never duplicates rows. A verdict is never written onto newer text:
+    when the draft's text changed after `row_version` (the version that was checked), nothing is
+    written and ConflictError says so.
     """
     import json
 
     import sqlalchemy as sa
 
+    from brandvoice.errors import ConflictError, NotFoundError
     from brandvoice.store import drafts, guardrail_results, utcnow
 
+    current = conn.execute(sa.select(drafts.c.row_version, drafts.c.text_row_version)
+                           .where(drafts.c.id == draft_id).with_for_update()).first()
+    if current is None:
+        raise NotFoundError(f"No draft with id {draft_id}: its guardrail results were not saved.")
+    if not current.text_row_version <= row_version <= current.row_version:
+        raise ConflictError(f"Draft {draft_id} changed while it was being checked (version "
+                            f"{row_version} was checked; its text is now version "
+                            f"{current.text_row_version}): the verdict was not saved.",
+                            hint="Reload the draft and check it again.")
     now = utcnow()
     conn.execute(sa.delete(guardrail_results).where(
         guardrail_results.c.draft_id == draft_id, guardrail_results.c.row_version == row_version))

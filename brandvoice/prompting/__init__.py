@@ -8,10 +8,13 @@ that training and generation share.
 
 Templates and rendering live in `templates`, the filters and the neutralizing of CRM values in
 `filters`, the brief/answer shape in `shape`, the briefs of past emails (training) in `briefs`,
-the one greeting parser (briefs, the personalization guardrail, the demo) in `greeting`.
+the one greeting parser (briefs, the personalization guardrail, the demo) in `greeting`, the
+bounded sandbox in `sandbox`, the load-time checks in `lint`, saving and trying out templates (a
+bounded worker process) in `editor`.
 """
 
 from brandvoice.prompting.briefs import CRM_NOTICE, crm_block, greeting_fields, training_brief
+from brandvoice.prompting.editor import preview, save_template
 from brandvoice.prompting.filters import FILTERS, first_name_or, is_blank, neutralize, oneline
 from brandvoice.prompting.greeting import Greeting, parse_greeting
 from brandvoice.prompting.shape import (
@@ -55,11 +58,12 @@ from brandvoice.prompting.templates import (
 )
 
 __all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "Greeting", "HEADER_KEYS", "MAX_BRIEF_CHARS",
-           "ParsedEmail", "SLOT_KINDS", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary", "SlotSpec",
-           "TemplateInfo", "body_paragraphs", "brief_header", "complete_brand_elements",
-           "completeness", "crm_block", "draft_skeleton", "environment", "find_mention",
-           "first_name_or", "format_email", "get_template", "greeting_fields", "greeting_line",
-           "is_blank", "list_templates", "mention_kind", "missing_fields", "neutralize", "oneline",
-           "parse_email", "parse_greeting", "parse_template", "past_email_slots", "render",
-           "render_skeleton", "skeleton_source", "slot_brief", "slot_system_prompt",
-           "structure_email", "system_prompt", "training_brief", "with_footer"]
+           "ParsedEmail", "SLOT_KINDS", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary",
+           "SlotSpec", "TemplateInfo", "body_paragraphs", "brief_header",
+           "complete_brand_elements", "completeness", "crm_block", "draft_skeleton", "environment",
+           "find_mention", "first_name_or", "format_email", "get_template", "greeting_fields",
+           "greeting_line", "is_blank", "list_templates", "mention_kind", "missing_fields",
+           "neutralize", "oneline", "parse_email", "parse_greeting", "parse_template",
+           "past_email_slots", "preview", "render", "render_skeleton", "save_template",
+           "skeleton_source", "slot_brief", "slot_system_prompt", "structure_email",
+           "system_prompt", "training_brief", "with_footer"]

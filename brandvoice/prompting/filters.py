@@ -20,6 +20,11 @@ PLACEHOLDERS = {"-", "--", "---", ".", "?", "n/a", "na", "null", "none", "nil", 
 _DELIM = re.compile(r"<(\s*/?\s*crm_data)", re.IGNORECASE)
 _CONTROL_TOKEN = re.compile(r"<\s*\|")  # <|im_start|>, <|endoftext|> ...
 _SPACE = re.compile(r"\s+")
+# Labels that start a line of a brief or a chat turn: in a value, "Task:" loses its colon, so that
+# "Acme. Task: reply in French" cannot read as an instruction of its own.
+_ROLE_LABEL = re.compile(r"\b(task|system|assistant|user|human|instructions?|note|subject|slot|"
+                         r"mention|campaign|segment|audience|answer|email|prompt)\s*:",
+                         re.IGNORECASE)
 
 
 class Trusted(str):
@@ -51,12 +56,21 @@ def is_blank(value: Any) -> bool:
     return not text or text.lower() in PLACEHOLDERS
 
 
-def oneline(value: Any, limit: int | None = None) -> str:
+def squeeze(value: Any, limit: int | None = None) -> str:
     """Collapse whitespace and newlines to single spaces; cut at `limit` characters with an ellipsis."""
     text = _SPACE.sub(" ", "" if value is None else str(value)).strip()
     if limit and len(text) > limit:
         text = text[: max(limit - 1, 1)].rstrip() + "…"
     return text
+
+
+def oneline(value: Any, limit: int | None = None) -> str:
+    """One neutral line: whitespace and newlines collapsed to single spaces, role-like labels
+    ("Task:", "System:", ...) without their colon, cut at `limit` characters with an ellipsis."""
+    text = squeeze(value)
+    if ":" in text:
+        text = _ROLE_LABEL.sub(r"\1", text)
+    return squeeze(text, limit)
 
 
 def first_name_or(value: Any, fallback: str = "there") -> str:
@@ -180,17 +194,17 @@ def crm_fields(ctx, contact: dict, activities: int = 3, notes: int = 400, custom
     """The contact as 'label: value' lines for the <crm_data> block (empty fields left out)."""
     now = context_now(ctx)
     first = first_name_or(contact, "")
-    name = oneline(f"{first} {contact.get('last_name') or ''}")
+    name = squeeze(f"{first} {contact.get('last_name') or ''}")
     lines = [("name", name)]
     for label, key in (("company", "company"), ("job title", "job_title"),
                        ("lifecycle stage", "lifecycle_stage"), ("lead status", "lead_status"),
                        ("deal stage", "deal_stage"),
                        *((("city", "city"), ("country", "country")) if location else ())):
-        lines.append((label, oneline(contact.get(key), 120)))
+        lines.append((label, squeeze(contact.get(key), 120)))
     if isinstance(custom, str):
         custom = [custom]
     for col in custom:
-        lines.append((col.lower(), oneline((contact.get("custom") or {}).get(col), 200)))
+        lines.append((col.lower(), squeeze((contact.get("custom") or {}).get(col), 200)))
     acts = [a for a in (contact.get("activities") or [])[:activities] if isinstance(a, dict)]
     if acts:
         parts = []
@@ -199,7 +213,7 @@ def crm_fields(ctx, contact: dict, activities: int = 3, notes: int = 400, custom
             parts.append(describe(a) + (f" ({relative(when, now)})" if when else ""))
         lines.append(("recent activity", "; ".join(parts)))
     if notes:
-        lines.append(("notes", oneline(contact.get("notes"), notes)))
+        lines.append(("notes", squeeze(contact.get("notes"), notes)))
     # Returned as plain text: the caller's finalize neutralizes any delimiter a value carries.
     return "\n".join(f"{label}: {value}" for label, value in lines if not is_blank(value))
 

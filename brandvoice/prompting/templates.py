@@ -3,7 +3,9 @@
 A template starts with a Jinja comment holding `key: value` lines (name, description, use_case,
 required_fields). It renders the user brief: `brief_header(...)` first (the shape training briefs have),
 then the instructions, then the CRM record inside <crm_data> delimiters as data. Printed values are
-neutralized (see prompt_filters), template code runs in an immutable sandbox with StrictUndefined.
+neutralized (see `filters`); template code runs in a bounded, immutable sandbox with StrictUndefined
+(`sandbox`). Loading a template checks its syntax, every filter and test it names, and that a
+whole-email brief prints CRM values outside <crm_data> only as one neutral line (`lint`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from typing import Any
 from brandvoice.crm.profiles import SNAPSHOT_FIELDS
 from brandvoice.errors import NotFoundError, TemplateError
 from brandvoice.prompting.filters import FILTERS, GLOBALS, is_blank, neutralize
+from brandvoice.prompting.lint import check_template
+from brandvoice.prompting.sandbox import BoundedEnvironment, render_bounded
 from brandvoice.prompting.slots import Skeleton, SlotCollector, slot_extension, split_skeleton
 
 HEADER_KEYS = ("name", "description", "use_case", "required_fields", "kind", "brand")
 KINDS = ("email", "slots")  # email: the model writes the whole email; slots: only marked slots
 MAX_BRIEF_CHARS = 12000  # a brief is for a small model: anything longer is a template bug
 _HEADER = re.compile(r"\A\s*\{#-?(.*?)-?#\}", re.DOTALL)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass
@@ -92,6 +96,7 @@ def parse_template(source: str, *, name: str | None = None, path: Path | None = 
                             hint="kind: email (the model writes the whole email) or kind: slots "
                                  "(a skeleton with slots).")
     _compile(source, tname, _filename(tname, path), kind)  # syntax errors surface on load
+    check_template(environment(kind), source, tname, kind)  # names, and CRM text in instructions
     return TemplateInfo(
         name=tname, description=meta.get("description", ""), use_case=meta.get("use_case", tname.replace("_", " ")),
         required_fields=required, path=path, hash=hashlib.sha256(source.encode("utf-8")).hexdigest(),
@@ -143,18 +148,17 @@ def get_template(name: str, settings=None) -> TemplateInfo:
 
 @lru_cache(maxsize=2)
 def environment(kind: str = "email"):
-    """The shared sandbox: immutable (templates cannot change the contact), strict undefined.
+    """The shared sandbox: bounded, immutable (templates cannot change the contact), strict undefined.
 
     A slot template is an email: a block tag at the end of a line keeps its newline there
     (trim_blocks off), where a brief's `{% set %}` lines should leave none.
     """
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                        trim_blocks=kind != "slots", lstrip_blocks=True,
-                                        keep_trailing_newline=False, finalize=neutralize,
-                                        extensions=[slot_extension()])
+    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=False,
+                             trim_blocks=kind != "slots", lstrip_blocks=True,
+                             keep_trailing_newline=False, finalize=neutralize,
+                             extensions=[slot_extension()])
     env.filters.update(FILTERS)
     env.globals.update(GLOBALS)
     return env
@@ -197,7 +201,7 @@ def _render_text(info: TemplateInfo, contact: dict, brand: str, extra: dict | No
                    now=datetime.now(timezone.utc), greeting="", signature="")
     context.update(extra or {})
     try:
-        return template.render(context).strip()
+        return render_bounded(template, context).strip()
     except TemplateError as exc:
         if exc.template is None:  # raised inside a slot: add where it happened
             raise TemplateError(f"Template {info.name}: {exc.message}", hint=exc.hint,

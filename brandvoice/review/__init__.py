@@ -3,45 +3,54 @@
     from brandvoice import review
     rows, total = review.list_queue(store, state="pending")
     review.approve(store, actor, draft_id, expected_version=row_version)
+    review.bulk_preview(store, actor)          # exactly what bulk_approve_passed would approve
     review.audit_trail(store, draft_id)
 
-States and actions live in `actions`, the queue and audit views in `queue`, the feedback loop and
-adapter metrics in `feedback`, regeneration of a rejected draft in `regenerate`.
+States and actions live in `actions`, bulk approval in `bulk`, the admin's review policy in
+`policy`, the queue and audit views in `queue`, rechecks in `checks`, the feedback loop and
+metrics (adapter metrics, pass precision) in `feedback`, regeneration of a rejected draft in
+`regenerate`.
 """
 
 from brandvoice.review.actions import (
+    DELIVERED,
     GENERATE_ROLES,
+    OVERRIDE,
+    REASON_ALIASES,
     REASON_CODES,
+    REGENERATE_ROLES,
     REVIEW_ROLES,
     STATES,
     TRANSITIONS,
-    BulkResult,
-    add_regenerated,
     allowed_actions,
     approve,
-    bulk_approve_passed,
+    canonical_reason,
     edit,
     edit_distance,
     email_text,
     reject,
     reopen,
-    request_regeneration,
-    self_approval_allowed,
     text_diff,
 )
-from brandvoice.review.checks import recheck
+from brandvoice.review.bulk import BulkResult, bulk_approve_passed, bulk_preview
+from brandvoice.review.checks import job_contacts, recheck
 from brandvoice.review.feedback import (
     adapter_metrics,
     dashboard,
     feedback_examples,
     negative_examples,
+    pass_precision,
     submit_training,
 )
+from brandvoice.review.policy import get_review_policy, self_approval_allowed, set_review_policy
 from brandvoice.review.queue import audit_trail, filter_options, get_draft, list_queue, queue_stamp
-from brandvoice.review.regenerate import regenerate
+from brandvoice.review.regenerate import add_regenerated, regenerate, request_regeneration
 
-__all__ = ["GENERATE_ROLES", "REASON_CODES", "REVIEW_ROLES", "STATES", "TRANSITIONS", "BulkResult",
+__all__ = ["DELIVERED", "GENERATE_ROLES", "OVERRIDE", "REASON_ALIASES", "REASON_CODES",
+           "REGENERATE_ROLES", "REVIEW_ROLES", "STATES", "TRANSITIONS", "BulkResult",
            "adapter_metrics", "add_regenerated", "allowed_actions", "approve", "audit_trail",
-           "bulk_approve_passed", "dashboard", "edit", "edit_distance", "email_text", "feedback_examples",
-           "filter_options", "get_draft", "list_queue", "queue_stamp", "negative_examples", "recheck", "regenerate", "reject", "reopen",
-           "request_regeneration", "self_approval_allowed", "submit_training", "text_diff"]
+           "bulk_approve_passed", "bulk_preview", "canonical_reason", "dashboard", "edit",
+           "edit_distance", "email_text", "feedback_examples", "filter_options", "get_draft",
+           "get_review_policy", "job_contacts", "list_queue", "negative_examples", "pass_precision",
+           "queue_stamp", "recheck", "regenerate", "reject", "reopen", "request_regeneration",
+           "self_approval_allowed", "set_review_policy", "submit_training", "text_diff"]

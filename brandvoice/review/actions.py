@@ -1,10 +1,19 @@
-"""The review workflow: a state machine over drafts, roles, optimistic concurrency, regeneration.
+"""The review workflow: a state machine over drafts, roles, optimistic concurrency, the verdict rule.
 
-States: pending -> approved | rejected; approved -> exported (by export/send). An edit keeps the
-draft pending (an edit of an approved draft sends it back to pending: its guardrail verdict was for
-the old text). Every write checks `drafts.row_version` (UPDATE ... WHERE id=? AND row_version=?),
-so two reviewers never overwrite each other: the second gets ConflictError "changed by X at T".
-Every action appends to the audit table in the same transaction.
+States: pending -> approved | rejected; approved -> exported | superseded (by delivery). An edit
+keeps the draft pending (an edit of an approved draft sends it back to pending: its guardrail
+verdict was for the old text). `sending` holds a draft claimed by an SMTP send until the server's
+answer is recorded; `superseded` is an approved variant that was not picked when another draft of
+the same contact and job was delivered. Both are final for a reviewer.
+
+Every write checks `drafts.row_version` (UPDATE ... WHERE id=? AND row_version=?), so two
+reviewers never overwrite each other: the second gets ConflictError "changed by X at T". Every
+action appends to the audit table in the same transaction.
+
+Review follows the verdict: a draft is approved only when its current text was checked
+(guardrail results at or after `text_row_version`); a failing verdict is approved only with a
+reason (an override, kept with the decision and in the audit). Self-approval and approving one's
+own edit follow the admin's review policy (`policy`).
 """
 
 from __future__ import annotations
@@ -16,38 +25,42 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from brandvoice.errors import ConflictError, InputError, NotFoundError, PermissionDenied, StateError
-from brandvoice.store import (
-    Store,
-    contacts,
-    draft_versions,
-    drafts,
-    reviews,
-    utcnow,
-)
-from brandvoice.store import audit as audit_table
-from brandvoice.users import User, require_role
+from brandvoice.review.policy import read_policy
+from brandvoice.store import Store, draft_versions, drafts, guardrail_results, reviews, utcnow
+from brandvoice.users import PERMISSIONS, User, require_role
 
-STATES = ("pending", "approved", "rejected", "exported")
-# state -> {action: next state}. "export" is done by export.py/send.py, never by a reviewer call.
+STATES = ("pending", "approved", "rejected", "exported", "superseded", "sending")
+DELIVERED = ("exported", "sending")  # a customer has (or may have) received it
+# state -> {action: next state}. "export", "claim" and "supersede" are delivery's, never a reviewer's.
 TRANSITIONS: dict[str, dict[str, str]] = {
     "pending": {"approve": "approved", "reject": "rejected", "edit": "pending"},
-    "approved": {"reject": "rejected", "edit": "pending", "reopen": "pending", "export": "exported"},
+    "approved": {"reject": "rejected", "edit": "pending", "reopen": "pending", "export": "exported",
+                 "claim": "sending", "supersede": "superseded"},
     "rejected": {"reopen": "pending", "regenerate": "rejected"},
     "exported": {},
+    "superseded": {},
+    "sending": {},
 }
-REASON_CODES = ("off-brand", "wrong-facts", "tone", "compliance", "other")
-REVIEW_ROLES = ("reviewer", "admin")
-GENERATE_ROLES = ("marketer", "reviewer", "admin")
+_DELIVERY_ACTIONS = ("export", "claim", "supersede")
+REASON_CODES = ("incoherent", "off-brief", "wrong-name", "cut-off", "placeholder", "invented-facts",
+                "off-brand", "tone", "compliance", "other")
+# Codes of earlier versions, still in stored decisions: read (and accepted) as their new names.
+REASON_ALIASES = {"wrong-facts": "invented-facts"}
+OVERRIDE = "override"  # reviews.reason_code of an approval against a failing verdict
+REVIEW_ROLES = PERMISSIONS["review"]
+GENERATE_ROLES = PERMISSIONS["generate"]
+REGENERATE_ROLES = PERMISSIONS["regenerate"]
+MAX_SUBJECT = 998  # RFC 5322's line limit: a longer subject is no header
 
 
-def self_approval_allowed(store: Store) -> bool:
-    """Whether a user may approve a draft they generated (Settings.allow_self_approval, off by default)."""
-    return bool(store.settings.allow_self_approval)
+def canonical_reason(code: str | None) -> str | None:
+    """A stored or given rejection reason under its current name (old codes are aliases)."""
+    return REASON_ALIASES.get(code, code) if code else code
 
 
 def allowed_actions(state: str) -> list[str]:
     """The reviewer actions allowed in a state."""
-    return [a for a in TRANSITIONS.get(state, {}) if a != "export"]
+    return [a for a in TRANSITIONS.get(state, {}) if a not in _DELIVERY_ACTIONS]
 
 
 def email_text(subject: str, body: str) -> str:
@@ -71,7 +84,8 @@ def edit_distance(old_subject: str, old_body: str, new_subject: str, new_body: s
                                                  email_text(new_subject, new_body)))
 
 
-def _load(conn: Connection, draft_id: int, *, lock: bool = True) -> dict[str, Any]:
+def load(conn: Connection, draft_id: int, *, lock: bool = True) -> dict[str, Any]:
+    """One draft row (locked for update by default); NotFoundError if missing."""
     q = sa.select(drafts).where(drafts.c.id == draft_id)
     row = conn.execute(q.with_for_update() if lock else q).mappings().first()
     if row is None:
@@ -80,7 +94,7 @@ def _load(conn: Connection, draft_id: int, *, lock: bool = True) -> dict[str, An
     return dict(row)
 
 
-def _check(draft: dict, action: str, expected_version: int | None) -> str:
+def check_action(draft: dict, action: str, expected_version: int | None) -> str:
     """Refuse a stale version (ConflictError) or an illegal action (StateError); return next state."""
     if expected_version is not None and draft["row_version"] != expected_version:
         raise ConflictError(
@@ -96,31 +110,35 @@ def _check(draft: dict, action: str, expected_version: int | None) -> str:
     return nxt
 
 
-def _update(conn: Connection, draft: dict, actor: User, **values: Any) -> int:
-    """Optimistic write: bumps row_version; 0 rows means someone else wrote first."""
+def update(conn: Connection, draft: dict, actor: User, *, text: bool = False, **values: Any) -> int:
+    """Optimistic write: bumps row_version (and text_row_version with `text`); 0 rows means
+    someone else wrote first."""
     now = utcnow()
     new_version = draft["row_version"] + 1
+    if text:
+        values["text_row_version"] = new_version
     n = conn.execute(drafts.update()
                      .where(drafts.c.id == draft["id"], drafts.c.row_version == draft["row_version"])
                      .values(row_version=new_version, updated_at=now, updated_by=actor.username,
                              **values)).rowcount
     if n != 1:
-        fresh = _load(conn, draft["id"], lock=False)
+        fresh = load(conn, draft["id"], lock=False)
         raise ConflictError(f"Draft {draft['id']} was changed by {fresh['updated_by'] or 'someone'} "
                             f"at {fresh['updated_at']}; reload it.")
     return new_version
 
 
-def _decision(conn: Connection, draft: dict, actor: User, action: str, to_state: str, *,
-              reason_code: str | None = None, reason_text: str | None = None,
-              subject: str | None = None, body: str | None = None,
-              old_label: str = "generated") -> dict:
+def decision(conn: Connection, draft: dict, actor: User, action: str, to_state: str, *,
+             reason_code: str | None = None, reason_text: str | None = None,
+             subject: str | None = None, body: str | None = None, verdict: str | None = None,
+             old_label: str = "generated") -> dict:
+    """Insert the reviews row of one decision (with its diff against the generated text)."""
     subject = draft["subject"] if subject is None else subject
     body = draft["body"] if body is None else body
     base_s, base_b = draft["generated_subject"], draft["generated_body"]
     row = dict(draft_id=draft["id"], action=action, reviewer=actor.username,
                from_state=draft["state"], to_state=to_state, reason_code=reason_code,
-               reason_text=reason_text,
+               reason_text=reason_text, verdict=verdict,
                diff=text_diff(base_s, base_b, subject, body, old_label=old_label,
                               new_label="approved" if action == "approve" else "current"),
                edit_distance=edit_distance(base_s, base_b, subject, body), created_at=utcnow())
@@ -133,60 +151,129 @@ def _result(draft_id: int, state: str, row_version: int) -> dict:
             "allowed_actions": allowed_actions(state)}
 
 
-def _no_self_approval(store: Store, draft: dict, actor: User) -> None:
-    if draft["created_by"] and draft["created_by"] == actor.username and not self_approval_allowed(store):
+def current_check(conn: Connection, draft: dict) -> dict | None:
+    """The guardrail check of the draft's current text: {row_version, status, failed, warned};
+    None when the text changed since its last check (or was never checked)."""
+    rows = conn.execute(sa.select(guardrail_results.c.row_version, guardrail_results.c.check,
+                                  guardrail_results.c.rule, guardrail_results.c.status)
+                        .where(guardrail_results.c.draft_id == draft["id"],
+                               guardrail_results.c.row_version >= draft["text_row_version"])).all()
+    if not rows:
+        return None
+    version = max(r.row_version for r in rows)
+    last = [r for r in rows if r.row_version == version]
+    failed = [f"{r.check}/{r.rule}" for r in last if r.status == "fail"]
+    warned = [f"{r.check}/{r.rule}" for r in last if r.status == "warn"]
+    status = "fail" if failed else "warn" if warned else "pass"
+    return {"row_version": version, "status": status, "failed": failed, "warned": warned}
+
+
+def own_edits(conn: Connection, ids: list[int], username: str) -> set[int]:
+    """The drafts among `ids` whose text the user edited."""
+    out: set[int] = set()
+    for i in range(0, len(ids), 500):
+        out |= {r[0] for r in conn.execute(sa.select(draft_versions.c.draft_id).distinct().where(
+            draft_versions.c.draft_id.in_(ids[i:i + 500]), draft_versions.c.kind == "edit",
+            draft_versions.c.author == username))}
+    return out
+
+
+def _authorship(conn: Connection, draft: dict, actor: User) -> None:
+    """PermissionDenied when the policy keeps the actor from approving text they wrote."""
+    policy = read_policy(conn)
+    if draft["created_by"] and draft["created_by"] == actor.username \
+            and not policy["allow_self_approval"]:
         raise PermissionDenied(f"Draft {draft['id']} was generated by {actor.username}; nobody "
                                "approves a draft they generated.",
-                               hint="Ask another reviewer (or an admin may set "
-                                    "BRANDVOICE_ALLOW_SELF_APPROVAL=1).")
+                               hint="Ask another reviewer (or an admin may allow self-approval: "
+                                    "`brandvoice settings set --allow-self-approval`).")
+    if not policy["allow_own_edit_approval"] and own_edits(conn, [draft["id"]], actor.username):
+        raise PermissionDenied(f"Draft {draft['id']} holds {actor.username}'s own edit; nobody "
+                               "approves text they wrote.",
+                               hint="Ask another reviewer (or an admin may allow it: `brandvoice "
+                                    "settings set --allow-own-edit-approval`).")
 
 
 def approve(store: Store, actor: User, draft_id: int, *, expected_version: int,
-            note: str | None = None) -> dict:
-    """Approve a pending draft: reviewer or admin, and (by default) not the draft's own generator."""
+            note: str | None = None, reason: str | None = None) -> dict:
+    """Approve a pending draft whose current text was checked: reviewer or admin, not its author
+    (unless the review policy allows), and a failing verdict only with a `reason` (an override)."""
     with store.tx() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="approve drafts")
-        draft = _load(conn, draft_id)
-        nxt = _check(draft, "approve", expected_version)
-        _no_self_approval(store, draft, actor)
-        version = _update(conn, draft, actor, state=nxt)
-        dec = _decision(conn, draft, actor, "approve", nxt, reason_text=note)
-        store.audit(conn, "approve", actor=actor.username, draft_id=draft_id, row_version=version,
-                    note=note, edit_distance=dec["edit_distance"])
+        draft = load(conn, draft_id)
+        nxt = check_action(draft, "approve", expected_version)
+        _authorship(conn, draft, actor)
+        check = current_check(conn, draft)
+        if check is None:
+            raise StateError(f"Draft {draft_id} changed since its last guardrail check (its text "
+                             f"is version {draft['text_row_version']}): check it again first.",
+                             hint=f"Run `brandvoice review check {draft_id}` (or the Check button "
+                                  "on the Review page), then approve the version you see.")
+        override = check["status"] == "fail"
+        reason = (reason or "").strip() or None
+        if override and reason is None:
+            raise InputError(f"Draft {draft_id} failed its guardrails ({', '.join(check['failed'])}): "
+                             "approving it needs a reason.",
+                             hint="Say why it may go out anyway (--reason), or edit or reject it.")
+        version = update(conn, draft, actor, state=nxt)
+        dec = decision(conn, draft, actor, "approve", nxt, verdict=check["status"],
+                       reason_code=OVERRIDE if override else None,
+                       reason_text=reason if override else (note or reason))
+        details: dict[str, Any] = {"row_version": version, "note": note,
+                                   "edit_distance": dec["edit_distance"], "verdict": check["status"]}
+        if override:
+            details.update(override=True, reason=reason, failed_rules=check["failed"])
+        store.audit(conn, "approve", actor=actor.username, draft_id=draft_id, **details)
     return _result(draft_id, nxt, version)
 
 
 def reject(store: Store, actor: User, draft_id: int, *, expected_version: int, reason_code: str,
            reason_text: str | None = None) -> dict:
     """Reject a draft with a reason from REASON_CODES (+ free text; required for "other")."""
-    if reason_code not in REASON_CODES:
+    code = REASON_ALIASES.get(reason_code, reason_code)
+    if code not in REASON_CODES:
         raise InputError(f"Unknown rejection reason {reason_code!r} for draft {draft_id}.",
                          hint=f"Use one of: {', '.join(REASON_CODES)}.")
-    if reason_code == "other" and not (reason_text or "").strip():
+    if code == "other" and not (reason_text or "").strip():
         raise InputError(f"Rejecting draft {draft_id} as 'other' needs a free-text reason.",
                          hint="Say what is wrong in the reason text.")
     with store.tx() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="reject drafts")
-        draft = _load(conn, draft_id)
-        nxt = _check(draft, "reject", expected_version)
-        version = _update(conn, draft, actor, state=nxt)
-        _decision(conn, draft, actor, "reject", nxt, reason_code=reason_code, reason_text=reason_text)
+        draft = load(conn, draft_id)
+        nxt = check_action(draft, "reject", expected_version)
+        check = current_check(conn, draft)
+        version = update(conn, draft, actor, state=nxt)
+        decision(conn, draft, actor, "reject", nxt, reason_code=code, reason_text=reason_text,
+                 verdict=check["status"] if check else None)
         store.audit(conn, "reject", actor=actor.username, draft_id=draft_id, row_version=version,
-                    reason_code=reason_code, reason_text=reason_text)
+                    reason_code=code, reason_text=reason_text,
+                    verdict=check["status"] if check else None)
     return _result(draft_id, nxt, version)
+
+
+def _edit_problems(draft_id: int, subject: str, body: str) -> list[str]:
+    problems = [f"draft {draft_id}: {name} is empty" for name, v in (("subject", subject), ("body", body))
+                if not (v or "").strip()]
+    if any(ch in (subject or "") for ch in "\r\n\x0b\x0c\x85\u2028\u2029"):
+        problems.append(f"draft {draft_id}: the subject holds a line break (a subject is one line; "
+                        "a line break would start a new email header)")
+    if len(subject or "") > MAX_SUBJECT:
+        problems.append(f"draft {draft_id}: the subject is {len(subject):,} characters "
+                        f"(at most {MAX_SUBJECT})")
+    return problems
 
 
 def edit(store: Store, actor: User, draft_id: int, *, subject: str, body: str,
          expected_version: int) -> dict:
     """Replace the draft's text; the old version is kept in draft_versions (kind "edit")."""
-    problems = [f"draft {draft_id}: {name} is empty" for name, v in (("subject", subject), ("body", body))
-                if not (v or "").strip()]
+    problems = _edit_problems(draft_id, subject, body)
     if problems:
-        raise InputError("Cannot save the edit:", problems=problems, hint="Write a subject and a body.")
+        raise InputError("Cannot save the edit:", problems=problems,
+                         hint="Write a one-line subject and a body.")
     with store.tx() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="edit drafts")
-        draft = _load(conn, draft_id)
-        nxt = _check(draft, "edit", expected_version)
+        draft = load(conn, draft_id)
+        nxt = check_action(draft, "edit", expected_version)
         if subject == draft["subject"] and body == draft["body"]:
             raise InputError(f"Draft {draft_id}: the edit changes nothing.",
                              hint="Change the subject or the body, or approve the draft as it is.")
@@ -201,8 +288,8 @@ def edit(store: Store, actor: User, draft_id: int, *, subject: str, body: str,
         conn.execute(draft_versions.insert().values(
             draft_id=draft_id, version=last + 1, subject=subject, body=body, author=actor.username,
             kind="edit", created_at=utcnow()))
-        version = _update(conn, draft, actor, state=nxt, subject=subject, body=body)
-        dec = _decision(conn, draft, actor, "edit", nxt, subject=subject, body=body)
+        version = update(conn, draft, actor, text=True, state=nxt, subject=subject, body=body)
+        dec = decision(conn, draft, actor, "edit", nxt, subject=subject, body=body)
         store.audit(conn, "edit", actor=actor.username, draft_id=draft_id, row_version=version,
                     text_version=last + 1, edit_distance=dec["edit_distance"])
     return _result(draft_id, nxt, version)
@@ -213,172 +300,10 @@ def reopen(store: Store, actor: User, draft_id: int, *, expected_version: int,
     """Send an approved or rejected draft back to pending (a reviewer changed their mind)."""
     with store.tx() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="reopen drafts")
-        draft = _load(conn, draft_id)
-        nxt = _check(draft, "reopen", expected_version)
-        version = _update(conn, draft, actor, state=nxt)
-        _decision(conn, draft, actor, "reopen", nxt, reason_text=note)
+        draft = load(conn, draft_id)
+        nxt = check_action(draft, "reopen", expected_version)
+        version = update(conn, draft, actor, state=nxt)
+        decision(conn, draft, actor, "reopen", nxt, reason_text=note)
         store.audit(conn, "reopen", actor=actor.username, draft_id=draft_id, row_version=version,
                     note=note)
     return _result(draft_id, nxt, version)
-
-
-class BulkResult(int):
-    """The number of drafts approved (an int), with `.approved` ids and `.skipped` [{id, reason}]."""
-
-    approved: list[int]
-    skipped: list[dict]
-
-    def __new__(cls, approved: list[int], skipped: list[dict]) -> BulkResult:
-        obj = super().__new__(cls, len(approved))
-        obj.approved, obj.skipped = approved, skipped
-        return obj
-
-
-def bulk_approve_passed(store: Store, actor: User, draft_ids: list[int] | None = None, *,
-                        job_id: int | None = None, note: str | None = None) -> BulkResult:
-    """Approve, in one transaction, the pending drafts that passed every guardrail (verdict "pass").
-
-    Without draft_ids: every pending passed draft (of job_id if given). Drafts that are not pending,
-    did not pass, were edited after the check, or were generated by the actor (self-approval rule)
-    are skipped and reported.
-    """
-    allow_self = self_approval_allowed(store)
-    with store.tx() as conn:
-        require_role(conn, actor, *REVIEW_ROLES, action="approve drafts")
-        q = sa.select(drafts.c.id, drafts.c.state, drafts.c.verdict, drafts.c.created_by,
-                      drafts.c.row_version, drafts.c.subject, drafts.c.body,
-                      drafts.c.generated_subject, drafts.c.generated_body).order_by(drafts.c.id)
-        if draft_ids is not None:
-            wanted = list(dict.fromkeys(int(i) for i in draft_ids))
-            rows: list[Any] = []
-            for i in range(0, len(wanted), 500):
-                rows += conn.execute(q.where(drafts.c.id.in_(wanted[i:i + 500])).with_for_update()).all()
-            found = {r.id for r in rows}
-            skipped = [{"id": i, "reason": "no such draft"} for i in wanted if i not in found]
-        else:
-            q = q.where(drafts.c.state == "pending", drafts.c.verdict == "pass")
-            if job_id is not None:
-                q = q.where(drafts.c.job_id == job_id)
-            rows, skipped = conn.execute(q.with_for_update()).all(), []
-        edited = _edited(conn, [r.id for r in rows])
-        todo = []
-        for r in rows:
-            if r.state != "pending":
-                skipped.append({"id": r.id, "reason": f"state is {r.state}"})
-            elif r.verdict != "pass":
-                skipped.append({"id": r.id, "reason": f"guardrail verdict is {r.verdict or 'not checked'}"})
-            elif r.id in edited:
-                skipped.append({"id": r.id, "reason": "edited after its guardrail check: approve it "
-                                                      "on its own"})
-            elif r.created_by == actor.username and not allow_self:
-                skipped.append({"id": r.id, "reason": f"generated by {actor.username} (no self-approval)"})
-            else:
-                todo.append(r)
-        now = utcnow()
-        approved: list[int] = []
-        for i in range(0, len(todo), 500):
-            chunk = todo[i:i + 500]
-            ids = [r.id for r in chunk]
-            # One set-based write; the state guard keeps it exact even under READ COMMITTED.
-            n = conn.execute(drafts.update()
-                             .where(drafts.c.id.in_(ids), drafts.c.state == "pending")
-                             .values(state="approved", row_version=drafts.c.row_version + 1,
-                                     updated_at=now, updated_by=actor.username)).rowcount
-            if n != len(ids):
-                raise ConflictError("Some drafts changed while bulk-approving; nothing was approved.",
-                                    hint="Reload the queue and try again.")
-            approved += ids
-        if todo:
-            conn.execute(reviews.insert(), [dict(
-                draft_id=r.id, action="approve", reviewer=actor.username, from_state="pending",
-                to_state="approved", reason_code=None, reason_text=note or "bulk approve (all passed)",
-                diff=text_diff(r.generated_subject, r.generated_body, r.subject, r.body,
-                               new_label="approved"),
-                edit_distance=edit_distance(r.generated_subject, r.generated_body, r.subject, r.body),
-                created_at=now) for r in todo])
-            conn.execute(audit_table.insert(), [dict(
-                draft_id=r.id, actor=actor.username, action="approve",
-                details={"bulk": True, "row_version": r.row_version + 1}, created_at=now)
-                for r in todo])
-        store.audit(conn, "bulk_approve", actor=actor.username, approved=len(approved),
-                    skipped=len(skipped), job_id=job_id)
-    return BulkResult(approved, skipped)
-
-
-def _edited(conn: Connection, ids: list[int]) -> set[int]:
-    out: set[int] = set()
-    for i in range(0, len(ids), 500):
-        out |= {r[0] for r in conn.execute(sa.select(draft_versions.c.draft_id).distinct().where(
-            draft_versions.c.draft_id.in_(ids[i:i + 500]), draft_versions.c.kind == "edit"))}
-    return out
-
-
-def request_regeneration(store: Store, actor: User, draft_id: int) -> dict:
-    """Record a request to regenerate a rejected draft; returns what the generator needs."""
-    with store.tx() as conn:
-        require_role(conn, actor, *GENERATE_ROLES, action="regenerate drafts")
-        draft = _load(conn, draft_id)
-        _check(draft, "regenerate", None)
-        last = conn.execute(sa.select(reviews.c.reason_code, reviews.c.reason_text)
-                            .where(reviews.c.draft_id == draft_id, reviews.c.action == "reject")
-                            .order_by(reviews.c.id.desc()).limit(1)).first()
-        attempt = _next_attempt(conn, draft)
-        conn.execute(reviews.insert().values(
-            draft_id=draft_id, action="regenerate", reviewer=actor.username, from_state="rejected",
-            to_state="rejected", reason_code=last.reason_code if last else None,
-            reason_text=f"regeneration requested (attempt {attempt})", created_at=utcnow()))
-        store.audit(conn, "regenerate_request", actor=actor.username, draft_id=draft_id,
-                    attempt=attempt)
-        contact = conn.execute(sa.select(contacts.c.data).where(contacts.c.id == draft["contact_id"])
-                               ).scalar()
-    return {"parent_id": draft_id, "job_id": draft["job_id"], "contact_id": draft["contact_id"],
-            "contact": contact, "variant": draft["variant"], "attempt": attempt,
-            "brand": draft["brand"], "template_name": draft["template_name"],
-            "template_hash": draft["template_hash"], "adapter_id": draft["adapter_id"],
-            "adapter_label": draft["adapter_label"], "settings": draft["settings"],
-            "rejected": {"reason_code": last.reason_code if last else None,
-                         "reason_text": last.reason_text if last else None,
-                         "subject": draft["subject"], "body": draft["body"]}}
-
-
-def _next_attempt(conn: Connection, draft: dict) -> int:
-    top = conn.execute(sa.select(sa.func.max(drafts.c.attempt)).where(
-        drafts.c.job_id == draft["job_id"], drafts.c.contact_id == draft["contact_id"],
-        drafts.c.variant == draft["variant"])).scalar()
-    return (top or 0) + 1
-
-
-def add_regenerated(store: Store, parent_id: int, *, subject: str, body: str,
-                    created_by: str | None = None, raw_output: str | None = None,
-                    prompt: str | None = None, seed: int | None = None,
-                    template_hash: str | None = None, adapter_id: int | None = None,
-                    adapter_label: str | None = None, settings: dict | None = None) -> int:
-    """Insert the new variant of a rejected draft (parent_id, attempt+1, pending); returns its id."""
-    if not subject.strip() or not body.strip():
-        raise InputError(f"The regenerated draft for {parent_id} has an empty subject or body.")
-    with store.tx() as conn:
-        parent = _load(conn, parent_id)
-        if parent["state"] != "rejected":
-            raise StateError(f"Draft {parent_id} is {parent['state']}; only a rejected draft is "
-                             "regenerated.")
-        attempt = _next_attempt(conn, parent)
-        now = utcnow()
-        new_id = conn.execute(drafts.insert().values(
-            job_id=parent["job_id"], contact_id=parent["contact_id"], variant=parent["variant"],
-            attempt=attempt, brand=parent["brand"], subject=subject, body=body,
-            generated_subject=subject, generated_body=body, raw_output=raw_output, prompt=prompt,
-            template_name=parent["template_name"],
-            template_hash=template_hash or parent["template_hash"],
-            adapter_id=adapter_id if adapter_id is not None else parent["adapter_id"],
-            adapter_label=adapter_label or parent["adapter_label"],
-            settings=settings if settings is not None else parent["settings"], seed=seed,
-            state="pending", verdict=None, flags=[], row_version=1, parent_id=parent_id,
-            created_by=created_by, created_at=now, updated_at=now, updated_by=created_by,
-        )).inserted_primary_key[0]
-        conn.execute(draft_versions.insert().values(draft_id=new_id, version=1, subject=subject,
-                                                    body=body, author=created_by, kind="generated",
-                                                    created_at=now))
-        store.audit(conn, "regenerated", actor=created_by, draft_id=new_id, parent_id=parent_id,
-                    attempt=attempt)
-        store.audit(conn, "regenerated_child", actor=created_by, draft_id=parent_id, child_id=new_id)
-    return new_id

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from brandvoice.errors import ConflictError
 from brandvoice.review.actions import REVIEW_ROLES
 from brandvoice.review.queue import get_draft
-from brandvoice.store import Store, drafts
+from brandvoice.store import Store, contacts
 from brandvoice.users import User, require_role
+
+
+def job_contacts(store: Store, job_id: int) -> list[dict]:
+    """Every contact snapshot of a generation job: what the leakage check compares a draft with."""
+    with store.read() as conn:
+        return [r[0] for r in conn.execute(sa.select(contacts.c.data)
+                                           .where(contacts.c.job_id == job_id)
+                                           .order_by(contacts.c.id))]
 
 
 def recheck(store: Store, actor: User, draft_id: int, *, guard=None) -> dict:
@@ -27,15 +34,12 @@ def recheck(store: Store, actor: User, draft_id: int, *, guard=None) -> dict:
 
         guard = brand_guard(store.settings, d["brand"] or "", store=store, adapter=d["adapter_id"])
     contact = (d.get("contact") or {}).get("data") or {}
-    verdict = guard.check(d["subject"], d["body"], contact)
+    verdict = guard.check(d["subject"], d["body"], contact,
+                          batch_contacts=job_contacts(store, d["job_id"]))
     with store.tx() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="check drafts")
-        now = conn.execute(sa.select(drafts.c.row_version).where(drafts.c.id == draft_id)).scalar()
-        if now != d["row_version"]:
-            raise ConflictError(f"Draft {draft_id} changed while it was being checked (version "
-                                f"{d['row_version']} then, {now} now); its verdict was not saved.",
-                                hint="Reload the draft and check it again.")
         store_results(store, conn, draft_id, d["row_version"], verdict)
         store.audit(conn, "recheck", actor=actor.username, draft_id=draft_id,
                     row_version=d["row_version"], verdict=verdict.status)
-    return {"id": draft_id, "row_version": d["row_version"], "verdict": verdict.status}
+    return {"id": draft_id, "row_version": d["row_version"], "verdict": verdict.status,
+            "reasons": verdict.reasons()}

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from brandvoice.errors import InputError
+from brandvoice.review.actions import canonical_reason
 from brandvoice.store import Store, contacts, draft_versions, drafts, reviews
 
 if TYPE_CHECKING:
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
 
 APPROVED_WEIGHT = 2.0  # above a past email's 1.0: a reviewer vouched for it
 EDITED_WEIGHT = 2.5  # a reviewer's own wording is the strongest signal of the voice
+# A reviewer approved these: still approved, or delivered, or set aside for a sibling delivered.
+APPROVED_STATES = ("approved", "exported", "superseded", "sending")
 
 
 def _edited_ids(conn: sa.Connection, ids: list[int]) -> set[int]:
@@ -34,7 +38,7 @@ def feedback_examples(store: Store, brand: str) -> list[Email]:
                    drafts.c.template_name, drafts.c.updated_at, drafts.c.generated_subject,
                    drafts.c.generated_body, contacts.c.data)
          .join(contacts, contacts.c.id == drafts.c.contact_id)
-         .where(drafts.c.brand == brand, drafts.c.state.in_(("approved", "exported")))
+         .where(drafts.c.brand == brand, drafts.c.state.in_(APPROVED_STATES))
          .order_by(drafts.c.id))
     with store.read() as conn:
         rows = conn.execute(q).all()
@@ -63,7 +67,7 @@ def negative_examples(store: Store, brand: str) -> list[dict]:
          .where(drafts.c.brand == brand, drafts.c.state == "rejected").order_by(drafts.c.id))
     with store.read() as conn:
         return [{"draft_id": r.id, "subject": r.subject, "body": r.body, "template": r.template_name,
-                 "adapter": r.adapter_label, "reason_code": r.reason_code,
+                 "adapter": r.adapter_label, "reason_code": canonical_reason(r.reason_code),
                  "reason_text": r.reason_text, "reviewer": r.reviewer, "rejected_at": r.created_at,
                  "source": f"draft:{r.id}"} for r in conn.execute(q)]
 
@@ -90,22 +94,23 @@ def adapter_metrics(store: Store) -> list[dict]:
             sa.select(drafts.c.adapter_label, reviews.c.edit_distance)
             .join(reviews, reviews.c.draft_id == drafts.c.id)
             .where(reviews.c.id.in_(sa.select(last_approve.c.rid)),
-                   drafts.c.state.in_(("approved", "exported")))).all()
+                   drafts.c.state.in_(APPROVED_STATES))).all()
     out: dict[str, dict] = {}
     for label, adapter_id, state, n in states:
         m = out.setdefault(label, {"adapter": label, "adapter_id": adapter_id, "drafts": 0,
-                                   "pending": 0, "approved": 0, "rejected": 0, "exported": 0})
+                                   "pending": 0, "approved": 0, "rejected": 0, "exported": 0,
+                                   "superseded": 0, "sending": 0})
         m["drafts"] += n
         m[state] = m.get(state, 0) + n
     by_reason: dict[str, Counter] = defaultdict(Counter)
     for label, code, n in reasons:
-        by_reason[label][code or "unspecified"] += n
+        by_reason[label][canonical_reason(code) or "unspecified"] += n
     by_dist: dict[str, list[float]] = defaultdict(list)
     for label, dist in dists:
         if dist is not None:
             by_dist[label].append(dist)
     for label, m in out.items():
-        ok = m["approved"] + m["exported"]
+        ok = sum(m[s] for s in APPROVED_STATES)
         decided = ok + m["rejected"]
         m["decided"] = decided
         m["approval_rate"] = round(ok / decided, 4) if decided else None
@@ -115,9 +120,10 @@ def adapter_metrics(store: Store) -> list[dict]:
     return sorted(out.values(), key=lambda m: m["adapter"])
 
 
-def submit_training(store: Store, settings, config, actor=None) -> int:
-    """Queue a training job; with `config.include_approved` the brand's approved and edited drafts
-    join the training side (the feedback loop), collected here and frozen with the job."""
+def submit_training(store: Store, settings, config, actor) -> int:
+    """Queue a training job as `actor` (a marketer or an admin); with `config.include_approved` the
+    brand's approved and edited drafts join the training side (the feedback loop), collected here
+    and frozen with the job."""
     from brandvoice import training
 
     feedback = None
@@ -129,8 +135,7 @@ def submit_training(store: Store, settings, config, actor=None) -> int:
             for e in feedback_examples(store, name):
                 seen.setdefault(e.source or f"{e.subject}\n{e.body}", e)
         feedback = list(seen.values())
-    created_by = getattr(actor, "username", None)
-    return training.submit(store, settings, config, created_by=created_by, feedback=feedback)
+    return training.submit(store, settings, config, actor, feedback=feedback)
 
 
 def dashboard(store: Store) -> dict:
@@ -148,3 +153,51 @@ def dashboard(store: Store) -> dict:
             sa.select(binned, drafts.c.verdict, sa.func.count())
             .where(drafts.c.tone_score.is_not(None)).group_by(binned, drafts.c.verdict))]
     return {"adapters": adapter_metrics(store), "per_day": per_day, "tone": tone}
+
+
+PERIODS = {"day": 10, "month": 7}
+
+
+def _period(stamp: str, by: str) -> str:
+    if by == "week":
+        from datetime import date
+
+        year, week, _ = date.fromisoformat(stamp[:10]).isocalendar()
+        return f"{year}-W{week:02d}"
+    return stamp[:PERIODS[by]]
+
+
+def pass_precision(store: Store, *, by: str = "week") -> list[dict]:
+    """How often "pass" meant usable, per period (day, week or month) and overall ("all").
+
+    Among drafts whose guardrail verdict was pass when a reviewer decided (their latest approval
+    or rejection): approved (still approved, delivered, or superseded after approval), rejected,
+    and precision = approved / (approved + rejected), None without decisions. A draft counts in
+    the period of that decision.
+    """
+    if by not in ("day", "week", "month"):
+        raise InputError(f"Unknown period {by!r}.", hint="Use day, week or month.")
+    last = (sa.select(sa.func.max(reviews.c.id).label("rid"))
+            .where(reviews.c.action.in_(("approve", "reject"))).group_by(reviews.c.draft_id)
+            .subquery())
+    q = (sa.select(reviews.c.action, reviews.c.created_at, drafts.c.state)
+         .join(drafts, drafts.c.id == reviews.c.draft_id)
+         .where(reviews.c.id.in_(sa.select(last.c.rid)), reviews.c.verdict == "pass"))
+    counts: dict[str, Counter] = defaultdict(Counter)
+    with store.read() as conn:
+        for action, created_at, state in conn.execute(q):
+            if action == "approve" and state in APPROVED_STATES:
+                outcome = "approved"
+            elif action == "reject" and state == "rejected":
+                outcome = "rejected"
+            else:  # reopened since: undecided again
+                continue
+            counts[_period(created_at, by)][outcome] += 1
+            counts["all"][outcome] += 1
+    out = []
+    for period in [*sorted(p for p in counts if p != "all"), "all"]:
+        c = counts[period]
+        decided = c["approved"] + c["rejected"]
+        out.append({"period": period, "approved": c["approved"], "rejected": c["rejected"],
+                    "precision": round(c["approved"] / decided, 4) if decided else None})
+    return out

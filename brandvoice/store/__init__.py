@@ -44,6 +44,7 @@ by hand, `command.upgrade(alembic_config(url=...), "head", sql=True)` prints the
 from brandvoice.store.engine import Store
 from brandvoice.store.tables import (
     adapters,
+    app_settings,
     audit,
     contacts,
     draft_versions,
@@ -52,6 +53,7 @@ from brandvoice.store.tables import (
     export_items,
     guardrail_results,
     jobs,
+    login_failures,
     metadata,
     reviews,
     tone_profiles,
@@ -59,6 +61,6 @@ from brandvoice.store.tables import (
     utcnow,
 )
 
-__all__ = ["Store", "adapters", "audit", "contacts", "draft_versions", "drafts", "export_batches",
-           "export_items", "guardrail_results", "jobs", "metadata", "reviews", "tone_profiles",
-           "users", "utcnow"]
+__all__ = ["Store", "adapters", "app_settings", "audit", "contacts", "draft_versions", "drafts",
+           "export_batches", "export_items", "guardrail_results", "jobs", "login_failures", "metadata",
+           "reviews", "tone_profiles", "users", "utcnow"]

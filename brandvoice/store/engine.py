@@ -20,20 +20,35 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from brandvoice.config import Settings
-from brandvoice.errors import ConfigError
+from brandvoice.errors import ConfigError, StateError
 from brandvoice.store import migrate
 from brandvoice.store.tables import audit, utcnow
+
+# How long a writer waits for another writer's lock on SQLite before it gives up and says so.
+BUSY_TIMEOUT_S = 30.0
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling defers it).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def busy_error(exc: BaseException, url: str) -> StateError | None:
+    """A StateError for "the database is locked by another writer" (after waiting), else None."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "database is locked" not in text and "database is busy" not in text:
+        return None
+    where = sa.engine.make_url(url).database if url.startswith("sqlite") else "the database"
+    return StateError(f"The database {where} is locked by another writer: waited "
+                      f"{BUSY_TIMEOUT_S:g} s for it, nothing was changed.",
+                      hint="Another brandvoice process (a running job, an import) is writing; try "
+                           "again when it has finished.")
 
 
 def _json_dumps(value: Any) -> str:
@@ -79,6 +94,12 @@ class Store:
                 engine = cls._make_engine(url)
                 try:
                     migrate.upgrade(engine)
+                except sa.exc.OperationalError as exc:
+                    engine.dispose()
+                    busy = busy_error(exc, url)
+                    if busy is None:
+                        raise
+                    raise busy from exc
                 except BaseException:
                     engine.dispose()
                     raise
@@ -95,7 +116,8 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+            engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S,
+                                                         "check_same_thread": False},
                                       json_serializer=_json_dumps)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             # Writers take the write lock up front so that read-then-write transactions cannot
@@ -116,14 +138,26 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         """One transaction: committed on success, rolled back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            busy = busy_error(exc, self.url)
+            if busy is None:
+                raise
+            raise busy from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reads (no write lock taken on SQLite)."""
-        with self.engine.connect() as conn:
-            yield conn.execution_options(brandvoice_read=True)
+        try:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(brandvoice_read=True)
+        except sa.exc.OperationalError as exc:
+            busy = busy_error(exc, self.url)
+            if busy is None:
+                raise
+            raise busy from exc
 
     @staticmethod
     def lock(conn: Connection, name: str) -> None:

@@ -123,6 +123,9 @@ drafts = sa.Table(
     _ts("created_at", nullable=False),
     _ts("updated_at", nullable=False),
     sa.Column("updated_by", sa.String(100), nullable=True),
+    # the row_version at which the current text was written: a guardrail result holds for the
+    # text when its row_version is at least this (state changes alone do not call for a new check)
+    sa.Column("text_row_version", sa.Integer, nullable=False, default=1, server_default="1"),
     sa.UniqueConstraint("job_id", "contact_id", "variant", "attempt", name="uq_draft_slot"),
 )
 sa.Index("ix_drafts_state", drafts.c.state, drafts.c.id)
@@ -193,6 +196,7 @@ reviews = sa.Table(
     sa.Column("diff", sa.Text, nullable=True),
     sa.Column("edit_distance", sa.Float, nullable=True),  # normalized, generated vs final text
     _ts("created_at", nullable=False),
+    sa.Column("verdict", sa.String(10), nullable=True),  # of the text approved or rejected
 )
 sa.Index("ix_reviews_draft", reviews.c.draft_id)
 
@@ -206,6 +210,8 @@ export_batches = sa.Table(
     sa.Column("file_hash", sa.String(64), nullable=False),
     sa.Column("path", sa.String(1000), nullable=True),
     _ts("created_at", nullable=False),
+    # file exports: "pending" from the commit until the file is in place, then "written"
+    sa.Column("file_status", sa.String(20), nullable=True),
 )
 
 export_items = sa.Table(
@@ -213,6 +219,8 @@ export_items = sa.Table(
     sa.Column("batch_id", sa.Integer, sa.ForeignKey("export_batches.id"), primary_key=True),
     sa.Column("draft_id", sa.Integer, sa.ForeignKey("drafts.id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
+    # SMTP sends: recorded before the message goes out (a crash after it is reconciled, not resent)
+    sa.Column("message_id", sa.String(998), nullable=True),
 )
 
 audit = sa.Table(
@@ -225,3 +233,20 @@ audit = sa.Table(
     _ts("created_at", nullable=False),
 )
 sa.Index("ix_audit_draft", audit.c.draft_id)
+
+# --- settings an admin stores, sign-in throttling ---------------------------------------------------
+app_settings = sa.Table(
+    "app_settings", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_by", sa.String(100), nullable=True),
+    _ts("updated_at", nullable=False),
+)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False),
+    _ts("created_at", nullable=False),
+)
+sa.Index("ix_login_failures_username", login_failures.c.username, login_failures.c.created_at)

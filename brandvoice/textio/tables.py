@@ -30,6 +30,9 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 # The csv module's default field limit, which we never change (it is process-global): a longer cell
 # is junk or an unclosed quote, and stopping there keeps the damage of a stray quote to one row.
 MAX_CELL = 131_072
+# A header this wide is not a CRM export or an email file but a broken or hostile one: refused
+# before a row is read (each row would become a dict of that many fields).
+MAX_COLUMNS = 10_000
 _SAMPLE = 64 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAFE_INT = 2**63  # larger JSON numbers fit no store column
@@ -300,6 +303,10 @@ def _read_header(table: Table, unique: frozenset[str]) -> None:
         raise InputError(f"{table.what} {table.name}: the header row is unreadable ({exc}).",
                          hint="The first row must hold the column names.") from exc
     table.header_row = row
+    if len(raw) > MAX_COLUMNS:
+        raise InputError(f"{table.what} {table.name}: the header (row {row}) has {len(raw):,} "
+                         f"columns; at most {MAX_COLUMNS:,} are read.",
+                         hint="Export only the columns you use, or check the delimiter.")
     header = [clean_cell(h).lstrip("\ufeff") for h in raw]
     seen: dict[str, int] = {}
     for i, name in enumerate(header):

@@ -26,6 +26,7 @@ from brandvoice.config import Config, Quantization, Settings
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.store import Store, utcnow
 from brandvoice.training import adapters
+from brandvoice.users import User, require
 
 MODES = ("top", "weight", "all")
 METRICS = ("open_rate", "click_rate", "reply_rate", "conversion_rate")
@@ -110,13 +111,15 @@ def upgrade_params(params: dict) -> dict:
     return params
 
 
-def submit(store: Store, settings: Settings, config: TrainConfig, created_by: str | None = None,
+def submit(store: Store, settings: Settings, config: TrainConfig, actor: User,
            *, feedback: list[Any] | None = None) -> int:
-    """Check the inputs and record a queued training job; returns its id.
+    """Check the inputs and record a queued training job as `actor` (marketer or admin; audited);
+    returns its id.
 
     `feedback`: reviewed drafts (corpus.Email) that join the training side; the caller collects
     them (review.submit_training), and the job keeps them so that a rerun trains on the same data.
     """
+    require(store, actor, "train", action="train adapters")
     path = Path(config.emails).expanduser()
     if not path.is_file():
         raise InputError(f"Past-emails file {config.emails} does not exist.",
@@ -126,7 +129,7 @@ def submit(store: Store, settings: Settings, config: TrainConfig, created_by: st
     params = dict(config.to_dict(), emails=str(path.resolve()), params_version=PARAMS_VERSION)
     if feedback:
         params["feedback"] = [e.to_dict() for e in feedback]
-    return jobs.create(store, "train", params, created_by=created_by)
+    return jobs.create(store, "train", params, created_by=actor.username)
 
 
 # --- the run ------------------------------------------------------------------------------------

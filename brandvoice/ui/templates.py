@@ -7,7 +7,6 @@ from typing import Any
 
 import streamlit as st
 
-from brandvoice import textio
 from brandvoice.errors import TemplateError
 from brandvoice.ui import common
 
@@ -34,12 +33,13 @@ def _contact_label(c: dict[str, Any]) -> str:
 
 
 def save_template(folder: Path, name: str, source: str) -> Path:
-    """Validate and write a template atomically (temp file + rename in the same folder)."""
+    """The core's prompting.save_template as the signed-in user (role checked, audited), for the
+    templates in `folder`; returns the file's path."""
     from brandvoice import prompting
 
-    path = folder / f"{name}.j2"
-    prompting.parse_template(source, path=path)  # TemplateError names the line
-    return textio.atomic_write(path, source)
+    settings = common.settings().model_copy(update={"prompts_dir": Path(folder)})
+    info = prompting.save_template(settings, common.current_user(), name, source)
+    return info.path or Path(folder) / f"{name}.j2"
 
 
 def _show_template_error(exc: TemplateError, source: str) -> None:

@@ -1,0 +1,126 @@
+"""The report of bench/quality.py: drafts joined with their reading labels, by configuration.
+
+Usable = a reader's score of 4 or 5 (../shared/QUALITY.md). Slot figures count the slots the model
+wrote (not the marketer's fallbacks) and, among those, the ones a reader judged good on their own.
+Greeting, sender and placeholder figures are checked on every draft by code; "invented people" also
+counts readers' notes. Unlabelled drafts are counted and left out of the rates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+DRAFTS = RESULTS / "quality_drafts.jsonl"
+LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
+README = REPO / "README.md"
+BEGIN, END = "<!-- bench:quality -->", "<!-- /bench:quality -->"
+
+
+def load(path: Path) -> list[dict]:
+    """The JSON lines of a file (none if it does not exist)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _policy(brand: str):
+    from brandvoice.config import Settings
+    from brandvoice.guardrails import load_policy
+
+    return load_policy(Settings.from_env().guardrails_dir, brand)
+
+
+def structure_ok(d: dict) -> dict:
+    """Code checks on one draft: the greeting the policy prescribes for this contact, the policy's
+    sign-off as the only signature, no placeholder of any shape."""
+    from brandvoice import prompting
+    from brandvoice.guardrails.quality import placeholders
+
+    policy = _policy(d["brand"])
+    expected = prompting.greeting_line(d["contact"], policy.greeting, policy.greeting_fallback)
+    first = next((ln for ln in d["body"].splitlines() if ln.strip()), "")
+    sign = (policy.signature or "").strip()
+    body_wo_footer = d["body"].split((policy.footer or "\0")[:30])[0].rstrip()
+    return {"greeting": first.strip() == expected.strip(),
+            "sender": not sign or body_wo_footer.endswith(sign),
+            "placeholders": not placeholders(f"{d['subject']}\n{d['body']}")}
+
+
+def summarise(drafts: list[dict], labels: dict[str, dict]) -> list[dict]:
+    """One row per (brand, mode, model, k): drafts, labelled, usable, slots, structure."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for d in drafts:
+        model = "base" if str(d.get("model", "")).startswith("base:") else "adapter"
+        groups[(d["brand"], d["mode"], model, d["k"])].append(d)
+    rows = []
+    for (brand, mode, model, k), ds in sorted(groups.items()):
+        lab = [labels[d["key"]] for d in ds if d["key"] in labels]
+        slots = [s for d in ds for s in d.get("slots", [])]
+        model_slots = [s for s in slots if s["source"] == "model"]
+        judged = [s for lb in lab for s in lb.get("slots", []) if s.get("source") == "model"
+                  and s.get("good") is not None]
+        checks = [structure_ok(d) for d in ds]
+        invented = sum(1 for lb in lab if re.search(r"invent|made.up", lb.get("reason", ""), re.I))
+        rows.append({
+            "brand": brand, "mode": mode, "model": model, "k": k, "drafts": len(ds),
+            "labelled": len(lab), "usable": sum(lb["score"] >= 4 for lb in lab),
+            "usable_rate": round(sum(lb["score"] >= 4 for lb in lab) / len(lab), 3) if lab else None,
+            "slots": len(slots), "model_slots": len(model_slots),
+            "model_slot_share": round(len(model_slots) / len(slots), 3) if slots else None,
+            "good_slots": sum(bool(s["good"]) for s in judged), "judged_slots": len(judged),
+            "good_slot_rate": round(sum(bool(s["good"]) for s in judged) / len(judged), 3)
+            if judged else None,
+            "greeting_ok": sum(c["greeting"] for c in checks), "sender_ok": sum(c["sender"] for c in checks),
+            "no_placeholder": sum(c["placeholders"] for c in checks), "invented_noted": invented,
+            "verdicts": {v: sum(d["verdict"] == v for d in ds) for v in ("pass", "warn", "fail")}})
+    return rows
+
+
+def _pct(n, d) -> str:
+    return f"{n / d:.0%}" if d else "–"
+
+
+def table(rows: list[dict], runs: dict) -> str:
+    """The README table."""
+    out = ["| brand | mode | model | k | drafts (read) | usable | slots by the model | good among them "
+           "| greeting right | policy sender | no placeholder |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(
+            f"| {r['brand']} | {r['mode']} | {r['model']} | {r['k']} | {r['drafts']} ({r['labelled']}) "
+            f"| {_pct(r['usable'], r['labelled'])} | "
+            + (f"{_pct(r['model_slots'], r['slots'])} | {_pct(r['good_slots'], r['judged_slots'])} | "
+               if r["slots"] else "– | – | ")
+            + f"{_pct(r['greeting_ok'], r['drafts'])} | {_pct(r['sender_ok'], r['drafts'])} | "
+            f"{_pct(r['no_placeholder'], r['drafts'])} |")
+    t = runs.get("hundred_contacts")
+    if t:
+        out.append("")
+        out.append(f"100 contacts, slot mode, k = {t['k']}: {t['seconds']:.0f} s on 2 CPU cores "
+                   f"({t['tokens_per_s']:.0f} new tokens/s).")
+    return "\n".join(out) + "\n"
+
+
+def report() -> dict:
+    """Write bench/results/quality.json and the README table; return the result."""
+    drafts = load(DRAFTS)
+    labels = {lb["key"]: lb for lb in load(LABELS)}
+    runs = json.loads((RESULTS / "quality_runs.json").read_text()) \
+        if (RESULTS / "quality_runs.json").is_file() else {}
+    rows = summarise(drafts, labels)
+    result = {"rows": rows, "runs": runs, "drafts": len(drafts),
+              "labelled": sum(d["key"] in labels for d in drafts)}
+    (RESULTS / "quality.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    text = README.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        pre, rest = text.split(BEGIN, 1)
+        README.write_text(f"{pre}{BEGIN}\n{table(rows, runs)}{END}{rest.split(END, 1)[1]}",
+                          encoding="utf-8")
+    print(table(rows, runs))
+    print(f"{result['labelled']} of {result['drafts']} drafts labelled")
+    return result

@@ -1,0 +1,169 @@
+"""Exactly once per contact: which approved drafts a delivery takes, and what it sets aside.
+
+A contact receives at most one draft per generation job, across every export and SMTP send,
+unless the user asks for more (`allow_repeat`). One delivery holds one row per email address
+(`on_duplicate` picks among a contact's approved variants, or refuses). When a draft is delivered,
+its contact's other approved variants of the same job become `superseded` (audited): they were not
+picked. A draft is delivered only from `approved`, by an UPDATE whose row count is checked, so an
+export and a send can never both take it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from brandvoice.errors import ExportError
+from brandvoice.store import Store, drafts, utcnow
+from brandvoice.users import User
+
+DUPLICATE_POLICIES = ("refuse", "newest", "oldest")
+DELIVERED = ("exported", "sending")
+
+
+def delivered(conn: Connection, rows: Iterable[dict]) -> dict[tuple[int, int], int]:
+    """(job_id, contact_id) -> the id of a draft already delivered to that contact in that job."""
+    pairs = sorted({(r["job_id"], r["contact_id"]) for r in rows})
+    out: dict[tuple[int, int], int] = {}
+    for job in sorted({j for j, _ in pairs}):
+        ids = [c for j, c in pairs if j == job]
+        for i in range(0, len(ids), 500):
+            q = (sa.select(drafts.c.contact_id, sa.func.min(drafts.c.id))
+                 .where(drafts.c.job_id == job, drafts.c.contact_id.in_(ids[i:i + 500]),
+                        drafts.c.state.in_(DELIVERED))
+                 .group_by(drafts.c.contact_id))
+            out.update({(job, c): d for c, d in conn.execute(q)})
+    return out
+
+
+def refuse_repeats(conn: Connection, rows: list[dict], allow_repeat: bool) -> None:
+    """ExportError for drafts (asked for by id) whose contact already received a draft of the job."""
+    if allow_repeat:
+        return
+    done = delivered(conn, rows)
+    bad = [f"draft {r['draft_id']} ({r['email']}): draft {done[(r['job_id'], r['contact_id'])]} of "
+           f"job {r['job_id']} already went to this contact"
+           for r in rows if (r["job_id"], r["contact_id"]) in done]
+    if bad:
+        raise ExportError("A contact receives one draft per generation job:\n" +
+                          "\n".join(f"  - {b}" for b in bad[:20]),
+                          hint="Leave them out, or ask for another email to the same contact on "
+                               "purpose (--allow-repeat).")
+
+
+def drop_repeats(conn: Connection, rows: list[dict], allow_repeat: bool) -> tuple[list[dict], list[dict]]:
+    """(rows whose contact has no delivered draft of their job yet, the others as skipped)."""
+    if allow_repeat:
+        return rows, []
+    done = delivered(conn, rows)
+    keep, skipped = [], []
+    for r in rows:
+        prior = done.get((r["job_id"], r["contact_id"]))
+        if prior is None:
+            keep.append(r)
+        else:
+            skipped.append({"id": r["draft_id"], "reason": f"draft {prior} of job {r['job_id']} "
+                            f"already went to {r['email']} (superseded)", "supersede": True,
+                            "repeat": True})
+    return keep, skipped
+
+
+def dedupe(rows: list[dict], on_duplicate: str) -> tuple[list[dict], list[dict]]:
+    """One row per email address: refuse several (ExportError), or keep the newest/oldest approved."""
+    if on_duplicate not in DUPLICATE_POLICIES:
+        raise ExportError(f"Unknown on_duplicate {on_duplicate!r}.",
+                          hint=f"Use one of: {', '.join(DUPLICATE_POLICIES)}.")
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["email"] or "").strip().lower(), []).append(r)
+    dupes = {k: g for k, g in groups.items() if len(g) > 1}
+    if not dupes:
+        return rows, []
+    if on_duplicate == "refuse":
+        lines = [f"{k}: drafts {', '.join(str(r['draft_id']) for r in g)}"
+                 for k, g in list(dupes.items())[:20]]
+        raise ExportError(f"{len(dupes)} contact(s) have several approved drafts; a delivery has one "
+                          "per contact:\n" + "\n".join(f"  - {x}" for x in lines)
+                          + (f"\n  ... and {len(dupes) - 20} more" if len(dupes) > 20 else ""),
+                          hint="Reject the extra variants, pass draft ids, or choose "
+                               "on_duplicate='newest'/'oldest' (--pick newest).")
+    keep, skipped = [], []
+    for g in groups.values():
+        ordered = sorted(g, key=lambda r: (r["updated_at"] or "", r["draft_id"]))
+        chosen = ordered[-1] if on_duplicate == "newest" else ordered[0]
+        keep.append(chosen)
+        for r in g:
+            if r is chosen:
+                continue
+            same = (r["job_id"], r["contact_id"]) == (chosen["job_id"], chosen["contact_id"])
+            skipped.append({"id": r["draft_id"], "reason": f"{on_duplicate} approved draft "
+                            f"{chosen['draft_id']} chosen for {r['email']}"
+                            + (" (superseded)" if same else ""), "supersede": same})
+    keep.sort(key=lambda r: r["draft_id"])
+    return keep, skipped
+
+
+def plan(conn: Connection, rows: list[dict], *, explicit: bool, on_duplicate: str,
+         allow_repeat: bool) -> tuple[list[dict], list[dict]]:
+    """The drafts a delivery takes, and the skipped ones ({id, reason, supersede})."""
+    if explicit:
+        refuse_repeats(conn, rows, allow_repeat)
+        skipped: list[dict] = []
+    else:
+        rows, skipped = drop_repeats(conn, rows, allow_repeat)
+    keep, more = dedupe(rows, on_duplicate)
+    if allow_repeat:
+        for s in more:
+            s["supersede"] = False
+    return keep, skipped + more
+
+
+def supersede(store: Store, conn: Connection, actor: User, draft_ids: list[int], *,
+              reason: str, batch_id: int | None) -> list[int]:
+    """Move approved drafts to superseded (audited); the ids that moved."""
+    moved = []
+    for draft_id in draft_ids:
+        n = conn.execute(drafts.update().where(drafts.c.id == draft_id, drafts.c.state == "approved")
+                         .values(state="superseded", row_version=drafts.c.row_version + 1,
+                                 updated_at=utcnow(), updated_by=actor.username)).rowcount
+        if n:
+            moved.append(draft_id)
+            store.audit(conn, "supersede", actor=actor.username, draft_id=draft_id,
+                        reason=reason, batch_id=batch_id)
+    return moved
+
+
+def supersede_siblings(store: Store, conn: Connection, actor: User, rows: list[dict], *,
+                       batch_id: int | None) -> list[int]:
+    """The other approved variants (same job and contact) of delivered drafts become superseded."""
+    ids: list[int] = []
+    by_pair: dict[tuple[int, int], int] = {(r["job_id"], r["contact_id"]): r["draft_id"] for r in rows}
+    for (job, contact), chosen in by_pair.items():
+        others = [d for (d,) in conn.execute(sa.select(drafts.c.id).where(
+            drafts.c.job_id == job, drafts.c.contact_id == contact, drafts.c.state == "approved",
+            drafts.c.id != chosen))]
+        ids += supersede(store, conn, actor, others, batch_id=batch_id,
+                         reason=f"draft {chosen} of job {job} went to this contact")
+    return ids
+
+
+def claim(conn: Connection, draft_ids: list[int], actor: User, to_state: str) -> None:
+    """approved -> to_state for every id, or ExportError (nothing moves: the caller rolls back)."""
+    now = utcnow()
+    for i in range(0, len(draft_ids), 500):
+        chunk = draft_ids[i:i + 500]
+        n = conn.execute(drafts.update().where(drafts.c.id.in_(chunk), drafts.c.state == "approved")
+                         .values(state=to_state, row_version=drafts.c.row_version + 1,
+                                 updated_at=now, updated_by=actor.username)).rowcount
+        if n != len(chunk):
+            raise ExportError("Some drafts changed (another export or send took them, or a "
+                              "reviewer changed them) while this delivery ran; nothing was taken.",
+                              hint="Run it again: it takes the drafts that are still approved.")
+
+
+def skipped_report(skipped: list[dict[str, Any]]) -> list[dict]:
+    """The skipped list as returned to callers (without the internal supersede flag)."""
+    return [{"id": s["id"], "reason": s["reason"]} for s in skipped]
