@@ -27,6 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
 
+from benchuser import marketer  # noqa: E402
+
 FIRST = ["Dana", "Sam", "Ana", "Raj", "Mia", "Leo", "Zoe", "Ivan", "Nora", "Omar", "Lena", "Tom"]
 LAST = ["Reyes", "Okafor", "Silva", "Patel", "Novak", "Berg", "Kim", "Haddad", "Lund", "Ortiz"]
 COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella Foods", "Hooli", "Stark Logistics",
@@ -182,7 +184,8 @@ def run_remote(store, settings, crm: Path, gguf: Path, cfg, brand: str, threads:
         rcfg = generate.GenerationConfig(**{**cfg.to_dict(), "backend": "openai", "server_url": url,
                                             "model": "smollm2", "concurrency": 2, "batch_size": 4,
                                             "max_tries": 1})
-        job_id = generate.submit(store, settings, crm=crm, template=TEMPLATE, brand=brand, config=rcfg)
+        job_id = generate.submit(store, settings, actor=marketer(store), crm=crm, template=TEMPLATE,
+                                 brand=brand, config=rcfg)
         t0 = time.perf_counter()
         job = worker.run(store, job_id)
         secs = time.perf_counter() - t0
@@ -295,7 +298,7 @@ def _bench(args, scratch: Path) -> int:
 
     tries = args.job_max_tries or (3 if adapter else 1)
     job_cfg = generate.GenerationConfig(**{**cfg.to_dict(), "batch_size": best["batch_size"], "max_tries": tries})
-    job_id = generate.submit(store, settings, crm=crm100, template=TEMPLATE,
+    job_id = generate.submit(store, settings, actor=marketer(store), crm=crm100, template=TEMPLATE,
                              adapter=str(adapter.id) if adapter else None, brand=brand, config=job_cfg)
     t0 = time.perf_counter()
     job = worker.run(store, job_id)

@@ -35,6 +35,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
 
+from benchuser import marketer  # noqa: E402
+
 RESULTS = REPO / "bench" / "results"
 DRAFTS = RESULTS / "quality_drafts.jsonl"
 LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
@@ -79,7 +81,7 @@ def ensure_adapter(store, brand: str, spec: dict, timings: dict):
     log(f"training {brand} (default settings)")
     t0 = time.perf_counter()
     cfg = training.TrainConfig(brand=brand, emails=str(REPO / spec["emails"]))
-    job = worker.run(store, training.submit(store, store.settings, cfg))
+    job = worker.run(store, training.submit(store, store.settings, cfg, marketer(store)))
     if job["status"] != "done":
         raise SystemExit(f"training {brand} {job['status']}: {job['error']}")
     timings[f"train:{brand}"] = {"seconds": round(time.perf_counter() - t0, 1),
@@ -94,7 +96,7 @@ def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path 
 
     cfg = generation.GenerationConfig(**{**(overrides or {}), "candidates": k})
     t0 = time.perf_counter()
-    job_id = generation.submit(store, store.settings, crm=crm or REPO / spec["crm"],
+    job_id = generation.submit(store, store.settings, actor=marketer(store), crm=crm or REPO / spec["crm"],
                                activities=activities or REPO / spec["activities"],
                                template=template.name, brand=brand, config=cfg,
                                adapter=str(adapter.id) if adapter is not None else None,

@@ -28,6 +28,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
 
+from benchuser import marketer  # noqa: E402
+
 EMAILS = REPO / "data" / "emails_ledgerly.csv"
 BRAND = "Ledgerly"
 RESULTS = REPO / "bench" / "results" / "train.json"
@@ -149,7 +151,8 @@ def end_to_end() -> dict:
         settings = Settings(home=Path(home))
         store = Store(settings)
         t = time.perf_counter()
-        job_id = train.submit(store, settings, train.TrainConfig(brand=BRAND, emails=str(EMAILS)))
+        job_id = train.submit(store, settings, train.TrainConfig(brand=BRAND, emails=str(EMAILS)),
+                              marketer(store))
         job = worker.run(store, job_id)
         seconds = time.perf_counter() - t
         Store.dispose_all()
