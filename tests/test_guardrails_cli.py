@@ -60,7 +60,7 @@ def test_check_writes_verdicts_and_reasons(tmp_path, home, fake_loader):
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert list(rows[0])[:5] == ["subject", "body", "email", "first_name", "company"]
     assert {"verdict", "tone_score", "fails", "warns", "reasons"} <= set(rows[0])
-    assert rows[0]["verdict"] in ("pass", "warn") and rows[0]["tone_score"]
+    assert rows[0]["verdict"] in ("pass", "warn") and rows[0]["tone_score"], rows[0]["reasons"]
     assert rows[1]["verdict"] == "fail" and "Greets “Marcus”" in rows[1]["reasons"]
     assert rows[2]["verdict"] == "fail" and "placeholder" in rows[2]["reasons"]
     assert "50%" in rows[2]["reasons"]

@@ -150,8 +150,9 @@ class Guard:
                 CheckResult("tone", "similarity", "warn", self.tone_note)]
             results += self.policy.check(subject, body)
             results += self.personalization.check(subject, body, contact, batch, memo)
-            known = self.personalization.contact_facts(contact, memo).words
-            results += self.quality.check(subject, body, known, model_texts)
+            facts = self.personalization.contact_facts(contact, memo)
+            results += self.quality.check(subject, body, facts.words, model_texts,
+                                          self._own_text(facts))
             out.append(Verdict.of(results, tone.score if tone is not None else None))
         return out
 
@@ -170,6 +171,11 @@ class Guard:
         all campaigns when it has few), mentions templated."""
         return [templated(x.text, x.mention) for x in self.slot_library.of(kind, campaign)]
 
+    def _own_text(self, facts, *extra: str) -> str:
+        """What a draft to this contact may name: its CRM row, the allow-list, the brand."""
+        return " | ".join([*facts.trusted, *extra, self.brand, *self.policy.allowed_facts,
+                           *self.personalization.allowed_names])
+
     def slot_problems(self, text: str, spec, contact: dict, memo: dict | None = None, *,
                       campaign: str | None = None) -> list[str]:
         """Why a candidate for a slot (a prompting SlotSpec of a `campaign`'s template) must not
@@ -179,6 +185,7 @@ class Guard:
         facts = self.personalization.contact_facts(contact or {}, memo)
         slot = SlotFacts(known_words=facts.words | self.personalization.vocabulary
                          | known_words_of([spec.mention, self.brand]), contact_words=facts.words,
+                         own_text=self._own_text(facts, spec.mention or ""),
                          banned=self.policy.banned_re,
                          allowed_placeholders=self.personalization.allowed_placeholders)
 

@@ -151,6 +151,23 @@ def new_names(text: str, known: set[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def foreign_names(text: str, own: str) -> list[str]:
+    """Runs of two or more capitalised words (a company, a person: "Bluefield Clinics", "John
+    Davis") that `own` (the CRM row, the mention, the allow-list, the brand) does not contain: the
+    brand's emails may name other customers, a draft to this contact must not."""
+    own_low = " ".join(own.lower().split())
+    out = []
+    for sent in sentences(text) or [text]:
+        for m in _CAPITAL.finditer(sent):
+            tokens = m.group(0).split()
+            starts = m.start() == len(sent) - len(sent.lstrip(" \"“'(—-"))
+            if starts and tokens[0].lower() in _common_words():
+                tokens = tokens[1:]  # "Hi Dana", "The Acme team": a sentence's first word
+            if len(tokens) >= 2 and " ".join(tokens).lower() not in own_low:
+                out.append(" ".join(tokens))
+    return list(dict.fromkeys(out))
+
+
 def mentions(text: str, mention: str) -> bool:
     """Whether a text names `mention` (case, quotes and a leading article ignored)."""
     def norm(s: str) -> str:
@@ -175,6 +192,7 @@ class SlotFacts:
 
     known_words: set[str] = field(default_factory=set)
     contact_words: set[str] = field(default_factory=set)  # what the CRM row itself says
+    own_text: str = ""  # the CRM row, the mention, the allow-list and the brand, as text
     banned: object = None  # a PhraseMatcher of the policy's banned words
     allowed_placeholders: set[str] = field(default_factory=set)
 
@@ -219,7 +237,8 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
     when = _WHEN.search(t)
     if when and when.group(0).lower() not in facts.contact_words:
         out.append(f"says when (“{when.group(0)}”) without the CRM row saying so")
-    names = new_names(t, facts.known_words)
+    names = new_names(t, facts.known_words) + [n for n in foreign_names(t, facts.own_text)
+                                               if facts.own_text]
     if names:
         out.append(f"names what the CRM row and the brand's emails do not: {', '.join(names[:3])}")
     if unknown_share(t, facts.known_words) > MAX_UNKNOWN_SHARE:
@@ -281,7 +300,7 @@ class QualityChecker:
         self.greeting_required = greeting_required
 
     def check(self, subject: str, body: str, known: set[str],
-              model_texts: list[str] | None = None) -> list:
+              model_texts: list[str] | None = None, own_text: str = "") -> list:
         from brandvoice.guardrails.integrity import truncated
         from brandvoice.guardrails.verdict import CheckResult
 
@@ -292,10 +311,12 @@ class QualityChecker:
             return CheckResult("quality", rule, "pass", ok)
 
         written = model_texts if model_texts is not None else [subject, body]
-        text = "\n".join(written)
+        text = "\n\n".join(written)
         words_known = known | self.vocabulary
         found = placeholders(f"{subject}\n{body}", self.allowed_placeholders)
         names = new_names(text, words_known)
+        if own_text:
+            names += foreign_names(text, own_text)
         cut = truncated(body)
         share = unknown_share(text, words_known)
         loop = loops(text)
