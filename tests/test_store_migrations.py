@@ -123,7 +123,7 @@ LEGACY_TRIGGERS = {  # the numbered migrations' step 4, as it ran
 }
 
 
-LATER_COLUMNS = {("drafts", "parts")}  # added by revisions after 0001
+LATER_COLUMNS = {("drafts", "parts"), ("users", "session_epoch")}  # added by revisions after 0001
 
 
 def _create_like_numbered_migrations(url: str) -> None:
