@@ -261,7 +261,7 @@ def _adapters() -> None:
                      "tone precision": _num(cal, "precision"),
                      "tone recall": _num(cal, "recall")})
     if not rows:
-        st.info("No adapter yet: train one on the Train tab (or `brandvoice train`).")
+        st.info("No adapter yet: train one on the Train tab.")
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="%.2f")

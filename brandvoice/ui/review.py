@@ -60,7 +60,7 @@ def page() -> None:
             anything = total or review.list_queue(common.store(), limit=1)[1]
         if not anything:
             st.info("The queue is empty. Drafts appear here once a marketer runs a generation "
-                    "on the Generate page (or `brandvoice generate`).")
+                    "on the Generate page.")
         else:
             st.info("No drafts match these filters.")
         return
