@@ -312,5 +312,33 @@ def test_crm_values_are_shown_as_text_never_as_markdown(store, people):
         conn.execute(contacts.update().where(contacts.c.id == row.id).values(data=data))
     at = page("review", people[1]).run()
     no_exception(at)
-    raw = " ".join(str(m.value) for m in at.markdown)
-    assert "\\[Win a prize\\]" in raw and "!\\[x\\]" in raw and "\\*urgent\\*" in raw
+    html = " ".join(str(h.proto.body) for h in at.get("html"))
+    # As typed in the CRM: no link, no image, no emphasis (and the email address not a link).
+    assert "[Win a prize](http://evil.example)" in html
+    assert "![x](http://evil.example/x.png) *urgent*" in html
+    assert "<a " not in html and "<img" not in html
+    assert not any("evil.example" in str(m.value) for m in at.markdown)
+
+
+def test_an_edit_is_kept_when_its_check_cannot_run(store, people, monkeypatch):
+    from brandvoice import review
+    from brandvoice.errors import ModelError
+    from brandvoice.ui import common
+
+    def broken(brand, adapter_id):
+        raise ModelError("/tmp/Ledgerly/v3/train.jsonl does not exist.",
+                         hint="The adapter folder is incomplete; train it again.")
+
+    monkeypatch.setattr(common, "guard_for", broken)
+    ids = make_drafts(store, 1, created_by="mark")
+    at = page("review", people[1]).run()
+    at.text_area[0].input("A careful rewrite, long enough to be a real email body.")
+    at.run()
+    at.button(key=f"save_check_{ids[0]}").click()
+    at.run()
+    no_exception(at)
+    assert any("edit is saved, but the checks could not run" in e and "train it again" in e
+               for e in texts(at, "error"))
+    assert review.get_draft(store, ids[0])["body"].startswith("A careful rewrite")
+    assert at.text_area[0].value.startswith("A careful rewrite")
+    assert not at.button(key=f"recheck_{ids[0]}").disabled  # try the check again later

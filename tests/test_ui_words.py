@@ -87,6 +87,10 @@ def test_every_guardrail_rule_has_plain_words():
     for (check, rule), text in labels.RULES.items():
         assert "_" not in text and text[0].isupper(), (check, rule, text)
     assert labels.technical("policy", "reading_level") == "policy/reading_level"
+    # Elements the brand policy requires are named "required:<element>".
+    assert labels.rule_label("policy", "required:footer") == "Has the brand's footer"
+    assert labels.rule_label("policy", "required:signature") == "Signed off as the brand"
+    assert labels.rule_label("policy", "required:legal_line") == "Has the brand's legal line"
 
 
 def test_every_reason_code_and_phase_has_plain_words():

@@ -40,7 +40,7 @@ def signed_in(at: AppTest, user) -> AppTest:
     return at
 
 
-_ESCAPED = re.compile(r"\\([\\`*_\[\]<>$~|#])")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>$~|#:@.\-+&!(){}])")
 
 
 def texts(at: AppTest, kind: str) -> list[str]:

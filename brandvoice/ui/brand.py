@@ -281,7 +281,10 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
         st.warning("**What to expect from this selection**\n\n"
                    + "\n".join(f"- {common.md_escape(n)}" for n in notes),
                    icon=":material/info:")
-    defaults = training.TrainConfig(brand=brand or "x", emails=str(path))
+    settings = common.settings()  # the workspace's base model and quantization, as the CLI's
+    defaults = training.TrainConfig(brand=brand or "x", emails=str(path),
+                                    base_model=settings.base_model,
+                                    quantization=settings.quantization)
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5, key="t_epochs")
     ranks = [4, 8, 16, 32]
@@ -292,7 +295,7 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
                             format_func=lambda v: f"{v:.0e}")
     quant = c[3].selectbox("Quantization", ["nf4", "int8", "none"], key="t_quant",
                            index=["nf4", "int8", "none"].index(defaults.quantization),
-                           help="nf4 = QLoRA (4-bit base).")
+                           help=f"Base model: {defaults.base_model}. nf4 = QLoRA (4-bit base).")
     feedback = st.checkbox("Add the approved (and edited) drafts from the review queue",
                            value=True, key="t_feedback",
                            help="The feedback loop: reviewed drafts teach the next version.")
@@ -311,7 +314,8 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
 
         with common.errors():
             config = training.TrainConfig(
-                brand=brand, emails=str(path), epochs=float(epochs), lora_r=int(rank),
+                brand=brand, emails=str(path), base_model=defaults.base_model,
+                epochs=float(epochs), lora_r=int(rank),
                 lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
                 metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
                 include_approved=feedback)

@@ -189,13 +189,32 @@ def require_user() -> Any:
 
 
 # --- errors and untrusted text -------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>$~|#])")
+# Markdown's and Streamlit's syntax characters: emphasis, code, links and images, HTML, math,
+# tables, headings, lists, entities, directives (:red[...]), emoji codes, and the autolinks of
+# URLs, "www." and email addresses.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>$~|#:@.\-+&!(){}])")
 
 
 def md_escape(text: Any) -> str:
     """Text from files, the CRM or a model, safe inside st.markdown/st.error: shown as typed, never
     as links, images, emphasis, colors or math."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def plain(text: Any, *, muted: bool = False, bold: str | None = None) -> None:
+    """Untrusted text (CRM values, what a model wrote, check messages quoting it) as plain text:
+    no markdown, no links (markdown would turn its URLs and email addresses into links)."""
+    import html
+
+    style = "font-size:0.875rem;opacity:0.75;" if muted else ""
+    head = f"<b>{html.escape(bold)}</b> " if bold else ""
+    st.html(f'<div style="{style}white-space:pre-wrap;overflow-wrap:anywhere">{head}'
+            f"{html.escape(str(text))}</div>")
+
+
+def md_code(text: Any) -> str:
+    """Text as inline code in markdown (a backtick in it cannot end the code early)."""
+    return "`" + str(text).replace("`", "'") + "`"
 
 
 def page_message(exc: BaseException) -> str:

@@ -268,17 +268,17 @@ def _go(user: Any, crm_path: Path, act_path: Path | None, info: Any, adapter: An
     live = None
     with common.errors():
         live = jobview.running("generate")
-    b = st.columns([2, 1, 3])
-    go = b[0].button(f"Generate {n} drafts", type="primary", key="g_go",
-                     disabled=n == 0 or live is not None, icon=":material/edit_note:")
+    row = st.container(horizontal=True, vertical_alignment="center")
+    go = row.button(f"Generate {n} drafts", type="primary", key="g_go",
+                    disabled=n == 0 or live is not None, icon=":material/edit_note:")
     if live is not None:
-        if b[1].button("Cancel", key="g_cancel", icon=":material/stop_circle:",
-                       disabled=live["status"] == "cancelling"):
+        if row.button("Cancel", key="g_cancel", icon=":material/stop_circle:",
+                      disabled=live["status"] == "cancelling"):
             with common.errors():
                 jobs.cancel(common.store(), live["id"])
                 st.rerun()
-        b[2].caption(f"Job #{live['id']} is still running: start the next batch when it "
-                     "finishes, or cancel it.")
+        row.caption(f"Job #{live['id']} is still running: start the next batch when it "
+                    "finishes, or cancel it.")
     if not go:
         return True
     try:

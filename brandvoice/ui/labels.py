@@ -81,7 +81,11 @@ TEMPLATE_KINDS = {
 
 def rule_label(check: str | None, rule: str | None) -> str:
     """The plain words of a guardrail rule (its technical name when there are none yet)."""
-    return RULES.get((check or "", rule or ""), (rule or check or "check").replace("_", " "))
+    check, rule = check or "", rule or ""
+    if rule.startswith("required:"):  # an element the brand policy requires: "required:footer"
+        element = rule.split(":", 1)[1]
+        return RULES.get((check, element), f"Has the brand's {element.replace('_', ' ')}")
+    return RULES.get((check, rule), (rule or check or "check").replace("_", " "))
 
 
 def check_label(check: str | None) -> str:

@@ -59,6 +59,8 @@ def page() -> None:
                                         offset=(page_no - 1) * PAGE_SIZE)
     if msg := st.session_state.pop("flash", None):
         st.success(msg)
+    if msg := st.session_state.pop("flash_error", None):
+        st.error(msg)
     if not rows:
         with common.errors():
             anything = total or review.list_queue(common.store(), limit=1)[1]

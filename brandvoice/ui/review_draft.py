@@ -61,8 +61,8 @@ def _text_and_actions(review, user, d: dict[str, Any], may_review: bool) -> None
     st.subheader(f"Draft #{did}")
     meta = [f"state **{d['state']}**",
             f"checks **{labels.VERDICTS.get(d.get('verdict'), d.get('verdict'))}**",
-            f"template `{common.md_escape(d.get('template_name'))}`",
-            f"adapter `{common.md_escape(d.get('adapter_label'))}`", f"version {d['row_version']}"]
+            f"template {common.md_code(d.get('template_name'))}",
+            f"adapter {common.md_code(d.get('adapter_label'))}", f"version {d['row_version']}"]
     if d.get("updated_by"):
         meta.append(f"last change by {common.md_escape(d['updated_by'])} at "
                     f"{str(d.get('updated_at', ''))[:19]}")
@@ -111,42 +111,40 @@ def _actions(review, user, d: dict[str, Any], actions: set[str], version: int, s
     worst = _worst(latest) if current else None
     note = st.text_input("Note (optional)", key=f"note_{did}",
                          placeholder="Kept with the approval") if "approve" in actions else ""
-    a, b, c, e = st.columns(4)
-    if "edit" in actions and changed:
-        if c.button("Save edit", key=f"save_{did}", icon=":material/save:"):
-            _act(lambda: review.edit(common.store(), user, did, subject=subject, body=body,
-                                     expected_version=version), did, "Edit saved.")
-        if b.button("Save and check", key=f"save_check_{did}", type="primary",
-                    icon=":material/shield:", help="Save your edit, then run the checks on it."):
-            def save_and_check() -> None:
-                review.edit(common.store(), user, did, subject=subject, body=body,
-                            expected_version=version)
-                _recheck(review, d)
-            _act(save_and_check, did, "Edit saved and checked.")
-    elif "approve" in actions and not current:
-        if b.button("Check this version", key=f"recheck_{did}", type="primary",
-                    icon=":material/shield:",
-                    help="Run the checks on the current text: a verdict speaks for the text it "
-                         "checked, so an edited draft is checked again before approval."):
-            _act(lambda: _recheck(review, d), did, f"Draft #{did} checked.")
+    row = st.container(horizontal=True, vertical_alignment="center")
     if "approve" in actions:
         why_not = ("Save and check your edit first." if changed else
                    "Check this version first: the text changed since its last check."
                    if not current else None)
-        if a.button("Approve", key=f"approve_{did}", type="primary" if current else "secondary",
-                    icon=":material/check:", disabled=why_not is not None, help=why_not):
+        if row.button("Approve", key=f"approve_{did}", type="primary" if current else "secondary",
+                      icon=":material/check:", disabled=why_not is not None, help=why_not):
             if worst == "fail":
                 st.session_state[f"confirm_{did}"] = True
             else:
                 _act(lambda: _approve(review, user, did, version, note or None, None), did,
                      f"Draft #{did} approved.")
-        if why_not:
-            st.caption(why_not)
-    if "reopen" in actions and c.button("Reopen", key=f"reopen_{did}", icon=":material/undo:"):
+    if "edit" in actions and changed:
+        if row.button("Save and check", key=f"save_check_{did}", type="primary",
+                      icon=":material/shield:", help="Save your edit, then run the checks on it."):
+            _act(lambda: _save_and_check(review, user, d, subject, body, version), did,
+                 "Edit saved and checked.")
+        if row.button("Save edit", key=f"save_{did}", icon=":material/save:"):
+            _act(lambda: review.edit(common.store(), user, did, subject=subject, body=body,
+                                     expected_version=version), did, "Edit saved.")
+    elif "approve" in actions and not current:
+        if row.button("Check this version", key=f"recheck_{did}", type="primary",
+                      icon=":material/shield:",
+                      help="Run the checks on the current text: a verdict speaks for the text it "
+                           "checked, so an edited draft is checked again before approval."):
+            _act(lambda: _recheck(review, d), did, f"Draft #{did} checked.")
+    if "reopen" in actions and row.button("Reopen", key=f"reopen_{did}", icon=":material/undo:"):
         _act(lambda: review.reopen(common.store(), user, did, expected_version=version),
              did, f"Draft #{did} is pending again.")
     if "reject" in actions:
-        _reject(review, user, did, version, e)
+        _reject(review, user, did, version, row)
+    if "approve" in actions and not current:
+        st.caption("Save and check your edit first." if changed else
+                   "Check this version first: the text changed since its last check.")
     if st.session_state.get(f"confirm_{did}") and worst == "fail":
         _confirm_failing(review, user, did, version, latest, note)
 
@@ -192,6 +190,17 @@ def _reject(review, user, did: int, version: int, col) -> None:
                  did, f"Draft #{did} rejected.")
 
 
+def _save_and_check(review, user, d: dict[str, Any], subject: str, body: str,
+                    version: int) -> None:
+    review.edit(common.store(), user, d["id"], subject=subject, body=body,
+                expected_version=version)
+    try:
+        _recheck(review, d)
+    except Exception as exc:  # noqa: BLE001 - the edit is saved: say what did not work
+        st.session_state["flash_error"] = ("Your edit is saved, but the checks could not run: "
+                                           + common.page_message(exc))
+
+
 def _recheck(review, d: dict[str, Any]) -> None:
     review.recheck(common.store(), common.current_user(), d["id"],
                    guard=common.guard_for(d.get("brand") or "", d.get("adapter_id")))
@@ -217,7 +226,8 @@ def _act(fn, did: int, ok: str) -> None:
         common.show_error(exc)
         return
     _forget(did)
-    st.session_state["flash"] = ok
+    if "flash_error" not in st.session_state:
+        st.session_state["flash"] = ok
     st.rerun()
 
 
@@ -240,23 +250,26 @@ def _conflict_notice(did: int, d: dict[str, Any], loaded: dict[str, Any]) -> Non
 
 
 def _contact(contact: dict[str, Any]) -> None:
+    """The contact's CRM row, as text: every value came from a CRM export."""
+    import html
+
     st.subheader("Contact")
     if not contact:
         st.caption("No contact snapshot.")
         return
-    esc = common.md_escape
+    esc = html.escape
     name = " ".join(x for x in (contact.get("first_name"), contact.get("last_name")) if x)
-    st.markdown(f"**{esc(name or contact.get('email', ''))}** · {esc(contact.get('email', ''))}")
-    facts = [(k.replace("_", " "), contact.get(k)) for k in
-             ("company", "job_title", "lifecycle_stage", "lead_status", "deal_stage", "city",
-              "country") if contact.get(k)]
-    if facts:
-        st.markdown("  \n".join(f"{k}: **{esc(v)}**" for k, v in facts))
+    lines = [f"<b>{esc(name or contact.get('email', ''))}</b> · {esc(contact.get('email', ''))}"]
+    lines += [f"{esc(k.replace('_', ' '))}: <b>{esc(str(contact[k]))}</b>" for k in
+              ("company", "job_title", "lifecycle_stage", "lead_status", "deal_stage", "city",
+               "country") if contact.get(k)]
     acts = contact.get("activities") or []
     if acts:
-        st.caption("Recent activity")
-        st.markdown("\n".join(f"- {str(a.get('timestamp', ''))[:10]} {esc(a.get('type', ''))}: "
-                              f"{esc(a.get('detail', ''))}" for a in acts[:5]))
+        lines.append('<span style="opacity:0.7">Recent activity</span>')
+        lines += [f"· {esc(str(a.get('timestamp', ''))[:10])} {esc(str(a.get('type', '')))}: "
+                  f"{esc(str(a.get('detail', '')))}" for a in acts[:5]]
+    st.html('<div style="line-height:1.6;overflow-wrap:anywhere">' + "<br>".join(lines)
+            + "</div>")
     if contact.get("notes"):
         with st.expander("CRM notes (untrusted text)"):
             st.text(contact["notes"])
@@ -280,7 +293,7 @@ def _guardrails(d: dict[str, Any]) -> None:
                       f"“{labels.technical(r.get('check'), r.get('rule'))}”: "
                       f"{labels.STATUS.get(status, status)}{score}")
         if status != "pass" and r.get("message"):
-            st.caption(common.md_escape(r["message"]))
+            common.plain(r["message"], muted=True)  # it quotes the draft: text, not markdown
     examples = _nearest(latest)
     if examples:
         with st.expander("Nearest on-brand examples"):
