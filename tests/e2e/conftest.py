@@ -103,6 +103,14 @@ def _seed(home: Path) -> dict:
     _history(store, admin, reviewer, marketer)
     ids = make_drafts(store, 12, verdicts=("pass", "warn", "pass", "fail"), brand="Ledgerly",
                       template="after_content_download", created_by="mark")
+    # The history's adapters are records from elsewhere: their folders are not on this machine,
+    # and a ready adapter without its folder cannot build the brand's tone check.
+    import sqlalchemy as sa
+
+    from brandvoice.store import adapters
+
+    with store.tx() as conn:
+        conn.execute(sa.update(adapters).values(status="archived"))
     Store.dispose_all()
     return {"draft_ids": ids}
 
@@ -115,9 +123,15 @@ def app_server(tmp_path_factory):
         pytest.skip(reason)
     home = tmp_path_factory.mktemp("e2e") / "home"
     seeded = _seed(home)
+    # The tiny model (built in code, two layers) stands in for the embedded base model, so that
+    # training and generating in the browser take seconds; the guardrails' embedder is the real one.
+    from helpers_models import build_tiny_model
+
+    tiny = build_tiny_model(tmp_path_factory.mktemp("e2e-tiny-model"))
     port = _free_port()
     env = dict(os.environ, BRANDVOICE_HOME=str(home), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+               TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", BRANDVOICE_BASE_MODEL=str(tiny),
+               BRANDVOICE_QUANTIZATION="none")
     env.pop("BRANDVOICE_DB_URL", None)
     log = (home / "streamlit.log").open("wb")
     started = time.monotonic()
@@ -163,12 +177,22 @@ def browser(app_server):
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "call":
+        item.failed_call = outcome.get_result().failed
+
+
 @pytest.fixture
-def page(browser, app_server):
+def page(browser, app_server, request):
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(30_000)
     pg = context.new_page()
     yield pg
+    if getattr(request.node, "failed_call", False):  # what the browser showed when it failed
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(SCREENSHOTS / f"failed_{request.node.name}.png"), full_page=True)
     context.close()
 
 
