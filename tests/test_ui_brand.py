@@ -145,3 +145,30 @@ def test_adapters_explain_perplexity_notes_and_samples(store, people, tmp_path):
     assert "<mark" in html and "Your demo recap" in html and "dashed" in html
     assert "&lt;b&gt;Hi&lt;/b&gt;" in html  # a draft's text is never markup
     assert any("Does not stop mid-sentence" in c for c in texts(at, "caption"))
+
+
+def test_a_failed_start_never_shows_an_old_jobs_outcome(store, people, monkeypatch):
+    from brandvoice import jobs, review
+    from brandvoice.errors import InputError
+
+    old = jobs.create(store, "train", {"brand": "Ledgerly"}, created_by="mark")
+    from brandvoice.store import jobs as table
+
+    with store.tx() as conn:
+        conn.execute(table.update().where(table.c.id == old).values(
+            status="done", finished_at="2026-11-30T10:00:00.000000Z"))
+    at = page("brand", people[2]).run(timeout=120)
+    assert any(f"Job #{old} finished" in c for c in texts(at, "caption"))
+
+    def refuse(*a, **kw):
+        raise InputError("No usable email in emails_ledgerly.csv for Ledgerly.",
+                         hint="Lower --min-sends or --quantile, use --mode weight, or add more "
+                              "emails.")
+
+    monkeypatch.setattr(review, "submit_training", refuse)
+    at.button(key="t_go").click()
+    at.run(timeout=120)
+    no_exception(at)
+    errors = " ".join(texts(at, "error"))
+    assert "No usable email" in errors and "Min sends" in errors and "--min-sends" not in errors
+    assert not any(f"Job #{old} finished" in c for c in texts(at, "caption"))

@@ -39,6 +39,7 @@ def _draft(item) -> dict[str, Any]:
             "problems": list(getattr(parsed, "problems", []) or []),
             "verdict": "fail" if getattr(parsed, "problems", None) else getattr(verdict, "status", None),
             "failed": [f"{r['check']}/{r['rule']}" for r in results if r["status"] == "fail"],
+            "warned": [f"{r['check']}/{r['rule']}" for r in results if r["status"] == "warn"],
             "parts": best.get("parts"), "seed": best.get("seed")}
 
 

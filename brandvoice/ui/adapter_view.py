@@ -169,6 +169,7 @@ def _show_samples(samples: dict[str, Any]) -> None:
                f"{common.md_escape(who or c.get('email') or 'a contact')}"
                f"{' at ' + common.md_escape(c['company']) if c.get('company') else ''} · written "
                f"{str(samples.get('created_at', ''))[:16].replace('T', ' ')} UTC")
+    st.html(f'<div style="font-size:0.85em;opacity:0.8">{draftview.LEGEND}</div>')
     left, right = st.columns(2, gap="large")
     for col, key, title in ((left, "with_adapter", f"With {samples.get('adapter')}"),
                             (right, "base", f"Base model alone ({samples.get('base_model')})")):
@@ -178,6 +179,6 @@ def _show_samples(samples: dict[str, Any]) -> None:
                 draftview.show(d.get("subject", ""), d.get("body", ""), d.get("parts"),
                                legend=False)
                 verdict = labels.VERDICTS.get(d.get("verdict"), d.get("verdict"))
-                failed = [labels.rule_label(*f.split("/", 1)) for f in d.get("failed") or []
-                          if "/" in f]
-                st.caption(f"Checks: {verdict}" + (f" ({', '.join(failed)})" if failed else ""))
+                flagged = [labels.rule_label(*f.split("/", 1))
+                           for f in (d.get("failed") or []) + (d.get("warned") or []) if "/" in f]
+                st.caption(f"Checks: {verdict}" + (f" ({', '.join(flagged)})" if flagged else ""))

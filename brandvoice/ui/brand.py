@@ -113,8 +113,9 @@ def page() -> None:
             if data is not None:
                 _selection_view(data, metric)
     with tab_train, common.errors():
+        started_ok = True
         if data is not None and path is not None:
-            _train_form(user, path, data, **rule)
+            started_ok = _train_form(user, path, data, **rule)
         elif path is not None and common.can("train", user):
             st.subheader("Train an adapter")
             st.button("Start training", type="primary", key="t_go", disabled=True,
@@ -123,7 +124,8 @@ def page() -> None:
                        "message on the Past emails tab) first.")
         else:
             st.info("Choose the past emails on the Past emails tab first.")
-        _train_progress()
+        if started_ok:  # an earlier job's outcome never stands under a new error
+            _train_progress()
     with tab_adapters, common.errors():
         adapter_view.adapters(user)
 
@@ -261,13 +263,14 @@ def _score_chart(scored, sel: dict[str, Any], label: str, status_scale) -> Any:
 
 # --- training -------------------------------------------------------------------------------------
 def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
-                quantile: float, min_sends: int, mode: str) -> None:
+                quantile: float, min_sends: int, mode: str) -> bool:
+    """The training form; False when starting a job failed in this run (the error is shown)."""
     from brandvoice import review, training
 
     st.subheader("Train an adapter")
     if not common.can("train", user):
         st.info("Marketers and admins train adapters.")
-        return
+        return True
     selected = data["selection"].get("counts", {}).get("selected", 0)
     split = data.get("split") or {}
     problem = brand_problem(brand)
@@ -309,21 +312,26 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
                    icon=":material/model_training:")
     if why_not:
         st.caption(why_not)
-    if go:
-        from brandvoice import jobs
+    if not go:
+        return True
+    from brandvoice import jobs
 
-        with common.errors():
-            config = training.TrainConfig(
-                brand=brand, emails=str(path), base_model=defaults.base_model,
-                epochs=float(epochs), lora_r=int(rank),
-                lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
-                metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
-                include_approved=feedback)
-            job_id = review.submit_training(common.store(), common.settings(), config, user)
-            jobs.start(common.settings(), job_id)
-            st.session_state["t_job"] = job_id
-            st.session_state[f"job_seen_{job_id}"] = "queued"
-            st.rerun()
+    try:
+        config = training.TrainConfig(
+            brand=brand, emails=str(path), base_model=defaults.base_model,
+            epochs=float(epochs), lora_r=int(rank),
+            lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
+            metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
+            include_approved=feedback)
+        job_id = review.submit_training(common.store(), common.settings(), config, user)
+        jobs.start(common.settings(), job_id)
+    except Exception as exc:  # noqa: BLE001 - shown on the page
+        common.show_error(exc)
+        return False
+    st.session_state["t_job"] = job_id
+    st.session_state[f"job_seen_{job_id}"] = "queued"
+    st.rerun()
+    return True
 
 
 def _train_progress() -> None:

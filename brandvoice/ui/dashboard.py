@@ -68,11 +68,13 @@ def page() -> None:
                               for a in adapters if a["median_edit_distance"] is not None])
         if edits.empty:
             st.caption("No approved draft yet.")
+        elif not edits["median edit distance"].any():
+            st.caption("Reviewers approved the drafts as they were written: no edits yet.")
         else:
             order = [a["adapter"] for a in sorted(adapters, key=_version_key)]
             st.altair_chart(alt.Chart(edits).mark_bar().encode(
                 x=alt.X("adapter:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("median edit distance:Q", axis=alt.Axis(format="%"),
+                y=alt.Y("median edit distance:Q", axis=alt.Axis(format=".0%"),
                         title="median edit distance"),
                 tooltip=["adapter", alt.Tooltip("median edit distance:Q", format=".1%"),
                          "approved"]).properties(height=260), width="stretch")

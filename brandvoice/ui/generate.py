@@ -197,8 +197,7 @@ def _template_choice(templates: list, brand: str, col) -> Any:
 
     def label(n: str) -> str:
         t = by_name[n]
-        kind = "slot template" if t.kind == "slots" else "whole email"
-        return f"{t.use_case} · {kind} · {n}"
+        return f"{n} · {'slot template' if t.kind == 'slots' else 'whole email'}"
 
     name = col.selectbox("Template", list(by_name), key=f"g_template_{textio.compact_key(brand)}",
                          format_func=label,

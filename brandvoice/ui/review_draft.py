@@ -283,17 +283,18 @@ def _guardrails(d: dict[str, Any]) -> None:
         return
     if checked != d.get("row_version"):
         st.caption(f"These results are for version {checked}; the text changed since.")
-    order = {"fail": 0, "warn": 1, "pass": 2}
-    for r in sorted(latest, key=lambda r: order.get(r.get("status"), 3)):
-        status = r.get("status")
-        score = f" · score {r['score']:.2f}" if isinstance(r.get("score"), int | float) else ""
-        st.badge(labels.rule_label(r.get("check"), r.get("rule")),
-                 color=common.badge_color(status), icon=STATUS_ICON.get(status or ""),
-                 help=f"{labels.check_label(r.get('check'))} check "
-                      f"“{labels.technical(r.get('check'), r.get('rule'))}”: "
-                      f"{labels.STATUS.get(status, status)}{score}")
-        if status != "pass" and r.get("message"):
+    problems = sorted((r for r in latest if r.get("status") != "pass"),
+                      key=lambda r: 0 if r.get("status") == "fail" else 1)
+    passed = [r for r in latest if r.get("status") == "pass"]
+    for r in problems:
+        _badge(r)
+        if r.get("message"):
             common.plain(r["message"], muted=True)  # it quotes the draft: text, not markdown
+    if passed:
+        with st.expander(f"{len(passed)} checks passed" if problems else
+                         f"All {len(passed)} checks passed", icon=":material/check:"):
+            for r in passed:
+                _badge(r)
     examples = _nearest(latest)
     if examples:
         with st.expander("Nearest on-brand examples"):
@@ -302,6 +303,17 @@ def _guardrails(d: dict[str, Any]) -> None:
                 if isinstance(sim, int | float):
                     st.caption(f"similarity {sim:.2f}")
                 st.text(ex.get("email") or ex.get("subject") or ex.get("text") or "")
+
+
+def _badge(r: dict[str, Any]) -> None:
+    """One check as a badge in plain words; its technical name and score in the tooltip."""
+    status = r.get("status")
+    score = f" · score {r['score']:.2f}" if isinstance(r.get("score"), int | float) else ""
+    st.badge(labels.rule_label(r.get("check"), r.get("rule")),
+             color=common.badge_color(status), icon=STATUS_ICON.get(status or ""),
+             help=f"{labels.check_label(r.get('check'))} check "
+                  f"“{labels.technical(r.get('check'), r.get('rule'))}”: "
+                  f"{labels.STATUS.get(status, status)}{score}")
 
 
 def _nearest(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -199,11 +199,12 @@ def _skeleton(info, contact: dict, brand: str) -> None:
     parts = skeleton.parts({}, {})
     st.html(draftview.email_html(skeleton.subject, skeleton.body, parts))
     st.dataframe(pd.DataFrame([{
-        "slot": s.name, "kind": s.kind, "at most (words)": s.words,
-        "must mention": s.mention or "–", "note to the model": s.brief or "–",
-        "fallback text": s.fallback} for s in skeleton.slots]),
+        "slot": s.name, "kind": s.kind, "at most (words)": s.words, "fallback text": s.fallback,
+        "must mention": s.mention or "–", "note to the model": s.brief or "–"}
+        for s in skeleton.slots]),
         hide_index=True, width="stretch",
-        column_config={"fallback text": st.column_config.TextColumn(width="large")})
+        column_config={"fallback text": st.column_config.TextColumn(width="large"),
+                       "at most (words)": st.column_config.NumberColumn(width="small")})
 
 
 def _from_past_email(info) -> None:
