@@ -138,8 +138,9 @@ def _pass_precision() -> None:
     if rows is None:
         return
     st.subheader("Can a pass be trusted?")
-    periods = [r for r in rows if str(r.get("period")) not in ("overall", "all", "total")]
-    overall = next((r for r in rows if str(r.get("period")) in ("overall", "all", "total")), None)
+    overall_keys = (None, "overall", "all", "total")
+    periods = [r for r in rows if r.get("period") not in overall_keys]
+    overall = next((r for r in rows if r.get("period") in overall_keys), None)
     if overall is None and periods:
         approved = sum(r.get("approved") or 0 for r in periods)
         rejected = sum(r.get("rejected") or 0 for r in periods)

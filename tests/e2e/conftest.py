@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,26 +12,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_support import CHROMIUM, PASSWORD, REPO, SCREENSHOTS  # noqa: E402
+from e2e_support import (  # noqa: E402
+    CHROMIUM,
+    PASSWORD,
+    REPO,
+    SCREENSHOTS,
+    free_port,
+    skip_reason,
+)
 
 sys.path.insert(0, str(REPO / "tests"))
-
-
-def _skip_reason() -> str | None:
-    if not Path(CHROMIUM).is_file():
-        return (f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; "
-                ".ci/run does it) to run the browser tests")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install playwright)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _history(store, admin, reviewer, marketer) -> None:
@@ -118,7 +107,7 @@ def _seed(home: Path) -> dict:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """`streamlit run app.py` on a free port with a seeded temporary BRANDVOICE_HOME."""
-    reason = _skip_reason()
+    reason = skip_reason()
     if reason:
         pytest.skip(reason)
     home = tmp_path_factory.mktemp("e2e") / "home"
@@ -128,7 +117,7 @@ def app_server(tmp_path_factory):
     from helpers_models import build_tiny_model
 
     tiny = build_tiny_model(tmp_path_factory.mktemp("e2e-tiny-model"))
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, BRANDVOICE_HOME=str(home), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", BRANDVOICE_BASE_MODEL=str(tiny),
                BRANDVOICE_QUANTIZATION="none")

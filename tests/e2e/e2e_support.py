@@ -5,12 +5,32 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("BRANDVOICE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PASSWORD = "e2e-password"
+
+
+def skip_reason() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not Path(CHROMIUM).is_file():
+        return (f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; "
+                ".ci/run does it) to run the browser tests")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install playwright)"
+    return None
+
+
+def free_port() -> int:
+    """A free local TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def copy_to_docs(names: list[str]) -> None:

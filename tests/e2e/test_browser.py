@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from e2e_support import REPO, copy_to_docs, idle, open_page, sign_in
+from e2e_support import REPO, idle, open_page, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -124,5 +124,4 @@ def test_every_page_renders_for_an_admin(app_server, page, shots):
             page.get_by_role("tab", name="Train").click()
             page.get_by_role("button", name="Start training").wait_for()
             shots(page, "07b_brand_voice_train")
-    copy_to_docs(["02_review_queue", "03_review_edit_diff", "04_export", "06_generate",
-                  "07_brand_voice", "09_dashboard", "08_templates"])
+
