@@ -32,7 +32,7 @@ FILES: dict[str, list[str]] = {
 }
 USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("marketer", "marketer"))
 SEED_CONTACTS = 6  # drafts generated for the first start: enough to review, quick on a CPU
-SEED_TEMPLATE = "after_content_download"
+SEED_TEMPLATE = "ledgerly_after_content_download"  # a slot template: the model writes short parts
 
 
 def password() -> str:

@@ -9,14 +9,22 @@ Roles are enforced in the core: every action that changes what a customer receiv
 acting `User` and calls `require_role` with the roles of `PERMISSIONS`, which re-reads the user
 from the store (a forged or stale `User` object cannot raise its own role, a deactivated user is
 refused at once). The README's roles table is this table (a test keeps them equal).
+
+A browser keeps a signed, expiring session token (`session_token`), checked on every page load
+against the store (`user_from_session`): the user must still exist and be active, and the token's
+session epoch must be the user's current one, so signing out (`end_sessions`) or a deactivation
+ends every session of that user at once. Tokens are signed with itsdangerous and a secret kept in
+BRANDVOICE_HOME/session.key (created once, mode 0600).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Literal, get_args
 
 import sqlalchemy as sa
@@ -50,6 +58,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "manage users": ("admin",),
     "set the review policy": ("admin",),
 }
+
+# A signed-in browser stays signed in for a working day; after that the user signs in again.
+SESSION_MAX_AGE = 12 * 3600
+_SESSION_SALT = "brandvoice.session"
+_secrets: dict[Path, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -219,8 +232,11 @@ def set_active(store: Store, actor: User, username: str, active: bool) -> None:
         require_role(conn, actor, *PERMISSIONS["manage users"], action="change users")
         if username == actor.username and not active:
             raise InputError("You cannot deactivate yourself.", hint="Ask another admin.")
+        values: dict = {"active": active}
+        if not active:  # their open sessions end now, and do not come back on reactivation
+            values["session_epoch"] = users.c.session_epoch + 1
         n = conn.execute(users.update().where(users.c.username == username)
-                         .values(active=active)).rowcount
+                         .values(**values)).rowcount
         if not n:
             raise NotFoundError(f"No user {username!r}.")
         store.audit(conn, "user_activate" if active else "user_deactivate", actor=actor.username,
@@ -278,3 +294,79 @@ def require_role(conn: Connection, actor: User | None, *roles: str, action: str)
                                f"{' or '.join(r + 's' for r in roles)} can {action}.",
                                hint="Ask a user with that role, or an admin to change your role.")
     return row.role
+
+
+# --- browser sessions ------------------------------------------------------------------------------
+def _session_secret(store: Store) -> bytes:
+    """The signing secret of this workspace: read from BRANDVOICE_HOME/session.key, made once."""
+    path = Path(store.settings.home) / "session.key"
+    if path in _secrets:
+        return _secrets[path]
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".session.key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic create-if-missing: two processes never write two secrets
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text(encoding="ascii").strip().encode()
+    if len(key) < 32:
+        raise PermissionDenied(f"The session secret {path} is damaged.",
+                               hint=f"Delete {path}; everyone signs in again.")
+    _secrets[path] = key
+    return key
+
+
+def _serializer(store: Store):
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(_session_secret(store), salt=_SESSION_SALT)
+
+
+def session_token(store: Store, user: User) -> str:
+    """A signed token that lets this user's browser sign in again until it expires or is revoked."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(users.c.active, users.c.session_epoch)
+                           .where(users.c.id == user.id, users.c.username == user.username)).first()
+    if row is None or not row.active:
+        raise PermissionDenied(f"User {user.username!r} does not exist or is deactivated.",
+                               hint="Ask an admin.")
+    return _serializer(store).dumps({"uid": user.id, "name": user.username,
+                                     "epoch": row.session_epoch})
+
+
+def user_from_session(store: Store, token: str | None, *,
+                      max_age: int = SESSION_MAX_AGE) -> User | None:
+    """The user a session token stands for, or None when it is forged, expired, revoked, or its
+    user is gone or deactivated. The role is read from the store, so a role change applies at once."""
+    from itsdangerous import BadSignature
+
+    if not token:
+        return None
+    try:
+        data = _serializer(store).loads(token, max_age=max_age)
+    except BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict) or not {"uid", "name", "epoch"} <= data.keys():
+        return None
+    with store.read() as conn:
+        row = conn.execute(sa.select(users.c.role, users.c.active, users.c.session_epoch)
+                           .where(users.c.id == data["uid"], users.c.username == data["name"])).first()
+    if row is None or not row.active or row.session_epoch != data["epoch"]:
+        return None
+    return User(int(data["uid"]), str(data["name"]), row.role)
+
+
+def end_sessions(store: Store, user: User) -> None:
+    """Sign a user out everywhere: every session token issued so far stops working."""
+    with store.tx() as conn:
+        n = conn.execute(users.update().where(users.c.id == user.id,
+                                              users.c.username == user.username)
+                         .values(session_epoch=users.c.session_epoch + 1)).rowcount
+        if n:
+            store.audit(conn, "sign_out", actor=user.username)

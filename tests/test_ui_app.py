@@ -12,6 +12,7 @@ from ui_harness import (
     demo_users,
     fast_passwords,  # noqa: F401 - autouse fixture
     no_exception,
+    signed_in,
     texts,
 )
 
@@ -83,8 +84,7 @@ def test_pages_by_role():
 
 def test_sign_out_forgets_the_user(store):
     _, reviewer, _ = demo_users(store)
-    at = app()
-    at.session_state["user"] = reviewer
+    at = signed_in(app(), reviewer)
     at.run()
     at.sidebar.button(key="sign_out").click()
     at.run()
@@ -136,8 +136,10 @@ def test_demo_seed_file_holds_only_contacts_the_template_can_use(settings):
     assert len(prompting.completeness(template, result.contacts)["ok"]) == 4
 
 
-def test_errors_become_messages_never_tracebacks():
+def test_errors_become_messages_never_tracebacks(monkeypatch):
     from streamlit.testing.v1 import AppTest
+
+    monkeypatch.delenv("BRANDVOICE_RAISE_ERRORS", raising=False)  # as in production
 
     def script():
         import streamlit as st
@@ -238,3 +240,64 @@ def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tin
     assert {r.template_name for r in rows} == {template.name}
     assert list(demo.seed_queue(store, settings, n=3)) == [
         f"Review queue: demo job {demo_job['id']} done (3 demo drafts)"]  # not seeded twice
+
+
+def test_a_reload_keeps_the_session_and_sign_out_ends_it(store, monkeypatch):
+    from brandvoice import users
+    from brandvoice.ui import common
+
+    demo_users(store)
+    at = _sign_in(app().run(), "rita", "correct-horse")
+    token = at.session_state["session_token"]
+    # The page asked the browser to keep the token (a cookie written by a script on the page).
+    script = " ".join(str(h.proto) for h in at.get("html"))
+    assert f"brandvoice_session={token}" in script and "SameSite=Strict" in script
+    # A reload: a new session whose browser sends the cookie signs in without a password.
+    monkeypatch.setattr(common, "browser_token", lambda: token)
+    again = app().run()
+    no_exception(again)
+    assert again.session_state["user"].username == "rita"
+    assert texts(again, "title")[0] == "Review queue"
+    again.sidebar.button(key="sign_out").click()
+    again.run()
+    no_exception(again)
+    assert "user" not in again.session_state and again.text_input(key="signin_username")
+    assert "Max-Age=0" in " ".join(str(h.proto) for h in again.get("html"))  # cookie cleared
+    assert users.user_from_session(store, token) is None
+    # The old cookie, sent again by another tab or a reload, no longer signs anyone in.
+    third = app().run()
+    no_exception(third)
+    assert "user" not in third.session_state
+    assert any("session has ended" in i for i in texts(third, "info"))
+
+
+def test_deactivation_ends_an_open_session_at_once(store):
+    from brandvoice import users
+
+    admin, reviewer, _ = demo_users(store)
+    at = signed_in(app(), reviewer).run()
+    assert texts(at, "title")[0] == "Review queue"
+    users.set_active(store, admin, "rita", False)
+    at.run()
+    no_exception(at)
+    assert "user" not in at.session_state and at.text_input(key="signin_username")
+    assert any("session ended" in i for i in texts(at, "info"))
+
+
+def test_sign_in_page_names_the_demo_password_only_in_a_demo_workspace(store, monkeypatch):
+    monkeypatch.setenv("BRANDVOICE_DEMO_PASSWORD", "demo-pass-123")
+    demo_users(store)  # a real team: no password on the page
+    at = app().run()
+    captions = " ".join(texts(at, "caption"))
+    assert "demo-pass-123" not in captions and "Ask your admin" in captions
+    assert "brandvoice setup" not in captions
+
+
+def test_demo_workspace_sign_in_hint_names_the_password_not_a_command(store, monkeypatch):
+    from brandvoice import demo
+
+    monkeypatch.setenv("BRANDVOICE_DEMO_PASSWORD", "demo-pass-123")
+    list(demo.ensure_users(store))
+    at = app().run()
+    captions = " ".join(texts(at, "caption"))
+    assert "demo-pass-123" in captions and "brandvoice setup" not in captions

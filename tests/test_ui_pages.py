@@ -51,15 +51,15 @@ def test_crm_with_a_bad_row_is_imported_with_a_warning(store, people):
     warnings = " ".join(texts(at, "warning"))
     assert "crm_bad_row.csv row 6: invalid email 'bob@'" in warnings
     assert "activities" not in warnings  # the demo activity log is not joined to an upload
-    assert "hubspot" in " ".join(str(m.value) for m in at.metric)
+    assert "HubSpot" in " ".join(str(m.value) for m in at.metric)
 
 
 def test_demo_crm_shows_profile_and_completeness(store, people):
     at = page("generate", people[2]).run()
     no_exception(at)
     values = {m.label: str(m.value) for m in at.metric}
-    assert values["Profile"] == "hubspot" and int(values["Contacts"]) > 10
-    assert at.selectbox(key="g_template").options
+    assert values["Profile"].startswith("HubSpot") and int(values["Contacts"]) > 10
+    assert at.selectbox(key="g_template_ledgerly").options
     assert any("Generate" in b.label for b in at.button)
 
 

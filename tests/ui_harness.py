@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,29 @@ def page(module: str, user=None) -> AppTest:
     at = AppTest.from_string("from brandvoice.ui import nav\n"
                              f"next(p for p in nav.PAGES if p.module == {module!r}).run()\n",
                              default_timeout=TIMEOUT)
-    if user is not None:
+    if user is not None:  # a page on its own: nav (which checks the session token) is not run
         at.session_state["user"] = user
     return at
 
 
+def signed_in(at: AppTest, user) -> AppTest:
+    """`user` signed in, as the sign-in page leaves a session (the user and their session token)."""
+    from brandvoice import users, workspace
+    from brandvoice.config import Settings
+
+    at.session_state["user"] = user
+    at.session_state["session_token"] = users.session_token(
+        workspace.open_store(Settings.from_env()), user)
+    return at
+
+
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>$~|#:@.\-+&!(){}])")
+
+
 def texts(at: AppTest, kind: str) -> list[str]:
-    """The values of every element of one kind (error, warning, info, success, markdown...)."""
-    return [str(e.value) for e in getattr(at, kind)]
+    """The values of every element of one kind (error, warning, info, success, markdown...), with
+    the pages' markdown escapes of untrusted text removed (the text as the user reads it)."""
+    return [_ESCAPED.sub(r"\1", str(e.value)) for e in getattr(at, kind)]
 
 
 def no_exception(at: AppTest) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from brandvoice.errors import BrandvoiceError
+from brandvoice.errors import BrandvoiceError, raise_unexpected
 
 # ANSI/VT escape sequences (CSI, OSC, DCS ... and two-byte ESC forms), then the other controls.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"
@@ -74,7 +74,7 @@ class BrandvoiceGroup(click.Group):
         except UnicodeDecodeError as exc:
             raise click.ClickException(f"Could not decode input as text: {safe(exc)}") from exc
         except Exception as exc:
-            if os.environ.get("BRANDVOICE_RAISE_ERRORS"):
+            if raise_unexpected():
                 raise
             path = _log_unexpected(exc)
             where = f" Details are in {path}." if path else ""

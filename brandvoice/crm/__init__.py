@@ -5,7 +5,8 @@
     result.contacts, result.excluded, result.problems, result.summary()
 
 Reads HubSpot, Salesforce and Pipedrive exports as those tools write them, and any other CSV through
-an explicit column mapping. Column profiles live in `profiles`, activity logs in `activities`.
+an explicit column mapping. Column profiles live in `profiles`, activity logs in `activities`,
+mappings remembered per header (mapped once in the app) in `mappings`.
 """
 
 from brandvoice.crm.activities import TYPE_ALIASES, load_activities, parse_timestamp
@@ -16,6 +17,7 @@ from brandvoice.crm.importer import (
     snapshot_contacts,
     valid_email,
 )
+from brandvoice.crm.mappings import header_key, preview, save_mapping, saved_mapping
 from brandvoice.crm.profiles import (
     CANONICAL,
     PROFILES,
@@ -25,5 +27,6 @@ from brandvoice.crm.profiles import (
 )
 
 __all__ = ["CANONICAL", "PROFILES", "SNAPSHOT_FIELDS", "TYPE_ALIASES", "ImportResult",
-           "import_contacts", "load_activities", "load_mapping", "orient_mapping",
-           "parse_timestamp", "recent_contacts", "snapshot_contacts", "valid_email"]
+           "header_key", "import_contacts", "load_activities", "load_mapping", "orient_mapping",
+           "parse_timestamp", "preview", "recent_contacts", "save_mapping", "saved_mapping",
+           "snapshot_contacts", "valid_email"]

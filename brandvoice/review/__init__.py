@@ -23,6 +23,7 @@ from brandvoice.review.actions import (
     STATES,
     TRANSITIONS,
     allowed_actions,
+    approval_blocker,
     approve,
     canonical_reason,
     edit,
@@ -48,7 +49,7 @@ from brandvoice.review.regenerate import add_regenerated, regenerate, request_re
 
 __all__ = ["DELIVERED", "GENERATE_ROLES", "OVERRIDE", "REASON_ALIASES", "REASON_CODES",
            "REGENERATE_ROLES", "REVIEW_ROLES", "STATES", "TRANSITIONS", "BulkResult",
-           "adapter_metrics", "add_regenerated", "allowed_actions", "approve", "audit_trail",
+           "adapter_metrics", "add_regenerated", "allowed_actions", "approval_blocker", "approve", "audit_trail",
            "bulk_approve_passed", "bulk_preview", "canonical_reason", "dashboard", "edit",
            "edit_distance", "email_text", "feedback_examples", "filter_options", "get_draft",
            "get_review_policy", "job_contacts", "list_queue", "negative_examples", "pass_precision",

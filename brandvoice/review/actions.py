@@ -194,6 +194,17 @@ def _authorship(conn: Connection, draft: dict, actor: User) -> None:
                                     "settings set --allow-own-edit-approval`).")
 
 
+def approval_blocker(store: Store, actor: User, draft_id: int) -> str | None:
+    """Why the review policy keeps `actor` from approving this draft (they generated it, or it
+    holds their own edit), in words; None when it does not. The page says so before a click."""
+    with store.read() as conn:
+        try:
+            _authorship(conn, load(conn, draft_id), actor)
+        except PermissionDenied as exc:
+            return exc.message
+    return None
+
+
 def approve(store: Store, actor: User, draft_id: int, *, expected_version: int,
             note: str | None = None, reason: str | None = None) -> dict:
     """Approve a pending draft whose current text was checked: reviewer or admin, not its author

@@ -168,6 +168,9 @@ users = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),  # marketer | reviewer | admin
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     _ts("created_at", nullable=False),
+    # Bumped when the user signs out or is deactivated: session tokens carry the epoch they were
+    # issued in, so every older token stops working at once.
+    sa.Column("session_epoch", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 draft_versions = sa.Table(

@@ -22,6 +22,7 @@ from brandvoice.training.adapters import (
 from brandvoice.training.trainer import (
     METRICS,
     MODES,
+    SMALL_SET,
     TrainConfig,
     build_model,
     pick_threads,
@@ -29,10 +30,11 @@ from brandvoice.training.trainer import (
     prepare_data,
     run_job,
     save_adapter,
+    small_set_notes,
     submit,
 )
 
-__all__ = ["METRICS", "MODES", "AdapterInfo", "TrainConfig", "brand_keys", "build_model", "check_base",
+__all__ = ["METRICS", "MODES", "SMALL_SET", "AdapterInfo", "TrainConfig", "brand_keys", "build_model", "check_base",
            "get_adapter", "heldout_emails", "list_adapters", "load_for_inference", "pick_threads",
-           "plan_steps", "prepare_data", "run_job", "save_adapter", "slugify", "submit",
+           "plan_steps", "prepare_data", "run_job", "save_adapter", "slugify", "small_set_notes", "submit",
            "training_emails"]

@@ -1,23 +1,29 @@
-"""Brand voice: past emails, the high-performer selection drawn on charts, training, adapters."""
+"""Brand voice: past emails, what cleaning removed, the high-performer selection drawn on charts,
+training (with what to expect from the data), adapters."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from brandvoice.ui import common, jobview
+from brandvoice.ui import adapter_view, common, jobview
 
+# Characters a brand name is written with; anything else (markup, symbols) is refused before a
+# training job starts.
+BRAND_CHARS = re.compile(r"[^\w .,&'’!+()-]")
 METRIC_LABELS = {"click_rate": "Click rate", "open_rate": "Open rate", "reply_rate": "Reply rate",
                  "conversion_rate": "Conversion rate"}
+COUNT_AXIS = {"tickMinStep": 1, "format": "d"}  # counts have whole-number ticks
 
 
 @st.cache_data(show_spinner="Reading and cleaning the emails...", max_entries=8)
 def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: float,
              min_sends: int, mode: str) -> dict[str, Any]:
-    """Load, clean and select (the same steps training runs), as plain data for the charts."""
-    from brandvoice import corpus
+    """Load, clean, select and split (the same steps training runs), as plain data for the page."""
+    from brandvoice import corpus, training
 
     loaded = corpus.read_emails(path, brand=brand or None)
     cleaned, cleaning = corpus.clean(loaded.emails, metric=metric, min_sends=min_sends)
@@ -35,15 +41,38 @@ def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: 
             status = "too few sends"
         else:
             status = "below threshold"
-        rows.append({"source": e.source, "brand": e.brand, "campaign": e.campaign or "(none)",
-                     "segment": e.segment, "sent_at": e.sent_at, "subject": e.subject,
-                     "sends": e.sends, "rate": rate,
+        rows.append({"row": row_label(e.source), "brand": e.brand,
+                     "campaign": e.campaign or "(none)", "segment": e.segment,
+                     "sent_at": e.sent_at, "subject": e.subject, "sends": e.sends, "rate": rate,
                      "score": corpus.performance_score(e, metric) if rate is not None else None,
                      "weight": picked[e.source].weight if e.source in picked else 0.0,
                      "status": status})
+    fraction = training.TrainConfig.model_fields["test_fraction"].default
+    train, test = corpus.split(selected, test_fraction=fraction) if selected else ([], [])
     return {"rows": rows, "problems": loaded.problems, "info": loaded.info,
             "cleaning": {k: v for k, v in cleaning.items() if k != "dropped"},
-            "dropped": cleaning.get("dropped", []), "selection": selection}
+            "dropped": cleaning.get("dropped", []), "selection": selection,
+            "split": {"train": len(train), "test": len(test)}}
+
+
+def row_label(source: str) -> str:
+    """Where an email came from, as the user's spreadsheet names it: "row 12" (or "line 3")."""
+    return source.rpartition(":")[2].strip() if ":" in source else source
+
+
+def brand_problem(brand: str) -> str | None:
+    """Why a brand name cannot name an adapter, in words, or None."""
+    if not brand.strip():
+        return "Type the brand's name on the Past emails tab."
+    if not any(ch.isalnum() for ch in brand):
+        return f"“{brand}” has no letters or digits: type the brand's name."
+    bad = sorted(set(BRAND_CHARS.findall(brand)))
+    if bad:
+        return (f"A brand name is letters, digits, spaces and . , & ' ! + - ( ); not "
+                f"{' '.join(bad)}.")
+    if len(brand) > 100:
+        return "A brand name is at most 100 characters."
+    return None
 
 
 def page() -> None:
@@ -77,18 +106,28 @@ def page() -> None:
             min_sends = c[4].number_input("Min sends", 0, 1_000_000, 100, 50, key="b_min_sends")
             rule = {"brand": brand.strip(), "metric": metric, "quantile": float(quantile),
                     "min_sends": int(min_sends), "mode": mode}
+            if (problem := brand_problem(rule["brand"])) and rule["brand"]:
+                st.warning(problem)
             with common.errors():
                 data = _analyse(str(path), path.stat().st_mtime, **rule)
             if data is not None:
                 _selection_view(data, metric)
     with tab_train, common.errors():
+        started_ok = True
         if data is not None and path is not None:
-            _train_form(user, path, data, **rule)
+            started_ok = _train_form(user, path, data, **rule)
+        elif path is not None and common.can("train", user):
+            st.subheader("Train an adapter")
+            st.button("Start training", type="primary", key="t_go", disabled=True,
+                      icon=":material/model_training:")
+            st.caption(brand_problem(rule.get("brand", "")) or "Fix the past emails (see the "
+                       "message on the Past emails tab) first.")
         else:
             st.info("Choose the past emails on the Past emails tab first.")
-        _train_progress()
+        if started_ok:  # an earlier job's outcome never stands under a new error
+            _train_progress()
     with tab_adapters, common.errors():
-        _adapters()
+        adapter_view.adapters(user)
 
 
 def _brand_guess(path: Path) -> str:
@@ -98,24 +137,28 @@ def _brand_guess(path: Path) -> str:
     return "Ledgerly" if "ledgerly" in name else ""
 
 
+# --- past emails ----------------------------------------------------------------------------------
 def _selection_view(data: dict[str, Any], metric: str) -> None:
     import altair as alt
     import pandas as pd
 
     sel = data["selection"]
     counts = sel.get("counts", {})
+    removed = len(data["dropped"]) + len(data["cleaning"].get("duplicates", []))
     m = st.columns(4)
     m[0].metric("Emails loaded", data["info"].get("rows_loaded", len(data["rows"])))
     m[1].metric("Rejected rows", data["info"].get("rows_rejected", 0))
-    m[2].metric("Removed in cleaning", len(data["dropped"]) + len(data["cleaning"].get("duplicates", [])),
-                help="Emails left empty by cleaning, plus exact and near duplicates (the better "
-                "performing copy is kept).")
+    m[2].metric("Removed in cleaning", removed,
+                help="Duplicates (the better performing copy is kept) and emails left empty by "
+                     "cleaning; listed under “What cleaning changed”.")
     m[3].metric("Selected for training", counts.get("selected", 0))
     for line in sel.get("explanation", []):
-        st.caption(line)
+        st.caption(common.md_escape(line))
     if data["problems"]:
-        with st.expander(f"{len(data['problems'])} rows skipped or rejected"):
-            st.markdown("\n".join(f"- {p}" for p in data["problems"][:200]))
+        with st.expander(f"{len(data['problems'])} rows skipped or rejected (rows as your "
+                         "spreadsheet numbers them)"):
+            st.markdown("\n".join(f"- {common.md_escape(p)}" for p in data["problems"][:200]))
+    _cleaning(data)
     df = pd.DataFrame(data["rows"])
     if df.empty:
         return
@@ -134,7 +177,7 @@ def _selection_view(data: dict[str, Any], metric: str) -> None:
     bars = alt.Chart(df).mark_bar().encode(
         y=alt.Y("campaign:N", sort=list(by_campaign["campaign"]), title=None,
                 axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-        x=alt.X("count():Q", title="emails"),
+        x=alt.X("count():Q", title="emails", axis=alt.Axis(**COUNT_AXIS)),
         color=alt.Color("status:N", title=None, scale=status_scale),
         tooltip=["campaign", "status", alt.Tooltip("count():Q", title="emails")],
     ).properties(height=max(140, 36 * by_campaign.shape[0]),
@@ -144,10 +187,46 @@ def _selection_view(data: dict[str, Any], metric: str) -> None:
     right.dataframe(by_campaign, hide_index=True, width="stretch",
                     column_config={"mean_rate": st.column_config.NumberColumn(label, format="percent")})
     with st.expander("All emails"):
-        st.dataframe(df[["status", "campaign", "segment", "sent_at", "subject", "sends", "rate",
-                         "score", "weight", "source"]], hide_index=True, width="stretch",
+        st.dataframe(df[["row", "status", "campaign", "segment", "sent_at", "subject", "sends",
+                         "rate", "score", "weight"]], hide_index=True, width="stretch",
                      column_config={"rate": st.column_config.NumberColumn(format="percent"),
                                     "score": st.column_config.NumberColumn(format="percent")})
+
+
+def _cleaning(data: dict[str, Any]) -> None:
+    """What cleaning removed from which email, and why (rows as the spreadsheet numbers them)."""
+    c = data["cleaning"]
+    lines = []
+    for pair in c.get("duplicates", []):
+        kept, dropped = row_label(pair["kept"]), row_label(pair["dropped"])
+        if pair.get("kind") == "exact":
+            lines.append(f"{dropped}: removed, the same email as {kept} (that one is kept)")
+        else:
+            lines.append(f"{dropped}: removed, a near duplicate of {kept} "
+                         f"({pair.get('similarity', 0):.0f}% alike; {kept} performed better "
+                         "and is kept)")
+    for d in data["dropped"]:
+        lines.append(f"{row_label(d['source'])}: removed, {d['reason']}")
+    edits = []
+    for f in c.get("footer_lines", []):
+        edits.append(f"Footer line removed from {f['emails']} emails: “{f['line']}”")
+    if c.get("quoted_replies"):
+        edits.append(f"Quoted replies cut from {c['quoted_replies']} emails (the text after "
+                     "“On … wrote:” or a forwarded header)")
+    if c.get("html_to_text"):
+        edits.append(f"{c['html_to_text']} HTML emails turned into plain text")
+    if c.get("links_cleaned") or c.get("links_removed"):
+        edits.append(f"Tracking removed from {c.get('links_cleaned', 0)} links; "
+                     f"{c.get('links_removed', 0)} tracking-only links removed")
+    if not lines and not edits:
+        return
+    with st.expander(f"What cleaning changed ({len(lines)} emails removed)"):
+        if lines:
+            st.markdown("**Removed emails**\n\n" + "\n".join(f"- {common.md_escape(x)}"
+                                                            for x in lines))
+        if edits:
+            st.markdown("**Changed in the emails that were kept**\n\n"
+                        + "\n".join(f"- {common.md_escape(x)}" for x in edits))
 
 
 def _score_chart(scored, sel: dict[str, Any], label: str, status_scale) -> Any:
@@ -169,8 +248,9 @@ def _score_chart(scored, sel: dict[str, Any], label: str, status_scale) -> Any:
         x=x, xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 1.6])),
         y=alt.Y("score:Q", title=f"{label} score (95% lower bound)", axis=alt.Axis(format="%")),
         color=alt.Color("status:N", scale=status_scale, title=None),
-        tooltip=["subject", "campaign", "sent_at", "sends", alt.Tooltip("rate:Q", format=".1%"),
-                 alt.Tooltip("score:Q", format=".1%"), "status"])
+        tooltip=["row", "subject", "campaign", "sent_at", "sends",
+                 alt.Tooltip("rate:Q", format=".1%"), alt.Tooltip("score:Q", format=".1%"),
+                 "status"])
     layers = [points]
     if not marks.empty:
         layers.append(alt.Chart(marks).mark_tick(color="#c62828", thickness=3, size=46).encode(
@@ -181,18 +261,33 @@ def _score_chart(scored, sel: dict[str, Any], label: str, status_scale) -> Any:
     return alt.layer(*layers).properties(height=340, title=title)
 
 
+# --- training -------------------------------------------------------------------------------------
 def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
-                quantile: float, min_sends: int, mode: str) -> None:
+                quantile: float, min_sends: int, mode: str) -> bool:
+    """The training form; False when starting a job failed in this run (the error is shown)."""
+    from brandvoice import review, training
+
     st.subheader("Train an adapter")
     if not common.can("train", user):
         st.info("Marketers and admins train adapters.")
-        return
-    st.write(f"**{data['selection'].get('counts', {}).get('selected', 0)}** emails of **{brand}** "
-             "are selected (Past emails tab). Training runs in the background: you can leave or "
-             "reload this page.")
-    from brandvoice import review, training
-
-    defaults = training.TrainConfig(brand=brand or "x", emails=str(path))
+        return True
+    selected = data["selection"].get("counts", {}).get("selected", 0)
+    split = data.get("split") or {}
+    problem = brand_problem(brand)
+    if problem is None:
+        st.write(f"**{selected}** emails of **{common.md_escape(brand)}** are selected (Past "
+                 f"emails tab): **{split.get('train', 0)}** to learn from and "
+                 f"**{split.get('test', 0)}** held out to measure the adapter. Training runs in "
+                 "the background: you can leave or reload this page.")
+    notes = training.small_set_notes(split.get("train", 0), split.get("test", 0)) if selected else []
+    if notes:
+        st.warning("**What to expect from this selection**\n\n"
+                   + "\n".join(f"- {common.md_escape(n)}" for n in notes),
+                   icon=":material/info:")
+    settings = common.settings()  # the workspace's base model and quantization, as the CLI's
+    defaults = training.TrainConfig(brand=brand or "x", emails=str(path),
+                                    base_model=settings.base_model,
+                                    quantization=settings.quantization)
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5, key="t_epochs")
     ranks = [4, 8, 16, 32]
@@ -203,23 +298,40 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
                             format_func=lambda v: f"{v:.0e}")
     quant = c[3].selectbox("Quantization", ["nf4", "int8", "none"], key="t_quant",
                            index=["nf4", "int8", "none"].index(defaults.quantization),
-                           help="nf4 = QLoRA (4-bit base).")
+                           help=f"Base model: {defaults.base_model}. nf4 = QLoRA (4-bit base).")
     feedback = st.checkbox("Add the approved (and edited) drafts from the review queue",
                            value=True, key="t_feedback",
                            help="The feedback loop: reviewed drafts teach the next version.")
-    if st.button("Start training", type="primary", key="t_go", icon=":material/model_training:"):
-        from brandvoice import jobs
+    live = jobview.running("train")
+    why_not = problem or (
+        "No email is selected: lower “Min sends” or “Keep above quantile”, or choose another "
+        "selection on the Past emails tab." if not selected else None) or (
+        f"Training job #{live['id']} is still running; start the next one when it finishes."
+        if live else None)
+    go = st.button("Start training", type="primary", key="t_go", disabled=why_not is not None,
+                   icon=":material/model_training:")
+    if why_not:
+        st.caption(why_not)
+    if not go:
+        return True
+    from brandvoice import jobs
 
-        with common.errors():
-            config = training.TrainConfig(
-                brand=brand, emails=str(path), epochs=float(epochs), lora_r=int(rank),
-                lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
-                metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
-                include_approved=feedback)
-            job_id = review.submit_training(common.store(), common.settings(), config, user)
-            jobs.start(common.settings(), job_id)
-            st.session_state["t_job"] = job_id
-            st.toast(f"Training job #{job_id} started.")
+    try:
+        config = training.TrainConfig(
+            brand=brand, emails=str(path), base_model=defaults.base_model,
+            epochs=float(epochs), lora_r=int(rank),
+            lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
+            metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
+            include_approved=feedback)
+        job_id = review.submit_training(common.store(), common.settings(), config, user)
+        jobs.start(common.settings(), job_id)
+    except Exception as exc:  # noqa: BLE001 - shown on the page
+        common.show_error(exc)
+        return False
+    st.session_state["t_job"] = job_id
+    st.session_state[f"job_seen_{job_id}"] = "queued"
+    st.rerun()
+    return True
 
 
 def _train_progress() -> None:
@@ -231,50 +343,3 @@ def _train_progress() -> None:
         return
     st.subheader("Training job")
     jobview.panel(job_id)
-
-
-def _tone_profiles() -> dict[Any, dict[str, Any]]:
-    """The newest tone calibration per adapter id (and per brand, key None-adapter)."""
-    from brandvoice import guardrails
-
-    return guardrails.tone_calibrations(common.store())
-
-
-def _adapters() -> None:
-    import pandas as pd
-
-    from brandvoice import training
-
-    rows = []
-    tones = _tone_profiles()
-    for a in training.list_adapters(common.store()):
-        m = a.metrics or {}
-        tone = tones.get(a.id) or tones.get(("brand", a.name)) or {}
-        cal = tone.get("calibration") or {}
-        rows.append({"adapter": a.label, "status": a.status, "base model": a.base_model,
-                     "quantization": a.quantization, "created": str(a.created_at)[:16],
-                     "train emails": m.get("n_train"), "steps": m.get("steps"),
-                     "ppl base": _num(m, "heldout_ppl_base"),
-                     "ppl adapter": _num(m, "heldout_ppl_adapter"),
-                     "ppl ratio": _num(m, "heldout_ppl_ratio"),
-                     "tone threshold": _num(tone, "threshold"),
-                     "tone precision": _num(cal, "precision"),
-                     "tone recall": _num(cal, "recall")})
-    if not rows:
-        st.info("No adapter yet: train one on the Train tab (or `brandvoice train`).")
-        return
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="%.2f")
-                                for k in ("ppl base", "ppl adapter", "ppl ratio", "tone threshold",
-                                          "tone precision", "tone recall")})
-    st.caption("Held-out perplexity on the brand's held-out emails: lower is better, and the "
-               "adapter should beat the base model (ratio < 1). Tone calibration: the similarity "
-               "threshold of the tone guardrail, with its precision and recall on held-out "
-               "on-brand vs. off-brand emails.")
-
-
-def _num(d: dict, *keys: str) -> float | None:
-    for k in keys:
-        if isinstance(d.get(k), (int, float)):
-            return float(d[k])
-    return None

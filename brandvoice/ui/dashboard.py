@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from brandvoice.ui import common
+from brandvoice.ui import common, labels
+
+COUNT_AXIS = {"tickMinStep": 1, "format": "d"}  # counts have whole-number ticks
 
 
 def _stamp() -> tuple:
@@ -20,6 +22,14 @@ def _stats(db_url: str, stamp: tuple) -> dict:
     from brandvoice import review
 
     return review.dashboard(common.store())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _precision(db_url: str, stamp: tuple) -> list[dict] | None:
+    """Pass precision per week from reviewers' decisions."""
+    from brandvoice import review
+
+    return list(review.pass_precision(common.store(), by="week"))
 
 
 def page() -> None:
@@ -57,11 +67,13 @@ def page() -> None:
                               for a in adapters if a["median_edit_distance"] is not None])
         if edits.empty:
             st.caption("No approved draft yet.")
+        elif not edits["median edit distance"].any():
+            st.caption("Reviewers approved the drafts as they were written: no edits yet.")
         else:
             order = [a["adapter"] for a in sorted(adapters, key=_version_key)]
             st.altair_chart(alt.Chart(edits).mark_bar().encode(
                 x=alt.X("adapter:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("median edit distance:Q", axis=alt.Axis(format="%"),
+                y=alt.Y("median edit distance:Q", axis=alt.Axis(format=".0%"),
                         title="median edit distance"),
                 tooltip=["adapter", alt.Tooltip("median edit distance:Q", format=".1%"),
                          "approved"]).properties(height=260), width="stretch")
@@ -75,13 +87,15 @@ def page() -> None:
                                                              max_value=1)})
     with right:
         st.subheader("Rejection reasons")
-        reasons = pd.DataFrame([{"adapter": a["adapter"], "reason": r, "drafts": n}
+        reasons = pd.DataFrame([{"adapter": a["adapter"], "reason": labels.reason_label(r),
+                                 "drafts": n}
                                 for a in adapters for r, n in a["rejection_reasons"].items()])
         if reasons.empty:
             st.caption("No rejection yet.")
         else:
             st.altair_chart(alt.Chart(reasons).mark_bar().encode(
-                y=alt.Y("reason:N", sort="-x", title=None), x=alt.X("sum(drafts):Q", title="drafts"),
+                y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
+                x=alt.X("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
                 color=alt.Color("adapter:N"), tooltip=["reason", "adapter", "drafts"])
                 .properties(height=200), width="stretch")
         st.subheader("Tone score distribution")
@@ -91,16 +105,17 @@ def page() -> None:
         else:
             st.altair_chart(alt.Chart(tone).mark_bar().encode(
                 x=alt.X("tone:Q", bin=alt.Bin(step=0.05), title="tone score"),
-                y=alt.Y("sum(drafts):Q", title="drafts"),
+                y=alt.Y("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
                 color=alt.Color("verdict:N", scale=alt.Scale(
                     domain=["pass", "warn", "fail", "unchecked"],
                     range=["#2e7d32", "#ef6c00", "#c62828", "#9e9e9e"])),
                 tooltip=["tone", "verdict", "drafts"]).properties(height=200), width="stretch")
+    _pass_precision()
     st.subheader("Drafts per day")
     per_day = pd.DataFrame(data["per_day"])
     st.altair_chart(alt.Chart(per_day).mark_bar().encode(
         x=alt.X("day:O", title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("sum(drafts):Q", title="drafts"),
+        y=alt.Y("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
         color=alt.Color("state:N"), tooltip=["day", "state", "drafts"]).properties(height=220),
         width="stretch")
 
@@ -109,3 +124,47 @@ def _version_key(a: dict) -> tuple:
     label = a["adapter"] or ""
     name, _, version = label.rpartition(" v")
     return (name, int(version)) if version.isdigit() else (label, 0)
+
+
+def _pass_precision() -> None:
+    """Of the drafts that passed every check, how many reviewers approved, week by week."""
+    import altair as alt
+    import pandas as pd
+
+    rows = None
+    with common.errors():
+        rows = _precision(common.settings().db_url or "", _stamp())
+    if rows is None:
+        return
+    st.subheader("Can a pass be trusted?")
+    overall_keys = (None, "overall", "all", "total")
+    periods = [r for r in rows if r.get("period") not in overall_keys]
+    overall = next((r for r in rows if r.get("period") in overall_keys), None)
+    if overall is None and periods:
+        approved = sum(r.get("approved") or 0 for r in periods)
+        rejected = sum(r.get("rejected") or 0 for r in periods)
+        overall = {"approved": approved, "rejected": rejected,
+                   "precision": approved / (approved + rejected) if approved + rejected else None}
+    decided = (overall or {}).get("approved", 0) + (overall or {}).get("rejected", 0)
+    if not decided:
+        st.caption("No reviewer has decided on a draft that passed every check yet.")
+        return
+    precision = overall.get("precision")
+    st.metric("Pass precision", f"{precision:.0%}" if isinstance(precision, int | float) else "–",
+              help="Of the drafts that passed every check and that reviewers decided on, the "
+                   "share they approved. A pass should mean “usable”: when this drops, the "
+                   "checks let poor drafts through.")
+    st.caption(f"From {decided} reviewer decisions ({overall.get('approved', 0)} approved, "
+               f"{overall.get('rejected', 0)} rejected) on drafts that passed every check.")
+    df = pd.DataFrame([{"week": str(r["period"]), "precision": r.get("precision"),
+                        "decided": (r.get("approved") or 0) + (r.get("rejected") or 0),
+                        "approved": r.get("approved") or 0, "rejected": r.get("rejected") or 0}
+                       for r in periods])
+    if df.empty:
+        return
+    base = alt.Chart(df).encode(x=alt.X("week:O", title=None, axis=alt.Axis(labelAngle=0)))
+    line = base.mark_line(point=True, color="#2e7d32").encode(
+        y=alt.Y("precision:Q", title="approved among passed", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        tooltip=["week", alt.Tooltip("precision:Q", format=".0%"), "approved", "rejected"])
+    st.altair_chart(line.properties(height=220), width="stretch")

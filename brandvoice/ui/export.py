@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +56,8 @@ def _form(export, user, waiting: int) -> None:
     if st.button("Create export", type="primary", key="x_go", icon=":material/file_export:",
                  disabled=waiting == 0):
         with common.errors():
-            out = common.settings().exports_dir / (
-                f"{name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.csv")
-            out.parent.mkdir(parents=True, exist_ok=True)
+            out = common.settings().exports_dir  # the core names the file after its batch
+            out.mkdir(parents=True, exist_ok=True)
             st.session_state["x_last"] = export.export(common.store(), user, name, out, bom=bom,
                                                        html_body=html, on_duplicate=dup)
             st.rerun()
@@ -118,7 +116,7 @@ def _history(export, user, may_export: bool) -> None:
         elif may_export and c[1].button("Re-export", key=f"x_again_{r['id']}",
                                         help="Write the same bytes again (checked by hash)."):
             with common.errors():
-                out = common.settings().exports_dir / f"batch-{r['id']}.csv"
+                out = common.settings().exports_dir
                 st.session_state["x_last"] = export.export(common.store(), user, None, out,
                                                            batch_id=r["id"])
                 st.rerun()

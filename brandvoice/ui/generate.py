@@ -1,22 +1,34 @@
-"""Generate: import a CRM export, check it, pick template and adapter, run a background job."""
+"""Generate: import a CRM export (mapping its columns if needed), pick brand, adapter and template,
+run a background job and watch its drafts arrive."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from brandvoice.ui import common, jobview
+from brandvoice.errors import BrandvoiceError
+from brandvoice.ui import common, crm_mapping, jobview, labels
 
-BASE = "Base model (no adapter)"
+BASE = "base"  # the adapter choice "no adapter: the base model alone"
+OTHER_BRAND = "\u2026another brand"
 
 
-@st.cache_data(show_spinner="Reading the CRM export...", max_entries=8)
-def _import(path: str, mtime: float, activities: str | None, profile: str | None) -> Any:
+@st.cache_data(show_spinner="Reading the CRM export...", max_entries=16)
+def _import(path: str, mtime: float, activities: str | None, mapping: str | None) -> Any:
     from brandvoice import crm
 
-    return crm.import_contacts(path, activities=activities, profile=profile)
+    return crm.import_contacts(path, activities=activities,
+                               mapping=json.loads(mapping) if mapping else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _preview(path: str, mtime: float) -> tuple[list[str], list[list[str]]]:
+    from brandvoice import crm
+
+    return crm.preview(path)
 
 
 def page() -> None:
@@ -26,6 +38,8 @@ def page() -> None:
     if not common.can("generate", user):
         st.info("Only marketers and admins run generations.")
         return
+    if msg := st.session_state.pop("g_flash", None):
+        st.success(msg)
     c1, c2 = st.columns(2)
     with c1:
         crm_path = common.file_picker("CRM export", "crm", ["csv"], key="g_crm",
@@ -38,102 +52,249 @@ def page() -> None:
         act_path = common.file_picker("Activity log (optional)", "activities", ["csv"],
                                       key="g_act_demo" if demo_crm else "g_act", optional=True,
                                       default_demo=demo_crm)
+    failed = False
     if crm_path is None:
         st.info("Upload a CRM export (CSV) or pick the demo file to start.")
+    else:
+        result = _import_section(user, crm_path, act_path)
+        if result is None:
+            failed = True
+        elif not result.contacts:
+            st.warning("No contact can be written to: fix the rows above (or the column mapping) "
+                       "and upload the file again.")
+            failed = True
+        else:
+            failed = not _run_form(user, result, crm_path, act_path)
+    if not failed:  # an earlier job's outcome never stands under a new error
         _latest_job()
-        return
-    result = None
-    with common.errors():
-        result = _import(str(crm_path), crm_path.stat().st_mtime,
-                         str(act_path) if act_path else None, None)
+
+
+# --- the import -----------------------------------------------------------------------------------
+def _import_section(user: Any, crm_path: Path, act_path: Path | None) -> Any:
+    """Preview, mapping editor, import and its report; the ImportResult, or None after an error."""
+    from brandvoice import crm
+
+    st.subheader("Import")
+    mtime = crm_path.stat().st_mtime
+    acts = str(act_path) if act_path else None
+    try:
+        header, rows = _preview(str(crm_path), mtime)
+    except Exception as exc:  # noqa: BLE001 - a file that cannot be read at all
+        common.show_error(exc)
+        return None
+    saved = crm.saved_mapping(common.settings(), header)
+    auto, auto_error = None, None
+    try:
+        auto = _import(str(crm_path), mtime, acts, crm_mapping.mapping_json(saved))
+    except BrandvoiceError as exc:
+        auto_error = exc
+    initial = auto.mapping if auto is not None else (saved or {})
+    mapping = crm_mapping.editor(header, rows, initial, saved=saved is not None,
+                                 expanded=auto is None, user=user)
+    result = auto
+    if mapping is not None and mapping != initial:  # edited here: read the file that way
+        try:
+            result = _import(str(crm_path), mtime, acts, crm_mapping.mapping_json(mapping))
+        except Exception as exc:  # noqa: BLE001 - shown on the page
+            common.show_error(exc)
+            return None
+    elif auto_error is not None:
+        common.show_error(auto_error)
+        return None
     if result is None:
-        _latest_job()
-        return
+        return None
     _import_report(result)
-    if not result.contacts:
-        st.warning("No contact can be written to: fix the rows above and upload the file again.")
-        return
-    _run_form(user, result, crm_path, act_path)
-    _latest_job()
+    st.session_state["g_mapping"] = mapping if mapping != initial or saved else None
+    return result
 
 
 def _import_report(result: Any) -> None:
     import pandas as pd
 
-    st.subheader("Import")
+    from brandvoice import crm
+
     m = st.columns(4)
-    m[0].metric("Profile", result.profile)
+    short = {"hubspot": "HubSpot", "salesforce": "Salesforce", "pipedrive": "Pipedrive",
+             "generic": "Generic CSV"}
+    m[0].metric("Profile", short.get(result.profile, "Your mapping"),
+                help=crm.PROFILES[result.profile].label if result.profile in crm.PROFILES
+                else "Read with the column mapping below.")
     m[1].metric("Contacts", len(result.contacts))
-    m[2].metric("Excluded", len(result.excluded))
+    m[2].metric("Excluded", len(result.excluded), help="Opted out, duplicates, invalid emails.")
     m[3].metric("Row problems", len(result.problems))
-    with st.expander("Column mapping", expanded=False):
-        st.dataframe(pd.DataFrame([{"CRM column": k, "brandvoice field": v}
-                                   for k, v in result.mapping.items()]),
-                     hide_index=True, width="stretch")
     if result.problems:
         shown = result.problems[:50]
-        st.warning(f"{len(result.problems)} rows have problems and are left out:\n\n"
-                   + "\n".join(f"- {p}" for p in shown)
+        st.warning(f"{len(result.problems)} rows have problems and are left out (rows as your "
+                   "spreadsheet numbers them):\n\n"
+                   + "\n".join(f"- {common.md_escape(p)}" for p in shown)
                    + (f"\n- ... and {len(result.problems) - 50} more" if len(result.problems) > 50
                       else ""))
     if result.excluded:
         with st.expander(f"Excluded contacts ({len(result.excluded)})"):
-            st.dataframe(pd.DataFrame(result.excluded), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame([{"row": e.get("row"), "email": e.get("email"),
+                                        "why": e.get("reason")} for e in result.excluded]),
+                         hide_index=True, width="stretch")
 
 
-def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> None:
+# --- brand, adapter, template, settings -----------------------------------------------------------
+def _same_brand(a: str | None, b: str | None) -> bool:
+    from brandvoice import training
+
+    return bool(a and b and training.brand_keys(a) & training.brand_keys(b))
+
+
+def _brand_choice(ready: list, templates: list, crm_path: Path, col) -> str:
+    names: list[str] = []
+    for name in [_guess_brand(crm_path), *(a.brand for a in ready),
+                 *(t.brand for t in templates if t.brand)]:
+        if name and not any(_same_brand(name, n) for n in names):
+            names.append(name)
+    choice = col.selectbox("Brand", [*names, OTHER_BRAND], key="g_brand_pick",
+                           help="The brand the drafts speak for: its adapter, templates and rules.")
+    if choice != OTHER_BRAND:
+        return choice
+    return col.text_input("Brand name", key="g_brand_other").strip()
+
+
+def _adapter_choice(ready: list, brand: str, col) -> Any:
+    """The adapter (or None: the base model); the chosen brand's newest ready one by default."""
+    from brandvoice import textio
+
+    own = [a for a in ready if _same_brand(a.brand, brand)]
+    others = [a for a in ready if a not in own]
+    options = [a.id for a in own] + [BASE] + [a.id for a in others]
+    by_id = {a.id: a for a in ready}
+
+    def label(i: Any) -> str:
+        if i == BASE:
+            return "Base model (no adapter)"
+        a = by_id[i]
+        mine = "" if a in own else f" (trained for {a.brand})"
+        return f"{a.label}{mine} · {str(a.created_at)[:10]}"
+
+    key = f"g_adapter_{textio.compact_key(brand) or 'none'}"  # a new brand starts on its own
+    choice = col.selectbox("Adapter", options, key=key, format_func=label, index=0,
+                           help="The brand's newest ready adapter is picked for you.")
+    adapter = by_id.get(choice)
+    if adapter is not None and not _same_brand(adapter.brand, brand):
+        st.warning(f"Adapter {adapter.label} was trained on {adapter.brand}'s emails, not "
+                   f"{brand}'s: its drafts would sound like {adapter.brand}. Pick a {brand} "
+                   "adapter, or the base model.", icon=":material/warning:")
+    elif adapter is None and own:
+        st.caption(f"The base model writes without {brand}'s voice; {own[0].label} is ready.")
+    return adapter
+
+
+def _template_choice(templates: list, brand: str, col) -> Any:
+    from brandvoice import textio
+
+    mine = [t for t in templates if t.brand and _same_brand(t.brand, brand)]
+    shared = [t for t in templates if not t.brand]
+    usable = mine + shared
+    if not usable:
+        return None
+    by_name = {t.name: t for t in usable}
+
+    def label(n: str) -> str:
+        t = by_name[n]
+        return f"{n} · {'slot template' if t.kind == 'slots' else 'whole email'}"
+
+    name = col.selectbox("Template", list(by_name), key=f"g_template_{textio.compact_key(brand)}",
+                         format_func=label,
+                         help=f"{brand}'s own templates first, then the shared whole-email ones.")
+    return by_name[name]
+
+
+def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> bool:
+    """Choices, completeness and the Generate button; False after an error in this run."""
     import pandas as pd
 
-    from brandvoice import prompting, training
+    from brandvoice import generation, prompting, training
 
     st.subheader("Drafts")
     templates = prompting.list_templates(common.settings())
     if not templates:
-        st.warning(f"No template in {common.settings().prompts_dir}: add a .j2 file first.")
-        return
-    by_name = {t.name: t for t in templates}
-    ready = [a for a in training.list_adapters(common.store()) if a.status == "ready"]
-    labels = [a.label for a in ready] + [BASE]
-    c = st.columns([2, 2, 1])
-    name = c[0].selectbox("Template", list(by_name), key="g_template",
-                          format_func=lambda n: f"{n}: {by_name[n].description}"
-                          if by_name[n].description else n)
-    adapter_label = c[1].selectbox("Adapter", labels, key="g_adapter",
-                                   help="A brand adapter trained on the Brand voice page, or the "
-                                        "base model alone.")
-    variants = c[2].number_input("Variants", min_value=1, max_value=5, value=1, key="g_variants")
-    info = by_name[name]
-    st.caption("Required fields: " + (", ".join(f"`{f}`" for f in info.required_fields) or "none"))
+        st.warning("No template yet: an admin adds them to the prompts folder.")
+        return True
+    ready = sorted((a for a in training.list_adapters(common.store()) if a.status == "ready"),
+                   key=lambda a: (str(a.created_at), a.version), reverse=True)
+    c = st.columns(3)
+    brand = _brand_choice(ready, templates, crm_path, c[0])
+    if not brand:
+        st.info("Type the brand's name.")
+        return True
+    adapter = _adapter_choice(ready, brand, c[1])
+    info = _template_choice(templates, brand, c[2])
+    if info is None:
+        st.warning(f"No template for {brand} and no shared template.")
+        return True
+    st.caption(f"{common.md_escape(info.description)} · "
+               f"{labels.TEMPLATE_KINDS.get(info.kind, info.kind)}. Required fields: "
+               + (", ".join(f"`{f}`" for f in info.required_fields) or "none"))
+    slots = info.kind == "slots"
+    default_k = int(generation.GenerationConfig.model_fields["candidates"].default)
+    s = st.columns([1, 1, 2])
+    variants = s[0].number_input("Drafts per contact", min_value=1, max_value=5, value=1,
+                                 key="g_variants")
+    k = s[1].number_input(
+        "Candidates per slot" if slots else "Candidates per draft", min_value=1, max_value=8,
+        value=min(8, default_k), key="g_candidates",
+        help=("The model writes this many candidates for each slot and the guardrails keep the "
+              "best; a slot with no good candidate keeps your template's text. More candidates: "
+              "fewer fallbacks, a longer job.") if slots else
+             ("The model writes this many drafts per contact and the guardrails keep the best. "
+              "More candidates: better drafts, a longer job."))
     report = prompting.completeness(info, result.contacts)
-    missing = report.get("missing") or {}
-    ok = report.get("ok") or []
+    missing, ok = report.get("missing") or {}, report.get("ok") or []
     if missing:
         rows = report.get("rows") or {}
         st.warning(f"{len(missing)} of {len(result.contacts)} contacts lack fields this template "
                    f"needs; they are skipped ({len(ok)} can be written to).")
         with st.expander("Which contacts lack which fields"):
-            st.dataframe(pd.DataFrame([{"contact": k, "row": rows.get(k), "missing": ", ".join(v)}
-                                       for k, v in missing.items()]), hide_index=True,
-                         width="stretch")
+            st.dataframe(pd.DataFrame([{"row": rows.get(key), "contact": key,
+                                        "missing": ", ".join(v)} for key, v in missing.items()]),
+                         hide_index=True, width="stretch")
     else:
         st.success(f"All {len(ok)} contacts have every field the template needs.")
-    adapter = next((a for a in ready if a.label == adapter_label), None)
-    brand = adapter.name if adapter else st.text_input("Brand", key="g_brand",
-                                                       value=_guess_brand(crm_path))
-    n = len(ok) * int(variants)
-    if st.button(f"Generate {n} drafts", type="primary", key="g_go", disabled=n == 0):
-        from brandvoice import generation, jobs
+    return _go(user, crm_path, act_path, info, adapter, brand, len(ok) * int(variants),
+               int(variants), int(k))
 
-        with common.errors():
-            config = generation.GenerationConfig(variants=int(variants))
-            job_id = generation.submit(common.store(), common.settings(), crm=str(crm_path),
-                                     activities=str(act_path) if act_path else None,
-                                     template=name, adapter=str(adapter.id) if adapter else None,
-                                     brand=brand or None, config=config,
-                                     created_by=user.username)
-            jobs.start(common.settings(), job_id)
-            st.session_state["g_job"] = job_id
-            st.toast(f"Generation job #{job_id} started.")
+
+def _go(user: Any, crm_path: Path, act_path: Path | None, info: Any, adapter: Any, brand: str,
+        n: int, variants: int, k: int) -> bool:
+    from brandvoice import generation, jobs
+
+    live = None
+    with common.errors():
+        live = jobview.running("generate")
+    row = st.container(horizontal=True, vertical_alignment="center")
+    go = row.button(f"Generate {n} drafts", type="primary", key="g_go",
+                    disabled=n == 0 or live is not None, icon=":material/edit_note:")
+    if live is not None:
+        if row.button("Cancel", key="g_cancel", icon=":material/stop_circle:",
+                      disabled=live["status"] == "cancelling"):
+            with common.errors():
+                jobs.cancel(common.store(), common.current_user(), live["id"])
+                st.rerun()
+        row.caption(f"Job #{live['id']} is still running: start the next batch when it "
+                    "finishes, or cancel it.")
+    if not go:
+        return True
+    try:
+        config = generation.GenerationConfig(variants=variants, candidates=k)
+        job_id = generation.submit(common.store(), common.settings(), actor=user, crm=str(crm_path),
+                                   activities=str(act_path) if act_path else None,
+                                   template=info.name, adapter=str(adapter.id) if adapter else None,
+                                   brand=brand, config=config,
+                                   mapping=st.session_state.get("g_mapping"))
+        jobs.start(common.settings(), job_id)
+    except Exception as exc:  # noqa: BLE001 - shown on the page
+        common.show_error(exc)
+        return False
+    st.session_state["g_job"] = job_id
+    st.session_state[f"job_seen_{job_id}"] = "queued"
+    st.rerun()  # the button shows disabled, with Cancel, from the first poll on
+    return True
 
 
 def _guess_brand(path: Path) -> str:
@@ -142,6 +303,7 @@ def _guess_brand(path: Path) -> str:
     return demo.BRAND if path.name in {p.name for p in demo.files("crm")} else ""
 
 
+# --- the job and its drafts -----------------------------------------------------------------------
 def _latest_job() -> None:
     job_id = None
     with common.errors():
@@ -149,18 +311,29 @@ def _latest_job() -> None:
     if job_id is None:
         return
     st.subheader("Generation job")
-    jobview.panel(job_id, extra=_drafts_of)
+    jobview.panel(job_id, extra=_drafts_of, cancel_here=False)
 
 
 def _drafts_of(job: dict[str, Any]) -> None:
+    """The newest drafts of the job, as they are written (all of them are in the Review queue)."""
+    import pandas as pd
+
     from brandvoice import review
 
     _, total = review.list_queue(common.store(), job_id=job["id"], limit=1)
     if not total:
         return
-    rows, _ = review.list_queue(common.store(), job_id=job["id"], limit=10,
-                                offset=max(0, total - 10))
-    st.caption(f"{total} drafts so far (the newest below; all of them are in the Review queue).")
+    rows, _ = review.list_queue(common.store(), job_id=job["id"], limit=8,
+                                offset=max(0, total - 8))
+    table = []
     for r in reversed(rows):
-        st.markdown(f"- #{r['id']} **{r.get('subject', '')}** · {r.get('email', '')} · "
-                    f"{r.get('verdict') or 'unchecked'}")
+        flags = review.get_draft(common.store(), r["id"]).get("flags") or []
+        fell_back = [f.split(":", 1)[1] for f in flags if f.startswith("fallback:")]
+        table.append({"draft": f"#{r['id']}",
+                      "contact": " ".join(x for x in (r.get("first_name"), r.get("last_name"))
+                                          if x) or r.get("email"),
+                      "subject": r.get("subject"),
+                      "checks": labels.VERDICTS.get(r.get("verdict"), r.get("verdict")),
+                      "fell back to your text": ", ".join(fell_back) or "–"})
+    st.caption(f"{total} drafts so far (the newest first; all of them are in the Review queue).")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")

@@ -1,4 +1,10 @@
-"""Live view of a background job (training, generation), polled from the store by a fragment."""
+"""Live view of a background job (training, generation), polled from the store by a fragment.
+
+The fragment re-reads the job every POLL_SECONDS: the phase in words while the model loads, then
+counts, speed and an ETA once the first drafts are stored (the job measures them on this machine).
+When a job it watched finishes, it reruns the whole page, so that buttons disabled while the job
+ran (Generate, Start training) come back.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,18 @@ from typing import Any
 
 import streamlit as st
 
-from brandvoice.ui import common
+from brandvoice.ui import common, labels
 
 POLL_SECONDS = 2.0
+# A job that is not finished yet: queued, running, or asked to stop and not stopped yet.
+LIVE = ("queued", "running", "cancelling")
 
 
-def _eta(seconds: float | None) -> str:
+def eta_text(seconds: float | None) -> str:
+    """Seconds left as the page says them ("1m 35s", "2h 05m"), or "–"."""
     if seconds is None or seconds < 0:
         return "–"
-    m, s = divmod(int(seconds), 60)
+    m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)
     return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
 
@@ -30,9 +39,104 @@ def pick_job(kind: str, state_key: str) -> int | None:
     return recent[0]["id"] if recent else None
 
 
+def running(kind: str) -> dict[str, Any] | None:
+    """The newest job of a kind that has not finished, or None."""
+    from brandvoice import jobs
+
+    return next((j for j in jobs.list_jobs(common.store(), kind, limit=10)
+                 if j["status"] in LIVE), None)
+
+
+def _num(value: Any, fmt: str) -> str:
+    return format(value, fmt) if isinstance(value, int | float) else "–"
+
+
+def _headline(job: dict[str, Any]) -> str:
+    """The progress bar's text: what the job is doing now, in words."""
+    m = job.get("metrics") or {}
+    status, done, total = job["status"], job.get("done") or 0, job.get("total") or 0
+    what = "drafts" if job["kind"] == "generate" else "steps"
+    if status in ("queued",):
+        return f"Job #{job['id']}: waiting to start"
+    if status == "cancelling":
+        return f"Job #{job['id']}: stopping after the current batch"
+    if status == "running":
+        phase = m.get("phase") or ("writing" if job["kind"] == "generate" else None)
+        words = labels.phase_label(phase) if phase else "Training"
+        return f"Job #{job['id']}: {words}" + (f" · {done} of {total} {what}" if total else "")
+    return f"Job #{job['id']}: {status}" + (f" · {done} of {total} {what}" if total else "")
+
+
+def _generate_metrics(job: dict[str, Any]) -> None:
+    m = job.get("metrics") or {}
+    live = job["status"] in LIVE
+    cols = st.columns(4)
+    cols[0].metric("Drafts", f"{job.get('done') or 0}/{job.get('total') or '?'}")
+    cols[1].metric("Drafts/min", _num(m.get("drafts_per_min"), ".1f"))
+    cols[2].metric("Tokens/s", _num(m.get("tokens_per_s"), ",.0f"))
+    eta = m.get("eta_s")
+    if live and eta is None:
+        cols[3].metric("Time left", "–", help="Measured once the first drafts are written.")
+    else:
+        cols[3].metric("Time left", eta_text(eta) if live else "–")
+    model, fallback = m.get("slots_model") or 0, m.get("slots_fallback") or 0
+    if model or fallback:
+        st.caption(f"Slots written by the model: **{model}** · fell back to your template's text: "
+                   f"**{fallback}**")
+
+
+def _train_metrics(job: dict[str, Any]) -> None:
+    m = job.get("metrics") or {}
+    live = job["status"] in LIVE
+    loss, step = m.get("loss", m.get("train_loss")), m.get("step")
+    cols = st.columns(4)
+    cols[0].metric("Loss", _num(loss, ".3f"))
+    cols[1].metric("Tokens/s", _num(m.get("tokens_per_s"), ",.0f"))
+    cols[2].metric("ETA", eta_text(m.get("eta_s")) if live else "–")
+    cols[3].metric("Step", f"{step}/{m.get('max_steps', '?')}" if step is not None else "–")
+    points = [p for p in (job.get("history") or [])
+              if isinstance(p, dict) and isinstance(p.get("loss"), int | float)]
+    if points:
+        import altair as alt
+        import pandas as pd
+
+        df = pd.DataFrame(points)
+        if "step" not in df:
+            df["step"] = range(1, len(df) + 1)
+        series = [c for c in ("loss", "eval_loss") if c in df]
+        long = df.melt(id_vars=["step"], value_vars=series, var_name="series", value_name="value")
+        chart = alt.Chart(long.dropna()).mark_line(point=True).encode(
+            x=alt.X("step:Q", title="step", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("value:Q", title="loss"),
+            color=alt.Color("series:N", title=None), tooltip=["step", "series", "value"],
+        ).properties(height=220)
+        st.altair_chart(chart, width="stretch")
+
+
+def _outcome(job: dict[str, Any]) -> None:
+    """How the job ended, for this job only (a later error is never shown under it)."""
+    from brandvoice.ui import wording
+
+    status = job["status"]
+    when = str(job.get("finished_at") or "")[:16].replace("T", " ")
+    if status == "failed" and job.get("error"):
+        st.error(f"Job #{job['id']} failed: {common.md_escape(wording.page_text(job['error']))}")
+    elif status == "interrupted":
+        st.warning(f"Job #{job['id']}'s process stopped before it finished. Resume it: it "
+                   "continues where it stopped.")
+    elif status == "cancelled":
+        st.info(f"Job #{job['id']} was cancelled" + (f" at {when} UTC." if when else "."))
+    elif status == "done":
+        st.caption(f"Job #{job['id']} finished" + (f" at {when} UTC." if when else "."))
+
+
 @st.fragment(run_every=POLL_SECONDS)
-def panel(job_id: int, extra: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """Progress bar, metrics, loss chart and log of one job; re-polled every few seconds."""
+def panel(job_id: int, extra: Callable[[dict[str, Any]], None] | None = None, *,
+          cancel_here: bool = True) -> None:
+    """Progress, metrics, outcome and log of one job; re-polled every few seconds.
+
+    `cancel_here=False`: the page puts Cancel beside its own start button instead.
+    """
     from brandvoice import jobs
 
     try:
@@ -41,64 +145,28 @@ def panel(job_id: int, extra: Callable[[dict[str, Any]], None] | None = None) ->
         common.show_error(exc)
         return
     status = job["status"]
-    m = job.get("metrics") or {}
-    label = f"Job #{job_id} ({job['kind']}): {status}"
-    if job.get("total"):
-        label += f" · {job['done']}/{job['total']}"
-    st.progress(min(1.0, float(job.get("progress") or 0.0)), text=label)
-    cols = st.columns(4)
-    running = status == "running"
-    tps = m.get("tokens_per_s")
+    seen_key = f"job_seen_{job_id}"
+    if st.session_state.get(seen_key) in LIVE and status not in LIVE:
+        st.session_state[seen_key] = status
+        st.rerun()  # the whole page: its start button is enabled again
+    st.session_state[seen_key] = status
+    st.progress(min(1.0, float(job.get("progress") or 0.0)), text=_headline(job))
     if job["kind"] == "generate":
-        rate = m.get("drafts_per_min")
-        left = max(0, (job.get("total") or 0) - (job.get("done") or 0))
-        cols[0].metric("Drafts", f"{job.get('done') or 0}/{job.get('total') or '?'}")
-        cols[1].metric("Drafts/min", f"{rate:.1f}" if isinstance(rate, (int, float)) else "–")
-        cols[2].metric("Tokens/s", f"{tps:,.0f}" if isinstance(tps, (int, float)) else "–")
-        cols[3].metric("ETA", _eta(60 * left / rate) if running and rate else "–")
+        _generate_metrics(job)
     else:
-        loss = m.get("loss", m.get("train_loss"))
-        step = m.get("step")
-        cols[0].metric("Loss", f"{loss:.3f}" if isinstance(loss, (int, float)) else "–")
-        cols[1].metric("Tokens/s", f"{tps:,.0f}" if isinstance(tps, (int, float)) else "–")
-        cols[2].metric("ETA", _eta(m.get("eta_s")) if running else "–")
-        cols[3].metric("Step", f"{step}/{m.get('max_steps', '?')}" if step is not None else "–")
-    history = [p for p in (job.get("history") or []) if isinstance(p, dict)]
-    points = [p for p in history if isinstance(p.get("loss"), (int, float))]
-    if points:
-        import altair as alt
-        import pandas as pd
-
-        df = pd.DataFrame(points)
-        x = "step" if "step" in df else None
-        if x is None:
-            df["step"] = range(1, len(df) + 1)
-        series = [c for c in ("loss", "eval_loss") if c in df]
-        long = df.melt(id_vars=["step"], value_vars=series, var_name="series", value_name="value")
-        chart = alt.Chart(long.dropna()).mark_line(point=True).encode(
-            x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title="loss"),
-            color=alt.Color("series:N", title=None), tooltip=["step", "series", "value"],
-        ).properties(height=220)
-        st.altair_chart(chart, width="stretch")
-    if status == "failed" and job.get("error"):
-        st.error(f"The job failed: {job['error']}")
-    elif status == "interrupted":
-        st.warning("The job's process stopped before it finished. Resume it: it continues "
-                   "where it stopped.")
-    elif status == "cancelled":
-        st.info("The job was cancelled.")
-    elif status == "done":
-        st.success("Finished.")
-    if status in jobs.ACTIVE:
+        _train_metrics(job)
+    _outcome(job)
+    if status in jobs.ACTIVE and cancel_here:
         if st.button("Cancel job", key=f"cancel_{job_id}"):
             with common.errors():
-                jobs.cancel(common.store(), job_id)
+                jobs.cancel(common.store(), common.current_user(), job_id)
     elif status in ("interrupted", "failed", "cancelled"):
         if st.button("Resume job", key=f"resume_{job_id}"):
             with common.errors():
+                jobs.resume(common.store(), common.current_user(), job_id)
                 jobs.start(common.settings(), job_id)
     if extra is not None:
         extra(job)
     if job.get("log"):
         with st.expander("Log"):
-            st.code(job["log"][-3000:], language=None)
+            st.code(job["log"][-3000:], language=None, wrap_lines=True)

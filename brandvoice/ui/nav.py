@@ -60,7 +60,10 @@ def _runner(p: PageDef) -> Callable[[], None]:
 
 def navigation() -> Any:
     """Build st.navigation for the signed-in user (or the sign-in page) and return the page."""
-    user = common.current_user()
+    user = None
+    with common.errors():
+        user = common.restore_session()
+    common.sync_cookie()
     if user is None:
         from brandvoice.ui import signin
 
@@ -69,7 +72,7 @@ def navigation() -> Any:
     pages = [st.Page(_runner(p), title=p.title, icon=p.icon, url_path=p.url, default=i == 0)
              for i, p in enumerate(pages_for(user.role))]
     with st.sidebar:
-        st.markdown(f"**{user.username}** · {user.role}")
+        st.markdown(f"**{common.md_escape(user.username)}** · {user.role}")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             common.sign_out()
             st.rerun()

@@ -20,6 +20,8 @@ def page() -> None:
 def _content(users) -> None:
     st.title("brandvoice")
     st.caption("Your brand voice, personalized follow-ups, reviewed by people before they go out.")
+    if note := st.session_state.pop("signin_note", None):
+        st.info(note)
     with common.errors():
         if users.count_users(common.store()) == 0:
             _first_admin(users)
@@ -29,10 +31,12 @@ def _content(users) -> None:
             username = st.text_input("Username", key="signin_username")
             password = st.text_input("Password", type="password", key="signin_password")
             submitted = st.form_submit_button("Sign in", type="primary")
-        names = {u["username"] for u in users.list_users(common.store())}
-        if {"reviewer", "marketer"} <= names:
-            st.caption("Demo workspace: sign in as `reviewer`, `marketer` or `admin` with the "
-                       "password `brandvoice setup --demo` printed.")
+        demo_password = _demo_password(common.settings().db_url or "")
+        if demo_password:
+            st.caption(f"Demo workspace: sign in as **reviewer**, **marketer** or **admin** with "
+                       f"the password **{common.md_escape(demo_password)}**.")
+        else:
+            st.caption("No account yet? Ask your admin to add you on the Users page.")
         if submitted:
             if not username or not password:
                 st.error("Enter your username and password.")
@@ -40,7 +44,7 @@ def _content(users) -> None:
             try:
                 user = users.authenticate(common.store(), username.strip(), password)
             except PermissionDenied as exc:
-                st.error(exc.message)  # the core's hint speaks of CLI flags
+                st.error(common.md_escape(exc.message))  # the hint is for the CLI
                 return
             except Exception as exc:  # noqa: BLE001 - shown on the page
                 common.show_error(exc)
@@ -49,9 +53,26 @@ def _content(users) -> None:
             st.rerun()
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def _demo_password(db_url: str) -> str | None:
+    """The demo password when this is a demo workspace whose demo users still use it, else None
+    (a real workspace never shows a password)."""
+    from brandvoice import demo, users
+    from brandvoice.errors import BrandvoiceError
+
+    names = {u["username"] for u in users.list_users(common.store())}
+    if not {"reviewer", "marketer", "admin"} <= names:
+        return None
+    try:
+        users.authenticate(common.store(), "reviewer", demo.password())
+    except BrandvoiceError:
+        return None
+    return demo.password()
+
+
 def _first_admin(users) -> None:
     st.info("No user exists yet. Create the first administrator; they can add marketers and "
-            "reviewers on the Users page. (Or run `brandvoice setup --demo` for demo users.)")
+            "reviewers on the Users page.")
     with st.form("first_admin"):
         username = st.text_input("Admin username", value="admin", key="first_admin_username")
         password = st.text_input("Password", type="password", key="first_admin_password")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,26 +12,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_support import CHROMIUM, PASSWORD, REPO, SCREENSHOTS  # noqa: E402
+from e2e_support import (  # noqa: E402
+    CHROMIUM,
+    PASSWORD,
+    REPO,
+    SCREENSHOTS,
+    free_port,
+    skip_reason,
+)
 
 sys.path.insert(0, str(REPO / "tests"))
-
-
-def _skip_reason() -> str | None:
-    if not Path(CHROMIUM).is_file():
-        return (f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; "
-                ".ci/run does it) to run the browser tests")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install playwright)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _history(store, admin, reviewer, marketer) -> None:
@@ -44,7 +33,7 @@ def _history(store, admin, reviewer, marketer) -> None:
     import random
 
     import sqlalchemy as sa
-    from helpers_drafts import make_drafts
+    from helpers_drafts import make_drafts, mark_checked
 
     from brandvoice import delivery as export
     from brandvoice import review
@@ -80,8 +69,11 @@ def _history(store, admin, reviewer, marketer) -> None:
             words = d["body"].split(" ")
             for k in range(min(edit_words + i % 3, len(words) - 1)):
                 words[k * 2 % len(words)] = words[k * 2 % len(words)].upper()
-            r = review.edit(store, reviewer, did, subject=d["subject"], body=" ".join(words),
+            # The admin edits, the edit is checked, the reviewer approves (nobody approves their
+            # own edit under the default review policy).
+            r = review.edit(store, admin, did, subject=d["subject"], body=" ".join(words),
                             expected_version=d["row_version"])
+            mark_checked(store, [did])
             review.approve(store, reviewer, did, expected_version=r["row_version"])
     out = store.settings.exports_dir / "history-generic.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +95,14 @@ def _seed(home: Path) -> dict:
     _history(store, admin, reviewer, marketer)
     ids = make_drafts(store, 12, verdicts=("pass", "warn", "pass", "fail"), brand="Ledgerly",
                       template="after_content_download", created_by="mark")
+    # The history's adapters are records from elsewhere: their folders are not on this machine,
+    # and a ready adapter without its folder cannot build the brand's tone check.
+    import sqlalchemy as sa
+
+    from brandvoice.store import adapters
+
+    with store.tx() as conn:
+        conn.execute(sa.update(adapters).values(status="archived"))
     Store.dispose_all()
     return {"draft_ids": ids}
 
@@ -110,14 +110,20 @@ def _seed(home: Path) -> dict:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """`streamlit run app.py` on a free port with a seeded temporary BRANDVOICE_HOME."""
-    reason = _skip_reason()
+    reason = skip_reason()
     if reason:
         pytest.skip(reason)
     home = tmp_path_factory.mktemp("e2e") / "home"
     seeded = _seed(home)
-    port = _free_port()
+    # The tiny model (built in code, two layers) stands in for the embedded base model, so that
+    # training and generating in the browser take seconds; the guardrails' embedder is the real one.
+    from helpers_models import build_tiny_model
+
+    tiny = build_tiny_model(tmp_path_factory.mktemp("e2e-tiny-model"))
+    port = free_port()
     env = dict(os.environ, BRANDVOICE_HOME=str(home), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+               TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", BRANDVOICE_BASE_MODEL=str(tiny),
+               BRANDVOICE_QUANTIZATION="none")
     env.pop("BRANDVOICE_DB_URL", None)
     log = (home / "streamlit.log").open("wb")
     started = time.monotonic()
@@ -163,12 +169,22 @@ def browser(app_server):
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "call":
+        item.failed_call = outcome.get_result().failed
+
+
 @pytest.fixture
-def page(browser, app_server):
+def page(browser, app_server, request):
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(30_000)
     pg = context.new_page()
     yield pg
+    if getattr(request.node, "failed_call", False):  # what the browser showed when it failed
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(SCREENSHOTS / f"failed_{request.node.name}.png"), full_page=True)
     context.close()
 
 

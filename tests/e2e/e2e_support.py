@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("BRANDVOICE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PASSWORD = "e2e-password"
+
+
+def skip_reason() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not Path(CHROMIUM).is_file():
+        return (f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; "
+                ".ci/run does it) to run the browser tests")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install playwright)"
+    return None
+
+
+def free_port() -> int:
+    """A free local TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def copy_to_docs(names: list[str]) -> None:
@@ -25,3 +46,30 @@ def copy_to_docs(names: list[str]) -> None:
         src = SCREENSHOTS / f"{n}.png"
         if src.is_file():
             shutil.copy2(src, docs / src.name)
+
+
+def idle(page) -> None:
+    """Wait until Streamlit finished the current run (the status widget disappears)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+
+
+def sign_in(page, url: str, username: str) -> None:
+    """Sign in on the sign-in page and wait for the first page."""
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(username, exact=False).first.wait_for()
+    # The page keeps the session in a cookie, written by a script right after signing in: a
+    # reload before the script ran would sign the browser out.
+    page.wait_for_function("() => document.cookie.includes('brandvoice_session=')",
+                           timeout=15_000)
+    idle(page)
+
+
+def open_page(page, title: str) -> None:
+    """Open a page from the sidebar menu."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=re.compile(title, re.I)).first.wait_for()
+    idle(page)

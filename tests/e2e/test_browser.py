@@ -8,32 +8,14 @@ import re
 import time
 
 import pytest
-from e2e_support import PASSWORD, REPO, copy_to_docs
+from e2e_support import REPO, idle, open_page, sign_in
 
 pytestmark = pytest.mark.e2e
 
 MARKER = "E2E edit: we can walk your team through it on Tuesday."
 
 
-def _idle(page) -> None:
-    """Wait until Streamlit finished the current run (the status widget disappears)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-
-
-def _sign_in(page, url: str, username: str) -> None:
-    page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(username, exact=False).first.wait_for()
-    _idle(page)
-
-
-def _open(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
-    page.get_by_role("heading", name=re.compile(title, re.I)).first.wait_for()
-    _idle(page)
+_idle, _sign_in, _open = idle, sign_in, open_page
 
 
 def test_first_paint_is_fast(app_server, page, shots):
@@ -49,7 +31,7 @@ def test_first_paint_is_fast(app_server, page, shots):
     assert total < 15, f"start + first paint took {total:.1f} s"
 
 
-def test_reviewer_edits_approves_and_the_export_has_the_edit(app_server, page, shots, tmp_path):
+def test_reviewer_edits_another_approves_and_the_export_has_the_edit(app_server, page, shots, tmp_path):
     url = app_server["url"]
     _sign_in(page, url, "rita")
     page.get_by_role("heading", name="Review queue").wait_for()
@@ -67,8 +49,29 @@ def test_reviewer_edits_approves_and_the_export_has_the_edit(app_server, page, s
     _idle(page)
     page.get_by_text("edited", exact=False).first.wait_for()  # the diff against the generated text
     shots(page, "03_review_edit_diff")
-    page.get_by_role("button", name="Approve").click()
-    page.get_by_text(f"Draft #{draft_id} approved.").wait_for()
+    assert page.get_by_role("button", name="Approve", exact=True).is_disabled()  # check first
+    page.get_by_role("button", name="Save and check").click()
+    page.get_by_text("Edit saved and checked.").first.wait_for(timeout=120_000)
+    _idle(page)
+    # Nobody approves their own edit (the default review policy): the page says so before a click.
+    page.get_by_text("Another reviewer approves it.").first.wait_for()
+    assert page.get_by_role("button", name="Approve", exact=True).is_disabled()
+    page.get_by_role("button", name="Sign out").click()
+    _sign_in(page, url, "admin")
+    _open(page, "Review queue")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Open draft").click()
+    page.get_by_role("option", name=re.compile(rf"#{draft_id}\b")).first.click()
+    _idle(page)
+    page.get_by_role("heading", name=f"Draft #{draft_id}").wait_for()
+    page.get_by_role("button", name="Approve", exact=True).click()
+    _idle(page)
+    if page.get_by_role("button", name="Approve anyway").count():  # the edit failed a check
+        page.get_by_role("textbox", name=re.compile("Why this draft can go out anyway")).fill(
+            "Read in full: fine to send.")
+        page.keyboard.press("Control+Enter")
+        _idle(page)
+        page.get_by_role("button", name="Approve anyway").click()
+    page.get_by_text(re.compile(rf"Draft #{draft_id} approved")).wait_for()
     _idle(page)
     _open(page, "Export")
     page.get_by_role("button", name="Create export").click()
@@ -131,5 +134,4 @@ def test_every_page_renders_for_an_admin(app_server, page, shots):
             page.get_by_role("tab", name="Train").click()
             page.get_by_role("button", name="Start training").wait_for()
             shots(page, "07b_brand_voice_train")
-    copy_to_docs(["02_review_queue", "03_review_edit_diff", "04_export", "06_generate",
-                  "07_brand_voice", "09_dashboard", "08_templates"])
+

@@ -1,0 +1,63 @@
+"""Sample drafts of an adapter beside its base model's: same contact, brief and seeds; kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brandvoice import generation, prompting
+from brandvoice.generation import backends
+from brandvoice.generation import loop as generate_loop
+from brandvoice.generation.backends import GenOutput
+
+BODY = ("Hi Dana,\n\nThanks for reading the close checklist. Most teams start with bank rules.\n\n"
+        "Want a short walkthrough next week?\n\nThe Ledgerly team")
+
+
+@dataclass
+class Adapter:
+    path: Path
+    id: int = 7
+    label: str = "ledgerly v1"
+    base_model: str = "smollm2-135m-instruct"
+    brand: str = "Ledgerly"
+    manifest: dict = field(default_factory=dict)
+
+
+class Backend:
+    def __init__(self, who):
+        self.who, self.info, self.label, self.seeds = who, {}, who, []
+
+    def generate(self, requests):
+        self.seeds += [r.seed for r in requests]
+        return [GenOutput(text=f"Subject: From the {self.who} {r.seed % 100}\n\n{BODY}",
+                          prompt=r.user, new_tokens=30) for r in requests]
+
+    def close(self):
+        pass
+
+
+def test_samples_come_from_the_adapter_and_the_base_model_and_are_kept(settings, store, tmp_path,
+                                                                       monkeypatch):
+    opened = []
+
+    def open_backend(config, settings, *, adapter=None, base_model=None, brand="", log=None):
+        opened.append(Backend("adapter" if adapter is not None else f"base {base_model}"))
+        return opened[-1]
+
+    monkeypatch.setattr(backends, "open_backend", open_backend)
+    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    adapter = Adapter(path=tmp_path / "ledgerly" / "v1")
+    assert generation.read_samples(adapter) is None
+    template = prompting.get_template("after_content_download", settings)
+    contact = {"key": "1", "email": "dana@acme.example", "first_name": "Dana",
+               "company": "Acme", "activities": [{"type": "content_download", "detail": "Close checklist",
+                                                  "timestamp": "2026-11-20T10:00:00Z"}]}
+    result = generation.write_samples(store, adapter, template=template, contact=contact, n=2)
+    assert [b.who for b in opened] == ["adapter", "base smollm2-135m-instruct"]
+    assert opened[0].seeds == opened[1].seeds  # the same seeds: only the model differs
+    assert len(result["with_adapter"]) == 2 and len(result["base"]) == 2
+    assert result["with_adapter"][0]["subject"].startswith("From the adapter")
+    assert result["base"][0]["subject"].startswith("From the base")
+    assert result["contact"]["first_name"] == "Dana" and "activities" not in result["contact"]
+    assert generation.read_samples(adapter) == result
