@@ -102,6 +102,29 @@ def select(emails: list[Email], *, metric: str = "click_rate", quantile: float =
             low_sends.append(e)
         else:
             scored.append(replace(e, score=performance_score(e, metric)))
+    lines = _eligibility_lines(metric, min_sends, low_sends, no_metric)
+    excluded = {"low_sends": _sources(low_sends), "no_metric": _sources(no_metric)}
+    counts = {"input": n, "no_metric": len(no_metric), "low_sends": len(low_sends),
+              "eligible": len(scored), "below_threshold": 0, "selected": 0}
+    result = {"rule": rule, "threshold": None, "counts": counts, "excluded": excluded,
+              "explanation": lines}
+    if not scored:
+        lines.append("No email is eligible, so none was selected.")
+        return [], result
+    rates = [e.rate(metric) for e in scored]
+    if mode == "top":
+        selected = _top(scored, rates, result, metric=metric, quantile=quantile, per_campaign=per_campaign)
+    else:
+        selected = _weighted(scored, lines, per_campaign=per_campaign)
+    counts["selected"] = len(selected)
+    result["rates"] = {"eligible_mean": round(sum(rates) / len(rates), 6),
+                       "selected_mean": round(sum(e.rate(metric) for e in selected) / len(selected), 6)}
+    return selected, result
+
+
+def _eligibility_lines(metric: str, min_sends: int, low_sends: list[Email],
+                       no_metric: list[Email]) -> list[str]:
+    """The explanation's first lines: how emails are scored, and which were not eligible."""
     count_col = METRICS[metric]
     lines = [
         f"Metric: {metric}. Each email is scored by the lower end of the 95% Wilson interval of "
@@ -115,61 +138,72 @@ def select(emails: list[Email], *, metric: str = "click_rate", quantile: float =
     if no_metric:
         lines.append(f"{len(no_metric)} email(s) excluded without {metric} data (needs the sends "
                      f"and {count_col} columns, or a {metric} column).")
-    excluded = {"low_sends": _sources(low_sends), "no_metric": _sources(no_metric)}
-    counts = {"input": n, "no_metric": len(no_metric), "low_sends": len(low_sends),
-              "eligible": len(scored), "below_threshold": 0, "selected": 0}
-    result = {"rule": rule, "threshold": None, "counts": counts, "excluded": excluded,
-              "explanation": lines}
-    if not scored:
-        lines.append("No email is eligible, so none was selected.")
-        return [], result
-    ranked = sorted(s.score for s in scored)
-    rates = [e.rate(metric) for e in scored]
-    # Campaign types have very different base rates (a trial-ending email out-clicks a newsletter
-    # whatever its copy), so by default each campaign is ranked against its own peers; groups too
-    # small to rank (< MIN_GROUP eligible emails) use the overall ranking instead.
+    return lines
+
+
+def _peers(scored: list[Email], per_campaign: bool) -> tuple[dict[str, list[float]], set[str],
+                                                             dict[str, list[float]]]:
+    """Scores by campaign, the campaigns too small to rank, and the sorted scores of the others.
+
+    Campaign types have very different base rates (a trial-ending email out-clicks a newsletter
+    whatever its copy), so by default each campaign is ranked against its own peers; groups too
+    small to rank (< MIN_GROUP eligible emails) use the overall ranking instead.
+    """
     groups: dict[str, list[float]] = defaultdict(list)
     for e in scored:
         groups[_group(e, per_campaign)].append(e.score)
     small = {g for g, v in groups.items() if len(v) < MIN_GROUP}
     peers = {g: sorted(v) for g, v in groups.items() if g not in small}
+    return groups, small, peers
+
+
+def _top(scored: list[Email], rates: list[float], result: dict, *, metric: str, quantile: float,
+         per_campaign: bool) -> list[Email]:
+    """Mode 'top': the emails at or above their peers' quantile; thresholds, counts, the emails
+    below and the explanation go into `result`."""
+    ranked = sorted(s.score for s in scored)
+    _, small, peers = _peers(scored, per_campaign)
     by_group = "per campaign" if per_campaign else "over all campaigns"
-    if mode == "top":
-        overall = _quantile(ranked, quantile)
-        cut = {g: _quantile(v, quantile) for g, v in peers.items()}
-        cut.update(dict.fromkeys(small, overall))
-        selected = [e for e in scored if e.score >= cut[_group(e, per_campaign)] - 1e-12]
-        below = [e for e in scored if e.score < cut[_group(e, per_campaign)] - 1e-12]
-        excluded["below_threshold"] = _sources(below)
-        sel_rates = [e.rate(metric) for e in selected]
-        result["threshold"] = round(overall, 6)
-        if per_campaign:
-            result["thresholds"] = {g or "(none)": round(v, 6) for g, v in sorted(cut.items())}
-        counts["below_threshold"] = len(below)
-        lines.append(
-            f"Threshold {by_group}: the {quantile:.0%} quantile of the score among eligible emails "
-            f"(overall {overall:.2%}" + ("; " + ", ".join(
-                f"{g or '(none)'} {v:.2%}" for g, v in sorted(cut.items())) if per_campaign else "")
-            + f"). {len(selected)} selected, {len(below)} below the threshold. Selected {metric}: "
-            f"{min(sel_rates):.1%} to {max(sel_rates):.1%} (mean {sum(sel_rates) / len(sel_rates):.1%}"
-            f"; all eligible: {sum(rates) / len(rates):.1%}).")
-        if small and per_campaign:
-            lines.append(f"Campaigns with fewer than {MIN_GROUP} eligible emails use the overall "
-                         f"threshold: {', '.join(sorted(g or '(none)' for g in small))}.")
-    else:
-        pool = {g: peers.get(g, ranked) for g in groups}
-        selected = []
-        for e in scored:  # percentile rank among peers; ties share their average rank
-            values = pool[_group(e, per_campaign)]
-            pos = [k for k, v in enumerate(values) if v == e.score]
-            pct = (sum(pos) / len(pos) / (len(values) - 1)) if len(values) > 1 else 0.5
-            selected.append(replace(e, weight=round(e.weight * (0.5 + pct), 4)))
-        lines.append(f"All {len(scored)} eligible emails kept; weight = 0.5 + percentile rank of the "
-                     f"score {by_group} (0.5 for the weakest, 1.5 for the strongest, 1.0 on average).")
-    counts["selected"] = len(selected)
-    result["rates"] = {"eligible_mean": round(sum(rates) / len(rates), 6),
-                       "selected_mean": round(sum(e.rate(metric) for e in selected) / len(selected), 6)}
-    return selected, result
+    lines = result["explanation"]
+    overall = _quantile(ranked, quantile)
+    cut = {g: _quantile(v, quantile) for g, v in peers.items()}
+    cut.update(dict.fromkeys(small, overall))
+    selected = [e for e in scored if e.score >= cut[_group(e, per_campaign)] - 1e-12]
+    below = [e for e in scored if e.score < cut[_group(e, per_campaign)] - 1e-12]
+    result["excluded"]["below_threshold"] = _sources(below)
+    sel_rates = [e.rate(metric) for e in selected]
+    result["threshold"] = round(overall, 6)
+    if per_campaign:
+        result["thresholds"] = {g or "(none)": round(v, 6) for g, v in sorted(cut.items())}
+    result["counts"]["below_threshold"] = len(below)
+    lines.append(
+        f"Threshold {by_group}: the {quantile:.0%} quantile of the score among eligible emails "
+        f"(overall {overall:.2%}" + ("; " + ", ".join(
+            f"{g or '(none)'} {v:.2%}" for g, v in sorted(cut.items())) if per_campaign else "")
+        + f"). {len(selected)} selected, {len(below)} below the threshold. Selected {metric}: "
+        f"{min(sel_rates):.1%} to {max(sel_rates):.1%} (mean {sum(sel_rates) / len(sel_rates):.1%}"
+        f"; all eligible: {sum(rates) / len(rates):.1%}).")
+    if small and per_campaign:
+        lines.append(f"Campaigns with fewer than {MIN_GROUP} eligible emails use the overall "
+                     f"threshold: {', '.join(sorted(g or '(none)' for g in small))}.")
+    return selected
+
+
+def _weighted(scored: list[Email], lines: list[str], *, per_campaign: bool) -> list[Email]:
+    """Mode 'weight': every eligible email, weighted by its percentile rank among its peers."""
+    ranked = sorted(s.score for s in scored)
+    groups, _, peers = _peers(scored, per_campaign)
+    by_group = "per campaign" if per_campaign else "over all campaigns"
+    pool = {g: peers.get(g, ranked) for g in groups}
+    selected = []
+    for e in scored:  # percentile rank among peers; ties share their average rank
+        values = pool[_group(e, per_campaign)]
+        pos = [k for k, v in enumerate(values) if v == e.score]
+        pct = (sum(pos) / len(pos) / (len(values) - 1)) if len(values) > 1 else 0.5
+        selected.append(replace(e, weight=round(e.weight * (0.5 + pct), 4)))
+    lines.append(f"All {len(scored)} eligible emails kept; weight = 0.5 + percentile rank of the "
+                 f"score {by_group} (0.5 for the weakest, 1.5 for the strongest, 1.0 on average).")
+    return selected
 
 
 def split(emails: list[Email], *, test_fraction: float = 0.15,

@@ -18,6 +18,7 @@ from brandvoice.crm.profiles import (
     KNOWN_COLUMNS,
     PROFILES,
     SNAPSHOT_FIELDS,
+    Detection,
     alternates,
     apply_mapping,
     detect,
@@ -101,6 +102,18 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
     """Read a CRM export (and optional activity log) into validated contact snapshots."""
     f = textio.open_table(path, what="CRM file", known=KNOWN_COLUMNS, unique=(), formats=("csv",),
                           item="contacts", hint=CSV_HINT)
+    det, used_profile, colmap = _columns(f, profile, mapping)
+    log: ActivityLog | None = load_activities(activities) if activities else None
+    run = _Import(f, det, colmap, used_profile, log)
+    for row, cells in f.rows(clean=True):
+        run.add(row, cells)
+    return run.result()
+
+
+def _columns(f: textio.Table, profile: str | None,
+             mapping: dict[str, str] | str | Path | None) -> tuple[Detection, str, dict[str, str]]:
+    """The detected profile, the profile name to record and the column mapping (an explicit mapping
+    applied over the detected one); refuses a file without an email column."""
     name = f.name
     det = detect(f.header, profile=profile)
     used_profile, colmap = det.profile, det.mapping
@@ -117,129 +130,157 @@ def import_contacts(path: str | Path, *, activities: str | Path | None = None,
                  "check that the file uses comma, semicolon or tab between columns.")
     # Two "Email" columns: which one holds the address is unclear, unless a mapping names the label.
     f.require_unique(c for k, c in colmap.items() if det.mapping.get(k) == c)
-    log: ActivityLog | None = load_activities(activities) if activities else None
-    index = {col: i for i, col in enumerate(f.header)}
-    fields = [(canonical, index[col]) for canonical, col in colmap.items()]
-    mapped_idx = {index[c] for c in colmap.values()}
-    custom_cols = [(col, i) for i, col in enumerate(f.header) if i not in mapped_idx]
-    width = len(f.header)
-    alt_email = [index[c] for c in alternates(det.profile, f.header, colmap, "email")]
+    return det, used_profile, colmap
 
-    contacts: list[dict] = []
-    excluded: list[dict] = []
-    problems: list[str] = []
-    by_email: dict[str, int] = {}  # lower-case email -> position in contacts (or -1 when excluded)
-    by_key: dict[str, int] = {}
-    first_row: dict[str, int] = {}
-    dropped: set[int] = set()
-    rows = malformed = 0
 
-    def exclude(row: int, email: str, reason: str, problem: bool = False) -> None:
-        excluded.append({"row": row, "email": email, "reason": reason})
+class _Import:
+    """One import in progress: each row kept as a contact or excluded with its reason."""
+
+    def __init__(self, f: textio.Table, det: Detection, colmap: dict[str, str], used_profile: str,
+                 log: ActivityLog | None) -> None:
+        self.f, self.det, self.colmap, self.used_profile, self.log = f, det, colmap, used_profile, log
+        self.name = f.name
+        index = {col: i for i, col in enumerate(f.header)}
+        self.fields = [(canonical, index[col]) for canonical, col in colmap.items()]
+        mapped_idx = {index[c] for c in colmap.values()}
+        self.custom_cols = [(col, i) for i, col in enumerate(f.header) if i not in mapped_idx]
+        self.width = len(f.header)
+        self.alt_email = [index[c] for c in alternates(det.profile, f.header, colmap, "email")]
+        self.contacts: list[dict] = []
+        self.excluded: list[dict] = []
+        self.problems: list[str] = []
+        self.by_email: dict[str, int] = {}  # lower-case email -> position in contacts (or -1 when excluded)
+        self.by_key: dict[str, int] = {}
+        self.first_row: dict[str, int] = {}
+        self.dropped: set[int] = set()
+        self.rows = self.malformed = 0
+
+    def exclude(self, row: int, email: str, reason: str, problem: bool = False) -> None:
+        self.excluded.append({"row": row, "email": email, "reason": reason})
         if problem:
-            problems.append(f"{name} row {row}: {reason}")
+            self.problems.append(f"{self.name} row {row}: {reason}")
 
-    for row, cells in f.rows(clean=True):
-        rows += 1
-        if len(cells) != width:
-            malformed += 1
-            exclude(row, "", f"{len(cells)} fields, the header has {width} (a stray delimiter or "
-                    "an unquoted value?)", problem=True)
-            continue
-        values = {canonical: cells[i] for canonical, i in fields}
+    def add(self, row: int, cells: list[str]) -> None:
+        """Keep the row as a contact, or exclude it with the reason."""
+        self.rows += 1
+        if len(cells) != self.width:
+            self.malformed += 1
+            self.exclude(row, "", f"{len(cells)} fields, the header has {self.width} (a stray delimiter or "
+                         "an unquoted value?)", problem=True)
+            return
+        values = {canonical: cells[i] for canonical, i in self.fields}
         email = _clean_email(values.get("email", ""))
         if not email:  # e.g. Pipedrive: no work email, but a home one
-            email = _clean_email(next((cells[i] for i in alt_email if cells[i]), ""))
+            email = _clean_email(next((cells[i] for i in self.alt_email if cells[i]), ""))
         low = email.lower()
-        reason = _opt_out_reason(values, colmap)
+        reason = _opt_out_reason(values, self.colmap)
         if reason:
-            exclude(row, email, reason)
-            if low and low in by_email and by_email[low] >= 0:  # opt-out wins over an earlier row
-                dropped.add(by_email[low])
-                exclude(first_row[low], email, f"{reason} on row {row} for the same email")
-            if low:
-                by_email[low] = -1
-                first_row.setdefault(low, row)
-            if log:
-                log.take(values.get("key") or low, email)
-            continue
-        if not email:
-            exclude(row, "", f"missing email ({colmap['email']} is empty)", problem=True)
-            continue
-        if not valid_email(email):
-            exclude(row, email, f"invalid email {email!r}", problem=True)
-            continue
+            self._opt_out(row, email, reason, values)
+            return
         key = values.get("key") or low
-        if len(key) > FIELD_LIMITS["key"]:
-            exclude(row, email, f"record id longer than {FIELD_LIMITS['key']} characters "
-                                f"({colmap.get('key')})", problem=True)
-            continue
-        if low in by_email:
-            why = "which opted out" if by_email[low] < 0 else "which is kept"
-            exclude(row, email, f"duplicate of row {first_row[low]} (same email), {why}", problem=True)
-            continue
-        if key in by_key:
-            exclude(row, email, f"duplicate of row {first_row[key]} (same record id {key!r})", problem=True)
-            continue
-        broken = [colmap.get(f_) or f_ for f_ in ("first_name", "last_name", "full_name", "company",
-                                                  "key") if _LINE_BREAK.search(values.get(f_, ""))]
-        if broken:  # a name or a company goes into email headers and one-line briefs
-            exclude(row, email, f"{', '.join(broken)} holds a line break (a name is one line)",
-                    problem=True)
-            continue
         first, last = values.get("first_name", ""), values.get("last_name", "")
         if not first and not last and values.get("full_name"):
             first, last = _split_name(values["full_name"])
-        too_long = [(f_, colmap.get(f_) or colmap.get("full_name")) for f_, v in
-                    (("first_name", first), ("last_name", last), ("company", values.get("company", "")))
-                    if len(v) > FIELD_LIMITS[f_]]
-        if too_long:
-            exclude(row, email, "; ".join(f"{f_} longer than {FIELD_LIMITS[f_]} characters ({col})"
-                                          for f_, col in too_long), problem=True)
-            continue
+        problem = self._problem(values, email, key) or self._too_long(values, first, last)
+        if problem:
+            self.exclude(row, email, problem, problem=True)
+            return
         contact: dict[str, Any] = {f_: values.get(f_, "") for f_ in SNAPSHOT_FIELDS}
         contact.update(key=key, email=email, first_name=first, last_name=last)
         for f_ in _INTERNED:
             if contact[f_]:
                 contact[f_] = sys.intern(contact[f_])
-        contact["custom"] = {col: cells[i] for col, i in custom_cols}
-        acts = log.take(key, email) if log else []
+        contact["custom"] = {col: cells[i] for col, i in self.custom_cols}
+        acts = self.log.take(key, email) if self.log else []
         if not contact["deal_stage"]:
             stage = next((stage_from(a) for a in acts if a["type"] == "deal_stage_change"), None)
             contact["deal_stage"] = stage or ""
         contact["activities"] = acts
-        contact["source"] = {"file": name, "row": row, "profile": used_profile}
-        by_email[low] = by_key[key] = len(contacts)
-        first_row[low] = first_row[key] = row
-        contacts.append(contact)
+        contact["source"] = {"file": self.name, "row": row, "profile": self.used_profile}
+        self.by_email[low] = self.by_key[key] = len(self.contacts)
+        self.first_row[low] = self.first_row[key] = row
+        self.contacts.append(contact)
 
-    problems.extend(f"{name} {p}" for p in f.problems)
-    if rows == 0:
-        raise InputError(f"CRM file {name}: none of its rows could be read.", problems=problems,
-                         hint="Fix the rows listed above, or export the contacts again.")
-    if malformed == rows:
-        raise InputError(f"CRM file {name}: none of its {rows} rows has as many fields as the header "
-                         f"({width}, {f.delimiter_name}-separated).", problems=problems,
-                         hint="Use one delimiter throughout and quote values that contain it.")
-    if dropped:
-        contacts = [c for i, c in enumerate(contacts) if i not in dropped]
-    stats: dict[str, Any] = {
-        "file": name, "encoding": f.encoding, "delimiter": f.delimiter_name, "rows": rows,
-        "contacts": len(contacts), "excluded": len(excluded), "scores": det.scores,
-        "custom_fields": [c for c, _ in custom_cols],
-    }
-    if log:
-        problems.extend(log.problems)
-        stats["activities"] = {"file": log.path.name, "rows": log.rows,
-                               "joined": sum(len(c["activities"]) for c in contacts),
-                               "unmatched": log.unmatched()}
+    def _opt_out(self, row: int, email: str, reason: str, values: dict[str, str]) -> None:
+        low = email.lower()
+        self.exclude(row, email, reason)
+        if low and low in self.by_email and self.by_email[low] >= 0:  # opt-out wins over an earlier row
+            self.dropped.add(self.by_email[low])
+            self.exclude(self.first_row[low], email, f"{reason} on row {row} for the same email")
+        if low:
+            self.by_email[low] = -1
+            self.first_row.setdefault(low, row)
+        if self.log:
+            self.log.take(values.get("key") or low, email)
+
+    def _problem(self, values: dict[str, str], email: str, key: str) -> str | None:
+        """Why a row that did not opt out cannot be a contact: its email, its id, a duplicate, a line
+        break in a one-line field."""
+        colmap, low = self.colmap, email.lower()
+        if not email:
+            return f"missing email ({colmap['email']} is empty)"
+        if not valid_email(email):
+            return f"invalid email {email!r}"
+        if len(key) > FIELD_LIMITS["key"]:
+            return f"record id longer than {FIELD_LIMITS['key']} characters ({colmap.get('key')})"
+        if low in self.by_email:
+            why = "which opted out" if self.by_email[low] < 0 else "which is kept"
+            return f"duplicate of row {self.first_row[low]} (same email), {why}"
+        if key in self.by_key:
+            return f"duplicate of row {self.first_row[key]} (same record id {key!r})"
+        broken = [colmap.get(f_) or f_ for f_ in ("first_name", "last_name", "full_name", "company",
+                                                  "key") if _LINE_BREAK.search(values.get(f_, ""))]
+        if broken:  # a name or a company goes into email headers and one-line briefs
+            return f"{', '.join(broken)} holds a line break (a name is one line)"
+        return None
+
+    def _too_long(self, values: dict[str, str], first: str, last: str) -> str | None:
+        """The fields longer than their database columns, if any (PostgreSQL would refuse them)."""
+        colmap = self.colmap
+        too_long = [(f_, colmap.get(f_) or colmap.get("full_name")) for f_, v in
+                    (("first_name", first), ("last_name", last), ("company", values.get("company", "")))
+                    if len(v) > FIELD_LIMITS[f_]]
+        if not too_long:
+            return None
+        return "; ".join(f"{f_} longer than {FIELD_LIMITS[f_]} characters ({col})" for f_, col in too_long)
+
+    def result(self) -> ImportResult:
+        """The import's outcome; refuses a file none of whose rows could be read."""
+        f, name, rows, problems = self.f, self.name, self.rows, self.problems
+        problems.extend(f"{name} {p}" for p in f.problems)
+        if rows == 0:
+            raise InputError(f"CRM file {name}: none of its rows could be read.", problems=problems,
+                             hint="Fix the rows listed above, or export the contacts again.")
+        if self.malformed == rows:
+            raise InputError(f"CRM file {name}: none of its {rows} rows has as many fields as the header "
+                             f"({self.width}, {f.delimiter_name}-separated).", problems=problems,
+                             hint="Use one delimiter throughout and quote values that contain it.")
+        contacts = self.contacts
+        if self.dropped:
+            contacts = [c for i, c in enumerate(contacts) if i not in self.dropped]
+        stats: dict[str, Any] = {
+            "file": name, "encoding": f.encoding, "delimiter": f.delimiter_name, "rows": rows,
+            "contacts": len(contacts), "excluded": len(self.excluded), "scores": self.det.scores,
+            "custom_fields": [c for c, _ in self.custom_cols],
+        }
+        if self.log:
+            stats["activities"] = self._activities(self.log, contacts)
+        return ImportResult(profile=self.used_profile, mapping=self.colmap, contacts=contacts,
+                            excluded=self.excluded, problems=problems, stats=stats)
+
+    def _activities(self, log: ActivityLog, contacts: list[dict]) -> dict[str, Any]:
+        """The activity log's counts; its problems and unmatched references go to the problems."""
+        name = self.name
+        self.problems.extend(log.problems)
+        stats = {"file": log.path.name, "rows": log.rows,
+                 "joined": sum(len(c["activities"]) for c in contacts), "unmatched": log.unmatched()}
         if log.by_ref:
             refs = sorted(log.by_ref)[:5]
             n = log.unmatched()
-            problems.append(f"{log.path.name}: {n} {'activity references' if n == 1 else 'activities reference'}"
-                            f" no imported contact of {name} (e.g. {', '.join(refs)})")
-    return ImportResult(profile=used_profile, mapping=colmap, contacts=contacts, excluded=excluded,
-                        problems=problems, stats=stats)
+            refer = "activity references" if n == 1 else "activities reference"
+            self.problems.append(f"{log.path.name}: {n} {refer} no imported contact of {name} "
+                                 f"(e.g. {', '.join(refs)})")
+        return stats
 
 
 def snapshot_contacts(store, job_id: int, contacts: list[dict]) -> dict[str, int]:

@@ -5,7 +5,8 @@
     info = training.get_adapter(store, "ledgerly")          # the newest ready version
     model, tokenizer = training.load_for_inference(settings, info)
 
-The job lives in `trainer`, the examples, schedule and loss in `data`, adapter versions in `adapters`.
+The job lives in `trainer`, its settings in `config`, the examples, schedule and loss in `data`,
+adapter versions in `adapters`.
 """
 
 from brandvoice.training.adapters import (
@@ -19,11 +20,9 @@ from brandvoice.training.adapters import (
     slugify,
     training_emails,
 )
+from brandvoice.training.config import METRICS, MODES, TrainConfig
 from brandvoice.training.trainer import (
-    METRICS,
-    MODES,
     SMALL_SET,
-    TrainConfig,
     build_model,
     pick_threads,
     plan_steps,

@@ -17,100 +17,18 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field, field_validator
+from typing import Any
 
 from brandvoice import jobs, models, textio
-from brandvoice.config import Config, Quantization, Settings
+from brandvoice.config import Settings
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.store import Store, utcnow
 from brandvoice.training import adapters
+
+# The run's settings live in `training.config`; named here too, where the job and its callers
+# (the CLI, the demo, tests that swap in a tiny model) have always found them.
+from brandvoice.training.config import PARAMS_VERSION, TrainConfig, upgrade_params
 from brandvoice.users import User, require
-
-MODES = ("top", "weight", "all")
-METRICS = ("open_rate", "click_rate", "reply_rate", "conversion_rate")
-PARAMS_VERSION = 2  # of the job params; upgrade_params() reads older ones
-
-
-class TrainConfig(Config):
-    """Everything that decides a training run; stored as the job's params (runtime knobs aside)."""
-
-    label: ClassVar[str] = "training settings"
-    RUNTIME: ClassVar[frozenset[str]] = frozenset({"threads", "save_steps"})  # not the adapter's
-
-    brand: str = Field(description="The brand the adapter writes for.")
-    emails: str = Field(description="Past emails (CSV or JSONL).")
-    base_model: str = models.DEFAULT_MODEL
-    quantization: Quantization = Field("nf4", description="Base weights while training (nf4 = QLoRA).")
-    lora_r: int = Field(16, ge=1, le=512, description="LoRA rank.")
-    lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA alpha (scale = alpha / r).")
-    # dropout costs 13 % of a CPU step and a copy of every LoRA input (bench/results/train.json)
-    lora_dropout: float = Field(0.0, ge=0.0, le=0.9)
-    target_modules: Literal["all-linear"] | list[str] = "all-linear"
-    # Ledgerly (78 emails, slots on): 1 epoch (40 steps) left the slots mostly unusable; 3 epochs
-    # (118 steps) wrote good openings and subjects for the campaigns with many past emails.
-    epochs: float = Field(3.0, gt=0, le=100, description="Passes over the training examples.")
-    max_steps: int = Field(0, ge=0, description="Optimizer steps; > 0 overrides epochs.")
-    # Measured on a real brand with 15 training emails: 4 steps (1 epoch) left drafts no classifier
-    # attributed to the brand; 23 steps got 90 %. Below this floor a small set barely moves the model.
-    min_steps: int = Field(30, ge=1, description="At least this many optimizer steps.")
-    slots: bool = Field(True, description="Also learn the slots (subject, opening, ask) of slot templates.")
-    # 2e-3 with rank 16: the held-out perplexity ratio of bench/results/train.json (x0.22)
-    learning_rate: float = Field(2e-3, gt=0, lt=1)
-    batch_size: int = Field(1, ge=1, le=256, description="Examples per forward pass.")
-    grad_accum: int = Field(4, ge=1, le=256, description="Forward passes per optimizer step.")
-    max_seq_len: int = Field(512, ge=32, le=32768, description="Longer emails are cut here (tokens).")
-    warmup_ratio: float = Field(0.0, ge=0.0, le=0.9)  # LoRA's B starts at zero: gentle early steps
-    seed: int = Field(0, ge=0)
-    save_steps: int = Field(5, ge=1, description="Checkpoint every N steps (resume after a kill).")
-    threads: int = Field(0, ge=0, description="Torch CPU threads; 0 = the cores not busy elsewhere.")
-    metric: str = Field("click_rate", description="Selection metric.")
-    quantile: float = Field(0.5, ge=0.0, le=0.99, description="Keep emails above this quantile.")
-    min_sends: int = Field(100, ge=0, description="Ignore the metric of emails sent fewer times.")
-    mode: Literal["top", "weight", "all"] = "top"
-    test_fraction: float = Field(0.15, ge=0.01, le=0.5)
-    include_approved: bool = Field(False, description="Also learn from approved and edited drafts.")
-    evaluate: bool = True
-
-    @field_validator("brand", "emails")
-    @classmethod
-    def _required(cls, v: str, info) -> str:
-        if not str(v or "").strip():
-            raise ValueError(f"{info.field_name} is required")
-        return v
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, v: str) -> str:
-        from brandvoice.corpus import normalize_metric
-
-        try:
-            return normalize_metric(v)
-        except ConfigError:
-            raise ValueError(f"not one of {', '.join(METRICS)}") from None
-
-    @field_validator("target_modules")
-    @classmethod
-    def _modules(cls, v):
-        if isinstance(v, list) and not (v and all(isinstance(m, str) and m for m in v)):
-            raise ValueError("use 'all-linear' or module names such as ['q_proj', 'v_proj']")
-        return v
-
-    def identity(self) -> dict:
-        """The settings that decide the adapter (runtime knobs left out): its manifest's record."""
-        return {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME}
-
-
-def upgrade_params(params: dict) -> dict:
-    """Job params as this version reads them: version 1 (no `params_version`) predates min_steps
-    and slot examples, so a resumed old job keeps training exactly as it started."""
-    params = dict(params)
-    version = params.pop("params_version", 1)
-    if version < 2:
-        params.setdefault("min_steps", 1)
-        params.setdefault("slots", False)
-    return params
 
 
 def submit(store: Store, settings: Settings, config: TrainConfig, actor: User,
@@ -283,8 +201,7 @@ def plan_steps(config: TrainConfig, n_train: int) -> int:
 def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any]:
     """Train (or resume) job `job_id` and publish the adapter; returns the result record."""
     import torch
-    from transformers import PrinterCallback, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
+    from transformers import PrinterCallback
 
     from brandvoice.training import data as train_data
 
@@ -294,12 +211,7 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
     config = TrainConfig.from_dict(params)
     job_dir = settings.jobs_dir / str(job_id)
     ckpt_dir = job_dir / "checkpoints"
-    data = prepare_data(config, job_dir, feedback)
-    reporter.log(f"{len(data['train'])} training and {len(data['test'])} held-out emails for {config.brand} "
-                 f"(data {data['data_hash'][:12]}).")
-    notes = small_set_notes(len(data["train"]), len(data["test"]))
-    for note in notes:
-        reporter.log(note)
+    data, notes = _job_data(config, job_dir, feedback, reporter)
 
     tok = models.load_tokenizer(config.base_model, settings)
     train_ex = train_data.build_examples(tok, config.brand, data["train"], max_seq_len=config.max_seq_len,
@@ -315,32 +227,13 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
     model = build_model(config, settings)
     counter: dict[str, Any] = {"tokens": 0}
     progress = _progress_callback(reporter, counter)
-    use_cpu = models.device() == "cpu"
-    args = TrainingArguments(
-        output_dir=str(ckpt_dir), per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
-        max_steps=max_steps, lr_scheduler_type="linear", warmup_steps=math.ceil(config.warmup_ratio * max_steps),
-        weight_decay=0.0, max_grad_norm=1.0, logging_steps=1, save_strategy="steps",
-        save_steps=config.save_steps, save_total_limit=2, seed=config.seed, data_seed=config.seed,
-        report_to="none", disable_tqdm=True, remove_unused_columns=False, dataloader_num_workers=0,
-        train_sampling_strategy="sequential", use_cpu=use_cpu,
-        bf16=models.compute_dtype() == torch.bfloat16 and not use_cpu,
-    )
+    args = _training_args(config, ckpt_dir, max_steps)
     trainer = _trainer_class()(
         model=model, args=args, train_dataset=train_data.ScheduledDataset(train_ex, order),
         data_collator=train_data.collate(tok.pad_token_id), callbacks=[progress], counter=counter,
     )
     trainer.remove_callback(PrinterCallback)  # progress goes to the job record, not stdout
-    resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
-    if resume:
-        reporter.log(f"Resuming from {Path(resume).name}.")
-    reporter.update(done=0 if not resume else None, total=max_steps, force=True)
-    started = time.monotonic()
-    output = trainer.train(resume_from_checkpoint=resume)
-    if progress.cancelled:
-        raise jobs.JobCancelled(f"Job {job_id} was cancelled at step {trainer.state.global_step}; "
-                                "resume it with `brandvoice jobs resume`.")
-    train_seconds = time.monotonic() - started
+    output, resume, train_seconds = _train(trainer, progress, ckpt_dir, max_steps, reporter, job_id)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     metrics: dict[str, Any] = {
         "steps": trainer.state.global_step, "train_loss": output.training_loss,
@@ -351,18 +244,73 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
         "truncated": sum(e.truncated for e in train_ex), "resumed_from": Path(resume).name if resume else None,
     }
     if config.evaluate and test_ex:
-        reporter.log("Evaluating held-out perplexity (adapter, then base).")
-        adapted = train_data.perplexity(model, test_ex, tok.pad_token_id)
-        with model.disable_adapter():
-            base = train_data.perplexity(model, test_ex, tok.pad_token_id)
-        metrics.update(heldout_tokens=adapted["tokens"], heldout_ppl_adapter=round(adapted["perplexity"], 3),
-                       heldout_ppl_base=round(base["perplexity"], 3),
-                       heldout_ppl_ratio=round(adapted["perplexity"] / base["perplexity"], 4))
+        metrics.update(_heldout_metrics(model, test_ex, tok.pad_token_id, reporter))
     info = save_adapter(store, settings, config, model, data, metrics, job_id=job_id)
     shutil.rmtree(ckpt_dir, ignore_errors=True)  # published: the checkpoints are no longer needed
     reporter.log(f"Saved adapter {info.label} at {info.path}.")
     return {"adapter_id": info.id, "adapter": info.label, "version": info.version, "path": str(info.path),
             "metrics": metrics}
+
+
+def _job_data(config: TrainConfig, job_dir: Path, feedback: list[dict] | None,
+              reporter: jobs.Reporter) -> tuple[dict[str, Any], list[str]]:
+    """The job's frozen corpus, and the small-set notes, both logged to the job."""
+    data = prepare_data(config, job_dir, feedback)
+    reporter.log(f"{len(data['train'])} training and {len(data['test'])} held-out emails for {config.brand} "
+                 f"(data {data['data_hash'][:12]}).")
+    notes = small_set_notes(len(data["train"]), len(data["test"]))
+    for note in notes:
+        reporter.log(note)
+    return data, notes
+
+
+def _training_args(config: TrainConfig, ckpt_dir: Path, max_steps: int) -> Any:
+    """transformers' TrainingArguments for the run: our schedule, checkpoints every save_steps."""
+    import torch
+    from transformers import TrainingArguments
+
+    use_cpu = models.device() == "cpu"
+    return TrainingArguments(
+        output_dir=str(ckpt_dir), per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
+        max_steps=max_steps, lr_scheduler_type="linear", warmup_steps=math.ceil(config.warmup_ratio * max_steps),
+        weight_decay=0.0, max_grad_norm=1.0, logging_steps=1, save_strategy="steps",
+        save_steps=config.save_steps, save_total_limit=2, seed=config.seed, data_seed=config.seed,
+        report_to="none", disable_tqdm=True, remove_unused_columns=False, dataloader_num_workers=0,
+        train_sampling_strategy="sequential", use_cpu=use_cpu,
+        bf16=models.compute_dtype() == torch.bfloat16 and not use_cpu,
+    )
+
+
+def _train(trainer: Any, progress: Any, ckpt_dir: Path, max_steps: int, reporter: jobs.Reporter,
+           job_id: int) -> tuple[Any, str | None, float]:
+    """Run the trainer from the last checkpoint, if any; returns its output, that checkpoint and the
+    seconds it took. A cancel request stops it after a checkpoint and raises JobCancelled."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if resume:
+        reporter.log(f"Resuming from {Path(resume).name}.")
+    reporter.update(done=0 if not resume else None, total=max_steps, force=True)
+    started = time.monotonic()
+    output = trainer.train(resume_from_checkpoint=resume)
+    if progress.cancelled:
+        raise jobs.JobCancelled(f"Job {job_id} was cancelled at step {trainer.state.global_step}; "
+                                "resume it with `brandvoice jobs resume`.")
+    return output, resume, time.monotonic() - started
+
+
+def _heldout_metrics(model: Any, test_ex: list[Any], pad_token_id: int, reporter: jobs.Reporter) -> dict[str, Any]:
+    """Held-out perplexity of the adapter and of the base model (the adapter switched off)."""
+    from brandvoice.training import data as train_data
+
+    reporter.log("Evaluating held-out perplexity (adapter, then base).")
+    adapted = train_data.perplexity(model, test_ex, pad_token_id)
+    with model.disable_adapter():
+        base = train_data.perplexity(model, test_ex, pad_token_id)
+    return dict(heldout_tokens=adapted["tokens"], heldout_ppl_adapter=round(adapted["perplexity"], 3),
+                heldout_ppl_base=round(base["perplexity"], 3),
+                heldout_ppl_ratio=round(adapted["perplexity"] / base["perplexity"], 4))
 
 
 def _versions() -> dict[str, str]:

@@ -34,9 +34,6 @@ def _precision(db_url: str, stamp: tuple) -> list[dict] | None:
 
 def page() -> None:
     """The dashboard page."""
-    import altair as alt
-    import pandas as pd
-
     common.require_user()
     st.title("Dashboard")
     data = None
@@ -48,6 +45,20 @@ def page() -> None:
     if not adapters:
         st.info("No draft yet: the figures appear once drafts are generated and reviewed.")
         return
+    _totals(adapters)
+    left, right = st.columns(2)
+    with left:
+        _edits(adapters)
+        _approval(adapters)
+    with right:
+        _rejections(adapters)
+        _tone(data["tone"])
+    _pass_precision()
+    _per_day(data["per_day"])
+
+
+def _totals(adapters: list[dict]) -> None:
+    """Drafts, pending, approval rate and exported, over every adapter."""
     total = sum(a["drafts"] for a in adapters)
     ok = sum(a["approved"] + a["exported"] for a in adapters)
     decided = sum(a["decided"] for a in adapters)
@@ -59,60 +70,89 @@ def page() -> None:
                 help="approved (incl. exported) / decided")
     m[3].metric("Exported", f"{sum(a['exported'] for a in adapters):,}")
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Edits drop as the adapter learns")
-        edits = pd.DataFrame([{"adapter": a["adapter"], "median edit distance":
-                               a["median_edit_distance"], "approved": a["approved"] + a["exported"]}
-                              for a in adapters if a["median_edit_distance"] is not None])
-        if edits.empty:
-            st.caption("No approved draft yet.")
-        elif not edits["median edit distance"].any():
-            st.caption("Reviewers approved the drafts as they were written: no edits yet.")
-        else:
-            order = [a["adapter"] for a in sorted(adapters, key=_version_key)]
-            st.altair_chart(alt.Chart(edits).mark_bar().encode(
-                x=alt.X("adapter:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("median edit distance:Q", axis=alt.Axis(format=".0%"),
-                        title="median edit distance"),
-                tooltip=["adapter", alt.Tooltip("median edit distance:Q", format=".1%"),
-                         "approved"]).properties(height=260), width="stretch")
-            st.caption("How much reviewers changed the generated text before approving it "
-                       "(normalized Levenshtein distance, median per adapter version).")
-        st.subheader("Approval rate by adapter")
-        rates = pd.DataFrame([{"adapter": a["adapter"], "approval rate": a["approval_rate"],
-                               "decided": a["decided"], "pending": a["pending"]} for a in adapters])
-        st.dataframe(rates, hide_index=True, width="stretch", column_config={
-            "approval rate": st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                             max_value=1)})
-    with right:
-        st.subheader("Rejection reasons")
-        reasons = pd.DataFrame([{"adapter": a["adapter"], "reason": labels.reason_label(r),
-                                 "drafts": n}
-                                for a in adapters for r, n in a["rejection_reasons"].items()])
-        if reasons.empty:
-            st.caption("No rejection yet.")
-        else:
-            st.altair_chart(alt.Chart(reasons).mark_bar().encode(
-                y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
-                x=alt.X("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
-                color=alt.Color("adapter:N"), tooltip=["reason", "adapter", "drafts"])
-                .properties(height=200), width="stretch")
-        st.subheader("Tone score distribution")
-        tone = pd.DataFrame(data["tone"])
-        if tone.empty:
-            st.caption("No tone score yet.")
-        else:
-            st.altair_chart(alt.Chart(tone).mark_bar().encode(
-                x=alt.X("tone:Q", bin=alt.Bin(step=0.05), title="tone score"),
-                y=alt.Y("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
-                color=alt.Color("verdict:N", scale=alt.Scale(
-                    domain=["pass", "warn", "fail", "unchecked"],
-                    range=["#2e7d32", "#ef6c00", "#c62828", "#9e9e9e"])),
-                tooltip=["tone", "verdict", "drafts"]).properties(height=200), width="stretch")
-    _pass_precision()
+
+def _edits(adapters: list[dict]) -> None:
+    """Median edit distance of approved drafts per adapter version."""
+    import altair as alt
+    import pandas as pd
+
+    st.subheader("Edits drop as the adapter learns")
+    edits = pd.DataFrame([{"adapter": a["adapter"], "median edit distance":
+                           a["median_edit_distance"], "approved": a["approved"] + a["exported"]}
+                          for a in adapters if a["median_edit_distance"] is not None])
+    if edits.empty:
+        st.caption("No approved draft yet.")
+    elif not edits["median edit distance"].any():
+        st.caption("Reviewers approved the drafts as they were written: no edits yet.")
+    else:
+        order = [a["adapter"] for a in sorted(adapters, key=_version_key)]
+        st.altair_chart(alt.Chart(edits).mark_bar().encode(
+            x=alt.X("adapter:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("median edit distance:Q", axis=alt.Axis(format=".0%"),
+                    title="median edit distance"),
+            tooltip=["adapter", alt.Tooltip("median edit distance:Q", format=".1%"),
+                     "approved"]).properties(height=260), width="stretch")
+        st.caption("How much reviewers changed the generated text before approving it "
+                   "(normalized Levenshtein distance, median per adapter version).")
+
+
+def _approval(adapters: list[dict]) -> None:
+    """Approval rate, decided and pending per adapter."""
+    import pandas as pd
+
+    st.subheader("Approval rate by adapter")
+    rates = pd.DataFrame([{"adapter": a["adapter"], "approval rate": a["approval_rate"],
+                           "decided": a["decided"], "pending": a["pending"]} for a in adapters])
+    st.dataframe(rates, hide_index=True, width="stretch", column_config={
+        "approval rate": st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                         max_value=1)})
+
+
+def _rejections(adapters: list[dict]) -> None:
+    """Rejected drafts by reason, coloured by adapter."""
+    import altair as alt
+    import pandas as pd
+
+    st.subheader("Rejection reasons")
+    reasons = pd.DataFrame([{"adapter": a["adapter"], "reason": labels.reason_label(r),
+                             "drafts": n}
+                            for a in adapters for r, n in a["rejection_reasons"].items()])
+    if reasons.empty:
+        st.caption("No rejection yet.")
+    else:
+        st.altair_chart(alt.Chart(reasons).mark_bar().encode(
+            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
+            x=alt.X("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
+            color=alt.Color("adapter:N"), tooltip=["reason", "adapter", "drafts"])
+            .properties(height=200), width="stretch")
+
+
+def _tone(rows: list[dict]) -> None:
+    """Tone scores of the drafts, binned, coloured by verdict."""
+    import altair as alt
+    import pandas as pd
+
+    st.subheader("Tone score distribution")
+    tone = pd.DataFrame(rows)
+    if tone.empty:
+        st.caption("No tone score yet.")
+    else:
+        st.altair_chart(alt.Chart(tone).mark_bar().encode(
+            x=alt.X("tone:Q", bin=alt.Bin(step=0.05), title="tone score"),
+            y=alt.Y("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
+            color=alt.Color("verdict:N", scale=alt.Scale(
+                domain=["pass", "warn", "fail", "unchecked"],
+                range=["#2e7d32", "#ef6c00", "#c62828", "#9e9e9e"])),
+            tooltip=["tone", "verdict", "drafts"]).properties(height=200), width="stretch")
+
+
+def _per_day(rows: list[dict]) -> None:
+    """Drafts per day, by state."""
+    import altair as alt
+    import pandas as pd
+
     st.subheader("Drafts per day")
-    per_day = pd.DataFrame(data["per_day"])
+    per_day = pd.DataFrame(rows)
     st.altair_chart(alt.Chart(per_day).mark_bar().encode(
         x=alt.X("day:O", title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("sum(drafts):Q", title="drafts", axis=alt.Axis(**COUNT_AXIS)),
