@@ -123,13 +123,11 @@ class SkeletonWriter:
 
     def brief_of(self, spec, contact: dict) -> str:
         """The slot brief for one contact (campaign from the template, audience from the row)."""
-        library = getattr(self.guard, "slot_library", None)
-        return prompting.slot_brief(
+        return prompting.slot_brief(  # the shape training used (training.data.slot_records)
             spec.kind, campaign=self.template.use_case,
             segment=contact.get("lifecycle_stage") or contact.get("lead_status"),
             audience=contact.get("job_title"), mention=spec.mention, words=spec.words,
-            brief=spec.brief,
-            examples=library.examples(spec.kind, self.template.use_case) if library else None)
+            brief=spec.brief)
 
     def generate(self, briefs: dict[tuple[str, int], SlotBrief]) -> None:
         """k candidates for every distinct brief, in one backend call."""
