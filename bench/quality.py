@@ -185,12 +185,32 @@ def cmd_run(args) -> None:
                             activities=REPO / spec["activities"])
         timings["hundred_contacts"] = timing
         log(f"100 contacts: {timing['seconds']} s")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with Path(args.out).open("w", encoding="utf-8") as fh:
-        for r in records:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    (RESULTS / "quality_runs.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
+    merge(Path(args.out), records, timings)
     log(f"{len(records)} drafts -> {args.out}")
+
+
+def _job(r: dict) -> tuple:
+    return r["brand"], r["template"], r["mode"], r["k"], r["model"]
+
+
+def merge(out: Path, records: list[dict], timings: dict) -> None:
+    """Add this run's drafts and timings to earlier runs' (a job run again replaces its drafts),
+    so that the benchmark can run in parts: slot mode first, whole-email mode later, and so on."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    runs_path = RESULTS / "quality_runs.json"
+    again = {_job(r) for r in records} | {_job(t) for t in timings["jobs"]}
+    kept = [r for r in (load_jsonl(out) if out.is_file() else []) if _job(r) not in again]
+    with out.open("w", encoding="utf-8") as fh:
+        for r in kept + records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    old = json.loads(runs_path.read_text(encoding="utf-8")) if runs_path.is_file() else {}
+    merged = {**old, **{k: v for k, v in timings.items() if k != "jobs"}}
+    merged["jobs"] = [t for t in old.get("jobs", []) if _job(t) not in again] + timings["jobs"]
+    runs_path.write_text(json.dumps(merged, indent=2), encoding="utf-8")
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def main() -> None:
