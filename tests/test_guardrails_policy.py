@@ -16,6 +16,7 @@ competitors = ["Closewise", "Tally Point"]
 
 [claims]
 terms = ["guarantee", "free", "risk-free"]
+idioms = ["feel free"]
 percentages = true
 
 [length]
@@ -96,6 +97,9 @@ def test_competitor(policy, body, status):
     ("Save 30% on the first year. " + GOOD_BODY, "warn", "30%"),
     ("Save 12.5 percent this year. " + GOOD_BODY, "warn", "12.5 percent"),
     ("Freedom from spreadsheets. " + GOOD_BODY, "pass", None),
+    ("Feel free to reply with questions. " + GOOD_BODY, "pass", None),  # an idiom, no offer
+    ("Start a free trial today. " + GOOD_BODY, "warn", "free"),
+    ("Feel free to start a free trial. " + GOOD_BODY, "warn", "free"),  # the offer still counts
 ])
 def test_claims(policy, body, status, term):
     r = result(policy, "claims", body=body)

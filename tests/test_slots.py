@@ -248,3 +248,20 @@ def test_skeleton_from_the_brands_best_email_renders(tmp_path):
     subject, body = sk.fill({})
     assert subject == draft.subject and body.startswith("Hi Dana,\n\n")
     assert body.endswith("— The Ledgerly team") and "Hi " not in body[9:]
+
+
+def test_quality_reads_an_email_as_emails_are_written(guard):
+    """A clean draft passes the quality checks: a subject ending in a preposition, its phrase said
+    again in the body, the policy's footer (street names are not invented people)."""
+    footer = "Acme Inc., 12 Market Street, Suite 4, Denver · Unsubscribe: https://acme.example/u"
+    guard.quality.boilerplate = (footer,)
+    body = ("Hi Lee,\n\nThanks for downloading the close checklist. Teams start the close "
+            "checklist with the bank reconciliation.\n\n— The Acme team\n" + footer)
+    results = {r.rule: r for r in guard.quality.check("The close checklist you asked for", body,
+                                                      {"lee"})}
+    assert all(r.status == "pass" for r in results.values()), [r.message for r in results.values()
+                                                               if r.status != "pass"]
+    looped = guard.quality.check("Hello", "Hi Lee,\n\nWe can help the team the team close.",
+                                 {"lee"})
+    assert next(r for r in looped if r.rule == "coherence").status == "fail"
+    assert subject_problems("Your guide and")  # cut off

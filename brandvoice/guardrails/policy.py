@@ -43,6 +43,8 @@ class Policy:
         self.competitor_re = PhraseMatcher(b.get("competitors", []))
         self.banned_severity = b.get("severity", "fail")
         self.claims_re = PhraseMatcher(c.get("terms", []))
+        # Idioms that hold a claim word without making a claim ("feel free" offers nothing).
+        self.claims_idioms = PhraseMatcher(c.get("idioms", []))
         self.claims_percentages = c.get("percentages", True)
         self.claims_severity = c.get("severity", "warn")
         self.spam_re = PhraseMatcher(s.get("words", []))
@@ -105,7 +107,10 @@ class Policy:
                            details={"matches": spans})
 
     def _claims(self, text: str) -> CheckResult:
-        spans = self._spans(self.claims_re, text)
+        idioms = [(start, end) for _, _, start, end in self.claims_idioms.finditer(text)] \
+            if self.claims_idioms else []
+        spans = [s for s in self._spans(self.claims_re, text)
+                 if not any(a <= s["start"] and s["end"] <= b for a, b in idioms)]
         if self.claims_percentages and ("%" in text or _PERCENT_WORD.search(text)):
             spans += [{"text": m.group(0), "start": m.start(), "end": m.end(),
                        "context": snippet(text, m.start(), m.end())} for m in _PERCENT.finditer(text)]

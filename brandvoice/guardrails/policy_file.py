@@ -27,7 +27,7 @@ SEVERITIES = ("warn", "fail")
 SCHEMA: dict[str, dict[str, str]] = {
     "brand": {"name": STR, "footer": STR, "signature": STR, "greeting": STR, "greeting_fallback": STR},
     "banned": {"words": LIST, "phrases": LIST, "competitors": LIST, "severity": SEV, "inherit": BOOL},
-    "claims": {"terms": LIST, "percentages": BOOL, "severity": SEV, "inherit": BOOL},
+    "claims": {"terms": LIST, "idioms": LIST, "percentages": BOOL, "severity": SEV, "inherit": BOOL},
     "length": {"subject_min_chars": INT, "subject_max_chars": INT, "body_min_words": INT,
                "body_max_words": INT, "severity": SEV},
     "spam": {"words": LIST, "warn_at": INT, "fail_at": INT, "inherit": BOOL},
