@@ -669,3 +669,28 @@ def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatc
     assert child["seed"] == seed_for(1234, key, 0, SEED_STRIDE) != first["seed"]
     assert child["subject"] == f"Note {child['seed']}" and child["created_by"] == "mo"
     assert child["template_hash"] == first["template_hash"] and child["verdict"] == "pass"
+
+
+def test_repeated_prompts_share_their_prefill_and_one_line_stops_at_the_break(tiny_model_dir):
+    """Best of k sends each prompt k times: the prompt is read once and its cache copied, which
+    changes no greedy answer; a one-line request ends at its first line break."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from brandvoice.generation import local
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    a, b = "Write the opening line.", "Write the subject line, please."
+    kw = dict(max_new_tokens=12, temperature=0.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
+    alone = [local._generate(model, tok, [p], None, **kw)[0][0] for p in (a, b)]
+    shared = [r[0] for r in local._generate(model, tok, [a, a, b, b], None, **kw)]
+    assert shared == [alone[0], alone[0], alone[1], alone[1]]
+    assert local._shared_prefill(model, tok, [a, b], tok([a, b], return_tensors="pt",
+                                                          padding=True)) is None
+    lines = local._FirstLine(tok, 0)
+    nl = tok("\n", add_special_tokens=False)["input_ids"][-1]
+    word = tok("Hello", add_special_tokens=False)["input_ids"]
+    assert lines.break_at([nl, *word, nl, *word]) == 1 + len(word)  # a leading break is skipped
+    assert lines.break_at(word) is None
+    for text, n, reason, _ in local._generate(model, tok, [a, b], None, one_line=True, **kw):
+        assert "\n" not in text.strip() and n <= 12

@@ -89,7 +89,8 @@ def _is_quantized(model: Any) -> bool:
 
 def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] | None, *,
               max_new_tokens: int, temperature: float, top_k: int, top_p: float,
-              repetition_penalty: float) -> list[tuple[str, int, str, float | None]]:
+              repetition_penalty: float,
+              one_line: bool = False) -> list[tuple[str, int, str, float | None]]:
     """(text, new tokens, finish reason, mean log-probability) per prompt; greedy when seeds is
     None or temperature is 0 (no log-probabilities then)."""
     import torch
@@ -108,20 +109,59 @@ def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] |
     if seeds is not None and temperature > 0:
         sampler = _sampler_class()(seeds, temperature, top_k, top_p)
         processors.append(sampler)
+    criteria = [_FirstLine(tokenizer, enc["input_ids"].shape[1])] if one_line else []
     with torch.inference_mode():
         cache = _shared_prefill(model, tokenizer, prompts, enc)
         out = model.generate(**enc, generation_config=gconf, logits_processor=processors,
+                             stopping_criteria=criteria,
                              **({"cache": cache} if cache is not None else {}))
     new = out[:, enc["input_ids"].shape[1]:].tolist()
     results = []
     for r, row in enumerate(new):
         end = next((i for i, t in enumerate(row) if t in stops), None)
-        tokens = row if end is None else row[: end + 1]
-        text = tokenizer.decode(row if end is None else row[:end], skip_special_tokens=True)
+        brk = criteria[0].break_at(row) if one_line else None
+        if brk is not None and (end is None or brk < end):  # stopped at its first line's end
+            tokens = row[:brk + 1]
+            text = tokenizer.decode(tokens, skip_special_tokens=True)  # clean() drops the break
+            end = brk
+        else:
+            tokens = row if end is None else row[: end + 1]
+            text = tokenizer.decode(row if end is None else row[:end], skip_special_tokens=True)
         lps = sampler.logprobs[r][:len(tokens)] if sampler is not None else []
         mean = sum(lps) / len(lps) if lps else None
         results.append((text, len(tokens), "length" if end is None else "stop", mean))
     return results
+
+
+class _FirstLine:
+    """Stops a row at the first line break after some text: a slot keeps its first line only
+    (generation.slots.clean), and one rambling row would otherwise hold the whole batch."""
+
+    _ids: dict[int, frozenset[int]] = {}
+
+    def __init__(self, tokenizer: Any, prompt_len: int):
+        key = id(tokenizer)
+        if key not in self._ids:
+            vocab = tokenizer.get_vocab().values()
+            self._ids[key] = frozenset(i for i in vocab if "\n" in tokenizer.decode([i]))
+        self.breaks, self.prompt_len = self._ids[key], prompt_len
+        self.spaces = frozenset(i for i in self.breaks if not tokenizer.decode([i]).strip())
+
+    def break_at(self, row: list[int]) -> int | None:
+        """Index of the line break that ends the row's first line of text, if any."""
+        seen_text = False
+        for i, t in enumerate(row):
+            if t in self.breaks and seen_text:
+                return i
+            seen_text = seen_text or t not in self.spaces
+        return None
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        rows = input_ids[:, self.prompt_len:].tolist()
+        return torch.tensor([self.break_at(r) is not None for r in rows], dtype=torch.bool,
+                            device=input_ids.device)
 
 
 def _shared_prefill(model: Any, tokenizer: Any, prompts: list[str], enc: dict) -> Any:
@@ -262,14 +302,15 @@ class LocalBackend:
             return []
         c = self.config
         out: list[GenOutput | None] = [None] * len(requests)
-        budgets: dict[int, list[int]] = {}
+        budgets: dict[tuple[int, bool], list[int]] = {}
         for i, r in enumerate(requests):
-            budgets.setdefault(r.max_new_tokens or c.max_new_tokens, []).append(i)
-        for budget, idx in budgets.items():
+            budgets.setdefault((r.max_new_tokens or c.max_new_tokens, r.one_line), []).append(i)
+        for (budget, one_line), idx in budgets.items():
             prompts = [self.prompt_for(requests[i]) for i in idx]
             rows = _generate(self.model, self.tokenizer, prompts, [requests[i].seed for i in idx],
                              max_new_tokens=budget, temperature=c.temperature, top_k=c.top_k,
-                             top_p=c.top_p, repetition_penalty=c.repetition_penalty)
+                             top_p=c.top_p, repetition_penalty=c.repetition_penalty,
+                             one_line=one_line)
             for i, prompt, (text, n, reason, lp) in zip(idx, prompts, rows, strict=True):
                 out[i] = GenOutput(text=requests[i].prime + text, prompt=prompt, new_tokens=n,
                                    finish_reason=reason, mean_logprob=lp)

@@ -21,6 +21,7 @@ class GenRequest:
     tag: Any = None  # the caller's handle on the slot; backends pass it through untouched
     prime: str = "Subject:"  # what the answer starts with (a whole email: its subject line)
     max_new_tokens: int | None = None  # None: the generation settings' max_new_tokens
+    one_line: bool = False  # the answer ends at its first line break (a slot: one line is kept)
 
     @property
     def messages(self) -> list[dict[str, str]]:

@@ -138,6 +138,8 @@ class OpenAIBackend:
             "top_k": c.top_k, "repetition_penalty": c.repetition_penalty,
             "repeat_penalty": c.repetition_penalty,
         }
+        if req.one_line:
+            payload["stop"] = ["\n"]
         if c.endpoint == "completions":
             from brandvoice import models
 

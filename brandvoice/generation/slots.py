@@ -136,7 +136,8 @@ class SkeletonWriter:
             digest = hashlib.sha256(user.encode()).hexdigest()[:16]
             budget = int(b.words * TOKENS_PER_WORD) + 8
             reqs += [GenRequest(system=self.system, user=user, tag=(user, variant), prime="",
-                                max_new_tokens=budget, seed=seed_for(self.seed, digest, variant, i))
+                                max_new_tokens=budget, one_line=True,
+                                seed=seed_for(self.seed, digest, variant, i))
                      for i in range(self.k)]
         outs: list[GenOutput] = self.backend.generate(reqs) if reqs else []
         for req, out in zip(reqs, outs, strict=True):
