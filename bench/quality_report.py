@@ -85,11 +85,35 @@ def _pct(n, d) -> str:
     return f"{n / d:.0%}" if d else "–"
 
 
+def _timing(runs: dict, r: dict) -> str:
+    jobs = [j for j in runs.get("jobs", []) if j["brand"] == r["brand"] and j["mode"] == r["mode"]
+            and j["k"] == r["k"] and (j["model"] == "base") == (r["model"] == "base")]
+    seconds, drafts = sum(j["seconds"] for j in jobs), sum(j["drafts"] for j in jobs)
+    return f"{seconds / drafts:.1f}" if drafts else "–"
+
+
+def protocol(labels: dict[str, dict], drafts: list[dict]) -> str:
+    """How the drafts were made, sampled and read: the text above the table."""
+    read = [labels[d["key"]] for d in drafts if d["key"] in labels]
+    scorers = sorted({lb.get("scorer", "?") for lb in read})
+    return (f"Every draft of every job, not the best ones: one job per demo brand, template, mode, "
+            f"model and k, over every contact of the brand's demo CRM export that the template can "
+            f"use ({len(drafts)} drafts; `python bench/quality.py run`, then `report`). Each draft "
+            f"was read in full with its brief and the contact's CRM row beside it and scored 1-5 "
+            f"on ../shared/QUALITY.md's scale, blind to its model, mode and verdict (batches "
+            f"mixed with other drafts by `bench/labels.py`); each slot the model wrote was judged "
+            f"good or not on its own. {len(read)} drafts read, by {', '.join(scorers)} (model "
+            f"readers following the rubric; labels with their one-line reasons in "
+            f"tests/data/labelled/drafts.jsonl). Usable = 4 or 5. Greeting, sender and "
+            f"placeholders are checked by code on every draft. Time is wall clock per draft on "
+            f"2 shared CPU cores, model loading included.\n\n")
+
+
 def table(rows: list[dict], runs: dict) -> str:
     """The README table."""
     out = ["| brand | mode | model | k | drafts (read) | usable | slots by the model | good among them "
-           "| greeting right | policy sender | no placeholder |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| greeting right | policy sender | no placeholder | s per draft |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(
             f"| {r['brand']} | {r['mode']} | {r['model']} | {r['k']} | {r['drafts']} ({r['labelled']}) "
@@ -97,7 +121,7 @@ def table(rows: list[dict], runs: dict) -> str:
             + (f"{_pct(r['model_slots'], r['slots'])} | {_pct(r['good_slots'], r['judged_slots'])} | "
                if r["slots"] else "– | – | ")
             + f"{_pct(r['greeting_ok'], r['drafts'])} | {_pct(r['sender_ok'], r['drafts'])} | "
-            f"{_pct(r['no_placeholder'], r['drafts'])} |")
+            f"{_pct(r['no_placeholder'], r['drafts'])} | {_timing(runs, r)} |")
     t = runs.get("hundred_contacts")
     if t:
         out.append("")
@@ -119,7 +143,8 @@ def report() -> dict:
     text = README.read_text(encoding="utf-8")
     if BEGIN in text and END in text:
         pre, rest = text.split(BEGIN, 1)
-        README.write_text(f"{pre}{BEGIN}\n{table(rows, runs)}{END}{rest.split(END, 1)[1]}",
+        body = protocol(labels, drafts) + table(rows, runs)
+        README.write_text(f"{pre}{BEGIN}\n{body}{END}{rest.split(END, 1)[1]}",
                           encoding="utf-8")
     print(table(rows, runs))
     print(f"{result['labelled']} of {result['drafts']} drafts labelled")
