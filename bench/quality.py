@@ -156,7 +156,7 @@ def cmd_run(args) -> None:
     store = open_home(Path(args.home).resolve())
     timings: dict = {"jobs": []}
     records: list[dict] = []
-    ks = sorted({1, *[int(x) for x in args.k.split(",")]})
+    ks = sorted({int(x) for x in args.k.split(",")})
     for brand, spec in BRANDS.items():
         if args.brands and brand not in args.brands.split(","):
             continue
@@ -222,7 +222,7 @@ def main() -> None:
     run.add_argument("--templates", default="")
     run.add_argument("--modes", default="slots,email")
     run.add_argument("--models", default="adapter", help="adapter, base or both (comma separated)")
-    run.add_argument("--k", default="4", help="k values besides 1 (comma separated)")
+    run.add_argument("--k", default="1,4", help="the k values (candidates) to run, comma separated")
     run.add_argument("--default-k", type=int, default=4)
     run.add_argument("--timing", action="store_true", help="also time 100 contacts")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
