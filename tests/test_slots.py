@@ -265,3 +265,14 @@ def test_quality_reads_an_email_as_emails_are_written(guard):
                                  {"lee"})
     assert next(r for r in looped if r.rule == "coherence").status == "fail"
     assert subject_problems("Your guide and")  # cut off
+
+
+def test_a_candidate_that_says_when_is_tried_without_its_time_words():
+    from brandvoice.generation.slots import drop_when
+
+    assert drop_when("Sorry we missed you yesterday.") == "Sorry we missed you."
+    assert drop_when("Thanks for joining the webinar last week, Dana.") == \
+        "Thanks for joining the webinar, Dana."
+    assert drop_when("We met on Tuesday at the summit.") == "We met at the summit."
+    assert drop_when("Yesterday, we talked.") == "Yesterday, we talked."  # the sentence needs it
+    assert drop_when("Only three days left in your trial.") == "Only three days left in your trial."

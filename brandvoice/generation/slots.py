@@ -71,6 +71,21 @@ def clean(raw: str, kind: str, limit: int) -> str:
     return line.rstrip() if kind != "subject" else line.rstrip(" .")
 
 
+# Time adverbials a sentence reads well without ("... missed you yesterday." -> "... missed you.");
+# counts of days ("three days left") carry the sentence and are not cut.
+_WHEN_ADVERBIAL = re.compile(
+    r",?\s+(?:(?:on|this|next|last)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday)s?\b|,?\s+(?:today|tonight|yesterday|tomorrow|this (?:morning|afternoon|evening|week|"
+    r"month)|last (?:week|month|night)|next (?:week|month))\b", re.IGNORECASE)
+
+
+def drop_when(text: str) -> str:
+    """The text without its time adverbials (never the first word: "Yesterday, ..." stays)."""
+    out = _WHEN_ADVERBIAL.sub("", text)
+    out = re.sub(r"\s+([.,!?;:])", r"\1", out)
+    return " ".join(out.split())
+
+
 def agreement(texts: list[str]) -> list[float]:
     """For each text, its mean similarity (0..1) to the others: the consensus among candidates
     (minimum Bayes risk), which small models' sampled answers are most reliable by."""
@@ -149,13 +164,26 @@ class SkeletonWriter:
             for c, a in zip(b.candidates, agreement([c.text for c in b.candidates]), strict=True):
                 c.agreement = a
 
+    def problems(self, text: str, spec, contact: dict, memo: dict) -> list[str]:
+        """The slot checks' problems with one candidate (none without a guard)."""
+        if self.guard is None:
+            return []
+        return self.guard.slot_problems(text, spec, contact, memo, campaign=self.template.use_case)
+
     def choose(self, spec, contact: dict, brief: SlotBrief, memo: dict) -> SlotChoice:
-        """The best passing candidate for this contact's slot, else the fallback."""
-        cands = [Candidate(c.text, c.raw, c.mean_logprob, agreement=c.agreement,
-                           problems=self.guard.slot_problems(c.text, spec, contact, memo,
-                                                             campaign=self.template.use_case)
-                           if self.guard is not None else [])
-                 for c in brief.candidates]
+        """The best passing candidate for this contact's slot, else the fallback. A candidate that
+        says when ("Sorry we missed you yesterday") without the CRM row saying so is tried again
+        without the time words, as a reviewer would cut them."""
+        cands = []
+        for c in brief.candidates:
+            problems = self.problems(c.text, spec, contact, memo)
+            text = c.text
+            if any(p.startswith("says when") for p in problems):
+                cut = drop_when(c.text)
+                if cut != c.text and not (again := self.problems(cut, spec, contact, memo)):
+                    text, problems = cut, again
+            cands.append(Candidate(text, c.raw, c.mean_logprob, agreement=c.agreement,
+                                   problems=problems))
         best = pick(cands)
         listed = [{"text": c.text, "problems": c.problems, "agreement": round(c.agreement, 3),
                    "mean_logprob": None if c.mean_logprob is None else round(c.mean_logprob, 3)}
