@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import partial
+from functools import lru_cache, partial
 
 from brandvoice.guardrails.facts import EMAIL, PERCENT, PRICE, URL
 from brandvoice.guardrails.text import PhraseMatcher, norm_words, sentences
@@ -145,6 +145,7 @@ def degeneration(checker, body: str) -> CheckResult:
                        "No repetition, runaway lists or cut-off endings.")
 
 
+@lru_cache(maxsize=64)  # the degeneration and the quality checks both ask, draft by draft
 def truncated(body: str) -> str | None:
     """The last line of the main text if it stops mid-sentence, else None.
 

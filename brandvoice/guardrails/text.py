@@ -19,6 +19,15 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=64)
+def lower_words(text: str) -> list[str]:
+    """The words of a text, lower-cased (shared by the quality checks)."""
+    ws = words(text)
+    # words hold ASCII letters, apostrophes and hyphens only: lower-casing them joined is the same
+    # as one by one, in one call
+    return "\0".join(ws).lower().split("\0") if ws else []
+
+
+@lru_cache(maxsize=64)
 def norm_words(text: str) -> list[str]:
     """Lower-cased words and numbers (shared by the copying and degeneration checks)."""
     return _NORM_WORD.findall(text.lower())
