@@ -109,9 +109,12 @@ def injection(checker, text: str, instructions: list[str]) -> CheckResult:
 def degeneration(checker, body: str) -> CheckResult:
     """Fail on repeated sentences, word loops and cut-off endings; warn on runaway lists."""
     # each sentence lower-cased, its non-word runs one space: words are separated by single spaces
-    sents = map(str.strip, map(_SPACE_NONWORD, map(str.lower, sentences(body))))
-    counts = Counter(s for s in sents if s.count(" ") >= 3)  # four words or more
-    repeated = [s for s, c in counts.items() if c > checker.max_repeats]
+    sents = list(map(str.strip, map(_SPACE_NONWORD, map(str.lower, sentences(body)))))
+    repeated = []
+    # no sentence said twice (most drafts): none is said more than max_repeats (>= 1) times
+    if checker.max_repeats < 1 or len(set(sents)) < len(sents):
+        counts = Counter(s for s in sents if s.count(" ") >= 3)  # four words or more
+        repeated = [s for s, c in counts.items() if c > checker.max_repeats]
     if repeated:
         return CheckResult("personalization", "degeneration", "fail",
                            f"Repeats the same sentence: “{repeated[0][:80]}”.",

@@ -12,7 +12,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from brandvoice.guardrails.text import lower_words, sentences, words
+from brandvoice.guardrails.text import (
+    joined_sentences,
+    joined_words,
+    lower_words,
+    lowered,
+    sentences,
+    words,
+)
 from brandvoice.prompting import parse_greeting
 
 # Placeholders of any shape: [your_name], [X], {{ }}, {first_name}, <first name>, *|FNAME|*,
@@ -142,9 +149,12 @@ def unbalanced(text: str) -> bool:
 
 def unknown_share(text: str, known) -> float:
     """Share of words that neither the word list nor `known` (lower-case) has."""
+    return _unknown_share(words(text), known)
+
+
+def _unknown_share(ws: list[str], known) -> float:
     # every word starts with a letter, so none is empty once stripped; each distinct word is
     # judged once, then its occurrences are counted
-    ws = words(text)
     if not ws:
         return 0.0
     common = _common_words()
@@ -161,7 +171,10 @@ def unknown_share(text: str, known) -> float:
 
 def loops(text: str) -> str | None:
     """A word said twice in a row ("e-book e-book") or a phrase repeated: the loop, else None."""
-    ws = lower_words(text)
+    return _loop(lower_words(text))
+
+
+def _loop(ws: list[str]) -> str | None:
     if any(map(str.__eq__, ws, ws[1:])):  # most texts have no doubled word: skip the loop
         for a, b in zip(ws, ws[1:], strict=False):
             if a == b and a not in ("that", "had", "very"):
@@ -181,8 +194,12 @@ def new_names(text: str, known: set[str]) -> list[str]:
     """Capitalised words that do not start a sentence and that `known` (lower-case words of the CRM
     row, the brand's own emails and the allow-list) does not have: people and companies the
     writer made up."""
+    return _new_names(sentences(text) or [text], known)
+
+
+def _new_names(sents: list[str], known) -> list[str]:
     out = []
-    for sent in sentences(text) or [text]:
+    for sent in sents:
         lead = len(sent) - len(sent.lstrip(" \"“'(—-"))
         for m in _CAPITAL.finditer(sent):
             tokens = m.group(0).split()
@@ -199,9 +216,13 @@ def foreign_names(text: str, own: str) -> list[str]:
     """Runs of two or more capitalised words (a company, a person: "Bluefield Clinics", "John
     Davis") that `own` (the CRM row, the mention, the allow-list, the brand) does not contain: the
     brand's emails may name other customers, a draft to this contact must not."""
+    return _foreign_names(sentences(text) or [text], own)
+
+
+def _foreign_names(sents: list[str], own: str) -> list[str]:
     own_low = " ".join(own.lower().split())
     out = []
-    for sent in sentences(text) or [text]:
+    for sent in sents:
         lead = len(sent) - len(sent.lstrip(" \"“'(—-"))
         for m in _CAPITAL.finditer(sent):
             tokens = m.group(0).split()
@@ -326,7 +347,11 @@ def known_words_of(texts) -> set[str]:
 
 def long_sentences(text: str) -> list[str]:
     """Sentences over MAX_SENTENCE_WORDS words (run-ons a reader gives up on)."""
-    return [s for s in sentences(text) if len(s.split()) > MAX_SENTENCE_WORDS]
+    return _long_sentences(sentences(text))
+
+
+def _long_sentences(sents: list[str]) -> list[str]:
+    return [s for s in sents if len(s.split()) > MAX_SENTENCE_WORDS]
 
 
 
@@ -359,13 +384,16 @@ class QualityChecker:
         text = "\n\n".join(written)
         words_known = KnownWords(known, self.vocabulary)
         found = placeholders(f"{subject}\n{body}", self.allowed_placeholders)
-        names = new_names(text, words_known)
+        # the words and sentences of `text` from those of its parts, which the policy and
+        # personalization checks have computed already for the body
+        ws, sents = joined_words(written), joined_sentences(written)
+        names = _new_names(sents or [text], words_known)
         if own_text:
-            names += foreign_names(text, own_text)
+            names += _foreign_names(sents or [text], own_text)
         cut = truncated(body)
-        share = unknown_share(text, words_known)
-        loop = loops(text)
-        long = long_sentences(text)
+        share = _unknown_share(ws, words_known)
+        loop = _loop(lowered(ws))
+        long = _long_sentences(sents)
         return [
             result("subject", [f"Subject “{subject[:60]}”: {p}" for p in subject_problems(subject)],
                    "The subject reads like a subject."),

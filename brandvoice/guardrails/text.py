@@ -18,13 +18,34 @@ def words(text: str) -> list[str]:
     return WORD.findall(text)
 
 
-@lru_cache(maxsize=64)
-def lower_words(text: str) -> list[str]:
-    """The words of a text, lower-cased (shared by the quality checks)."""
-    ws = words(text)
+def lowered(ws: list[str]) -> list[str]:
+    """Words (of `words`) lower-cased."""
     # words hold ASCII letters, apostrophes and hyphens only: lower-casing them joined is the same
     # as one by one, in one call
     return "\0".join(ws).lower().split("\0") if ws else []
+
+
+@lru_cache(maxsize=64)
+def lower_words(text: str) -> list[str]:
+    """The words of a text, lower-cased."""
+    return lowered(words(text))
+
+
+def joined_words(parts: list[str]) -> list[str]:
+    """words("\n\n".join(parts)) from each part's cached words: no word spans white space."""
+    return [w for part in parts for w in words(part)]
+
+
+def joined_sentences(parts: list[str]) -> list[str]:
+    """sentences("\n\n".join(parts)), from each part's cached sentences where that is the same.
+
+    The blank line between two parts always ends a sentence. It differs only where a part ends
+    with a quote or bracket: after end punctuation that closes its sentence in the joined text
+    ("Go." + "\n\n"), while in the part alone it stays (nothing follows it).
+    """
+    if any(part[-1:] in ("\"", "'", ")", "]") for part in parts[:-1]):
+        return sentences("\n\n".join(parts))
+    return [s for part in parts for s in sentences(part)]
 
 
 @lru_cache(maxsize=64)
