@@ -6,6 +6,7 @@ import re
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate
+from operator import itemgetter
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n")
@@ -189,7 +190,7 @@ class Tokens:
             return sum(map(len, self._parts[:2 * i + 1]))
         # the token's chunk, where that starts, and the chunk's tokens before it
         if self._chunk_at is None:
-            self._chunk_at = (list(accumulate(len(c[0]) for c in self._chunk_tokens)), [])
+            self._chunk_at = (list(accumulate(map(len, map(itemgetter(0), self._chunk_tokens)))), [])
         ends, starts = self._chunk_at
         c = bisect_right(ends, i)
         if c >= len(starts):  # where the chunks up to this one start, found once
