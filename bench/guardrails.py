@@ -10,8 +10,9 @@ Writes bench/results/guardrails.json and the table in README.md (if that
 folder exists). Embedder timings are interleaved chunk by chunk, so background load hits every
 variant alike. The rule checks are timed in passes of their own before any embedder is loaded:
 after an encode call the embedder's OpenMP worker threads keep spinning for a while and take the
-second core, so rules timed right after encoding measure the spinning, not the checks. Their CPU
-rate counts the calling thread's CPU time (the checks run in that thread).
+second core, so rules timed right after encoding measure the spinning, not the checks. They run
+5 passes (--passes); the best and the median pass are reported and both must reach the target.
+Their CPU rate counts the calling thread's CPU time (the checks run in that thread).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import platform
 import random
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -60,8 +62,9 @@ def synthesize(emails, contacts, n: int, seed: int = 0) -> list[tuple[str, str, 
 
 
 def time_rules(guard, items, contacts, chunk: int, passes: int) -> dict:
-    """Rule checks (policy + personalization) over all drafts, chunk by chunk as a batch job runs
-    them; the median of `passes` passes, wall clock and CPU time of this thread."""
+    """Rule checks (everything `Guard.rules_only` runs) over all drafts, chunk by chunk as a batch
+    job runs them: seconds of the best and the median of `passes` passes, wall clock and CPU time
+    of this thread."""
     walls, cpus = [], []
     for _ in range(passes):
         t, c = time.perf_counter(), time.thread_time()
@@ -69,9 +72,28 @@ def time_rules(guard, items, contacts, chunk: int, passes: int) -> dict:
             guard.rules_only(items[start:start + chunk], batch_contacts=contacts)
         walls.append(time.perf_counter() - t)
         cpus.append(time.thread_time() - c)
-    walls.sort(), cpus.sort()
-    return {"rules": walls[passes // 2], "rules_cpu": cpus[passes // 2], "passes": passes,
-            "load_average": os.getloadavg()}
+    return {"rules_best": min(walls), "rules_median": statistics.median(walls),
+            "rules_cpu_best": min(cpus), "rules_cpu_median": statistics.median(cpus),
+            "passes": passes, "load_average": os.getloadavg()}
+
+
+RULE_KEYS = ("rules_best", "rules_median", "rules_cpu_best", "rules_cpu_median")
+
+
+def rules_targets(rate: dict) -> dict:
+    """Each rule-check rate (best and median pass, wall clock and CPU) against the target."""
+    return {f"{k}_drafts_per_s": rate[k] >= TARGETS["rules_drafts_per_s"] for k in RULE_KEYS}
+
+
+def rules_line(n: int, rules: dict) -> str:
+    """The rule-check rates in one line."""
+    r = {k: n / rules[k] for k in RULE_KEYS}
+    met = all(rules_targets(r).values())
+    return (f"rule checks, {rules['passes']} passes of {n:,} drafts: best {r['rules_best']:,.0f} / "
+            f"median {r['rules_median']:,.0f} drafts/s wall clock; best {r['rules_cpu_best']:,.0f} / "
+            f"median {r['rules_cpu_median']:,.0f} drafts per CPU-second (target "
+            f"{TARGETS['rules_drafts_per_s']:,}: {'met' if met else 'NOT met'}; load average "
+            f"{rules['load_average'][0]:.2f})")
 
 
 def reference_loop() -> dict:
@@ -135,7 +157,8 @@ def run(home: Path) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="drafts to check (default 1000)")
     ap.add_argument("--chunk", type=int, default=100)
-    ap.add_argument("--passes", type=int, default=3, help="rule-check passes (the median counts)")
+    ap.add_argument("--passes", type=int, default=5,
+                    help="rule-check passes (the best and the median are reported)")
     ap.add_argument("--rules-only", action="store_true",
                     help="time only the rule checks (no embedder); prints, writes nothing")
     args = ap.parse_args()
@@ -167,9 +190,7 @@ def run(home: Path) -> None:
     g_rules.rules_only(items[:args.chunk], batch_contacts=contacts)  # warm-up
     rules = time_rules(g_rules, items, contacts, args.chunk, args.passes)
     n = len(items)
-    print(f"rule checks: {n / rules['rules']:,.0f} drafts/s wall clock, "
-          f"{n / rules['rules_cpu']:,.0f} drafts per CPU-second (median of {rules['passes']} passes; "
-          f"load average {rules['load_average'][0]:.2f})", flush=True)
+    print(rules_line(n, rules), flush=True)
     if args.rules_only:
         return
 
@@ -185,7 +206,7 @@ def run(home: Path) -> None:
                              heldout_emails=led.test, negative_emails=negatives)
     fast.encode(texts[:8]), fp32.encode(texts[:8])  # warm-up: first-call allocations
 
-    times = {"rules": rules["rules"], "rules_cpu": rules["rules_cpu"], "all_fast": 0.0,
+    times = {**{k: rules[k] for k in RULE_KEYS}, "all_fast": 0.0,
              "all_fp32_guard": 0.0, "embed_fp32": 0.0,
              "embed_fast": 0.0}
     verdicts_fast, verdicts_fp32, e32, efast = [], [], [], []
@@ -253,8 +274,7 @@ def run(home: Path) -> None:
         "tone_gate_crossval": gate, "tone_gate_configured": in_sample, "targets": TARGETS,
     }
     result["targets_met"] = {
-        "rules_drafts_per_s": rate["rules"] >= TARGETS["rules_drafts_per_s"],
-        "rules_drafts_per_cpu_s": rate["rules_cpu"] >= TARGETS["rules_drafts_per_s"],
+        **rules_targets(rate),
         "all_checks_vs_fp32": result["ratios"]["all_checks_fast_vs_fp32_embed"] >= TARGETS["all_checks_vs_fp32"],
         "spearman": agreement["spearman_tone_scores"] >= TARGETS["spearman"],
     }
@@ -276,13 +296,15 @@ def table(result: dict) -> str:
         f"{result['machine']['load_average'][0]:.1f}; OMP_NUM_THREADS={result['machine']['threads']}; "
         f"reference loop `sum(range(10**7))`: {result['machine']['reference_loop_s']['wall']} s wall, "
         f"{result['machine']['reference_loop_s']['cpu']} s CPU, about 0.1 s on an idle core). "
-        f"Rule checks: median of {result['rules_passes']} passes of their own, load average "
-        f"{result['machine']['load_average_rules'][0]:.1f} at the time.",
+        f"Rule checks: best and median of {result['rules_passes']} passes of their own, load "
+        f"average {result['machine']['load_average_rules'][0]:.1f} at the time.",
         "",
         "| What | Drafts/s | vs fp32 embedder |",
         "|---|---:|---:|",
-        f"| Rule checks only (policy + personalization), wall clock | {r['rules']:,.0f} | |",
-        f"| Rule checks only, per CPU-second of the checking thread | {r['rules_cpu']:,.0f} | |",
+        f"| Rule checks only (policy, personalization, quality), wall clock: best / median pass | "
+        f"{r['rules_best']:,.0f} / {r['rules_median']:,.0f} | |",
+        f"| Rule checks only, per CPU-second of the checking thread: best / median pass | "
+        f"{r['rules_cpu_best']:,.0f} / {r['rules_cpu_median']:,.0f} | |",
         f"| Plain fp32 sentence-transformers embedding (baseline) | {r['embed_fp32']:,.1f} | 1.00× |",
         f"| Fast embedding alone ({result['embedder_default']}) | {r['embed_fast']:,.1f} | "
         f"{result['ratios']['embed_fast_vs_fp32']:.2f}× |",

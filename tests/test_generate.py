@@ -692,5 +692,5 @@ def test_repeated_prompts_share_their_prefill_and_one_line_stops_at_the_break(ti
     word = tok("Hello", add_special_tokens=False)["input_ids"]
     assert lines.break_at([nl, *word, nl, *word]) == 1 + len(word)  # a leading break is skipped
     assert lines.break_at(word) is None
-    for text, n, reason, _ in local._generate(model, tok, [a, b], None, one_line=True, **kw):
+    for text, n, _, _ in local._generate(model, tok, [a, b], None, one_line=True, **kw):
         assert "\n" not in text.strip() and n <= 12

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import partial
+from functools import lru_cache, partial
 
 from brandvoice.guardrails.facts import EMAIL, PERCENT, PRICE, URL
 from brandvoice.guardrails.text import PhraseMatcher, norm_words, sentences
@@ -109,9 +109,12 @@ def injection(checker, text: str, instructions: list[str]) -> CheckResult:
 def degeneration(checker, body: str) -> CheckResult:
     """Fail on repeated sentences, word loops and cut-off endings; warn on runaway lists."""
     # each sentence lower-cased, its non-word runs one space: words are separated by single spaces
-    sents = map(str.strip, map(_SPACE_NONWORD, map(str.lower, sentences(body))))
-    counts = Counter(s for s in sents if s.count(" ") >= 3)  # four words or more
-    repeated = [s for s, c in counts.items() if c > checker.max_repeats]
+    sents = list(map(str.strip, map(_SPACE_NONWORD, map(str.lower, sentences(body)))))
+    repeated = []
+    # no sentence said twice (most drafts): none is said more than max_repeats (>= 1) times
+    if checker.max_repeats < 1 or len(set(sents)) < len(sents):
+        counts = Counter(s for s in sents if s.count(" ") >= 3)  # four words or more
+        repeated = [s for s, c in counts.items() if c > checker.max_repeats]
     if repeated:
         return CheckResult("personalization", "degeneration", "fail",
                            f"Repeats the same sentence: “{repeated[0][:80]}”.",
@@ -145,6 +148,7 @@ def degeneration(checker, body: str) -> CheckResult:
                        "No repetition, runaway lists or cut-off endings.")
 
 
+@lru_cache(maxsize=64)  # the degeneration and the quality checks both ask, draft by draft
 def truncated(body: str) -> str | None:
     """The last line of the main text if it stops mid-sentence, else None.
 

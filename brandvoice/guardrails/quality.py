@@ -12,7 +12,13 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from brandvoice.guardrails.text import sentences
+from brandvoice.guardrails.text import (
+    joined_sentences,
+    joined_words,
+    lower_words,
+    sentences,
+    words,
+)
 from brandvoice.prompting import parse_greeting
 
 # Placeholders of any shape: [your_name], [X], {{ }}, {first_name}, <first name>, *|FNAME|*,
@@ -21,6 +27,13 @@ from brandvoice.prompting import parse_greeting
 PLACEHOLDER = re.compile(
     r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\{\s*[A-Za-z_][\w. ]{0,30}\}|\*\|[A-Z0-9_]+\|\*|"
     r"%[A-Z][A-Z0-9_]{2,}%|\[[^\]\n]{1,40}\]|<\s*[A-Za-z][\w .'-]{0,30}>|\b[Xx]{3,}\b|_{3,}")
+# PLACEHOLDER without its "XXX" branch, the only one not opened by a fixed character: every branch
+# left starts with one, so the regex engine skips to those characters (about 8x faster). Where a
+# text has no "xxx" that branch matches nowhere and both find the same placeholders.
+_MARKED_PLACEHOLDER = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\{\s*[A-Za-z_][\w. ]{0,30}\}|\*\|[A-Z0-9_]+\|\*|"
+    r"%[A-Z][A-Z0-9_]{2,}%|\[[^\]\n]{1,40}\]|<\s*[A-Za-z][\w .'-]{0,30}>|___+")
+_XXX = re.compile(r"[Xx][Xx][Xx]")
 _SEPARATOR = re.compile(r"\s[|•·]\s|\|| -- | — .* — |::|//|\s-\s*$|^\s*-")
 _SUBJECT_GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon))\b",
                                re.IGNORECASE)
@@ -68,15 +81,42 @@ def _common_words() -> frozenset[str]:
     return frozenset(top_n_list("en", 100_000))
 
 
-def words(text: str) -> list[str]:
-    """The words of a text (letters, inner apostrophes and hyphens)."""
-    return _WORD.findall(text)
+@lru_cache(maxsize=100_000)
+def _word_key(word: str) -> tuple[str, bool]:
+    """A word as the word list spells it (lower-case, outer apostrophes and hyphens stripped) and
+    whether the list has it, whole or every hyphenated part (cached: words repeat across drafts)."""
+    low = word.lower().strip("'’-")
+    common = _common_words()
+    return low, low in common or all(p in common for p in low.split("-"))
+
+
+@lru_cache(maxsize=100_000)
+def _name_keys(token: str) -> tuple[str, str] | None:
+    """A capitalised token as `new_names` looks it up (lower-case, stripped; and without a plural
+    or possessive s), or None for a token that is never a made-up name."""
+    low = token.lower().strip("'’-")
+    if not low or token in ("I", "OK"):
+        return None
+    return low, low.rstrip("s").rstrip("'’")
+
+
+class KnownWords:
+    """Two word sets read as one (`in` looks in both), so that a draft's check need not copy the
+    brand's large vocabulary to add a contact's few words."""
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+    def __contains__(self, word) -> bool:
+        return word in self.first or word in self.second
 
 
 def placeholders(text: str, allowed: set[str] = frozenset()) -> list[str]:
     """Unfilled placeholders of any shape, except the `allowed` ones (spaces ignored)."""
-    return [m.group(0) for m in PLACEHOLDER.finditer(text)
-            if m.group(0).replace(" ", "") not in allowed]
+    rx = PLACEHOLDER if _XXX.search(text) else _MARKED_PLACEHOLDER
+    return [m.group(0) for m in rx.finditer(text) if m.group(0).replace(" ", "") not in allowed]
 
 
 def subject_problems(subject: str) -> list[str]:
@@ -110,16 +150,26 @@ def unbalanced(text: str) -> bool:
     return any(text.count(a) != text.count(b) for a, b in _QUOTES[1:])
 
 
-def unknown_share(text: str, known: set[str]) -> float:
+def unknown_share(text: str, known) -> float:
     """Share of words that neither the word list nor `known` (lower-case) has."""
-    ws = [w.lower().strip("'’-") for w in words(text)]
-    ws = [w for w in ws if w]
+    return _unknown_share(words(text), known)
+
+
+def _unknown_share(ws: list[str], known) -> float:
+    # every word starts with a letter, so none is empty once stripped; each distinct word is
+    # judged once, then its occurrences are counted
     if not ws:
         return 0.0
     common = _common_words()
-    unknown = [w for w in ws if w not in common and w not in known
-               and not all(p in common or p in known for p in w.split("-"))]
-    return len(unknown) / len(ws)
+    unknown = set()
+    for w in set(ws):
+        low, listed = _word_key(w)
+        if not listed and low not in known \
+                and not all(p in common or p in known for p in low.split("-")):
+            unknown.add(w)
+    if not unknown:
+        return 0.0
+    return sum(map(unknown.__contains__, ws)) / len(ws)
 
 
 def loops(text: str) -> str | None:
@@ -127,17 +177,29 @@ def loops(text: str) -> str | None:
     repeated anywhere in one part: the loop, else None. A phrase of the subject said again in the
     body, or a title named twice, is how emails are written, not a loop."""
     for part in re.split(r"\n\s*\n", text):
-        ws = [w.lower() for w in words(part)]
-        for size in (1, 2, 3, 4):
-            for i in range(len(ws) - 2 * size + 1):
-                if ws[i:i + size] == ws[i + size:i + 2 * size] and \
-                        (size > 1 or ws[i] not in ("that", "had", "very")):
-                    return " ".join(ws[i:i + 2 * size])
-        seen: set[tuple[str, ...]] = set()
-        for g in zip(*(ws[j:] for j in range(LOOP_WORDS)), strict=False):
-            if g in seen:
-                return " ".join(g)
-            seen.add(g)
+        found = _loop(lower_words(part))
+        if found:
+            return found
+    return None
+
+
+def _loop(ws: list[str]) -> str | None:
+    """The loop in one part's lower-cased words, else None."""
+    for size in (1, 2, 3, 4):
+        if not any(map(str.__eq__, ws, ws[size:])):
+            continue  # no word equals the one `size` later: no phrase of that size doubles
+        for i in range(len(ws) - 2 * size + 1):
+            if ws[i:i + size] == ws[i + size:i + 2 * size] and \
+                    (size > 1 or ws[i] not in ("that", "had", "very")):
+                return " ".join(ws[i:i + 2 * size])
+    grams = list(zip(*(ws[j:] for j in range(LOOP_WORDS)), strict=False))
+    if len(set(grams)) == len(grams):  # no phrase repeated
+        return None
+    seen: set[tuple[str, ...]] = set()
+    for g in grams:
+        if g in seen:
+            return " ".join(g)
+        seen.add(g)
     return None
 
 
@@ -145,16 +207,20 @@ def new_names(text: str, known: set[str]) -> list[str]:
     """Capitalised words that do not start a sentence and that `known` (lower-case words of the CRM
     row, the brand's own emails and the allow-list) does not have: people and companies the
     writer made up."""
+    return _new_names(sentences(text) or [text], known)
+
+
+def _new_names(sents: list[str], known) -> list[str]:
     out = []
-    for sent in sentences(text) or [text]:
+    for sent in sents:
+        lead = len(sent) - len(sent.lstrip(" \"“'(—-"))
         for m in _CAPITAL.finditer(sent):
             tokens = m.group(0).split()
-            if m.start() == len(sent) - len(sent.lstrip(" \"“'(—-")):
+            if m.start() == lead:
                 tokens = tokens[1:]  # the sentence's first word is capitalised anyway
             for tok in tokens:
-                low = tok.lower().strip("'’-")
-                if low and low not in known and low.rstrip("s").rstrip("'’") not in known \
-                        and tok not in ("I", "OK"):
+                keys = _name_keys(tok)
+                if keys is not None and keys[0] not in known and keys[1] not in known:
                     out.append(tok)
     return list(dict.fromkeys(out))
 
@@ -163,12 +229,17 @@ def foreign_names(text: str, own: str) -> list[str]:
     """Runs of two or more capitalised words (a company, a person: "Bluefield Clinics", "John
     Davis") that `own` (the CRM row, the mention, the allow-list, the brand) does not contain: the
     brand's emails may name other customers, a draft to this contact must not."""
+    return _foreign_names(sentences(text) or [text], own)
+
+
+def _foreign_names(sents: list[str], own: str) -> list[str]:
     own_low = " ".join(own.lower().split())
     out = []
-    for sent in sentences(text) or [text]:
+    for sent in sents:
+        lead = len(sent) - len(sent.lstrip(" \"“'(—-"))
         for m in _CAPITAL.finditer(sent):
             tokens = m.group(0).split()
-            starts = m.start() == len(sent) - len(sent.lstrip(" \"“'(—-"))
+            starts = m.start() == lead
             if starts and tokens[0].lower() in _common_words():
                 tokens = tokens[1:]  # "Hi Dana", "The Acme team": a sentence's first word
             if len(tokens) >= 2 and " ".join(tokens).lower() not in own_low:
@@ -283,13 +354,17 @@ def known_words_of(texts) -> set[str]:
     out: set[str] = set()
     for text in texts:
         if text:
-            out.update(w.lower().strip("'’-") for w in words(str(text)))
+            out.update(w.lower().strip("'’-") for w in _WORD.findall(str(text)))
     return out
 
 
 def long_sentences(text: str) -> list[str]:
     """Sentences over MAX_SENTENCE_WORDS words (run-ons a reader gives up on)."""
-    return [s for s in sentences(text) if len(s.split()) > MAX_SENTENCE_WORDS]
+    return _long_sentences(sentences(text))
+
+
+def _long_sentences(sents: list[str]) -> list[str]:
+    return [s for s in sents if len(s.split()) > MAX_SENTENCE_WORDS]
 
 
 
@@ -328,15 +403,18 @@ class QualityChecker:
 
         written = model_texts if model_texts is not None else [subject, self.own_part(body)]
         text = "\n\n".join(written)
-        words_known = known | self.vocabulary
+        words_known = KnownWords(known, self.vocabulary)
         found = placeholders(f"{subject}\n{body}", self.allowed_placeholders)
-        names = new_names(text, words_known)
+        # the words and sentences of `text` from those of its parts, which the policy and
+        # personalization checks have computed already for the body
+        ws, sents = joined_words(written), joined_sentences(written)
+        names = _new_names(sents or [text], words_known)
         if own_text:
-            names += foreign_names(text, own_text)
+            names += _foreign_names(sents or [text], own_text)
         cut = truncated(body)
-        share = unknown_share(text, words_known)
+        share = _unknown_share(ws, words_known)
         loop = loops(text)
-        long = long_sentences(text)
+        long = _long_sentences(sents)
         return [
             result("subject", [f"Subject “{subject[:60]}”: {p}" for p in subject_problems(subject)],
                    "The subject reads like a subject."),

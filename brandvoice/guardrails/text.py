@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate
+from operator import itemgetter
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n")
@@ -16,6 +18,36 @@ _NORM_WORD = re.compile(r"[a-z0-9']+")
 def words(text: str) -> list[str]:
     """Alphabetic words of a text."""
     return WORD.findall(text)
+
+
+def lowered(ws: list[str]) -> list[str]:
+    """Words (of `words`) lower-cased."""
+    # words hold ASCII letters, apostrophes and hyphens only: lower-casing them joined is the same
+    # as one by one, in one call
+    return "\0".join(ws).lower().split("\0") if ws else []
+
+
+@lru_cache(maxsize=64)
+def lower_words(text: str) -> list[str]:
+    """The words of a text, lower-cased."""
+    return lowered(words(text))
+
+
+def joined_words(parts: list[str]) -> list[str]:
+    """words("\n\n".join(parts)) from each part's cached words: no word spans white space."""
+    return [w for part in parts for w in words(part)]
+
+
+def joined_sentences(parts: list[str]) -> list[str]:
+    """sentences("\n\n".join(parts)), from each part's cached sentences where that is the same.
+
+    The blank line between two parts always ends a sentence. It differs only where a part ends
+    with a quote or bracket: after end punctuation that closes its sentence in the joined text
+    ("Go." + "\n\n"), while in the part alone it stays (nothing follows it).
+    """
+    if any(part[-1:] in ("\"", "'", ")", "]") for part in parts[:-1]):
+        return sentences("\n\n".join(parts))
+    return [s for part in parts for s in sentences(part)]
 
 
 @lru_cache(maxsize=64)
@@ -85,18 +117,31 @@ _TOKEN_SPLIT = re.compile(f"(?=\\S)({_TOKEN.pattern})")
 class Tokens:
     """A text's tokens (original and lower-cased) and their sets; offsets computed on demand."""
 
-    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_parts", "_spans")
+    __slots__ = ("text", "orig", "low", "set_orig", "set_low", "_parts", "_spans", "_chunks",
+                 "_chunk_tokens", "_chunk_at")
 
     def __init__(self, text: str):
         self.text = text
-        # one regex pass: [gap, token, gap, token, ..., gap]; the gaps (whitespace) give the offsets
-        parts = _TOKEN_SPLIT.split(text)
-        self.orig = parts[1::2]
-        self._parts = parts
-        self.low = self._lowered(text, self.orig)
+        self._parts: list[str] | None = None
+        self._spans: list[tuple[int, int]] | None = None
+        self._chunk_at: tuple[list[int], list[int]] | None = None
+        # No token holds white space, so a text's tokens are those of its white-space separated
+        # chunks, one after the other; chunks ("Dana,", "the", "free.") repeat across drafts and
+        # are tokenized once each. Where lower-casing is not one character for one (rare
+        # scripts), the text takes the one-pass path below.
+        self._chunks = text.split()
+        chunks = self._chunk_tokens = list(map(_chunk_tokens, self._chunks))
+        if all(chunks):
+            self.orig = [t for orig, _ in chunks for t in orig]
+            self.low = [t for _, low in chunks for t in low]
+        else:
+            # one regex pass: [gap, token, gap, token, ..., gap]; the gaps (white space) give the
+            # offsets
+            self._parts = _TOKEN_SPLIT.split(text)
+            self.orig = self._parts[1::2]
+            self.low = self._lowered(text, self.orig)
         self.set_orig = frozenset(self.orig)
         self.set_low = frozenset(self.low)
-        self._spans: list[tuple[int, int]] | None = None
 
     @staticmethod
     def _lowered(text: str, orig: list[str]) -> list[str]:
@@ -119,11 +164,19 @@ class Tokens:
         return out
 
     @property
+    def parts(self) -> list[str]:
+        """[gap, token, gap, token, ..., gap]: the text split at its tokens (computed when a match
+        needs offsets)."""
+        if self._parts is None:
+            self._parts = _TOKEN_SPLIT.split(self.text)
+        return self._parts
+
+    @property
     def spans(self) -> list[tuple[int, int]]:
         """(start, end) of every token in the text."""
         if self._spans is None:
             lengths = [0] * (2 * len(self.orig) + 1)
-            lengths[0::2] = map(len, self._parts[0::2])
+            lengths[0::2] = map(len, self.parts[0::2])
             lengths[1::2] = map(len, self.orig)
             ends = list(accumulate(lengths))
             self._spans = list(zip(ends[0::2], ends[1::2], strict=False))  # the last gap has no token
@@ -133,7 +186,34 @@ class Tokens:
         """Where token `i` starts (without computing every offset: matches are few)."""
         if self._spans is not None:
             return self._spans[i][0]
-        return sum(map(len, self._parts[:2 * i + 1]))
+        if self._parts is not None:
+            return sum(map(len, self._parts[:2 * i + 1]))
+        # the token's chunk, where that starts, and the chunk's tokens before it
+        if self._chunk_at is None:
+            self._chunk_at = (list(accumulate(map(len, map(itemgetter(0), self._chunk_tokens)))), [])
+        ends, starts = self._chunk_at
+        c = bisect_right(ends, i)
+        if c >= len(starts):  # where the chunks up to this one start, found once
+            pos = starts[-1] + len(self._chunks[len(starts) - 1]) if starts else 0
+            find = self.text.find
+            for chunk in self._chunks[len(starts):c + 1]:  # between chunks is only white space
+                pos = find(chunk, pos)
+                starts.append(pos)
+                pos += len(chunk)
+        first = ends[c - 1] if c else 0
+        return starts[c] + sum(map(len, self._chunk_tokens[c][0][:i - first]))
+
+
+@lru_cache(maxsize=100_000)
+def _chunk_tokens(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]] | tuple[()]:
+    """The tokens of a chunk of text without white space, and lower-cased (with ’ as '); () where
+    lower-casing changes its length or depends on context (final sigma)."""
+    low_chunk = chunk.lower()
+    if len(low_chunk) != len(chunk) or "Σ" in chunk:
+        return ()
+    # one character for one: the lower-cased tokens are the tokens lower-cased, one by one
+    orig = tuple(_TOKEN.findall(chunk))
+    return orig, tuple(t.lower().replace("’", "'") for t in orig)
 
 
 @lru_cache(maxsize=256)

@@ -18,6 +18,7 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SALUTATION = re.compile(
     r"(?:hi|hello|hey|hiya|howdy|dear|greetings|good\s+(?:morning|afternoon|evening|day))\b"
@@ -140,6 +141,18 @@ def _bare(line: str, at: int | None) -> Greeting:
                     at + len(line) if at is not None else None)
 
 
+@lru_cache(maxsize=32)
+def _lowered_set(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(w.lower() for w in words)
+
+
+def _lowered(words: Iterable[str]):
+    """The words lower-cased (computed once for the frozenset a checker passes for every draft)."""
+    if isinstance(words, frozenset):
+        return _lowered_set(words)
+    return {w.lower() for w in words}
+
+
 def _classify(who: str, generic: Iterable[str]) -> tuple[str, str]:
     """(kind, name) for whom a greeting addresses."""
     tokens = who.split()
@@ -148,7 +161,7 @@ def _classify(who: str, generic: Iterable[str]) -> tuple[str, str]:
     if _PLACEHOLDER.search(who):
         return "person", ""  # a merge tag left in: it stood for a person's name
     low = who.lower()
-    if low in GENERIC or low in {g.lower() for g in generic}:  # "there", a brand's "bean team"
+    if low in GENERIC or low in _lowered(generic):  # "there", a brand's "bean team"
         return "generic", ""
     if tokens[-1].lower() in _GROUP_WORDS:
         company = tokens[1:-1] if tokens[0].lower() == "the" else tokens[:-1]
