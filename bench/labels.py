@@ -125,9 +125,10 @@ def cmd_add(args) -> None:
     by_key = {d["key"]: d for d in pool()}
     if args.rewrites:
         extra = load(POOL)
+        sources = {**{d["key"]: d for d in load(WORK / "to_rewrite.jsonl")}, **by_key}
         for path in args.files:
             for r in load(Path(path)):
-                src = by_key[r["of"]]
+                src = sources[r["of"]]
                 key = hashlib.sha256(json.dumps([r["of"], r["subject"], r["body"]]).encode()
                                      ).hexdigest()[:16]
                 extra.append({**{k: src.get(k) for k in KEEP}, "key": key, "origin": "rewrite",

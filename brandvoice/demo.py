@@ -5,7 +5,7 @@ The review queue is seeded for the first few contacts of the demo CRM export, on
 (BRANDVOICE_DEMO_SEED = auto | model | quick; auto times the embedded model first):
 
 - model: in a background process, a "demo" job trains the demo brand's adapter (a real training
-  job, ~1.5 min on 2 cores) and then runs the real generation job with it (guardrails on), when the
+  job, ~10 min on 2 shared cores) and then runs the real generation job with it (guardrails on), when the
   machine generates fast enough; both show up on the Brand voice and Generate pages;
 - quick: a clearly labelled quick path without a generation model: each draft is one of the brand's
   best held-out past emails of the template's campaign, greeted by the contact's first name,
