@@ -105,19 +105,25 @@ def _card(i: int, d: dict) -> str:
 
 
 def cmd_batches(args) -> None:
-    """Unlabelled drafts, shuffled, in batches for readers."""
-    labelled = {r["key"] for r in load(LABELS)}
-    todo = [d for d in pool() if d["key"] not in labelled]
-    random.Random(args.seed).shuffle(todo)
+    """Drafts in no earlier batch and not labelled, shuffled, in new batches for readers (numbered
+    after the batches already there, which stay as they are)."""
+    import re
+
     WORK.mkdir(parents=True, exist_ok=True)
-    n = 0
+    done = {r["key"] for r in load(LABELS)}
+    earlier = sorted(WORK.glob("batch_*.md"))
+    for path in earlier:
+        done |= set(re.findall(r"^## \d+\. key (\w+)$", path.read_text(encoding="utf-8"), re.M))
+    todo = [d for d in pool() if d["key"] not in done]
+    random.Random(args.seed).shuffle(todo)
+    n = len(earlier)
     for b in range(0, len(todo), args.size):
         chunk = todo[b:b + args.size]
         n += 1
         path = WORK / f"batch_{n:02d}.md"
         path.write_text(f"# Batch {n}: {len(chunk)} drafts\n\n"
                         + "\n".join(_card(i + 1, d) for i, d in enumerate(chunk)), encoding="utf-8")
-    print(f"{len(todo)} drafts to read in {n} batches under {WORK}")
+    print(f"{len(todo)} drafts to read in {n - len(earlier)} new batches under {WORK}")
 
 
 def cmd_add(args) -> None:

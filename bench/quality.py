@@ -92,7 +92,7 @@ def ensure_adapter(store, brand: str, spec: dict, timings: dict):
 def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path | None = None,
             activities: Path | None = None, overrides: dict | None = None) -> tuple[dict, list[dict]]:
     """One generation job; (timing, drafts as records)."""
-    from brandvoice import generation, review, worker
+    from brandvoice import generation, worker
 
     cfg = generation.GenerationConfig(**{**(overrides or {}), "candidates": k})
     t0 = time.perf_counter()
@@ -110,6 +110,13 @@ def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path 
               "model": adapter.label if adapter is not None else "base",
               "drafts": job["result"]["drafts"], "seconds": round(seconds, 1),
               "new_tokens": run["new_tokens"], "tokens_per_s": run["tokens_per_s"]}
+    return timing, job_records(store, job_id, brand, template.name, template.kind, k)
+
+
+def job_records(store, job_id: int, brand: str, template: str, mode: str, k: int) -> list[dict]:
+    """Every draft of a job as a record (what readers read, what the report counts)."""
+    from brandvoice import review
+
     rows, _ = review.list_queue(store, job_id=job_id, limit=1000)
     records = []
     for r in rows:
@@ -117,9 +124,9 @@ def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path 
         contact = (d.get("contact") or {}).get("data") or {}
         slots = (d.get("settings") or {}).get("slots") or []
         records.append({
-            "key": draft_key(brand, template.name, template.kind, k, str(contact.get("key")),
+            "key": draft_key(brand, template, mode, k, str(contact.get("key")),
                              d["subject"], d["body"]),
-            "brand": brand, "template": template.name, "mode": template.kind, "k": k,
+            "brand": brand, "template": template, "mode": mode, "k": k,
             "model": d["adapter_label"], "contact": {f: contact.get(f) for f in CONTACT_FIELDS},
             "activities": [f"{a.get('type')}: {a.get('detail')}"
                            for a in (contact.get("activities") or [])[:3]],
@@ -129,7 +136,7 @@ def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path 
                          for g in d["guardrails"] if g["status"] != "pass"],
             "slots": [{"name": s["name"], "kind": s["kind"], "source": s["source"],
                        "text": s["text"], "reason": s["reason"]} for s in slots]})
-    return timing, records
+    return records
 
 
 def hundred_contacts(path: Path, spec: dict) -> Path:
