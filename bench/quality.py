@@ -128,8 +128,9 @@ def job_records(store, job_id: int, brand: str, template: str, mode: str, k: int
                              d["subject"], d["body"]),
             "brand": brand, "template": template, "mode": mode, "k": k,
             "model": d["adapter_label"], "contact": {f: contact.get(f) for f in CONTACT_FIELDS},
-            "activities": [f"{a.get('type')}: {a.get('detail')}"
-                           for a in (contact.get("activities") or [])[:3]],
+            # every activity with its date: readers judge time words and facts against them
+            "activities": [f"{str(a.get('timestamp') or '')[:10]} {a.get('type')}: {a.get('detail')}"
+                           for a in contact.get("activities") or []],
             "subject": d["subject"], "body": d["body"], "flags": d["flags"],
             "verdict": d["verdict"],
             "problems": [f"{g['status']} {g['check']}/{g['rule']}: {g['message'][:160]}"
