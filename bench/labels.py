@@ -58,6 +58,22 @@ def pool() -> list[dict]:
     return out
 
 
+def _activities() -> dict[tuple[str, str], list[str]]:
+    """Every demo contact's activities with their dates, as quality.py's records list them."""
+    from brandvoice import crm
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from quality import BRANDS
+
+    out = {}
+    for brand, spec in BRANDS.items():
+        for c in crm.import_contacts(REPO / spec["crm"], activities=REPO / spec["activities"]).contacts:
+            out[(brand, str(c["key"]))] = [
+                f"{str(a.get('timestamp') or '')[:10]} {a.get('type')}: {a.get('detail')}"
+                for a in c.get("activities") or []]
+    return out
+
+
 def cmd_heldout(_args) -> None:
     """Each demo brand's held-out past emails (the split training keeps out), each greeted to a
     contact of the brand's demo CRM export, as drafts to read."""
@@ -85,7 +101,9 @@ def cmd_heldout(_args) -> None:
                          "origin": "heldout", "brand": brand, "template": e.campaign or "",
                          "mode": "email", "k": 0, "model": "past email (held out)",
                          "contact": contact, "activities": [], "subject": e.subject, "body": body,
-                         "slots": []})
+                         "slots": [], "score": 5, "scorer": "the brand (sent, a high performer)",
+                         "reason": "A real email of the brand, held out from training, greeted "
+                                   "to the contact; its facts are the brand's own."})
     write(POOL, rows)
     print(f"{sum(r['origin'] == 'heldout' for r in rows)} held-out emails in {POOL}")
 
@@ -114,7 +132,7 @@ def cmd_batches(args) -> None:
     earlier = sorted(WORK.glob("batch_*.md"))
     for path in earlier:
         done |= set(re.findall(r"^## \d+\. key (\w+)$", path.read_text(encoding="utf-8"), re.M))
-    todo = [d for d in pool() if d["key"] not in done]
+    todo = [d for d in pool() if d["key"] not in done and "score" not in d]  # held-out: labelled
     random.Random(args.seed).shuffle(todo)
     n = len(earlier)
     for b in range(0, len(todo), args.size):
@@ -132,9 +150,11 @@ def cmd_add(args) -> None:
     if args.rewrites:
         extra = load(POOL)
         sources = {**{d["key"]: d for d in load(WORK / "to_rewrite.jsonl")}, **by_key}
+        history = _activities()
         for path in args.files:
             for r in load(Path(path)):
                 src = sources[r["of"]]
+                src = {**src, "activities": history.get((src["brand"], src["contact"]["key"]), [])}
                 key = hashlib.sha256(json.dumps([r["of"], r["subject"], r["body"]]).encode()
                                      ).hexdigest()[:16]
                 extra.append({**{k: src.get(k) for k in KEEP}, "key": key, "origin": "rewrite",
@@ -144,6 +164,10 @@ def cmd_add(args) -> None:
         print(f"{len(extra)} drafts in the pool's extra part")
         return
     labelled = {r["key"]: r for r in load(LABELS)}
+    for d in pool():  # the brand's own held-out emails come labelled
+        if "score" in d:
+            labelled[d["key"]] = {**{k: d.get(k) for k in KEEP}, "score": d["score"],
+                                  "reason": d["reason"], "scorer": d["scorer"]}
     bad = []
     for path in args.files:
         for n, lab in enumerate(load(Path(path)), start=1):
