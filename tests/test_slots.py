@@ -11,7 +11,8 @@ from brandvoice.generation import loop as generate_loop
 from brandvoice.generation.protocol import GenOutput
 from brandvoice.generation.slots import SkeletonWriter, agreement, clean
 from brandvoice.guardrails import Guard
-from brandvoice.guardrails.quality import mentions, placeholders, slot_problems, subject_problems
+from brandvoice.guardrails.quality import placeholders, subject_problems
+from brandvoice.guardrails.slot_checks import mentions, slot_problems
 from brandvoice.training.data import slot_records
 
 SOURCE = '''{#-
@@ -171,7 +172,7 @@ def test_slot_and_subject_rules():
     assert mentions('Thanks for grabbing "The 5-Day Close".', 'the e-book "The 5-Day Close"')
     assert mentions("You picked up the pricing guide.", "the pricing guide (multi-entity)")
     assert not mentions("You picked up the checklist.", "the pricing guide")
-    from brandvoice.guardrails.quality import SlotFacts
+    from brandvoice.guardrails.slot_checks import SlotFacts
     facts = SlotFacts(known_words={"you", "picked", "up", "the", "pricing", "guide"})
     assert slot_problems("You picked up the pricing guide yesterday.", kind="opening", words_max=25,
                          mention=None, facts=facts, sentence=True)

@@ -11,12 +11,11 @@ import numpy as np
 from brandvoice.guardrails.facts import unsupported
 from brandvoice.guardrails.personalization import BatchIndex, PersonalizationChecker
 from brandvoice.guardrails.policy import Policy, load_policy
-from brandvoice.guardrails.quality import (
+from brandvoice.guardrails.quality import QualityChecker, known_words_of
+from brandvoice.guardrails.slot_checks import (
     MIN_SLOT_SHAPE,
     NEAR_COPY,
-    QualityChecker,
     SlotFacts,
-    known_words_of,
     shape_similarity,
     slot_problems,
     templated,

@@ -1,15 +1,14 @@
 """Quality checks: is the text usable at all? Subject sanity, placeholders of any shape, invented
 names, gibberish and loops, cut-off text, and the brief's own demands (mention, word limit).
 
-The same checks judge a slot candidate before it may enter a draft (`slot_problems`) and a whole
-draft before it may pass (`QualityChecker.check`). Each returns plain-language problems; thresholds
+The same rules judge a slot candidate before it may enter a draft (`slot_checks.slot_problems`)
+and a whole draft before it may pass (`QualityChecker.check`). Each returns plain-language problems; thresholds
 are module constants with the labelled set they were calibrated on (tests/data/labelled).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from brandvoice.guardrails.text import (
@@ -54,25 +53,6 @@ MAX_SENTENCE_WORDS = 45
 # Words repeated in one paragraph that make a loop ("we can help you close faster ... we can help
 # you close faster"); three were too few: a title named twice ("the close checklist") is normal.
 LOOP_WORDS = 5
-# How close a slot candidate must stand to one of the brand's own sentences of the same kind (the
-# mention written as one token; rapidfuzz token_sort_ratio / 100). The 135M model's candidates
-# below it were mostly odd ("The 2026 pricing guide has been a while."); calibrated on the
-# labelled slots in bench/calibrate.py.
-MIN_SLOT_SHAPE = 0.8
-# A candidate this close to a brand line, without being it, is that line with words swapped:
-# "we will bring your controller into the next call" became "... your close into ...". Either the
-# brand's line exactly (with the contact's mention) or a line of the model's own.
-NEAR_COPY = 0.9
-# Time words state a fact about when (a demo "this morning", a trial ending "on Friday") that no
-# CRM row in this project carries in words: a slot may not say them; the skeleton prints dates.
-_WHEN = re.compile(
-    r"\b(?:today|tonight|yesterday|tomorrow|this (?:morning|afternoon|evening|week|month)|"
-    r"last (?:week|month|night|year|quarter)|next (?:week|month)|(?:on |this |next |last )?"
-    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|(?:\d+|a|one|two|three|four|"
-    r"five|six|seven|ten|fourteen)[ -](?:days?|weeks?|months?|hours?) (?:left|ago|to go|remaining))\b",
-    re.IGNORECASE)
-
-
 @lru_cache(maxsize=1)
 def _common_words() -> frozenset[str]:
     """The 100,000 most frequent English words (wordfreq), lower-case."""
@@ -245,108 +225,6 @@ def _foreign_names(sents: list[str], own: str) -> list[str]:
             if len(tokens) >= 2 and " ".join(tokens).lower() not in own_low:
                 out.append(" ".join(tokens))
     return list(dict.fromkeys(out))
-
-
-def mentions(text: str, mention: str) -> bool:
-    """Whether a text names `mention` (case, quotes and a leading article ignored)."""
-    def norm(s: str) -> str:
-        s = re.sub(r"[\"“”'’]", "", s.lower())
-        s = re.sub(r"^(?:the|our|your|a|an)\s+", "", s.strip())
-        return " ".join(s.split())
-
-    core = norm(mention)
-    if not core:
-        return True
-    text_n = " " + norm(re.sub(r"[^\w\s\"“”'’-]", " ", text)) + " "
-    # "the e-book "The 5-Day Close"" named by its quoted title, "the pricing guide (multi-entity)"
-    # without its qualifier: both still name what the contact downloaded
-    names = [core, norm(re.sub(r"\s*\([^)]*\)", "", mention))]
-    names += [norm(q) for q in re.findall(r"[\"“]([^\"”]{3,})[\"”]", mention)]
-    return any(n and f" {n} " in text_n for n in names)
-
-
-@dataclass
-class SlotFacts:
-    """What a slot candidate may name: words known for the contact and the brand."""
-
-    known_words: set[str] = field(default_factory=set)
-    contact_words: set[str] = field(default_factory=set)  # what the CRM row itself says
-    own_text: str = ""  # the CRM row, the mention, the allow-list and the brand, as text
-    banned: object = None  # a PhraseMatcher of the policy's banned words
-    allowed_placeholders: set[str] = field(default_factory=set)
-
-
-def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
-                  facts: SlotFacts, sentence: bool, unsupported=None) -> list[str]:
-    """Why a candidate text for a slot must not enter a draft (empty list: it may).
-
-    `unsupported(text)` lists facts (prices, dates, numbers, links) the CRM row does not back up.
-    """
-    t = text.strip()
-    if not t:
-        return ["empty"]
-    out: list[str] = []
-    n = len(t.split())
-    if n > words_max:
-        out.append(f"{n} words, over the limit of {words_max}")
-    if n < (2 if kind == "subject" else 4):
-        out.append("too short")
-    if kind == "subject":
-        out += subject_problems(t)
-    elif sentence:
-        if not t[0].isupper() and t[0] not in "\"“":
-            out.append("does not start like a sentence")
-        if not t.rstrip("\"”’')").endswith((".", "!", "?")):
-            out.append("does not end like a sentence")
-        if len(sentences(t)) > 2:
-            out.append("more than two sentences")
-    if mention and not mentions(t, mention):
-        out.append(f"does not name {mention}")
-    if placeholders(t, facts.allowed_placeholders):
-        out.append("has a placeholder")
-    if _SUBJECT_GREETING.match(t) and kind != "subject":
-        out.append("greets (the greeting is not the slot's job)")
-    if any(_SIGNOFF.match(line) for line in t.splitlines()):
-        out.append("signs off")
-    if unbalanced(t):
-        out.append("unbalanced quotes or brackets")
-    loop = loops(t)
-    if loop:
-        out.append(f"repeats itself ({loop})")
-    when = _WHEN.search(t)
-    if when and when.group(0).lower() not in facts.contact_words:
-        out.append(f"says when (“{when.group(0)}”) without the CRM row saying so")
-    names = new_names(t, facts.known_words) + [n for n in foreign_names(t, facts.own_text)
-                                               if facts.own_text]
-    if names:
-        out.append(f"names what the CRM row and the brand's emails do not: {', '.join(names[:3])}")
-    if unknown_share(t, facts.known_words) > MAX_UNKNOWN_SHARE:
-        out.append("words no dictionary knows")
-    if facts.banned is not None and facts.banned.search(t):
-        out.append("uses a banned word")
-    if unsupported is not None:
-        bad = unsupported(t)
-        if bad:
-            out.append("states facts the CRM row does not back: " + ", ".join(bad[:3]))
-    return out
-
-
-def templated(text: str, mention: str | None) -> str:
-    """A text with its mention written as one token, so that shapes compare across assets."""
-    if not mention:
-        return text
-    return re.sub(re.escape(mention), "{M}", text, flags=re.IGNORECASE)
-
-
-def shape_similarity(text: str, mention: str | None, references: list[str]) -> float:
-    """The highest similarity (0..1) of a text to the brand's own sentences of its kind
-    (`references`, already templated)."""
-    from rapidfuzz import fuzz, process
-
-    if not references:
-        return 0.0
-    best = process.extractOne(templated(text, mention), references, scorer=fuzz.token_sort_ratio)
-    return best[1] / 100 if best else 0.0
 
 
 def known_words_of(texts) -> set[str]:
