@@ -19,6 +19,9 @@ terms = ["guarantee", "free", "risk-free"]
 idioms = ["feel free"]
 percentages = true
 
+[allow]
+facts = ["85-95%"]
+
 [length]
 subject_min_chars = 5
 subject_max_chars = 40
@@ -100,6 +103,7 @@ def test_competitor(policy, body, status):
     ("Feel free to reply with questions. " + GOOD_BODY, "pass", None),  # an idiom, no offer
     ("Start a free trial today. " + GOOD_BODY, "warn", "free"),
     ("Feel free to start a free trial. " + GOOD_BODY, "warn", "free"),  # the offer still counts
+    ("Most teams see 85-95% matched. " + GOOD_BODY, "pass", None),  # an allow-listed fact
 ])
 def test_claims(policy, body, status, term):
     r = result(policy, "claims", body=body)

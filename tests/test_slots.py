@@ -277,3 +277,15 @@ def test_a_candidate_that_says_when_is_tried_without_its_time_words():
     assert drop_when("We met on Tuesday at the summit.") == "We met at the summit."
     assert drop_when("Yesterday, we talked.") == "Yesterday, we talked."  # the sentence needs it
     assert drop_when("Only three days left in your trial.") == "Only three days left in your trial."
+
+
+def test_a_slot_draft_is_judged_on_what_the_model_wrote(guard):
+    """Facts and copying read the model's slots: the skeleton is the marketer's approved text."""
+    body = ("Hi Lee,\n\nYou picked up the checklist. One idea below.\n\nTeams start with the bank "
+            "reconciliation. Plans start at $250 a month.\n\n— The Acme team")
+    contact = {"first_name": "Lee", "key": "1"}
+    whole = guard.check("About the checklist", body, contact)
+    slots = guard.check_many([("About the checklist", body, contact, ["One idea below."])])[0]
+    rule = {r.rule: r.status for r in whole.results}
+    assert rule["facts"] == "fail"  # a price the model would have invented
+    assert {r.rule: r.status for r in slots.results}["facts"] == "pass"

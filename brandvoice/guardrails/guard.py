@@ -149,7 +149,8 @@ class Guard:
             results = [tone] if tone is not None else [
                 CheckResult("tone", "similarity", "warn", self.tone_note)]
             results += self.policy.check(subject, body)
-            results += self.personalization.check(subject, body, contact, batch, memo)
+            results += self.personalization.check(subject, body, contact, batch, memo,
+                                                  written=model_texts)
             facts = self.personalization.contact_facts(contact, memo)
             results += self.quality.check(subject, body, facts.words, model_texts,
                                           self._own_text(facts))

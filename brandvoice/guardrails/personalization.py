@@ -191,22 +191,27 @@ class PersonalizationChecker:
                                            *(self.allowed_names or []), policy.brand if policy else ""])
 
     def check(self, subject: str, body: str, contact: dict,
-              batch: BatchIndex | None = None, memo: dict | None = None) -> list[CheckResult]:
+              batch: BatchIndex | None = None, memo: dict | None = None,
+              written: list[str] | None = None) -> list[CheckResult]:
         """All personalization checks on one draft.
 
         `memo` (a dict the caller keeps for one batch of drafts) shares what is derived from a
         contact alone (its trusted texts, instructions and known facts) between its drafts.
+        `written`: the parts the model wrote, when the rest is the marketer's skeleton (a slot
+        draft); facts and copying are then judged on those parts, since the skeleton is the
+        brand's own approved text.
         """
         contact = contact or {}
         text = f"{subject}\n\n{body}"
         facts = self.contact_facts(contact, memo)
+        own = text if written is None else "\n\n".join(written)
         return [
             self._greeting(body, contact),
             self._company(text, contact, batch),
             self._placeholders(text),
             self._leakage(text, contact, batch),
-            self._facts(text, facts),
-            self._copying(body),
+            self._facts(own, facts),
+            self._copying(body if written is None else own),
             injection(self, text, facts.instructions),
             degeneration(self, body),
         ]
