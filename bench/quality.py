@@ -140,22 +140,35 @@ def job_records(store, job_id: int, brand: str, template: str, mode: str, k: int
     return records
 
 
-def hundred_contacts(path: Path, spec: dict) -> Path:
-    """A copy of the brand's demo export grown to 100 contacts (fresh ids and emails)."""
+def hundred_contacts(folder: Path, spec: dict, template) -> tuple[Path, Path]:
+    """The brand's demo contacts that `template` can use, repeated to 100 contacts (fresh ids and
+    emails), with each one's activities copied to its new id: (CRM file, activities file)."""
+    from brandvoice import crm, prompting
+
+    usable = {str(c["key"]) for c in crm.import_contacts(
+        REPO / spec["crm"], activities=REPO / spec["activities"]).contacts
+        if not prompting.missing_fields(template, c)}
     with (REPO / spec["crm"]).open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
-        fields, rows = reader.fieldnames, [r for r in reader if r.get("First Name")]
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
+        fields, rows = reader.fieldnames, [r for r in reader if r.get("Record ID") in usable]
+    with (REPO / spec["activities"]).open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        act_fields, acts = reader.fieldnames, list(reader)
+    crm_path, act_path = folder / "crm_100.csv", folder / "activities_100.csv"
+    with crm_path.open("w", encoding="utf-8", newline="") as fh, \
+            act_path.open("w", encoding="utf-8", newline="") as ah:
+        w, aw = csv.DictWriter(fh, fieldnames=fields), csv.DictWriter(ah, fieldnames=act_fields)
         w.writeheader()
+        aw.writeheader()
         for i in range(100):
             row = dict(rows[i % len(rows)])
-            row["Record ID"] = str(90000 + i)
+            old, row["Record ID"] = row["Record ID"], str(90000 + i)
             row["Email"] = f"contact{i}@bench.example"
-            row["Unsubscribed from all email"] = ""
-            row["Marketing contact status"] = "Marketing contact"
             w.writerow(row)
-    return path
+            for a in acts:
+                if a["contact_id"] == old:
+                    aw.writerow({**a, "contact_id": row["Record ID"]})
+    return crm_path, act_path
 
 
 def cmd_run(args) -> None:
@@ -187,10 +200,10 @@ def cmd_run(args) -> None:
     if args.timing:
         brand, spec = "Ledgerly", BRANDS["Ledgerly"]
         adapter = ensure_adapter(store, brand, spec, timings)
-        template = prompting.get_template("ledgerly_reengage_cold_lead", store.settings)
-        crm = hundred_contacts(Path(args.home) / "crm_100.csv", spec)
+        template = prompting.get_template("ledgerly_after_content_download", store.settings)
+        crm, activities = hundred_contacts(Path(args.home), spec, template)
         timing, _ = run_job(store, brand, spec, template, adapter, args.default_k, crm=crm,
-                            activities=REPO / spec["activities"])
+                            activities=activities)
         timings["hundred_contacts"] = timing
         log(f"100 contacts: {timing['seconds']} s")
     merge(Path(args.out), records, timings)
