@@ -260,8 +260,21 @@ def test_quality_reads_an_email_as_emails_are_written(guard):
             "checklist with the bank reconciliation.\n\n— The Acme team\n" + footer)
     results = {r.rule: r for r in guard.quality.check("The close checklist you asked for", body,
                                                       {"lee"})}
+    assert results.pop("model_text").status == "warn"  # a whole email the model wrote: read it
     assert all(r.status == "pass" for r in results.values()), [r.message for r in results.values()
                                                                if r.status != "pass"]
+    slots_only = {r.rule: r for r in guard.quality.check("The close checklist you asked for", body,
+                                                         {"lee"}, model_texts=[])}
+    assert slots_only["model_text"].status == "pass"  # every slot kept the marketer's fallback
+    guard.quality.model_text = "pass"  # a brand whose policy trusts its (larger) model's text
+    assert next(r for r in guard.quality.check("Hello", body, {"lee"})
+                if r.rule == "model_text").status == "pass"
+    from datetime import date
+
+    guard.quality.today = date(2026, 12, 1)
+    late = guard.quality.check("Your trial", body.replace("Teams start", "Your trial ends on "
+                                                          "November 27. Teams start"), {"lee"})
+    assert next(r for r in late if r.rule == "dates").status == "fail"
     looped = guard.quality.check("Hello", "Hi Lee,\n\nWe can help the team the team close.",
                                  {"lee"})
     assert next(r for r in looped if r.rule == "coherence").status == "fail"

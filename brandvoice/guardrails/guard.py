@@ -119,7 +119,8 @@ class Guard:
                 self.personalization.vocabulary | known_words_of([self.brand]),
                 allowed_placeholders=self.personalization.allowed_placeholders,
                 greeting_required=bool(self.policy.greeting),
-                boilerplate=(self.policy.footer or "", self.policy.signature or ""))
+                boilerplate=(self.policy.footer or "", self.policy.signature or ""),
+                model_text=self.policy.model_text)
         return self._quality
 
     def check(self, subject: str, body: str, contact: dict, *,

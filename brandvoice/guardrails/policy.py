@@ -67,6 +67,8 @@ class Policy:
         self.allowed_emails = {e.lower() for e in allow.get("emails", [])}
         self.allowed_names = {n.lower() for n in allow.get("names", [])}
         self.tone = t("tone")
+        # What a draft's model-written text is worth before a person read it (see default.toml).
+        self.model_text: str = t("quality").get("model_text", "warn")
         self.personalization = t("personalization")
         # the brand's standard sign-off and footer, for code that assembles the final email
         self.signature: str = t("brand").get("signature", "")

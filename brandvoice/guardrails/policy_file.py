@@ -37,6 +37,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "allow": {"facts": LIST, "prices": LIST, "urls": LIST, "phones": LIST, "emails": LIST,
               "names": LIST, "inherit": BOOL},
     "tone": {"k": INT, "target": STR, "min_recall": NUM, "warn_band": NUM},
+    "quality": {"model_text": "status"},
     "personalization": {"ngram": INT, "max_list_items": INT, "max_repeats": INT,
                         "injection_phrases": LIST, "greeting_words": LIST,
                         "allowed_placeholders": LIST, "inherit": BOOL},
@@ -114,6 +115,8 @@ def _check_type(value: Any, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == SEV:
         return value in SEVERITIES
+    if kind == "status":
+        return value in ("pass", *SEVERITIES)
     return isinstance(value, str)
 
 
@@ -126,7 +129,8 @@ def _validate_keys(path, text, table, values: dict, schema: dict, index=None) ->
             raise _fail(path, text, table, key, "is not a known setting.", hint, index)
         kind = schema[key]
         if not _check_type(value, kind):
-            expect = "one of: " + ", ".join(SEVERITIES) if kind == SEV else f"a {kind}"
+            expect = "one of: " + ", ".join(SEVERITIES) if kind == SEV else \
+                "one of: pass, warn, fail" if kind == "status" else f"a {kind}"
             if kind == INT:
                 expect = "a whole number >= 0"
             raise _fail(path, text, table, key, f"must be {expect} (got {value!r}).",

@@ -246,6 +246,41 @@ def _long_sentences(sents: list[str]) -> list[str]:
 
 
 
+_MONTHS = {m: i for i, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+     ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1) for m in names}
+_DATE = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) +
+                   r")\.? (\d{1,2})(?:st|nd|rd|th)?\b", re.IGNORECASE)
+_AHEAD = re.compile(r"\b(?:ends?|ending|will|starts?|starting|expires?|closes?|until|runs? "
+                    r"through|last day|is on|see you|join us|coming up|before)\b", re.IGNORECASE)
+
+
+def past_dates(text: str, today=None) -> list[str]:
+    """Dates ("November 27", "Nov 27") in sentences that speak of them as ahead ("ends on",
+    "will", "until") though the day has passed: a trial-ending email sent after the trial ended."""
+    from datetime import date, datetime, timezone
+
+    today = today or datetime.now(timezone.utc).date()
+    out = []
+    for sentence in sentences(text) or [text]:
+        if not _AHEAD.search(sentence):
+            continue
+        for m in _DATE.finditer(sentence):
+            month, day = _MONTHS[m.group(1).lower()], int(m.group(2))
+            try:
+                when = date(today.year, month, day)
+            except ValueError:
+                continue
+            if (when - today).days > 183:  # "December 30" read in January: last year's
+                when = when.replace(year=today.year - 1)
+            elif (today - when).days > 183:  # "January 5" read in December: next year's
+                when = when.replace(year=today.year + 1)
+            if when < today:
+                out.append(m.group(0))
+    return list(dict.fromkeys(out))
+
+
 class QualityChecker:
     """Draft-level quality: is it usable at all? One CheckResult per rule ("quality" check).
 
@@ -255,12 +290,15 @@ class QualityChecker:
     """
 
     def __init__(self, vocabulary: set[str], *, allowed_placeholders: set[str] = frozenset(),
-                 greeting_required: bool = True, boilerplate: tuple[str, ...] = ()):
+                 greeting_required: bool = True, boilerplate: tuple[str, ...] = (),
+                 model_text: str = "warn", today=None):
         self.vocabulary = vocabulary
         self.allowed_placeholders = set(allowed_placeholders)
         self.greeting_required = greeting_required
         # The policy's footer and signature: the brand's own text, appended by generation.
         self.boilerplate = tuple(b.strip() for b in boilerplate if b and b.strip())
+        self.model_text = model_text  # the status of model-written text nobody read yet
+        self.today = today  # a datetime.date; None: the day of the check
 
     def own_part(self, body: str) -> str:
         """The body without the policy's footer and signature."""
@@ -312,4 +350,24 @@ class QualityChecker:
                    "Real words, no loops."),
             result("run_on", [f"A sentence of {len(s.split())} words" for s in long[:2]],
                    "No run-on sentence.", status="warn"),
+            result("dates", [f"Speaks of {d} as ahead, but that day has passed"
+                             for d in past_dates(f"{subject}\n{body}", self.today)],
+                   "No date spoken of as ahead that has passed."),
+            self._model_text(model_texts, subject, body),
         ]
+
+    def _model_text(self, model_texts: list[str] | None, subject: str, body: str):
+        """The model's own sentences, flagged for reading (policy [quality] model_text)."""
+        from brandvoice.guardrails.verdict import CheckResult
+
+        written = [t for t in (model_texts if model_texts is not None else [subject, body])
+                   if t and t.strip()]
+        if not written or self.model_text == "pass":
+            return CheckResult("quality", "model_text", "pass",
+                               "The model wrote none of the text." if not written else
+                               "The brand's policy trusts the model's text.")
+        what = "the whole email" if model_texts is None else \
+            f"{len(written)} part{'s' if len(written) > 1 else ''} (highlighted)"
+        return CheckResult("quality", "model_text", self.model_text,
+                           f"The model wrote {what}: read it for facts the checks cannot see "
+                           "(an invented request, a vote, a discount) before approving.")

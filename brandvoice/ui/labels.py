@@ -42,6 +42,8 @@ RULES: dict[tuple[str, str], str] = {
     ("quality", "cut_off"): "Does not stop mid-sentence",
     ("quality", "coherence"): "Makes sense (real words, no loops)",
     ("quality", "run_on"): "No run-on sentences",
+    ("quality", "dates"): "No past date spoken of as ahead",
+    ("quality", "model_text"): "Text the model wrote, read by a person",
     ("format", "parse"): "Came out as an email (subject and body)",
 }
 
