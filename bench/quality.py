@@ -202,7 +202,10 @@ def cmd_run(args) -> None:
         adapter = ensure_adapter(store, brand, spec, timings)
         template = prompting.get_template("ledgerly_after_content_download", store.settings)
         crm, activities = hundred_contacts(Path(args.home), spec, template)
-        timing, _ = run_job(store, brand, spec, template, adapter, args.default_k, crm=crm,
+        from brandvoice import generation
+
+        k = args.default_k or generation.GenerationConfig().candidates
+        timing, _ = run_job(store, brand, spec, template, adapter, k, crm=crm,
                             activities=activities)
         timings["hundred_contacts"] = timing
         log(f"100 contacts: {timing['seconds']} s")
@@ -244,7 +247,8 @@ def main() -> None:
     run.add_argument("--modes", default="slots,email")
     run.add_argument("--models", default="adapter", help="adapter, base or both (comma separated)")
     run.add_argument("--k", default="1,4", help="the k values (candidates) to run, comma separated")
-    run.add_argument("--default-k", type=int, default=4)
+    run.add_argument("--default-k", type=int, default=0,
+                     help="k of the 100-contact timing job (default: GenerationConfig's)")
     run.add_argument("--timing", action="store_true", help="also time 100 contacts")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="a generation setting for every job (e.g. temperature=1.0)")

@@ -92,6 +92,20 @@ def _timing(runs: dict, r: dict) -> str:
     return f"{seconds / drafts:.1f}" if drafts else "–"
 
 
+def agreement(labels: dict[str, dict]) -> str:
+    """How far a second reader of some drafts agreed with the first (tests/data/labelled/
+    second_reading.jsonl): same score, same usable or not, within one point."""
+    second = [s for s in load(LABELS.parent / "second_reading.jsonl") if s["key"] in labels]
+    if not second:
+        return ""
+    n = len(second)
+    same = sum(labels[s["key"]]["score"] == s["score"] for s in second)
+    usable = sum((labels[s["key"]]["score"] >= 4) == (s["score"] >= 4) for s in second)
+    near = sum(abs(labels[s["key"]]["score"] - s["score"]) <= 1 for s in second)
+    return (f" A second reader scored {n} of them blind: the same score for {same}, the same "
+            f"usable-or-not for {usable}, within one point for {near}.")
+
+
 def protocol(labels: dict[str, dict], drafts: list[dict]) -> str:
     """How the drafts were made, sampled and read: the text above the table."""
     read = [labels[d["key"]] for d in drafts if d["key"] in labels]
@@ -104,7 +118,7 @@ def protocol(labels: dict[str, dict], drafts: list[dict]) -> str:
             f"mixed with other drafts by `bench/labels.py`); each slot the model wrote was judged "
             f"good or not on its own. {len(read)} drafts read, by {', '.join(scorers)} (model "
             f"readers following the rubric; labels with their one-line reasons in "
-            f"tests/data/labelled/drafts.jsonl). Usable = 4 or 5. Greeting, sender and "
+            f"tests/data/labelled/drafts.jsonl).{agreement(labels)} Usable = 4 or 5. Greeting, sender and "
             f"placeholders are checked by code on every draft. Time is wall clock per draft on "
             f"2 shared CPU cores, model loading included.\n\n")
 

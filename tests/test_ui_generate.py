@@ -94,7 +94,8 @@ def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, pe
     at.selectbox(key="g_template_ledgerly").set_value("ledgerly_after_demo")
     at.run()
     k = at.number_input(key="g_candidates")
-    assert k.value == 4 and k.max == 8 and k.min == 1
+    from brandvoice.generation import GenerationConfig
+    assert k.value == GenerationConfig().candidates and k.max == 8 and k.min == 1
     k.set_value(2)
     at.run()
     at.button(key="g_go").click()

@@ -34,9 +34,12 @@ class GenerationConfig(Config):
         "batch_size", "concurrency", "timeout", "http_retries", "backoff", "api_key_env"})
 
     variants: int = Field(1, ge=1, le=20, description="Drafts per contact.")
-    # k for slot templates: 4 candidates per slot, from bench/results/quality.json (usable
-    # drafts against time per contact)
-    candidates: int = Field(4, ge=1, le=32, description="Best of k: candidates per slot.")
+    # k for slot templates, from bench/quality.py read against QUALITY.md (bench/results/
+    # quality.json): with the embedded 135M adapters k = 4 let more model text through (41 % of
+    # Ledgerly's slots against 25 %) but fewer drafts were usable (54 % against 68 %; Bright Bean
+    # 41 % against 57 %) and it took 1.4x the time: its extra slots were mostly fluent and false.
+    # A larger model's candidates are worth more: measure, then raise it.
+    candidates: int = Field(1, ge=1, le=32, description="Best of k: candidates per slot.")
     max_new_tokens: int = Field(220, ge=16, le=4096, description="Tokens per whole email.")
     temperature: float = Field(0.7, ge=0, le=2, description="0 = greedy.")
     top_p: float = Field(0.9, gt=0, le=1)
