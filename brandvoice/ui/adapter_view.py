@@ -99,20 +99,6 @@ def _details(user: Any, ready: list) -> None:
     _samples(user, adapter)
 
 
-@st.cache_data(ttl=600, show_spinner=False, max_entries=4)
-def _sample_contacts(db_url: str) -> list[dict[str, Any]]:
-    """Contacts to write samples for: recent snapshots in the store, else the demo CRM's."""
-    from brandvoice import crm, demo
-
-    rows = crm.recent_contacts(common.store(), limit=100)
-    if rows:
-        return rows
-    files, acts = demo.files("crm"), demo.files("activities")
-    if files and files[0].is_file():
-        act = acts[0] if acts and acts[0].is_file() else None
-        return crm.import_contacts(files[0], activities=act).contacts[:100]
-    return []
-
 
 def _samples(user: Any, adapter: Any) -> None:
     from brandvoice import generation
@@ -143,7 +129,7 @@ def _sample_form(adapter: Any) -> None:
     name = c[0].selectbox("Template", list(by_name), key=f"a_tpl_{adapter.id}",
                           format_func=lambda n: f"{by_name[n].use_case} · {n}")
     template = by_name[name]
-    contacts = [x for x in _sample_contacts(common.settings().db_url or "")
+    contacts = [x for x in common.sample_contacts(common.settings().db_url or "")
                 if not prompting.missing_fields(template, x)]
     if not contacts:
         c[1].caption("No contact has every field this template needs.")

@@ -278,6 +278,22 @@ def save_upload(uploaded: Any, kind: str) -> Path:
     return path
 
 
+@st.cache_data(ttl=60, show_spinner=False, max_entries=4)
+def sample_contacts(db_url: str) -> list[dict[str, Any]]:
+    """Contacts to preview and write samples for: recent snapshots in the store, else the demo CRM
+    export's contacts (`db_url` keys the cache per workspace)."""
+    from brandvoice import crm, demo
+
+    rows = crm.recent_contacts(store(), limit=100)
+    if rows:
+        return rows
+    crm_files, act_files = demo.files("crm"), demo.files("activities")
+    if crm_files and crm_files[0].is_file():
+        act = act_files[0] if act_files and act_files[0].is_file() else None
+        return crm.import_contacts(crm_files[0], activities=act).contacts[:100]
+    return []
+
+
 def demo_files(kind: str) -> dict[str, Path]:
     """The demo inputs of one kind ("emails", "crm", "activities") that exist: label -> path."""
     from brandvoice import demo

@@ -17,22 +17,6 @@ from brandvoice.errors import TemplateError
 from brandvoice.ui import common, draftview, labels
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _sample_contacts(db_url: str) -> list[dict[str, Any]]:
-    """Recent contact snapshots from the store, else the demo CRM export's contacts."""
-    from brandvoice import crm, demo
-
-    rows = crm.recent_contacts(common.store(), limit=100)
-    if rows:
-        return rows
-
-    crm_files, act_files = demo.files("crm"), demo.files("activities")
-    if crm_files and crm_files[0].is_file():
-        act = act_files[0] if act_files and act_files[0].is_file() else None
-        return crm.import_contacts(crm_files[0], activities=act).contacts[:100]
-    return []
-
-
 def _contact_label(c: dict[str, Any]) -> str:
     name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x)
     return f"{name or c.get('email')} · {c.get('company') or ''} · {len(c.get('activities') or [])} activities"
@@ -132,7 +116,7 @@ def _actions(user: Any, settings, name: str, info, key: str, source: str) -> Non
 def _preview(info, name: str, source: str) -> None:
     from brandvoice import prompting
 
-    contacts = _sample_contacts(common.settings().db_url or "")
+    contacts = common.sample_contacts(common.settings().db_url or "")
     brand = info.brand or st.text_input("Brand", value="Ledgerly", key="t_brand")
     if not contacts:
         st.info("No contact to preview with: import a CRM export on the Generate page.")
