@@ -260,14 +260,17 @@ def test_quality_reads_an_email_as_emails_are_written(guard):
             "checklist with the bank reconciliation.\n\n— The Acme team\n" + footer)
     results = {r.rule: r for r in guard.quality.check("The close checklist you asked for", body,
                                                       {"lee"})}
-    assert results.pop("model_text").status == "warn"  # a whole email the model wrote: read it
+    assert results.pop("model_text").status == "pass"  # nobody said the model wrote it
+    written = guard.quality.check("The close checklist you asked for", body, {"lee"},
+                                  model_texts=["The close checklist you asked for", body])
+    assert next(r for r in written if r.rule == "model_text").status == "warn"  # read it first
     assert all(r.status == "pass" for r in results.values()), [r.message for r in results.values()
                                                                if r.status != "pass"]
     slots_only = {r.rule: r for r in guard.quality.check("The close checklist you asked for", body,
                                                          {"lee"}, model_texts=[])}
     assert slots_only["model_text"].status == "pass"  # every slot kept the marketer's fallback
     guard.quality.model_text = "pass"  # a brand whose policy trusts its (larger) model's text
-    assert next(r for r in guard.quality.check("Hello", body, {"lee"})
+    assert next(r for r in guard.quality.check("Hello", body, {"lee"}, model_texts=[body])
                 if r.rule == "model_text").status == "pass"
     from datetime import date
 
@@ -302,3 +305,10 @@ def test_a_slot_draft_is_judged_on_what_the_model_wrote(guard):
     rule = {r.rule: r.status for r in whole.results}
     assert rule["facts"] == "fail"  # a price the model would have invented
     assert {r.rule: r.status for r in slots.results}["facts"] == "pass"
+
+
+def test_a_word_ending_one_sentence_and_starting_the_next_is_no_loop():
+    from brandvoice.guardrails.quality import loops
+
+    assert loops("Pour the hot water. Water at 93 degrees is enough.") is None
+    assert loops("Pour the hot water water over the grounds.") == "water water"

@@ -157,21 +157,19 @@ def loops(text: str) -> str | None:
     repeated anywhere in one part: the loop, else None. A phrase of the subject said again in the
     body, or a title named twice, is how emails are written, not a loop."""
     for part in re.split(r"\n\s*\n", text):
-        found = _loop(lower_words(part))
+        found = _loop(lower_words(part), [lower_words(s) for s in sentences(part) or [part]])
         if found:
             return found
     return None
 
 
-def _loop(ws: list[str]) -> str | None:
-    """The loop in one part's lower-cased words, else None."""
-    for size in (1, 2, 3, 4):
-        if not any(map(str.__eq__, ws, ws[size:])):
-            continue  # no word equals the one `size` later: no phrase of that size doubles
-        for i in range(len(ws) - 2 * size + 1):
-            if ws[i:i + size] == ws[i + size:i + 2 * size] and \
-                    (size > 1 or ws[i] not in ("that", "had", "very")):
-                return " ".join(ws[i:i + 2 * size])
+def _loop(ws: list[str], sents: list[list[str]] | None = None) -> str | None:
+    """The loop in one part's lower-cased words (doubled phrases looked for within each sentence:
+    "hot water. Water ..." is two sentences, not a loop), else None."""
+    for sentence in sents if sents is not None else [ws]:
+        found = _doubled(sentence)
+        if found:
+            return found
     grams = list(zip(*(ws[j:] for j in range(LOOP_WORDS)), strict=False))
     if len(set(grams)) == len(grams):  # no phrase repeated
         return None
@@ -180,6 +178,18 @@ def _loop(ws: list[str]) -> str | None:
         if g in seen:
             return " ".join(g)
         seen.add(g)
+    return None
+
+
+def _doubled(ws: list[str]) -> str | None:
+    """A word or a phrase of up to four words said twice in a row, else None."""
+    for size in (1, 2, 3, 4):
+        if not any(map(str.__eq__, ws, ws[size:])):
+            continue  # no word equals the one `size` later: no phrase of that size doubles
+        for i in range(len(ws) - 2 * size + 1):
+            if ws[i:i + size] == ws[i + size:i + 2 * size] and \
+                    (size > 1 or ws[i] not in ("that", "had", "very")):
+                return " ".join(ws[i:i + 2 * size])
     return None
 
 
@@ -360,14 +370,14 @@ class QualityChecker:
         """The model's own sentences, flagged for reading (policy [quality] model_text)."""
         from brandvoice.guardrails.verdict import CheckResult
 
-        written = [t for t in (model_texts if model_texts is not None else [subject, body])
-                   if t and t.strip()]
+        # Only text known to be the model's: generation passes it; a draft checked from a file or
+        # again by a reviewer (who is reading it) has none.
+        written = [t for t in model_texts or [] if t and t.strip()]
         if not written or self.model_text == "pass":
             return CheckResult("quality", "model_text", "pass",
-                               "The model wrote none of the text." if not written else
-                               "The brand's policy trusts the model's text.")
-        what = "the whole email" if model_texts is None else \
-            f"{len(written)} part{'s' if len(written) > 1 else ''} (highlighted)"
+                               "No text here is known to be the model's, unread." if not written
+                               else "The brand's policy trusts the model's text.")
+        what = f"{len(written)} part{'s' if len(written) > 1 else ''} of this email"
         return CheckResult("quality", "model_text", self.model_text,
                            f"The model wrote {what}: read it for facts the checks cannot see "
                            "(an invented request, a vote, a discount) before approving.")
