@@ -51,7 +51,7 @@ def test_reviewer_edits_another_approves_and_the_export_has_the_edit(app_server,
     shots(page, "03_review_edit_diff")
     assert page.get_by_role("button", name="Approve", exact=True).is_disabled()  # check first
     page.get_by_role("button", name="Save and check").click()
-    page.get_by_text("Edit saved and checked.").first.wait_for(timeout=120_000)
+    page.get_by_text("Edit saved and checked.").first.wait_for(timeout=300_000)  # first check: embedder export
     _idle(page)
     # Nobody approves their own edit (the default review policy): the page says so before a click.
     page.get_by_text("Another reviewer approves it.").first.wait_for()

@@ -151,13 +151,18 @@ def test_reviewer_checks_an_edit_another_approves_it_a_failing_draft_needs_a_rea
     idle(page)
     # A draft the tiny model wrote: rewritten by the reviewer, checked again, then approved.
     rewritten = _open_first(page, "after_demo")
+    # The tiny model's subject is noise (it may hold control characters an edit refuses).
+    subject = page.get_by_role("textbox", name="Subject")
+    subject.fill("Your demo recap")
+    subject.press("Enter")
+    idle(page)
     body = page.get_by_role("textbox", name="Body")
     body.fill(f"Hi there,\n\n{REWRITE}\n\nBest,\nThe Ledgerly team")
     body.press("Control+Enter")
     idle(page)
     assert page.get_by_role("button", name="Approve", exact=True).is_disabled()  # check first
     page.get_by_role("button", name="Save and check").click()
-    page.get_by_text("Edit saved and checked.").first.wait_for(timeout=120_000)
+    page.get_by_text("Edit saved and checked.").first.wait_for(timeout=300_000)  # first check: embedder export
     idle(page)
     shots(page, "flow_04_review_checked")
     # Nobody approves their own edit (the default review policy): the page says so first.
