@@ -124,6 +124,15 @@ def fast_hashes(monkeypatch):
 
 
 @pytest.fixture
+def demo_people(store):
+    """The app's demo users, as the pages' tests sign in: (admin, reviewer "rita", marketer
+    "mark"), password "correct-horse"."""
+    from ui_harness import demo_users
+
+    return demo_users(store)
+
+
+@pytest.fixture
 def people(store, fast_hashes):
     """An admin, two reviewers and a marketer (password PASSWORD)."""
     from brandvoice import users as u

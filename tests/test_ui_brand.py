@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from ui_harness import (
-    demo_users,
     fast_passwords,  # noqa: F401 - autouse fixture
     no_exception,
     page,
@@ -16,10 +14,6 @@ from ui_harness import (
 
 HEADER = "subject,body,sends,opens,clicks,campaign\n"
 
-
-@pytest.fixture
-def people(store):
-    return demo_users(store)
 
 
 def _upload(at, name: str, data: bytes):
@@ -42,8 +36,8 @@ def _train_tab_caption(at) -> str:
     return " ".join(texts(at, "caption"))
 
 
-def test_brand_is_checked_before_training_starts(store, people):
-    at = page("brand", people[2]).run(timeout=120)
+def test_brand_is_checked_before_training_starts(store, demo_people):
+    at = page("brand", demo_people[2]).run(timeout=120)
     key = "b_brand_emails_ledgerly.csv"
     assert not at.button(key="t_go").disabled  # Ledgerly, guessed from the demo file
     for bad, why in (("", "Type the brand's name"), ("****", "has no letters or digits"),
@@ -56,8 +50,8 @@ def test_brand_is_checked_before_training_starts(store, people):
         assert not any("emails of ****" in m for m in texts(at, "markdown"))
 
 
-def test_small_sets_say_what_to_expect_before_training(store, people):
-    at = page("brand", people[2]).run(timeout=120)
+def test_small_sets_say_what_to_expect_before_training(store, demo_people):
+    at = page("brand", demo_people[2]).run(timeout=120)
     at = _upload(at, "tiny.csv", _small_file(10))
     at.text_input(key="b_brand_tiny.csv").set_value("Ledgerly")
     at.selectbox(key="b_mode").set_value("all")
@@ -69,8 +63,8 @@ def test_small_sets_say_what_to_expect_before_training(store, people):
     assert not at.button(key="t_go").disabled  # a warning, not a refusal
 
 
-def test_rejected_rows_are_named_as_the_spreadsheet_numbers_them(store, people):
-    at = page("brand", people[2]).run(timeout=120)
+def test_rejected_rows_are_named_as_the_spreadsheet_numbers_them(store, demo_people):
+    at = page("brand", demo_people[2]).run(timeout=120)
     at = _upload(at, "with-bad-row.csv", _small_file(6, bad_row=True))
     no_exception(at)
     problems = " ".join(texts(at.expander[0], "markdown")) if at.expander else ""
@@ -78,8 +72,8 @@ def test_rejected_rows_are_named_as_the_spreadsheet_numbers_them(store, people):
     assert "row 4: body is empty" in problems, problems
 
 
-def test_cleaning_lists_what_it_removed_and_why(store, people):
-    at = page("brand", people[2]).run(timeout=120)
+def test_cleaning_lists_what_it_removed_and_why(store, demo_people):
+    at = page("brand", demo_people[2]).run(timeout=120)
     no_exception(at)
     box = next(e for e in at.expander if e.label.startswith("What cleaning changed"))
     text = " ".join(texts(box, "markdown"))
@@ -91,8 +85,8 @@ def test_cleaning_lists_what_it_removed_and_why(store, people):
     assert values["Removed in cleaning"] == "4"
 
 
-def test_count_charts_have_whole_number_ticks(store, people):
-    at = page("brand", people[2]).run(timeout=120)
+def test_count_charts_have_whole_number_ticks(store, demo_people):
+    at = page("brand", demo_people[2]).run(timeout=120)
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     bars = next(s for s in specs if "Emails per campaign" in json.dumps(s.get("title", "")))
     assert bars["encoding"]["x"]["axis"]["tickMinStep"] == 1
@@ -112,7 +106,7 @@ def _adapter(store, tmp_path, metrics: dict) -> object:
     return get_adapter(store, str(aid))
 
 
-def test_adapters_explain_perplexity_notes_and_samples(store, people, tmp_path):
+def test_adapters_explain_perplexity_notes_and_samples(store, demo_people, tmp_path):
     metrics = {"n_train": 8, "n_heldout": 2, "steps": 30, "heldout_ppl_base": 80.0,
                "heldout_ppl_adapter": 24.0, "heldout_ppl_ratio": 0.3,
                "notes": ["Only 8 training emails (fewer than 20): expect fallbacks."]}
@@ -131,7 +125,7 @@ def test_adapters_explain_perplexity_notes_and_samples(store, people, tmp_path):
                                              "verdict": "fail",
                                              "failed": ["quality/cut_off"]}],
         "created_at": "2026-12-01T10:00:00.000000Z"}), encoding="utf-8")
-    at = page("brand", people[2]).run(timeout=120)
+    at = page("brand", demo_people[2]).run(timeout=120)
     no_exception(at)
     table = at.dataframe[-1].value if False else next(
         d.value for d in at.dataframe if "what it says" in d.value.columns)
@@ -147,7 +141,7 @@ def test_adapters_explain_perplexity_notes_and_samples(store, people, tmp_path):
     assert any("Does not stop mid-sentence" in c for c in texts(at, "caption"))
 
 
-def test_a_failed_start_never_shows_an_old_jobs_outcome(store, people, monkeypatch):
+def test_a_failed_start_never_shows_an_old_jobs_outcome(store, demo_people, monkeypatch):
     from brandvoice import jobs, review
     from brandvoice.errors import InputError
 
@@ -157,7 +151,7 @@ def test_a_failed_start_never_shows_an_old_jobs_outcome(store, people, monkeypat
     with store.tx() as conn:
         conn.execute(table.update().where(table.c.id == old).values(
             status="done", finished_at="2026-11-30T10:00:00.000000Z"))
-    at = page("brand", people[2]).run(timeout=120)
+    at = page("brand", demo_people[2]).run(timeout=120)
     assert any(f"Job #{old} finished" in c for c in texts(at, "caption"))
 
     def refuse(*a, **kw):

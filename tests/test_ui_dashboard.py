@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from helpers_drafts import make_drafts
 from ui_harness import (
-    demo_users,
     fast_passwords,  # noqa: F401 - autouse fixture
     no_exception,
     page,
     texts,
 )
-
-
-@pytest.fixture
-def people(store):
-    return demo_users(store)
 
 
 def _reviewed(store, reviewer):
@@ -30,10 +23,10 @@ def _reviewed(store, reviewer):
     return ids
 
 
-def test_pass_precision_over_time(store, people, monkeypatch):
+def test_pass_precision_over_time(store, demo_people, monkeypatch):
     from brandvoice import review
 
-    _reviewed(store, people[1])
+    _reviewed(store, demo_people[1])
     calls = []
 
     def pass_precision(store_, *, by="week"):
@@ -43,7 +36,7 @@ def test_pass_precision_over_time(store, people, monkeypatch):
                 {"period": "overall", "approved": 12, "rejected": 2, "precision": 12 / 14}]
 
     monkeypatch.setattr(review, "pass_precision", pass_precision, raising=False)
-    at = page("dashboard", people[1]).run()
+    at = page("dashboard", demo_people[1]).run()
     no_exception(at)
     assert calls == ["week"]
     values = {m.label: str(m.value) for m in at.metric}
@@ -54,9 +47,9 @@ def test_pass_precision_over_time(store, people, monkeypatch):
     assert spec["encoding"]["y"]["axis"]["format"] == "%"
 
 
-def test_count_axes_are_whole_numbers_and_reasons_plain(store, people):
-    _reviewed(store, people[1])
-    at = page("dashboard", people[1]).run()
+def test_count_axes_are_whole_numbers_and_reasons_plain(store, demo_people):
+    _reviewed(store, demo_people[1])
+    at = page("dashboard", demo_people[1]).run()
     no_exception(at)
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     counted = [s for s in specs if '"sum(drafts)"' in s or "sum_drafts" in s or '"drafts"' in s]

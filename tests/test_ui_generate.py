@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import os
 
-import pytest
 import sqlalchemy as sa
 from ui_harness import (
-    demo_users,
     fast_passwords,  # noqa: F401 - autouse fixture
     no_exception,
     page,
     texts,
 )
-
-
-@pytest.fixture
-def people(store):
-    return demo_users(store)
 
 
 def _adapter(store, name: str, brand: str, version: int, created: str) -> int:
@@ -48,11 +41,11 @@ def _metrics(at) -> dict[str, str]:
     return {m.label: str(m.value) for m in at.metric}
 
 
-def test_the_adapter_follows_the_brand_and_warns_about_another_brands(store, people):
+def test_the_adapter_follows_the_brand_and_warns_about_another_brands(store, demo_people):
     ledgerly = _adapter(store, "ledgerly", "Ledgerly", 1, "2026-11-01T00:00:00.000000Z")
     newer = _adapter(store, "ledgerly", "Ledgerly", 2, "2026-11-02T00:00:00.000000Z")
     bean = _adapter(store, "bright-bean", "Bright Bean", 1, "2026-11-03T00:00:00.000000Z")
-    at = page("generate", people[2]).run()
+    at = page("generate", demo_people[2]).run()
     no_exception(at)
     assert at.selectbox(key="g_brand_pick").value == "Ledgerly"  # the demo CRM's brand
     # The newest ready adapter of the chosen brand, though another brand's is newer still.
@@ -69,8 +62,8 @@ def test_the_adapter_follows_the_brand_and_warns_about_another_brands(store, peo
     assert not any("trained on" in w for w in texts(at, "warning"))
 
 
-def test_templates_are_the_brands_own_and_the_shared_ones_with_their_kind(store, people):
-    at = page("generate", people[2]).run()
+def test_templates_are_the_brands_own_and_the_shared_ones_with_their_kind(store, demo_people):
+    at = page("generate", demo_people[2]).run()
     box = at.selectbox(key="g_template_ledgerly")
     names = box.options
     assert any("ledgerly_after_demo" in n and "slot template" in n for n in names)
@@ -84,13 +77,13 @@ def test_templates_are_the_brands_own_and_the_shared_ones_with_their_kind(store,
     assert any("the model writes only the marked slots" in c for c in texts(at, "caption"))
 
 
-def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, people,
+def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, demo_people,
                                                                         monkeypatch):
     from brandvoice import jobs
 
     started = []
     monkeypatch.setattr(jobs, "start", lambda settings, job_id: started.append(job_id))
-    at = page("generate", people[2]).run()
+    at = page("generate", demo_people[2]).run()
     at.selectbox(key="g_template_ledgerly").set_value("ledgerly_after_demo")
     at.run()
     k = at.number_input(key="g_candidates")
@@ -113,12 +106,12 @@ def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, pe
     assert jobs.get(store, job_id)["status"] in ("cancelled", "cancelling")  # queued: at once
 
 
-def test_live_progress_shows_the_phase_then_counts_speed_and_time_left(store, people):
+def test_live_progress_shows_the_phase_then_counts_speed_and_time_left(store, demo_people):
     from brandvoice import jobs
 
     job_id = _running_job(store, total=7, metrics={"phase": "loading the model", "eta_s": None,
                                                    "new_drafts": 0})
-    at = page("generate", people[2]).run()
+    at = page("generate", demo_people[2]).run()
     no_exception(at)
     bar = at.get("progress")[0].proto.text
     assert "Loading the model" in bar and "0 of 7 drafts" in bar
@@ -137,7 +130,7 @@ def test_live_progress_shows_the_phase_then_counts_speed_and_time_left(store, pe
     assert any("fell back to your template's text: **1**" in c for c in texts(at, "caption"))
 
 
-def test_the_drafts_of_the_job_show_which_slots_fell_back(store, people):
+def test_the_drafts_of_the_job_show_which_slots_fell_back(store, demo_people):
     from helpers_drafts import make_drafts
 
     from brandvoice.store import drafts
@@ -147,7 +140,7 @@ def test_the_drafts_of_the_job_show_which_slots_fell_back(store, people):
         job_id = conn.execute(sa.select(drafts.c.job_id).where(drafts.c.id == ids[0])).scalar()
         conn.execute(drafts.update().where(drafts.c.id == ids[1]).values(
             flags=["fallback:opening", "fallback:ask"]))
-    at = page("generate", people[2])
+    at = page("generate", demo_people[2])
     at.session_state["g_job"] = job_id
     at.run()
     no_exception(at)
@@ -155,14 +148,14 @@ def test_the_drafts_of_the_job_show_which_slots_fell_back(store, people):
     assert list(table["fell back to your text"]) == ["opening, ask", "–"]
 
 
-def test_a_new_error_never_stands_above_an_old_finished_job(store, people, monkeypatch):
+def test_a_new_error_never_stands_above_an_old_finished_job(store, demo_people, monkeypatch):
     from helpers_drafts import make_drafts
 
     from brandvoice import generation
     from brandvoice.errors import ConfigError
 
     make_drafts(store, 1, brand="Ledgerly", created_by="mark")  # a finished generate job
-    at = page("generate", people[2]).run()
+    at = page("generate", demo_people[2]).run()
     assert any("finished" in c for c in texts(at, "caption"))
 
     def refuse(*a, **kw):
@@ -190,10 +183,10 @@ CSV = (b"Kontakt-ID;E-Post;Vorname;Firma\n1;dana@acme.example;Dana;Acme\n"
        b"2;lee@globex.example;Lee;Globex\n")
 
 
-def test_columns_are_mapped_in_the_page_and_the_mapping_is_saved(store, people, settings):
+def test_columns_are_mapped_in_the_page_and_the_mapping_is_saved(store, demo_people, settings):
     from brandvoice import crm
 
-    at = page("generate", people[2]).run()
+    at = page("generate", demo_people[2]).run()
     _upload(at, "kontakte.csv", CSV)
     no_exception(at)
     errors = " ".join(texts(at, "error"))
@@ -220,7 +213,7 @@ def test_columns_are_mapped_in_the_page_and_the_mapping_is_saved(store, people, 
         p.name for p in (settings.home / "uploads" / "crm").iterdir()) / "kontakte.csv")
     assert crm.saved_mapping(settings, header) == {"email": "E-Post", "first_name": "Vorname"}
     # The next export with the same columns is read with it at once.
-    again = page("generate", people[2]).run()
+    again = page("generate", demo_people[2]).run()
     _upload(again, "kontakte-december.csv", CSV + b"3;mei@hooli.example;Mei;Hooli\n")
     no_exception(again)
     assert not texts(again, "error") and _metrics(again)["Contacts"] == "3"

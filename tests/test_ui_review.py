@@ -7,17 +7,11 @@ import time
 import pytest
 from helpers_drafts import make_drafts
 from ui_harness import (
-    demo_users,
     fast_passwords,  # noqa: F401 - autouse fixture
     no_exception,
     page,
     texts,
 )
-
-
-@pytest.fixture
-def people(store):
-    return demo_users(store)
 
 
 class Guard:
@@ -47,26 +41,26 @@ def _buttons(at) -> list[str]:
     return [b.label for b in at.button]
 
 
-def test_empty_queue_says_how_to_fill_it(store, people):
-    at = page("review", people[1]).run()
+def test_empty_queue_says_how_to_fill_it(store, demo_people):
+    at = page("review", demo_people[1]).run()
     no_exception(at)
     assert any("queue is empty" in i for i in texts(at, "info"))
 
 
-def test_marketer_reads_but_cannot_approve(store, people):
+def test_marketer_reads_but_cannot_approve(store, demo_people):
     make_drafts(store, 3, created_by="mark")
-    at = page("review", people[2]).run()
+    at = page("review", demo_people[2]).run()
     no_exception(at)
     assert "Approve" not in _buttons(at) and "Save edit" not in _buttons(at)
     assert at.text_area[0].disabled
     assert any("reviewers approve" in c for c in texts(at, "caption"))
 
 
-def test_reviewer_edits_checks_and_approves(store, people, guard):
+def test_reviewer_edits_checks_and_approves(store, demo_people, guard):
     from brandvoice import review
 
     ids = make_drafts(store, 3, created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     no_exception(at)
     assert "Approve" in _buttons(at)
     body = at.text_area[0]
@@ -87,7 +81,7 @@ def test_reviewer_edits_checks_and_approves(store, people, guard):
     assert any("Another reviewer approves it." in c for c in texts(at, "caption"))
     d = review.get_draft(store, ids[0])
     assert d["state"] == "pending" and "short call" in d["body"]
-    other = page("review", people[0]).run()  # the admin, who did not write the edit
+    other = page("review", demo_people[0]).run()  # the admin, who did not write the edit
     no_exception(other)
     assert not other.button(key=f"approve_{ids[0]}").disabled
     other.button(key=f"approve_{ids[0]}").click()
@@ -96,11 +90,11 @@ def test_reviewer_edits_checks_and_approves(store, people, guard):
     assert review.get_draft(store, ids[0])["state"] == "approved"
 
 
-def test_reject_with_reason(store, people):
+def test_reject_with_reason(store, demo_people):
     from brandvoice import review
 
     ids = make_drafts(store, 2, created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     at.selectbox(key=f"reason_{ids[0]}").select("tone")
     at.button(key=f"reject_{ids[0]}").click()
     at.run()
@@ -109,10 +103,10 @@ def test_reject_with_reason(store, people):
     assert d["state"] == "rejected" and d["reviews"][-1]["reason_code"] == "tone"
 
 
-def test_conflict_is_shown_and_the_text_kept(store, people):
+def test_conflict_is_shown_and_the_text_kept(store, demo_people):
     from brandvoice import review
 
-    admin, reviewer, _ = people
+    admin, reviewer, _ = demo_people
     ids = make_drafts(store, 1, created_by="mark")
     at = page("review", reviewer).run()
     at.text_area[0].input("My careful rewrite of this email, with enough words in it.")
@@ -133,11 +127,11 @@ def test_conflict_is_shown_and_the_text_kept(store, people):
     assert not texts(at, "warning")
 
 
-def test_bulk_approve_passed(store, people):
+def test_bulk_approve_passed(store, demo_people):
     from brandvoice import review
 
     make_drafts(store, 6, verdicts=("pass", "warn", "fail"), created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     at.button(key="bulk_preview").click()
     at.run()
     no_exception(at)
@@ -151,9 +145,9 @@ def test_bulk_approve_passed(store, people):
     assert review.list_queue(store, state="approved")[1] == 2
 
 
-def test_filters_and_guardrail_badges(store, people):
+def test_filters_and_guardrail_badges(store, demo_people):
     make_drafts(store, 4, verdicts=("pass", "fail"), created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     at.selectbox(key="q_verdict").select("fail")
     at.run()
     no_exception(at)
@@ -162,9 +156,9 @@ def test_filters_and_guardrail_badges(store, people):
     assert ":red-badge" in badges
 
 
-def test_ten_thousand_drafts_render_fast(store, people):
+def test_ten_thousand_drafts_render_fast(store, demo_people):
     make_drafts(store, 10_000, verdicts=("pass", "warn"), created_by="mark")
-    at = page("review", people[1])
+    at = page("review", demo_people[1])
     at.run()  # warm-up: imports and caches
     start = time.perf_counter()
     at.run()
@@ -175,10 +169,10 @@ def test_ten_thousand_drafts_render_fast(store, people):
     assert elapsed < 1.0, f"review page took {elapsed:.2f} s with 10,000 drafts"
 
 
-def test_reviewer_rechecks_an_edited_draft(store, people):
+def test_reviewer_rechecks_an_edited_draft(store, demo_people):
     from brandvoice import review
 
-    admin, reviewer, _ = people
+    admin, reviewer, _ = demo_people
     ids = make_drafts(store, 1, brand="Ledgerly", adapter=False, created_by="mark")
     review.edit(store, admin, ids[0], subject="Quick question, Dana",
                 body="Hi Dana, this is the best deal ever!!! Buy now.", expected_version=1)
@@ -193,11 +187,11 @@ def test_reviewer_rechecks_an_edited_draft(store, people):
     assert not any("text changed since" in c for c in texts(at, "caption"))
 
 
-def test_a_failing_draft_is_approved_only_with_a_reason(store, people):
+def test_a_failing_draft_is_approved_only_with_a_reason(store, demo_people):
     from brandvoice import review
 
     ids = make_drafts(store, 1, verdicts=("fail",), created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     at.button(key=f"approve_{ids[0]}").click()
     at.run()
     no_exception(at)
@@ -217,10 +211,10 @@ def test_a_failing_draft_is_approved_only_with_a_reason(store, people):
     assert any("approved (with your reason)" in s for s in texts(at, "success"))
 
 
-def test_an_edited_draft_is_checked_before_approval(store, people, guard):
+def test_an_edited_draft_is_checked_before_approval(store, demo_people, guard):
     from brandvoice import review
 
-    admin, reviewer, _ = people
+    admin, reviewer, _ = demo_people
     ids = make_drafts(store, 1, created_by="mark")
     review.edit(store, admin, ids[0], subject="Quick question, Dana",
                 body="Hi Dana, a short note about the close and then", expected_version=1)
@@ -239,9 +233,9 @@ def test_an_edited_draft_is_checked_before_approval(store, people, guard):
     assert at.text_area(key=f"approve_reason_{ids[0]}")
 
 
-def test_checks_are_in_plain_words_with_the_technical_name_in_the_tooltip(store, people):
+def test_checks_are_in_plain_words_with_the_technical_name_in_the_tooltip(store, demo_people):
     make_drafts(store, 1, verdicts=("warn",), created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     no_exception(at)
     badges = " ".join(texts(at, "markdown"))
     assert "Sounds like the brand" in badges and "Has the brand's footer" in badges
@@ -249,11 +243,11 @@ def test_checks_are_in_plain_words_with_the_technical_name_in_the_tooltip(store,
     assert "“tone/similarity”" in helps and "“policy/footer”" in helps
 
 
-def test_reject_reasons_are_plain_and_other_needs_words(store, people):
+def test_reject_reasons_are_plain_and_other_needs_words(store, demo_people):
     from brandvoice import review
 
     ids = make_drafts(store, 1, created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     box = at.selectbox(key=f"reason_{ids[0]}")
     assert box.options[:2] == [labels_of(review.REASON_CODES[0]), labels_of(review.REASON_CODES[1])]
     box.set_value("other")
@@ -274,12 +268,12 @@ def labels_of(code: str) -> str:
     return labels.reason_label(code)
 
 
-def test_slot_drafts_show_who_wrote_what_also_after_an_edit(store, people):
+def test_slot_drafts_show_who_wrote_what_also_after_an_edit(store, demo_people):
 
     from brandvoice import review
     from brandvoice.store import drafts
 
-    admin, reviewer, _ = people
+    admin, reviewer, _ = demo_people
     ids = make_drafts(store, 1, created_by="mark")
     parts = [{"where": "subject", "kind": "slot", "name": "subject", "text": "Your demo recap",
               "source": "model"},
@@ -305,7 +299,7 @@ def test_slot_drafts_show_who_wrote_what_also_after_an_edit(store, people):
     assert "<mark" in " ".join(str(h.proto.body) for h in again.get("html"))
 
 
-def test_crm_values_are_shown_as_text_never_as_markdown(store, people):
+def test_crm_values_are_shown_as_text_never_as_markdown(store, demo_people):
     import sqlalchemy as sa
 
     from brandvoice.store import contacts
@@ -317,7 +311,7 @@ def test_crm_values_are_shown_as_text_never_as_markdown(store, people):
                     activities=[{"type": "note", "timestamp": "2026-11-02",
                                  "detail": "![x](http://evil.example/x.png) *urgent*"}])
         conn.execute(contacts.update().where(contacts.c.id == row.id).values(data=data))
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     no_exception(at)
     html = " ".join(str(h.proto.body) for h in at.get("html"))
     # As typed in the CRM: no link, no image, no emphasis (and the email address not a link).
@@ -327,7 +321,7 @@ def test_crm_values_are_shown_as_text_never_as_markdown(store, people):
     assert not any("evil.example" in str(m.value) for m in at.markdown)
 
 
-def test_an_edit_is_kept_when_its_check_cannot_run(store, people, monkeypatch):
+def test_an_edit_is_kept_when_its_check_cannot_run(store, demo_people, monkeypatch):
     from brandvoice import review
     from brandvoice.errors import ModelError
     from brandvoice.ui import common
@@ -338,7 +332,7 @@ def test_an_edit_is_kept_when_its_check_cannot_run(store, people, monkeypatch):
 
     monkeypatch.setattr(common, "guard_for", broken)
     ids = make_drafts(store, 1, created_by="mark")
-    at = page("review", people[1]).run()
+    at = page("review", demo_people[1]).run()
     at.text_area[0].input("A careful rewrite, long enough to be a real email body.")
     at.run()
     at.button(key=f"save_check_{ids[0]}").click()

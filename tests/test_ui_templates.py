@@ -8,17 +8,11 @@ import shutil
 import pytest
 from ui_harness import (
     REPO,
-    demo_users,
     fast_passwords,  # noqa: F401 - autouse fixture
     no_exception,
     page,
     texts,
 )
-
-
-@pytest.fixture
-def people(store):
-    return demo_users(store)
 
 
 @pytest.fixture
@@ -29,14 +23,14 @@ def prompts(tmp_path, monkeypatch):
     return folder
 
 
-def _open(people, name: str):
-    at = page("templates", people[2]).run()
+def _open(demo_people, name: str):
+    at = page("templates", demo_people[2]).run()
     at.selectbox(key="t_name").set_value(name)
     return at.run()
 
 
-def test_discard_restores_the_saved_text(store, people, prompts):
-    at = _open(people, "after_demo")
+def test_discard_restores_the_saved_text(store, demo_people, prompts):
+    at = _open(demo_people, "after_demo")
     saved = (prompts / "after_demo.j2").read_text(encoding="utf-8")
     assert at.button(key="t_discard").disabled
     at.text_area[0].input(saved + "\n- Mention the weather.")
@@ -54,8 +48,8 @@ def test_discard_restores_the_saved_text(store, people, prompts):
     ("{% if company %}{{ company|shout }}{% endif %}", "no filter named 'shout'"),
     ("{% if company is shouty %}x{% endif %}", "no test named 'shouty'"),
 ])
-def test_save_refuses_unknown_filters_and_tests(store, people, prompts, addition, named):
-    at = _open(people, "after_demo")
+def test_save_refuses_unknown_filters_and_tests(store, demo_people, prompts, addition, named):
+    at = _open(demo_people, "after_demo")
     saved = (prompts / "after_demo.j2").read_text(encoding="utf-8")
     at.text_area[0].input(saved + addition)
     at.run()
@@ -67,8 +61,8 @@ def test_save_refuses_unknown_filters_and_tests(store, people, prompts, addition
     assert (prompts / "after_demo.j2").read_text(encoding="utf-8") == saved
 
 
-def test_slot_templates_show_their_slots_and_the_email(store, people, prompts):
-    at = _open(people, "ledgerly_after_demo")
+def test_slot_templates_show_their_slots_and_the_email(store, demo_people, prompts):
+    at = _open(demo_people, "ledgerly_after_demo")
     no_exception(at)
     assert any("Slot template" in m and "for Ledgerly" in m for m in texts(at, "markdown"))
     slots = next(d.value for d in at.dataframe if "slot" in d.value.columns)
