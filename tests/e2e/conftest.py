@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ from e2e_support import (  # noqa: E402
     PASSWORD,
     REPO,
     SCREENSHOTS,
-    free_port,
+    serve_app,
     skip_reason,
 )
 
@@ -120,41 +117,12 @@ def app_server(tmp_path_factory):
     from helpers_models import build_tiny_model
 
     tiny = build_tiny_model(tmp_path_factory.mktemp("e2e-tiny-model"))
-    port = free_port()
     env = dict(os.environ, BRANDVOICE_HOME=str(home), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", BRANDVOICE_BASE_MODEL=str(tiny),
                BRANDVOICE_QUANTIZATION="none")
     env.pop("BRANDVOICE_DB_URL", None)
-    log = (home / "streamlit.log").open("wb")
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail("streamlit did not start:\n" + (home / "streamlit.log").read_text()[-3000:])
-            time.sleep(0.2)
-        yield {"url": url, "home": home, "ready_s": time.monotonic() - started, **seeded}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with serve_app(home, env) as server:
+        yield {**server, "home": home, **seeded}
 
 
 @pytest.fixture(scope="session")

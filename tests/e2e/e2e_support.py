@@ -6,6 +6,12 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,3 +79,42 @@ def open_page(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
     page.get_by_role("heading", name=re.compile(title, re.I)).first.wait_for()
     idle(page)
+
+
+@contextmanager
+def serve_app(home: Path, env: dict[str, str]) -> Iterator[dict]:
+    """`streamlit run app.py` on a free local port for the workspace `home`, until the block ends:
+    yields {"url", "ready_s"} once the health check answers; fails with the server's log if it
+    stops or does not answer within a minute."""
+    port = free_port()
+    log = (home / "streamlit.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError("streamlit did not start:\n"
+                                   + (home / "streamlit.log").read_text()[-3000:])
+            time.sleep(0.2)
+        yield {"url": url, "ready_s": time.monotonic() - started}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -17,11 +17,9 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
-from e2e_support import REPO, copy_to_docs, free_port, idle, open_page, skip_reason
+from e2e_support import REPO, copy_to_docs, idle, open_page, serve_app, skip_reason
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     os.environ.get("BRANDVOICE_DOCS_SCREENSHOTS") != "1",
@@ -49,29 +47,8 @@ def demo_server(tmp_path_factory):
                            capture_output=True, text=True, timeout=600)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     print(setup.stdout)
-    port = free_port()
-    log = (home / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.address",
-         "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield {"url": url, "home": home}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with serve_app(home, env) as server:
+        yield {"url": server["url"], "home": home}
 
 
 def _sign_in(page, url: str, username: str) -> None:
