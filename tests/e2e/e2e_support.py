@@ -57,6 +57,9 @@ def copy_to_docs(names: list[str]) -> None:
 def idle(page) -> None:
     """Wait until Streamlit finished the current run (the status widget disappears)."""
     page.wait_for_timeout(300)
+    # The app root carries the script's run state; the status widget shows only after a delay.
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=120_000)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
