@@ -287,6 +287,13 @@ def prompt_text(tokenizer: Any, system: str, user: str) -> str:
     return f"{system}\n\n{user}\n\n### Email\n"
 
 
+def prompt_prefix(tokenizer: Any, system: str) -> str:
+    """The text every prompt with this system prompt starts with, whatever the user's text."""
+    mark = "\x00brandvoice\x00"
+    text = prompt_text(tokenizer, system, mark)
+    return text[:text.index(mark)] if mark in text else ""
+
+
 def training_text(tokenizer: Any, system: str, user: str, answer: str) -> tuple[str, str]:
     """(prompt, prompt + answer + end marker) in the exact shape generation will use."""
     prompt = prompt_text(tokenizer, system, user)

@@ -685,8 +685,8 @@ def test_repeated_prompts_share_their_prefill_and_one_line_stops_at_the_break(ti
     alone = [local._generate(model, tok, [p], None, **kw)[0][0] for p in (a, b)]
     shared = [r[0] for r in local._generate(model, tok, [a, a, b, b], None, **kw)]
     assert shared == [alone[0], alone[0], alone[1], alone[1]]
-    assert local._shared_prefill(model, tok, [a, b], tok([a, b], return_tensors="pt",
-                                                          padding=True)) is None
+    assert local._shared_prefill(model, [a, b], tok([a, b], return_tensors="pt",
+                                                     padding=True)) is None
     lines = local._FirstLine(tok, 0)
     nl = tok("\n", add_special_tokens=False)["input_ids"][-1]
     word = tok("Hello", add_special_tokens=False)["input_ids"]
@@ -694,3 +694,34 @@ def test_repeated_prompts_share_their_prefill_and_one_line_stops_at_the_break(ti
     assert lines.break_at(word) is None
     for text, n, _, _ in local._generate(model, tok, [a, b], None, one_line=True, **kw):
         assert "\n" not in text.strip() and n <= 12
+
+
+def test_a_shared_prefix_is_read_once_and_rows_keep_their_own_budgets(tiny_model_dir):
+    """The system turn every prompt starts with is read once for the batch (padding goes after
+    it): no greedy answer changes. Prompts of different budgets share one loop, each row stopping
+    at its own budget."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from brandvoice import models
+    from brandvoice.generation import local
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    system = "You write short emails for Ledgerly."
+    prompts = [models.prompt_text(tok, system, u) for u in
+               ("Write the opening line.", "Write the subject line, please.", "Ask one question.")]
+    prefix = models.prompt_prefix(tok, system)
+    assert prefix and all(p.startswith(prefix) for p in prompts)
+    enc, n = local._encode(tok, prompts, prefix)
+    assert n == len(tok(prefix, add_special_tokens=False)["input_ids"])
+    assert (enc["attention_mask"][:, :n] == 1).all()  # the prefix, unpadded, in every row
+    kw = dict(temperature=0.0, top_k=0, top_p=1.0, repetition_penalty=1.1)
+    alone = [local._generate(model, tok, [p], None, max_new_tokens=b, **kw)[0]
+             for p, b in zip(prompts, (4, 12, 7), strict=True)]
+    together = local._generate(model, tok, prompts, None, max_new_tokens=[4, 12, 7], prefix=prefix,
+                               **kw)
+    assert [r[0] for r in together] == [r[0] for r in alone]
+    assert [r[1] for r in together] == [r[1] for r in alone]
+    assert all(r[1] <= b for r, b in zip(together, (4, 12, 7), strict=True))
+    # A prefix that a prompt does not start with is not used (plain left padding).
+    assert local._encode(tok, prompts + ["Something else"], prefix)[1] == 0
