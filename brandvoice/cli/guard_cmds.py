@@ -74,6 +74,29 @@ def brand_emails(path: Path, brand: str | None):
     return brand, train, test, others, problems
 
 
+def _match_contacts(rows: list[dict], crm_path, activities_path) -> tuple[list[dict], list[dict]]:
+    """Each draft's contact (from the CRM export when given, by key or email; else the draft's own
+    columns) and the batch whose data must not leak into another contact's draft."""
+    contacts = [contact_of(r) for r in rows]
+    if not crm_path:
+        return contacts, contacts
+    from brandvoice import crm
+
+    result = crm.import_contacts(crm_path, activities=activities_path)
+    by_email = {str(c.get("email", "")).lower(): c for c in result.contacts}
+    by_key = {str(c.get("key", "")): c for c in result.contacts}
+    unmatched = 0
+    for i, (row, own) in enumerate(zip(rows, contacts, strict=True)):
+        hit = by_key.get(row.get("key", "").strip()) or by_email.get(row.get("email", "").strip().lower())
+        if hit is None:
+            unmatched += 1
+        contacts[i] = hit or own
+    if unmatched:
+        click.echo(f"{unmatched} draft(s) matched no contact in {crm_path} (by key or email); "
+                   "they are checked against their own columns.", err=True)
+    return contacts, result.contacts + [c for c in contacts if c not in result.contacts]
+
+
 @main.command("check")
 @click.option("--drafts", "drafts_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="CSV with subject and body columns (+ optional email, first_name, company, ... ).")
@@ -98,24 +121,7 @@ def check_cmd(drafts_path, brand, emails_path, crm_path, activities_path, out_pa
     rows, header, skipped = read_drafts(path)
     if skipped:
         click.echo(f"{path.name}: {len(skipped)} row(s) skipped (first: {skipped[0]}).", err=True)
-    contacts = [contact_of(r) for r in rows]
-    batch = contacts
-    if crm_path:
-        from brandvoice import crm
-
-        result = crm.import_contacts(crm_path, activities=activities_path)
-        by_email = {str(c.get("email", "")).lower(): c for c in result.contacts}
-        by_key = {str(c.get("key", "")): c for c in result.contacts}
-        unmatched = 0
-        for i, (row, own) in enumerate(zip(rows, contacts, strict=True)):
-            hit = by_key.get(row.get("key", "").strip()) or by_email.get(row.get("email", "").strip().lower())
-            if hit is None:
-                unmatched += 1
-            contacts[i] = hit or own
-        batch = result.contacts + [c for c in contacts if c not in result.contacts]
-        if unmatched:
-            click.echo(f"{unmatched} draft(s) matched no contact in {crm_path} (by key or email); "
-                       "they are checked against their own columns.", err=True)
+    contacts, batch = _match_contacts(rows, crm_path, activities_path)
     s = settings()
     kwargs: dict = {}
     if emails_path:

@@ -100,6 +100,40 @@ def _brand(brand: str | None, adapter) -> str:
     raise ConfigError("Generating with a base model needs a brand name.", hint="Pass --brand NAME.")
 
 
+def _input_paths(crm: str | Path, activities: str | Path | None) -> dict[str, str]:
+    """The CRM and activities files, resolved; a missing one is an InputError naming it."""
+    paths = {}
+    for label, value in (("CRM file", crm), ("activities file", activities)):
+        if value is None:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise InputError(f"{label} {value} does not exist.", hint="Check the path.")
+        paths[label] = str(path.resolve())
+    return paths
+
+
+def _usable_contacts(info, paths: dict[str, str], mapping, skip_incomplete: bool) -> dict:
+    """The template's completeness gate over the CRM file: an InputError when no contact can be
+    used, or when some cannot and incomplete rows are not to be skipped."""
+    from brandvoice import crm as crm_mod
+    from brandvoice import prompting
+
+    result = crm_mod.import_contacts(paths["CRM file"], activities=paths.get("activities file"),
+                                     mapping=mapping)
+    gate = prompting.completeness(info, result.contacts)
+    missing = gate.get("missing") or {}
+    if missing and not skip_incomplete:
+        raise InputError(f"{len(missing)} contact(s) lack fields template {info.name!r} needs.",
+                         problems=_missing_lines(gate, paths["CRM file"]),
+                         hint="Fill in those fields in the CRM export, or skip incomplete rows.")
+    if not gate.get("ok"):
+        raise InputError(f"No contact in {paths['CRM file']} can be used with template {info.name!r}.",
+                         problems=(result.problems + _missing_lines(gate, paths["CRM file"]))[:50],
+                         hint="Check the column mapping and the template's required fields.")
+    return gate
+
+
 def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
            activities: str | Path | None = None, template: str, adapter: str | None = None,
            base_model: str | None = None, brand: str | None = None,
@@ -107,7 +141,6 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
            mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True) -> int:
     """Validate the inputs (template, adapter, CRM file, completeness) and queue a generate job as
     `actor` (a marketer or an admin: the creator of every draft of the job; audited)."""
-    from brandvoice import crm as crm_mod
     from brandvoice import prompting
 
     require(store, actor, "generate", action="generate drafts")
@@ -128,26 +161,8 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
 
         models.resolve(base_model)
     brand_name = _brand(brand, adapter_info)
-    paths = {}
-    for label, value in (("CRM file", crm), ("activities file", activities)):
-        if value is None:
-            continue
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise InputError(f"{label} {value} does not exist.", hint="Check the path.")
-        paths[label] = str(path.resolve())
-    result = crm_mod.import_contacts(paths["CRM file"], activities=paths.get("activities file"),
-                                     mapping=mapping)
-    gate = prompting.completeness(info, result.contacts)
-    missing = gate.get("missing") or {}
-    if missing and not skip_incomplete:
-        raise InputError(f"{len(missing)} contact(s) lack fields template {info.name!r} needs.",
-                         problems=_missing_lines(gate, paths["CRM file"]),
-                         hint="Fill in those fields in the CRM export, or skip incomplete rows.")
-    if not gate.get("ok"):
-        raise InputError(f"No contact in {paths['CRM file']} can be used with template {info.name!r}.",
-                         problems=(result.problems + _missing_lines(gate, paths["CRM file"]))[:50],
-                         hint="Check the column mapping and the template's required fields.")
+    paths = _input_paths(crm, activities)
+    gate = _usable_contacts(info, paths, mapping, skip_incomplete)
     if config.backend == "openai":
         from brandvoice.generation.backends import open_backend
 

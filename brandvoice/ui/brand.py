@@ -262,18 +262,12 @@ def _score_chart(scored, sel: dict[str, Any], label: str, status_scale) -> Any:
 
 
 # --- training -------------------------------------------------------------------------------------
-def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
-                quantile: float, min_sends: int, mode: str) -> bool:
-    """The training form; False when starting a job failed in this run (the error is shown)."""
-    from brandvoice import review, training
+def _selection_summary(brand: str, data: dict[str, Any], selected: int,
+                       problem: str | None) -> None:
+    """What the selection gives training, and what to expect from a small one."""
+    from brandvoice import training
 
-    st.subheader("Train an adapter")
-    if not common.can("train", user):
-        st.info("Marketers and admins train adapters.")
-        return True
-    selected = data["selection"].get("counts", {}).get("selected", 0)
     split = data.get("split") or {}
-    problem = brand_problem(brand)
     if problem is None:
         st.write(f"**{selected}** emails of **{common.md_escape(brand)}** are selected (Past "
                  f"emails tab): **{split.get('train', 0)}** to learn from and "
@@ -284,10 +278,10 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
         st.warning("**What to expect from this selection**\n\n"
                    + "\n".join(f"- {common.md_escape(n)}" for n in notes),
                    icon=":material/info:")
-    settings = common.settings()  # the workspace's base model and quantization, as the CLI's
-    defaults = training.TrainConfig(brand=brand or "x", emails=str(path),
-                                    base_model=settings.base_model,
-                                    quantization=settings.quantization)
+
+
+def _hyperparameters(defaults) -> tuple[float, int, float, str, bool]:
+    """The form's settings: (epochs, LoRA rank, learning rate, quantization, feedback drafts)."""
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5, key="t_epochs")
     ranks = [4, 8, 16, 32]
@@ -302,6 +296,26 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
     feedback = st.checkbox("Add the approved (and edited) drafts from the review queue",
                            value=True, key="t_feedback",
                            help="The feedback loop: reviewed drafts teach the next version.")
+    return epochs, rank, lr, quant, feedback
+
+
+def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
+                quantile: float, min_sends: int, mode: str) -> bool:
+    """The training form; False when starting a job failed in this run (the error is shown)."""
+    from brandvoice import review, training
+
+    st.subheader("Train an adapter")
+    if not common.can("train", user):
+        st.info("Marketers and admins train adapters.")
+        return True
+    selected = data["selection"].get("counts", {}).get("selected", 0)
+    problem = brand_problem(brand)
+    _selection_summary(brand, data, selected, problem)
+    settings = common.settings()  # the workspace's base model and quantization, as the CLI's
+    defaults = training.TrainConfig(brand=brand or "x", emails=str(path),
+                                    base_model=settings.base_model,
+                                    quantization=settings.quantization)
+    epochs, rank, lr, quant, feedback = _hyperparameters(defaults)
     live = jobview.running("train")
     why_not = problem or (
         "No email is selected: lower “Min sends” or “Keep above quantile”, or choose another "
