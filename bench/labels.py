@@ -31,7 +31,7 @@ POOL = RESULTS / "label_pool.jsonl"
 WORK = REPO / "bench" / ".labelling"
 LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
 KEEP = ("key", "origin", "brand", "template", "mode", "k", "model", "contact", "activities",
-        "subject", "body", "slots", "verdict")
+        "subject", "body", "slots", "verdict", "tag")
 
 
 def load(path: Path) -> list[dict]:

@@ -90,7 +90,8 @@ def ensure_adapter(store, brand: str, spec: dict, timings: dict):
 
 
 def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path | None = None,
-            activities: Path | None = None, overrides: dict | None = None) -> tuple[dict, list[dict]]:
+            activities: Path | None = None, overrides: dict | None = None,
+            tag: str = "") -> tuple[dict, list[dict]]:
     """One generation job; (timing, drafts as records)."""
     from brandvoice import generation, worker
 
@@ -109,8 +110,11 @@ def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path 
     timing = {"brand": brand, "template": template.name, "mode": template.kind, "k": k,
               "model": adapter.label if adapter is not None else "base",
               "drafts": job["result"]["drafts"], "seconds": round(seconds, 1),
-              "new_tokens": run["new_tokens"], "tokens_per_s": run["tokens_per_s"]}
-    return timing, job_records(store, job_id, brand, template.name, template.kind, k)
+              "new_tokens": run["new_tokens"], "tokens_per_s": run["tokens_per_s"], "tag": tag}
+    records = job_records(store, job_id, brand, template.name, template.kind, k)
+    for r in records:
+        r["tag"] = tag
+    return timing, records
 
 
 def job_records(store, job_id: int, brand: str, template: str, mode: str, k: int) -> list[dict]:
@@ -193,7 +197,8 @@ def cmd_run(args) -> None:
                     log(f"{brand} {template.name} ({template.kind}) {model} k={k}")
                     timing, recs = run_job(store, brand, spec, template,
                                            adapter if model == "adapter" else None, k,
-                                           overrides=dict(kv.split("=", 1) for kv in args.set))
+                                           overrides=dict(kv.split("=", 1) for kv in args.set),
+                                           tag=args.tag)
                     timings["jobs"].append(timing)
                     records += recs
                     log(f"  {timing['drafts']} drafts in {timing['seconds']} s")
@@ -214,7 +219,7 @@ def cmd_run(args) -> None:
 
 
 def _job(r: dict) -> tuple:
-    return r["brand"], r["template"], r["mode"], r["k"], r["model"]
+    return r["brand"], r["template"], r["mode"], r["k"], r["model"], r.get("tag", "")
 
 
 def merge(out: Path, records: list[dict], timings: dict) -> None:
@@ -253,6 +258,8 @@ def main() -> None:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="a generation setting for every job (e.g. temperature=1.0)")
     run.add_argument("--out", default=str(DRAFTS))
+    run.add_argument("--tag", default="", help="a name for this run's setting (its own table row; "
+                     "a run under the same name replaces it)")
     sub.add_parser("report")
     args = ap.parse_args()
     if args.cmd == "run":

@@ -56,9 +56,9 @@ def summarise(drafts: list[dict], labels: dict[str, dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for d in drafts:
         model = "base" if str(d.get("model", "")).startswith("base:") else "adapter"
-        groups[(d["brand"], d["mode"], model, d["k"])].append(d)
+        groups[(d["brand"], d["mode"], model, d["k"], d.get("tag", ""))].append(d)
     rows = []
-    for (brand, mode, model, k), ds in sorted(groups.items()):
+    for (brand, mode, model, k, tag), ds in sorted(groups.items()):
         lab = [labels[d["key"]] for d in ds if d["key"] in labels]
         slots = [s for d in ds for s in d.get("slots", [])]
         model_slots = [s for s in slots if s["source"] == "model"]
@@ -67,7 +67,7 @@ def summarise(drafts: list[dict], labels: dict[str, dict]) -> list[dict]:
         checks = [structure_ok(d) for d in ds]
         invented = sum(1 for lb in lab if re.search(r"invent|made.up", lb.get("reason", ""), re.I))
         rows.append({
-            "brand": brand, "mode": mode, "model": model, "k": k, "drafts": len(ds),
+            "brand": brand, "mode": mode, "model": model, "k": k, "tag": tag, "drafts": len(ds),
             "labelled": len(lab), "usable": sum(lb["score"] >= 4 for lb in lab),
             "usable_rate": round(sum(lb["score"] >= 4 for lb in lab) / len(lab), 3) if lab else None,
             "slots": len(slots), "model_slots": len(model_slots),
@@ -87,7 +87,8 @@ def _pct(n, d) -> str:
 
 def _timing(runs: dict, r: dict) -> str:
     jobs = [j for j in runs.get("jobs", []) if j["brand"] == r["brand"] and j["mode"] == r["mode"]
-            and j["k"] == r["k"] and (j["model"] == "base") == (r["model"] == "base")]
+            and j["k"] == r["k"] and (j["model"] == "base") == (r["model"] == "base")
+            and j.get("tag", "") == r.get("tag", "")]
     seconds, drafts = sum(j["seconds"] for j in jobs), sum(j["drafts"] for j in jobs)
     return f"{seconds / drafts:.1f}" if drafts else "–"
 
@@ -130,7 +131,8 @@ def table(rows: list[dict], runs: dict) -> str:
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(
-            f"| {r['brand']} | {r['mode']} | {r['model']} | {r['k']} | {r['drafts']} ({r['labelled']}) "
+            f"| {r['brand']} | {r['mode']} | {r['model']}{' · ' + r['tag'] if r.get('tag') else ''} "
+            f"| {r['k']} | {r['drafts']} ({r['labelled']}) "
             f"| {_pct(r['usable'], r['labelled'])} | "
             + (f"{_pct(r['model_slots'], r['slots'])} | {_pct(r['good_slots'], r['judged_slots'])} | "
                if r["slots"] else "– | – | ")
@@ -144,6 +146,30 @@ def table(rows: list[dict], runs: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def by_kind(labels: dict[str, dict]) -> list[dict]:
+    """Of the slots an adapter wrote (every read slot draft without a tag), how many readers
+    judged good, by brand and slot kind: what a brand policy's [slots] model_kinds is set from."""
+    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for lb in labels.values():
+        if lb.get("mode") != "slots" or lb.get("tag") or lb.get("origin", "pipeline") != "pipeline" \
+                or str(lb.get("model", "")).startswith("base:"):
+            continue
+        for s in lb.get("slots", []):
+            if s.get("source") == "model" and s.get("good") is not None:
+                c = counts[(lb["brand"], s["kind"])]
+                c[0] += 1
+                c[1] += bool(s["good"])
+    return [{"brand": b, "kind": k, "judged": n, "good": g, "good_rate": round(g / n, 3)}
+            for (b, k), (n, g) in sorted(counts.items())]
+
+
+def kind_table(kinds: list[dict]) -> str:
+    """The README lines of `by_kind`."""
+    cells = "; ".join(f"{r['brand']} {r['kind']} {r['good']}/{r['judged']} ({r['good_rate']:.0%})"
+                      for r in kinds)
+    return f"\nModel-written slots judged good, by brand and kind (k = 1 and 4, before any policy): {cells}.\n"
+
+
 def report() -> dict:
     """Write bench/results/quality.json and the README table; return the result."""
     drafts = load(DRAFTS)
@@ -151,13 +177,14 @@ def report() -> dict:
     runs = json.loads((RESULTS / "quality_runs.json").read_text()) \
         if (RESULTS / "quality_runs.json").is_file() else {}
     rows = summarise(drafts, labels)
-    result = {"rows": rows, "runs": runs, "drafts": len(drafts),
+    kinds = by_kind(labels)
+    result = {"rows": rows, "by_kind": kinds, "runs": runs, "drafts": len(drafts),
               "labelled": sum(d["key"] in labels for d in drafts)}
     (RESULTS / "quality.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     text = README.read_text(encoding="utf-8")
     if BEGIN in text and END in text:
         pre, rest = text.split(BEGIN, 1)
-        body = protocol(labels, drafts) + table(rows, runs)
+        body = protocol(labels, drafts) + table(rows, runs) + kind_table(kinds)
         README.write_text(f"{pre}{BEGIN}\n{body}{END}{rest.split(END, 1)[1]}",
                           encoding="utf-8")
     print(table(rows, runs))

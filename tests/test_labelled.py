@@ -28,7 +28,7 @@ def test_the_labelled_set_covers_brands_modes_models_and_origins():
         assert r["score"] in (1, 2, 3, 4, 5) and r["reason"].strip(), r["key"]
         assert r["brand"] in ("Ledgerly", "Bright Bean") and r["subject"] and r["body"], r["key"]
         for s in r.get("slots") or []:
-            assert s["source"] in ("model", "fallback"), r["key"]
+            assert s["source"] in ("model", "fallback", "template"), r["key"]
             if s["source"] == "model":
                 assert s["good"] in (True, False), r["key"]
     pipeline = [r for r in rows if r["origin"] == "pipeline"]

@@ -157,6 +157,42 @@ def test_one_brief_is_generated_once_for_contacts_that_share_it(guard):
     assert w.backend.calls == 1 and w.tokens == 2 * 3 * 5  # two briefs x k, shared by both
 
 
+def test_the_brand_policy_keeps_the_template_text_for_the_kinds_it_names(guard, tmp_path):
+    """[slots] model_kinds: the model is not asked for the other kinds; those slots keep the
+    template's words, marked "template" (not a fallback: no candidate failed)."""
+    from brandvoice.guardrails.policy import Policy
+    from brandvoice.ui import draftview
+
+    guard.policy = Policy("Acme", {**guard.policy.raw, "slots": {"model_kinds": ["subject"]}})
+    w = writer(guard, {"subject": ["About the pricing guide you picked up"],
+                       "opening": ["You picked up the pricing guide."]}, k=2)
+    (filled,) = w.fill([(skeleton(), CONTACT, 0)])
+    by = {c.name: c for c in filled["choices"]}
+    assert by["subject"].source == "model"
+    assert by["opening"].source == "template" and not by["opening"].candidates
+    assert "model_kinds" in by["opening"].reason
+    assert filled["body"].startswith("Hi Dana,\n\nThanks for downloading the pricing guide.")
+    assert w.tokens == 2 * 5  # only the subject's k candidates were asked for
+    assert "opening" not in filled["prompts"]
+    assert draftview.fallbacks(filled["parts"]) == []
+    guard.policy = Policy("Acme", {**guard.policy.raw, "slots": {"model_kinds": []}})
+    w = writer(guard, {"subject": ["About the pricing guide you picked up"]}, k=2)
+    (filled,) = w.fill([(skeleton(), CONTACT, 0)])
+    assert {c.source for c in filled["choices"]} == {"template"} and w.backend.calls == 0
+
+
+def test_a_policy_naming_an_unknown_slot_kind_is_a_clear_error(tmp_path):
+    from brandvoice.errors import ConfigError
+    from brandvoice.guardrails.policy_file import parse_file
+
+    path = tmp_path / "acme.toml"
+    path.write_text('[slots]\nmodel_kinds = ["opening", "closing"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"acme.toml, line 2: key 'slots.model_kinds' names "
+                                          r"unknown slot kinds: closing") as err:
+        parse_file(path)
+    assert "subject, opening, ask" in err.value.hint
+
+
 def test_clean_and_agreement():
     assert clean('Subject: "Your guide is here"\nmore', "subject", 8) == "Your guide is here"
     assert clean("One two three. Four five six seven eight nine.", "opening", 5) == "One two three."

@@ -81,7 +81,7 @@ class Loop:
         self.guard = None
         self.store_results = None  # guardrails.store_results, with the guard
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
-        self.slot_sources: list[str] = []  # "model" / "fallback" of every slot written this run
+        self.slot_sources: list[str] = []  # "model" / "fallback" / "template" of every slot this run
         self.batch_contacts: list[dict] | None = None  # every contact of the job (leakage check)
 
     # --- planning ------------------------------------------------------------------------------
@@ -334,6 +334,7 @@ class Loop:
                 "drafts_per_min": round(60 * rate, 2) if rate else None,
                 "eta_s": round(left / rate, 1) if rate and left is not None else None,
                 "slots_model": slots.count("model"), "slots_fallback": slots.count("fallback"),
+                "slots_template": slots.count("template"),
                 "serving": self.backend.info if self.backend else {}}
 
     def run(self, people: list[tuple[int, dict]], *, render, system: str) -> dict[str, Any]:

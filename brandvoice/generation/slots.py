@@ -43,7 +43,7 @@ class SlotChoice:
     name: str
     kind: str
     text: str
-    source: str  # "model" | "fallback"
+    source: str  # "model" | "fallback" (no candidate passed) | "template" (kept by the policy)
     reason: str
     candidates: list[dict]
 
@@ -106,6 +106,13 @@ def pick(cands: list[Candidate]) -> Candidate | None:
     return max(ok, key=lambda c: (round(c.agreement, 2), c.mean_logprob or -99.0, -len(c.text)))
 
 
+def kept(spec) -> SlotChoice:
+    """A slot the brand policy keeps in the template's words (the model is not asked)."""
+    return SlotChoice(spec.name, spec.kind, spec.fallback, "template",
+                      f"the brand policy keeps the template's text for {spec.kind} slots "
+                      "([slots] model_kinds)", [])
+
+
 def _why_not(cands: list[Candidate]) -> str:
     counts: dict[str, int] = {}
     for c in cands:
@@ -135,6 +142,12 @@ class SkeletonWriter:
         self.k, self.seed = k, seed
         self.system = prompting.slot_system_prompt(brand)
         self.tokens = 0
+        # the brand policy's [slots] model_kinds: the kinds the model may write (None: all)
+        self.model_kinds = getattr(getattr(guard, "policy", None), "slot_model_kinds", None)
+
+    def writes(self, spec) -> bool:
+        """Whether the model writes this slot (the brand policy may keep the template's text)."""
+        return self.model_kinds is None or spec.kind in self.model_kinds
 
     def brief_of(self, spec, contact: dict) -> str:
         """The slot brief for one contact (campaign from the template, audience from the row)."""
@@ -201,6 +214,9 @@ class SkeletonWriter:
         for skeleton, contact, variant in items:
             row = []
             for spec in skeleton.slots:
+                if not self.writes(spec):
+                    row.append(None)
+                    continue
                 key = (self.brief_of(spec, contact), variant)
                 briefs.setdefault(key, SlotBrief(spec.kind, spec.words, key[0], variant))
                 row.append(key)
@@ -209,7 +225,7 @@ class SkeletonWriter:
         memo: dict = {}
         out = []
         for (skeleton, contact, _variant), row in zip(items, keys, strict=True):
-            choices = [self.choose(spec, contact, briefs[key], memo)
+            choices = [self.choose(spec, contact, briefs[key], memo) if key else kept(spec)
                        for spec, key in zip(skeleton.slots, row, strict=True)]
             texts = {c.name: c.text for c in choices if c.source == "model"}
             sources = {c.name: c.source for c in choices}
@@ -217,6 +233,6 @@ class SkeletonWriter:
             out.append({"subject": subject, "body": body, "choices": choices,
                         "parts": skeleton.parts(texts, sources),
                         "prompts": json.dumps({c.name: k[0] for c, k in zip(choices, row,
-                                                                              strict=True)},
+                                                                              strict=True) if k},
                                               ensure_ascii=False)})
         return out

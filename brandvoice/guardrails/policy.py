@@ -69,6 +69,10 @@ class Policy:
         self.tone = t("tone")
         # What a draft's model-written text is worth before a person read it (see default.toml).
         self.model_text: str = t("quality").get("model_text", "warn")
+        # The slot kinds the model may write for this brand (None: every kind); the others keep
+        # the template's text. Set from reading the model's slots (see default.toml).
+        kinds = t("slots").get("model_kinds")
+        self.slot_model_kinds: frozenset[str] | None = None if kinds is None else frozenset(kinds)
         self.personalization = t("personalization")
         # the brand's standard sign-off and footer, for code that assembles the final email
         self.signature: str = t("brand").get("signature", "")

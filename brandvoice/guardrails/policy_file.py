@@ -38,6 +38,7 @@ SCHEMA: dict[str, dict[str, str]] = {
               "names": LIST, "inherit": BOOL},
     "tone": {"k": INT, "target": STR, "min_recall": NUM, "warn_band": NUM},
     "quality": {"model_text": "status"},
+    "slots": {"model_kinds": LIST},
     "personalization": {"ngram": INT, "max_list_items": INT, "max_repeats": INT,
                         "injection_phrases": LIST, "greeting_words": LIST,
                         "allowed_placeholders": LIST, "inherit": BOOL},
@@ -136,6 +137,13 @@ def _validate_keys(path, text, table, values: dict, schema: dict, index=None) ->
             raise _fail(path, text, table, key, f"must be {expect} (got {value!r}).",
                         "Fix the value; see guardrails/README.md for the format.", index)
         choices = CHOICES.get((table, key))
+        if (table, key) == ("slots", "model_kinds"):
+            from brandvoice.prompting import SLOT_KINDS
+
+            unknown = [v for v in value if v not in SLOT_KINDS]
+            if unknown:
+                raise _fail(path, text, table, key, f"names unknown slot kinds: {', '.join(unknown)}.",
+                            f"Use some of: {', '.join(SLOT_KINDS)} (or [] for none).", index)
         if choices and value not in choices:
             raise _fail(path, text, table, key, f"must be one of {', '.join(choices)} (got {value!r}).",
                         "Fix the value.", index)

@@ -25,6 +25,9 @@ def _piece(part: dict[str, Any]) -> str:
     name = html.escape(str(part.get("name") or "slot"))
     if part.get("source") == "model":
         return f'<mark style="{MODEL_STYLE}" title="Slot “{name}”: written by the model">{text}</mark>'
+    if part.get("source") == "template":
+        return (f'<span title="Slot “{name}”: the brand policy keeps your template\'s text for this '
+                f'kind of slot">{text}</span>')
     return (f'<span style="{FALLBACK_STYLE}" title="Slot “{name}”: the model\'s candidates did '
             f'not pass, so your template\'s text stands">{text}</span>')
 
@@ -50,4 +53,4 @@ def show(subject: str, body: str, parts: list[dict[str, Any]] | None = None, *,
 def fallbacks(parts: list[dict[str, Any]] | None) -> list[str]:
     """The names of the slots that kept the template's fallback text."""
     return [str(p.get("name")) for p in parts or []
-            if p.get("kind") == "slot" and p.get("source") != "model"]
+            if p.get("kind") == "slot" and p.get("source") not in ("model", "template")]

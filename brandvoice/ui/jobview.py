@@ -80,9 +80,11 @@ def _generate_metrics(job: dict[str, Any]) -> None:
     else:
         cols[3].metric("Time left", eta_text(eta) if live else "–")
     model, fallback = m.get("slots_model") or 0, m.get("slots_fallback") or 0
-    if model or fallback:
+    kept = m.get("slots_template") or 0
+    if model or fallback or kept:
         st.caption(f"Slots written by the model: **{model}** · fell back to your template's text: "
-                   f"**{fallback}**")
+                   f"**{fallback}**" + (f" · kept in your template's words by the brand policy: "
+                                        f"**{kept}**" if kept else ""))
 
 
 def _train_metrics(job: dict[str, Any]) -> None:
