@@ -5,6 +5,7 @@ from brandvoice.cli import (  # noqa: F401 - importing registers the commands
     gen_cmds,
     guard_cmds,
     jobs_cmds,
+    models_cmds,
     review_cmds,
     template_cmds,
     train_cmds,

