@@ -19,6 +19,7 @@ from brandvoice.guardrails.slot_checks import (
     shape_similarity,
     slot_problems,
     templated,
+    your_words,
 )
 from brandvoice.guardrails.text import tokenize
 from brandvoice.guardrails.tone import ToneProfile, build_profile, email_text, load_offbrand
@@ -62,6 +63,7 @@ class Guard:
         self.embedder = embedder
         self.tone_note = tone_note
         self._library = None
+        self._your: set[str] | None = None
         self._quality: QualityChecker | None = None
         self._batch: tuple[list[dict], BatchIndex] | None = None
 
@@ -178,10 +180,20 @@ class Guard:
         return " | ".join([*facts.trusted, *extra, self.brand, *self.policy.allowed_facts,
                            *self.personalization.allowed_names])
 
+    @property
+    def brand_your_words(self) -> set[str]:
+        """What the brand's own emails say the reader has ("your close", "your controller")."""
+        if self._your is None:
+            training = self.personalization.training
+            emails = training.emails if training is not None else []
+            self._your = your_words(*(f"{e.subject}\n{e.body}" for e in emails))
+        return self._your
+
     def slot_problems(self, text: str, spec, contact: dict, memo: dict | None = None, *,
-                      campaign: str | None = None) -> list[str]:
+                      campaign: str | None = None, context: str = "") -> list[str]:
         """Why a candidate for a slot (a prompting SlotSpec of a `campaign`'s template) must not
-        enter this contact's draft."""
+        enter this contact's draft; `context` is the email around the slot (the template's
+        text), what the slot must follow from."""
         from brandvoice.prompting import SLOT_KINDS
 
         facts = self.personalization.contact_facts(contact or {}, memo)
@@ -189,7 +201,10 @@ class Guard:
                          | known_words_of([spec.mention, self.brand]), contact_words=facts.words,
                          own_text=self._own_text(facts, spec.mention or ""),
                          banned=self.policy.banned_re,
-                         allowed_placeholders=self.personalization.allowed_placeholders)
+                         allowed_placeholders=self.personalization.allowed_placeholders,
+                         assistant=self.policy.slot_assistant_re,
+                         your=self.brand_your_words | your_words(context, spec.mention or "",
+                                                                 *facts.trusted))
 
         def not_backed(t: str) -> list[str]:
             return [f["text"] for f in unsupported(t, facts.known, tokenize(t).set_low)]

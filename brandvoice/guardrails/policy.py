@@ -73,6 +73,8 @@ class Policy:
         # the template's text. Set from reading the model's slots (see default.toml).
         kinds = t("slots").get("model_kinds")
         self.slot_model_kinds: frozenset[str] | None = None if kinds is None else frozenset(kinds)
+        # What a model's slot must not say: a helpful assistant's lines, not the brand's.
+        self.slot_assistant_re = PhraseMatcher(t("slots").get("assistant_phrases", []))
         self.personalization = t("personalization")
         # the brand's standard sign-off and footer, for code that assembles the final email
         self.signature: str = t("brand").get("signature", "")

@@ -43,6 +43,24 @@ _WHEN = re.compile(
     re.IGNORECASE)
 
 
+# "your <word>": the reader's things a slot speaks of. A line that gives the reader a "content plan"
+# or "latest updates" nobody mentioned does not follow from the brief: the word after "your" must
+# stand after "your" in the email itself, the brand's own emails or the contact's record.
+_YOUR = re.compile(r"\byour\s+(?:own\s+|very\s+)?([a-z][a-z'’-]+)", re.IGNORECASE)
+
+
+def your_words(*texts: str) -> set[str]:
+    """The words that follow "your" in these texts (lower case): what the reader may be said to
+    have."""
+    return {m.group(1).lower().rstrip("'’") for t in texts if t for m in _YOUR.finditer(t)}
+
+
+def ungrounded(text: str, grounded: set[str]) -> list[str]:
+    """The "your X" phrases of a slot whose X no text behind the draft speaks of."""
+    return [m.group(0) for m in _YOUR.finditer(text)
+            if m.group(1).lower().rstrip("'’") not in grounded]
+
+
 def mentions(text: str, mention: str) -> bool:
     """Whether a text names `mention` (case, quotes and a leading article ignored)."""
     def norm(s: str) -> str:
@@ -70,6 +88,8 @@ class SlotFacts:
     own_text: str = ""  # the CRM row, the mention, the allow-list and the brand, as text
     banned: object = None  # a PhraseMatcher of the policy's banned words
     allowed_placeholders: set[str] = field(default_factory=set)
+    assistant: object = None  # a PhraseMatcher of assistant-speak ([slots] assistant_phrases)
+    your: set[str] | None = None  # what the reader may be said to have (`your_words`); None: any
 
 
 def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
@@ -120,6 +140,10 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
         out.append("words no dictionary knows")
     if facts.banned is not None and facts.banned.search(t):
         out.append("uses a banned word")
+    if facts.assistant is not None and (hit := facts.assistant.search(t)):
+        out.append(f"talks like an assistant, not the brand (“{hit[1]}”)")
+    if facts.your is not None and (loose := ungrounded(t, facts.your)):
+        out.append(f"speaks of what nothing behind the draft mentions: {', '.join(loose[:2])}")
     if unsupported is not None:
         bad = unsupported(t)
         if bad:
