@@ -69,7 +69,8 @@ def per_kind(backend, requests) -> list:
                                [backend.prompt_for(requests[i]) for i in idx],
                                [requests[i].seed for i in idx], max_new_tokens=budget,
                                temperature=c.temperature, top_k=c.top_k, top_p=c.top_p,
-                               repetition_penalty=c.repetition_penalty, one_line=True)
+                               repetition_penalty=c.repetition_penalty,
+                               lines=[requests[i].lines for i in idx])
         for i, row in zip(idx, rows, strict=True):
             out[i] = row[0]
     return out

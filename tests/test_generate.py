@@ -671,9 +671,9 @@ def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatc
     assert child["template_hash"] == first["template_hash"] and child["verdict"] == "pass"
 
 
-def test_repeated_prompts_share_their_prefill_and_one_line_stops_at_the_break(tiny_model_dir):
+def test_repeated_prompts_share_their_prefill_and_line_counts_stop_at_the_break(tiny_model_dir):
     """Best of k sends each prompt k times: the prompt is read once and its cache copied, which
-    changes no greedy answer; a one-line request ends at its first line break."""
+    changes no greedy answer; a request for n lines ends at the break after its n-th line."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from brandvoice.generation import local
@@ -687,13 +687,17 @@ def test_repeated_prompts_share_their_prefill_and_one_line_stops_at_the_break(ti
     assert shared == [alone[0], alone[0], alone[1], alone[1]]
     assert local._shared_prefill(model, [a, b], tok([a, b], return_tensors="pt",
                                                      padding=True)) is None
-    lines = local._FirstLine(tok, 0)
+    lines = local._Lines(tok, 0, [1, 2])
     nl = tok("\n", add_special_tokens=False)["input_ids"][-1]
     word = tok("Hello", add_special_tokens=False)["input_ids"]
-    assert lines.break_at([nl, *word, nl, *word]) == 1 + len(word)  # a leading break is skipped
-    assert lines.break_at(word) is None
-    for text, n, _, _ in local._generate(model, tok, [a, b], None, one_line=True, **kw):
-        assert "\n" not in text.strip() and n <= 12
+    row = [nl, *word, nl, nl, *word, nl, *word]
+    assert lines.break_at(row, 1) == 1 + len(word)  # a leading break is skipped
+    assert lines.break_at(row, 2) == 3 + 2 * len(word)  # a blank line is not a line of text
+    assert lines.break_at(word, 1) is None
+    for _text, n, _, _ in local._generate(model, tok, [a, b], None, lines=[1, 0], **kw):
+        assert n <= 12
+    first = local._generate(model, tok, [a, b], None, lines=1, **kw)
+    assert all("\n" not in text.strip() for text, _, _, _ in first)
 
 
 def test_a_shared_prefix_is_read_once_and_rows_keep_their_own_budgets(tiny_model_dir):

@@ -89,7 +89,7 @@ def _is_quantized(model: Any) -> bool:
 
 def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] | None, *,
               max_new_tokens: int | list[int], temperature: float, top_k: int, top_p: float,
-              repetition_penalty: float, one_line: bool = False,
+              repetition_penalty: float, lines: int | list[int] = 0,
               prefix: str = "") -> list[tuple[str, int, str, float | None]]:
     """(text, new tokens, finish reason, mean log-probability) per prompt; greedy when seeds is
     None or temperature is 0 (no log-probabilities then).
@@ -115,7 +115,8 @@ def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] |
         sampler = _sampler_class()(seeds, temperature, top_k, top_p)
         processors.append(sampler)
     prompt_len = enc["input_ids"].shape[1]
-    criteria = [_FirstLine(tokenizer, prompt_len)] if one_line else []
+    per_row = lines if isinstance(lines, list) else [lines] * len(prompts)
+    criteria = [_Lines(tokenizer, prompt_len, per_row)] if any(per_row) else []
     if len(set(budgets)) > 1:
         criteria.append(_Budgets(prompt_len, budgets))
     with torch.inference_mode():
@@ -127,8 +128,8 @@ def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] |
     results = []
     for r, row in enumerate(new):
         end = next((i for i, t in enumerate(row) if t in stops), None)
-        brk = criteria[0].break_at(row) if one_line else None
-        if brk is not None and (end is None or brk < end):  # stopped at its first line's end
+        brk = criteria[0].break_at(row, per_row[r]) if criteria and per_row[r] else None
+        if brk is not None and (end is None or brk < end):  # stopped at its last line's end
             tokens = row[:brk + 1]
             text = tokenizer.decode(tokens, skip_special_tokens=True)  # clean() drops the break
             end = brk
@@ -141,26 +142,29 @@ def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] |
     return results
 
 
-class _FirstLine:
-    """Stops a row at the first line break after some text: a slot keeps its first line only
-    (generation.slots.clean), and one rambling row would otherwise hold the whole batch."""
+class _Lines:
+    """Stops a row at the line break that ends its n-th line of text (blank lines not counted): a
+    fill answer has one line per hole, and one rambling row would otherwise hold the whole batch."""
 
     _ids: dict[int, frozenset[int]] = {}
 
-    def __init__(self, tokenizer: Any, prompt_len: int):
+    def __init__(self, tokenizer: Any, prompt_len: int, counts: list[int]):
         key = id(tokenizer)
         if key not in self._ids:
             vocab = tokenizer.get_vocab().values()
             self._ids[key] = frozenset(i for i in vocab if "\n" in tokenizer.decode([i]))
-        self.breaks, self.prompt_len = self._ids[key], prompt_len
+        self.breaks, self.prompt_len, self.counts = self._ids[key], prompt_len, counts
         self.spaces = frozenset(i for i in self.breaks if not tokenizer.decode([i]).strip())
 
-    def break_at(self, row: list[int]) -> int | None:
-        """Index of the line break that ends the row's first line of text, if any."""
-        seen_text = False
+    def break_at(self, row: list[int], n: int) -> int | None:
+        """Index of the line break that ends the row's n-th line of text, if any."""
+        seen_text, done = False, 0
         for i, t in enumerate(row):
             if t in self.breaks and seen_text:
-                return i
+                done += 1
+                if done >= n:
+                    return i
+                seen_text = False
             seen_text = seen_text or t not in self.spaces
         return None
 
@@ -168,8 +172,9 @@ class _FirstLine:
         import torch
 
         rows = input_ids[:, self.prompt_len:].tolist()
-        return torch.tensor([self.break_at(r) is not None for r in rows], dtype=torch.bool,
-                            device=input_ids.device)
+        return torch.tensor([bool(n) and self.break_at(r, n) is not None
+                             for r, n in zip(rows, self.counts, strict=True)],
+                            dtype=torch.bool, device=input_ids.device)
 
 
 class _Budgets:
@@ -347,7 +352,7 @@ class LocalBackend:
         return models.prompt_text(self.tokenizer, req.system, req.user) + req.prime
 
     def generate(self, requests: list[GenRequest]) -> list[GenOutput]:
-        """Batched `generate` calls, answers in order: one call for the one-line requests (each
+        """Batched `generate` calls, answers in order: one call for the line-counted requests (each
         row stops at its own budget), one per token budget for the others, one per system prompt.
 
         One call per slot kind instead made a slot job decode its subjects, openings and asks one
@@ -358,15 +363,16 @@ class LocalBackend:
         out: list[GenOutput | None] = [None] * len(requests)
         groups: dict[tuple[int, bool, str], list[int]] = {}
         for i, r in enumerate(requests):
-            budget = 0 if r.one_line else r.max_new_tokens or c.max_new_tokens
-            groups.setdefault((budget, r.one_line, r.system), []).append(i)
-        for (_, one_line, system), idx in groups.items():
+            budget = 0 if r.lines else r.max_new_tokens or c.max_new_tokens
+            groups.setdefault((budget, bool(r.lines), r.system), []).append(i)
+        for (_, _lined, system), idx in groups.items():
             prompts = [self.prompt_for(requests[i]) for i in idx]
             rows = _generate(self.model, self.tokenizer, prompts, [requests[i].seed for i in idx],
                              max_new_tokens=[requests[i].max_new_tokens or c.max_new_tokens
                                              for i in idx],
                              temperature=c.temperature, top_k=c.top_k, top_p=c.top_p,
-                             repetition_penalty=c.repetition_penalty, one_line=one_line,
+                             repetition_penalty=c.repetition_penalty,
+                             lines=[requests[i].lines for i in idx],
                              prefix=models.prompt_prefix(self.tokenizer, system))
             for i, prompt, (text, n, reason, lp) in zip(idx, prompts, rows, strict=True):
                 out[i] = GenOutput(text=requests[i].prime + text, prompt=prompt, new_tokens=n,

@@ -207,7 +207,7 @@ class Loop:
         if self.writer is None:
             self.writer = SkeletonWriter(self.backend, self.guard, brand=self.brand,
                                          template=self.template, k=self.config.candidates,
-                                         seed=self.config.seed)
+                                         seed=self.config.seed, examples=self.slot_examples())
         t0, tokens0 = time.perf_counter(), self.writer.tokens
         # (variant, attempt) picks the seeds: a regenerated draft gets other candidates
         filled = self.writer.fill([(item.user, item.contact, item.variant + 1000 * item.attempt)
@@ -232,6 +232,19 @@ class Loop:
             for item, verdict in zip(chunk, verdicts, strict=True):
                 item.best["verdict"] = verdict
         return chunk
+
+    def slot_examples(self) -> int:
+        """Brand lines per kind in the fill brief: as many as the adapter learned with (its
+        manifest); the default for a base model."""
+        from brandvoice.prompting import FILL_EXAMPLES
+
+        if self.adapter is None:
+            return FILL_EXAMPLES
+        manifest = getattr(self.adapter, "manifest", None) or {}
+        if manifest.get("slot_shape") != "fill":
+            self.reporter.log(f"Adapter {self.adapter.label} learned an older slot brief than this "
+                              "version asks in; its slots will be weaker until it is trained again.")
+        return int((manifest.get("hyperparameters") or {}).get("slot_examples", 0))
 
     def job_contacts(self, chunk: list[Pending]) -> list[dict]:
         """The contacts another contact's data must not leak from: the whole job's."""

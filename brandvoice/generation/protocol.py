@@ -21,7 +21,7 @@ class GenRequest:
     tag: Any = None  # the caller's handle on the slot; backends pass it through untouched
     prime: str = "Subject:"  # what the answer starts with (a whole email: its subject line)
     max_new_tokens: int | None = None  # None: the generation settings' max_new_tokens
-    one_line: bool = False  # the answer ends at its first line break (a slot: one line is kept)
+    lines: int = 0  # > 0: the answer ends with its n-th line of text (a fill answer: one per hole)
 
     @property
     def messages(self) -> list[dict[str, str]]:

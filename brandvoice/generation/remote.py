@@ -138,7 +138,7 @@ class OpenAIBackend:
             "top_k": c.top_k, "repetition_penalty": c.repetition_penalty,
             "repeat_penalty": c.repetition_penalty,
         }
-        if req.one_line:
+        if req.lines == 1:  # a server stops at a string, it does not count lines: the budget does
             payload["stop"] = ["\n"]
         if c.endpoint == "completions":
             from brandvoice import models

@@ -1,11 +1,12 @@
 """Slot mode: the model writes only the slots of a skeleton, best of k candidates per slot.
 
-For a chunk of pending drafts, every slot becomes a short brief (the shape training uses); the
-same brief for the same variant is generated once, k candidates in one batch (seeded by the brief,
-so two contacts with the same brief get the same candidates). Each candidate is checked for this
-contact (`Guard.slot_problems`: mention, length, placeholders, names, facts, shape); among those
-that pass, the one the others agree with most (and the model was surest of) is kept. A slot with no
-passing candidate keeps the marketer's fallback, and the draft says so.
+For a chunk of pending drafts, each contact's email becomes one fill brief (prompting.fill, the
+shape training uses): the email with a hole for every slot the model writes, answered with one
+line per hole. The same brief for the same variant is generated once, k answers in one batch
+(seeded by the brief). Each hole's candidate is checked for this contact (`Guard.slot_problems`:
+mention, length, placeholders, names, facts, assistant-speak, shape); among those that pass, the
+one the others agree with most (and the model was surest of) is kept. A slot with no passing
+candidate keeps the marketer's fallback, and the draft says so.
 """
 
 from __future__ import annotations
@@ -124,76 +125,99 @@ def _why_not(cands: list[Candidate]) -> str:
 
 
 @dataclass
-class SlotBrief:
-    """One distinct slot brief of a chunk, with the candidates the model wrote for it."""
+class FillBrief:
+    """One distinct fill brief of a chunk (a contact's holes), with the model's answers split by
+    hole: k candidates for each hole."""
 
-    kind: str
-    words: int
     user: str
     variant: int
-    candidates: list[Candidate] = field(default_factory=list)
+    holes: list
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
 
 
 class SkeletonWriter:
-    """Fills the slots of a chunk's skeletons: one batch of k candidates per distinct brief."""
+    """Fills the slots of a chunk's skeletons: one brief per contact (every hole the model writes,
+    in the email's own context: prompting.fill), k answers each, all in one backend call."""
 
-    def __init__(self, backend, guard, *, brand: str, template, k: int, seed: int):
+    def __init__(self, backend, guard, *, brand: str, template, k: int, seed: int,
+                 examples: int = prompting.FILL_EXAMPLES):
         self.backend, self.guard, self.brand, self.template = backend, guard, brand, template
         self.k, self.seed = k, seed
-        self.system = prompting.slot_system_prompt(brand)
+        self.system = prompting.fill_system_prompt(brand, self.examples(examples))
         self.tokens = 0
         # the brand policy's [slots] model_kinds: the kinds the model may write (None: all)
         self.model_kinds = getattr(getattr(guard, "policy", None), "slot_model_kinds", None)
+
+    def examples(self, n: int) -> dict[str, list[str]]:
+        """The brand's own lines of each kind for this template's campaign (its past emails, as the
+        guard knows them), varied; none when `n` is 0 or the brand has no past emails here."""
+        library = getattr(self.guard, "slot_library", None)
+        if not n or library is None:
+            return {}
+        return {kind: library.examples(kind, self.template.use_case, n=n)
+                for kind in prompting.SLOT_KINDS}
 
     def writes(self, spec) -> bool:
         """Whether the model writes this slot (the brand policy may keep the template's text)."""
         return self.model_kinds is None or spec.kind in self.model_kinds
 
-    def brief_of(self, spec, contact: dict) -> str:
-        """The slot brief for one contact (campaign from the template, audience from the row)."""
-        return prompting.slot_brief(  # the shape training used (training.data.slot_records)
-            spec.kind, campaign=self.template.use_case,
-            segment=contact.get("lifecycle_stage") or contact.get("lead_status"),
-            audience=contact.get("job_title"), mention=spec.mention, words=spec.words,
-            brief=spec.brief)
+    def brief_of(self, skeleton, specs: list, contact: dict) -> tuple[str, list]:
+        """The fill brief for one contact: the email with a hole for each of `specs` (the other
+        slots show the template's text), and the holes."""
+        holes = prompting.holes_for(specs)
+        marks = {s.name: h.mark for s, h in zip(specs, holes, strict=True)}
+        subject, body = skeleton.fill({**{s.name: s.fallback for s in skeleton.slots}, **marks})
+        user = prompting.fill_brief(subject, body, holes, contact=prompting.fill_contact(contact),
+                                    campaign=self.template.use_case)
+        return user, holes
 
-    def generate(self, briefs: dict[tuple[str, int], SlotBrief]) -> None:
-        """k candidates for every distinct brief, in one backend call."""
+    def generate(self, briefs: dict[tuple[str, int], FillBrief]) -> None:
+        """k answers for every distinct brief, in one backend call; each answer split by hole."""
         reqs = []
         for (user, variant), b in briefs.items():
             digest = hashlib.sha256(user.encode()).hexdigest()[:16]
-            budget = int(b.words * TOKENS_PER_WORD) + 8
+            budget = prompting.fill_budget(b.holes, TOKENS_PER_WORD)
             reqs += [GenRequest(system=self.system, user=user, tag=(user, variant), prime="",
-                                max_new_tokens=budget, one_line=True,
+                                max_new_tokens=budget, lines=len(b.holes),
                                 seed=seed_for(self.seed, digest, variant, i))
                      for i in range(self.k)]
         outs: list[GenOutput] = self.backend.generate(reqs) if reqs else []
         for req, out in zip(reqs, outs, strict=True):
             b = briefs[req.tag]
             self.tokens += out.new_tokens
-            b.candidates.append(Candidate(clean(out.text, b.kind, b.words), out.text,
-                                          out.mean_logprob))
+            texts = prompting.parse_fill(out.text, b.holes)
+            for h in b.holes:
+                raw = texts.get(h.name, "")
+                b.candidates.setdefault(h.name, []).append(
+                    Candidate(clean(raw, h.kind, h.words) if raw else "", raw, out.mean_logprob,
+                              problems=[] if raw else ["no line for this slot in the answer"]))
         for b in briefs.values():
-            for c, a in zip(b.candidates, agreement([c.text for c in b.candidates]), strict=True):
-                c.agreement = a
+            for cands in b.candidates.values():
+                for c, a in zip(cands, agreement([c.text for c in cands]), strict=True):
+                    c.agreement = a
 
-    def problems(self, text: str, spec, contact: dict, memo: dict) -> list[str]:
+    def problems(self, text: str, spec, contact: dict, memo: dict, context: str = "") -> list[str]:
         """The slot checks' problems with one candidate (none without a guard)."""
         if self.guard is None:
             return []
-        return self.guard.slot_problems(text, spec, contact, memo, campaign=self.template.use_case)
+        return self.guard.slot_problems(text, spec, contact, memo, campaign=self.template.use_case,
+                                        context=context)
 
-    def choose(self, spec, contact: dict, brief: SlotBrief, memo: dict) -> SlotChoice:
+    def choose(self, spec, contact: dict, candidates: list[Candidate], memo: dict,
+               context: str = "") -> SlotChoice:
         """The best passing candidate for this contact's slot, else the fallback. A candidate that
         says when ("Sorry we missed you yesterday") without the CRM row saying so is tried again
         without the time words, as a reviewer would cut them."""
         cands = []
-        for c in brief.candidates:
-            problems = self.problems(c.text, spec, contact, memo)
+        for c in candidates:
+            if c.problems:  # the answer had no line for this slot
+                cands.append(c)
+                continue
+            problems = self.problems(c.text, spec, contact, memo, context)
             text = c.text
             if any(p.startswith("says when") for p in problems):
                 cut = drop_when(c.text)
-                if cut != c.text and not (again := self.problems(cut, spec, contact, memo)):
+                if cut != c.text and not (again := self.problems(cut, spec, contact, memo, context)):
                     text, problems = cut, again
             cands.append(Candidate(text, c.raw, c.mean_logprob, agreement=c.agreement,
                                    problems=problems))
@@ -209,30 +233,34 @@ class SkeletonWriter:
 
     def fill(self, items: list[tuple[Any, dict, int]]) -> list[dict[str, Any]]:
         """For (skeleton, contact, variant) items: subject, body, parts and slot choices each."""
-        briefs: dict[tuple[str, int], SlotBrief] = {}
-        keys = []
+        briefs: dict[tuple[str, int], FillBrief] = {}
+        keys: list[tuple[tuple[str, int], dict[str, str]] | None] = []
         for skeleton, contact, variant in items:
-            row = []
-            for spec in skeleton.slots:
-                if not self.writes(spec):
-                    row.append(None)
-                    continue
-                key = (self.brief_of(spec, contact), variant)
-                briefs.setdefault(key, SlotBrief(spec.kind, spec.words, key[0], variant))
-                row.append(key)
-            keys.append(row)
+            specs = [s for s in skeleton.slots if self.writes(s)]
+            if not specs:
+                keys.append(None)
+                continue
+            user, holes = self.brief_of(skeleton, specs, contact)
+            key = (user, variant)
+            briefs.setdefault(key, FillBrief(user, variant, holes))
+            keys.append((key, {s.name: h.name for s, h in zip(specs, holes, strict=True)}))
         self.generate(briefs)
         memo: dict = {}
         out = []
-        for (skeleton, contact, _variant), row in zip(items, keys, strict=True):
-            choices = [self.choose(spec, contact, briefs[key], memo) if key else kept(spec)
-                       for spec, key in zip(skeleton.slots, row, strict=True)]
+        for (skeleton, contact, _variant), entry in zip(items, keys, strict=True):
+            choices = []
+            context = "\n".join(skeleton.fill({}))  # the email around the slots
+            for spec in skeleton.slots:
+                if entry is None or spec.name not in entry[1]:
+                    choices.append(kept(spec))
+                    continue
+                cands = briefs[entry[0]].candidates.get(entry[1][spec.name], [])
+                choices.append(self.choose(spec, contact, cands, memo, context))
             texts = {c.name: c.text for c in choices if c.source == "model"}
             sources = {c.name: c.source for c in choices}
             subject, body = skeleton.fill(texts)
+            prompt = {"system": self.system, "user": entry[0][0]} if entry else {}
             out.append({"subject": subject, "body": body, "choices": choices,
                         "parts": skeleton.parts(texts, sources),
-                        "prompts": json.dumps({c.name: k[0] for c, k in zip(choices, row,
-                                                                              strict=True) if k},
-                                              ensure_ascii=False)})
+                        "prompts": json.dumps(prompt, ensure_ascii=False)})
         return out

@@ -15,6 +15,19 @@ bounded worker process) in `editor`.
 
 from brandvoice.prompting.briefs import CRM_NOTICE, crm_block, greeting_fields, training_brief
 from brandvoice.prompting.editor import preview, save_template
+from brandvoice.prompting.fill import (
+    FILL_EXAMPLES,
+    Hole,
+    fill_answer,
+    fill_brief,
+    fill_budget,
+    fill_contact,
+    fill_system_prompt,
+    holes_for,
+    parse_fill,
+    past_email_contact,
+    past_email_holes,
+)
 from brandvoice.prompting.filters import FILTERS, first_name_or, is_blank, neutralize, oneline
 from brandvoice.prompting.greeting import Greeting, parse_greeting
 from brandvoice.prompting.shape import (
@@ -39,8 +52,6 @@ from brandvoice.prompting.slots import (
     greeting_line,
     mention_kind,
     past_email_slots,
-    slot_brief,
-    slot_system_prompt,
     structure_email,
 )
 from brandvoice.prompting.templates import (
@@ -57,7 +68,9 @@ from brandvoice.prompting.templates import (
     render_skeleton,
 )
 
-__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "Greeting", "HEADER_KEYS", "MAX_BRIEF_CHARS",
+__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILL_EXAMPLES", "FILTERS", "Hole", "fill_answer",
+           "fill_brief", "fill_budget", "fill_contact", "fill_system_prompt", "holes_for",
+           "parse_fill", "past_email_contact", "past_email_holes", "Greeting", "HEADER_KEYS", "MAX_BRIEF_CHARS",
            "ParsedEmail", "SLOT_KINDS", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary",
            "SlotSpec", "TemplateInfo", "body_paragraphs", "brief_header",
            "complete_brand_elements", "completeness", "crm_block", "draft_skeleton", "environment",
@@ -65,5 +78,5 @@ __all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILTERS", "Greeting", "HEADER_KEYS", 
            "greeting_line", "is_blank", "list_templates", "mention_kind", "missing_fields",
            "neutralize", "oneline", "parse_email", "parse_greeting", "parse_template",
            "past_email_slots", "preview", "render", "render_skeleton", "save_template",
-           "skeleton_source", "slot_brief", "slot_system_prompt", "structure_email",
+           "skeleton_source", "structure_email",
            "system_prompt", "training_brief", "with_footer"]

@@ -15,7 +15,7 @@ candidate the model writes is good enough (the draft records that it fell back).
 (text the slot must contain, such as what the contact downloaded) and an optional `brief` (one
 more instruction). The greeting, sign-off and footer come from the brand policy, never the model.
 
-Training and generation share one slot brief (`slot_brief`), as they share the whole-email brief.
+Training and generation share one slot brief (`prompting.fill`), as they share the whole-email brief.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any
 from brandvoice.errors import TemplateError
 from brandvoice.prompting.filters import first_name_or, is_blank, oneline
 from brandvoice.prompting.greeting import parse_greeting
-from brandvoice.prompting.shape import brief_header
 
 
 @dataclass(frozen=True)
@@ -199,38 +198,6 @@ def greeting_line(contact: dict, template: str = "Hi {first_name},", fallback: s
     return template.replace("{first_name}", first)
 
 
-# --- the slot brief: the one shape training and generation share -------------------------------
-
-def slot_system_prompt(brand: str) -> str:
-    """The system message for writing one slot in a brand's voice."""
-    return (f"You are the email copywriter for {brand}. Write in {brand}'s own voice. "
-            "Answer with the requested text only.")
-
-
-def slot_brief(kind: str, *, campaign: str | None, segment: str | None = None,
-               audience: str | None = None, mention: str | None = None, words: int | None = None,
-               brief: str | None = None, examples: list[str] | None = None) -> str:
-    """The brief of one slot: the whole-email brief's header, then the slot, the brand's own lines
-    of that kind as examples, the mention and the task."""
-    spec = SLOT_KINDS[kind]
-    lines = [brief_header(_line(campaign), _line(segment), _line(audience)), f"Slot: {kind}"]
-    if examples:
-        lines.append("Examples from past emails:")
-        lines += [f"- {_line(x)}" for x in examples]
-    if mention:
-        lines.append(f"Mention: {_line(mention)}")
-    task = spec.task.format(campaign=_line(campaign) or "marketing")
-    lines.append(f"Task: {task} At most {words or spec.words} words.")
-    if brief:
-        lines.append(f"Note: {_line(brief)}")
-    return "\n".join(lines)
-
-
-def _line(value: Any) -> str | None:
-    """A CRM or template value as one neutral line (no newline can start an instruction)."""
-    return None if is_blank(value) else oneline(value, 120).replace(MARK, "")
-
-
 # --- what a past email teaches: its subject, opening and ask ----------------------------------
 
 _KIND_NOUNS = {
@@ -348,9 +315,40 @@ class SlotLibrary:
 
     def examples(self, kind: str, campaign: str | None, *, leave_out: str | None = None,
                  n: int = EXAMPLES) -> list[str]:
-        """The first `n` lines (in the emails' order, so every brief of a campaign shows the same)
-        other than `leave_out`, the line a training record is about."""
-        return [x.text for x in self.of(kind, campaign) if x.text != leave_out][:n]
+        """Up to `n` lines other than `leave_out` (the line a training record is about), in the
+        emails' order (every brief of a campaign shows the same), varied: a line that ends like
+        one already chosen (its last two words) or reads much like it is passed over, so that the
+        model does not learn one tail."""
+        from rapidfuzz import fuzz
+
+        chosen: list[str] = []
+        # the campaign's own lines where it has any: another campaign's opening misleads a brief
+        for x in self.lines.get((kind, _campaign_key(campaign))) or self.lines.get((kind, ""), []):
+            if len(chosen) >= n:
+                break
+            if x.text == leave_out or _names_someone(x.text, x.mention):
+                continue
+            tail = _tail(x.text)
+            if any(_tail(c) == tail or fuzz.token_set_ratio(x.text, c) >= 75 for c in chosen):
+                continue
+            chosen.append(x.text)
+        return chosen
+
+
+# Two capitalised words in a row after a line's first word, outside quotes: a customer or a person
+# ("how Bluefield Clinics closes the books"). A model shown such a line names them to everyone.
+_PROPER = re.compile(r"(?<=\s)[A-Z][\w’'&.-]*(?:\s+(?:&\s+)?[A-Z][\w’'&.-]*)+"
+                     r"|^[A-Z]\w*\s+[A-Z]\w*[’']s\b")
+
+
+def _names_someone(text: str, mention: str | None) -> bool:
+    rest = text.replace(mention, " ") if mention else text
+    rest = re.sub(r"[\"“][^\"”]*[\"”]", " ", rest)
+    return bool(_PROPER.search(rest))
+
+
+def _tail(text: str) -> tuple[str, ...]:
+    return tuple(w.strip(".,!?\"'“”’").lower() for w in text.split()[-2:])
 
 
 def _campaign_key(name: str | None) -> str:

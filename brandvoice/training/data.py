@@ -44,64 +44,48 @@ def email_texts(tokenizer: Any, brand: str, email: Any) -> tuple[str, str]:
                                 shape.format_email(email.subject, email.body))
 
 
-# Each past email that names an asset ("the month-end close checklist") also teaches the slot
-# with other assets of the same kind from the brand's own emails, so that the adapter learns to
-# write the mention it is given, not the one it memorised.
-SWAPS_PER_EXAMPLE = 2
-
-
 @dataclass(frozen=True)
 class SlotRecord:
-    """A slot-shaped training record: (brief, answer) with its weight and source."""
+    """A slot-shaped training record: the fill brief (system, user), its answer, weight, source."""
 
+    system: str
     brief: str
     answer: str
     weight: float
     source: str
 
 
-def slot_records(emails: list[Any], *, seed: int = 0) -> list[SlotRecord]:
-    """The subject, opening and closing ask of every past email as slot records (generation.slots
-    asks for them in the same shape), plus mention swaps."""
-    found = [(e, x) for e in emails for x in prompting.past_email_slots(
-        e.subject, prompting.body_paragraphs(e.body))]
-    pool: dict[str, list[str]] = {}
-    for _, x in found:
-        kind = prompting.mention_kind(x.mention) if x.mention else None
-        if kind and x.mention.lower() not in {m.lower() for m in pool.get(kind, [])}:
-            pool.setdefault(kind, []).append(x.mention)
+def slot_records(brand: str, emails: list[Any], *, seed: int = 0,
+                 examples: int = prompting.FILL_EXAMPLES) -> list[SlotRecord]:
+    """Each past email as a fill brief (prompting.fill, the shape generation asks in): its subject,
+    opening sentence and closing ask are the holes, its own lines the answer.
+
+    Half the records (seeded) keep only some holes, the other lines standing as text: a brand
+    policy may let the model write some kinds only. The system message shows `examples` of the
+    brand's other lines of each kind for the email's campaign (never the email's own)."""
+    library = prompting.SlotLibrary(emails)
     rng = random.Random(seed)
-    # No example lines in the brief: on Ledgerly, briefs with three of the brand's lines (2 epochs)
-    # left 77 % of slots to the fallback; briefs without them (3 epochs) wrote good openings, and
-    # the prompt is a third shorter to read at every generation.
-    shown: list[str] = []
     out: list[SlotRecord] = []
-    for e, x in found:
-        out.append(_record(e, x.kind, x.text, x.mention, float(e.weight), shown))
-        kind = prompting.mention_kind(x.mention) if x.mention else None
-        others = [m for m in pool.get(kind or "", []) if m.lower() != (x.mention or "").lower()]
-        for other in rng.sample(others, min(SWAPS_PER_EXAMPLE, len(others))):
-            swapped = x.text.replace(x.mention, _like(other, x.mention), 1)
-            out.append(_record(e, x.kind, swapped, _like(other, x.mention), float(e.weight) / 2,
-                               shown))
+    for e in emails:
+        found = prompting.past_email_slots(e.subject, prompting.body_paragraphs(e.body))
+        if len(found) > 1 and rng.random() < 0.5:
+            found = rng.sample(found, rng.randint(1, len(found) - 1))
+            found.sort(key=lambda x: list(prompting.SLOT_KINDS).index(x.kind))
+        made = prompting.past_email_holes(e.subject, e.body, found)
+        if made is None:
+            continue
+        subject, body, holes, answers = made
+        own = set(answers.values())
+        shown = {kind: [t for t in library.examples(kind, e.campaign, n=examples + len(own))
+                        if t not in own][:examples] for kind in prompting.SLOT_KINDS} \
+            if examples else {}
+        system = prompting.fill_system_prompt(brand, shown)
+        user = prompting.fill_brief(subject, body, holes, campaign=e.campaign,
+                                    contact=prompting.fill_contact(
+                                        prompting.past_email_contact(e.body, e.audience)))
+        out.append(SlotRecord(system, user, prompting.fill_answer(holes, answers), float(e.weight),
+                              f"{e.source}#fill"))
     return out
-
-
-def _record(email: Any, kind: str, text: str, mention: str | None, weight: float,
-            examples: list[str]) -> SlotRecord:
-    brief = prompting.slot_brief(kind, campaign=email.campaign, segment=email.segment,
-                                 audience=email.audience, mention=mention, examples=examples)
-    return SlotRecord(brief, text, weight, f"{email.source}#{kind}")
-
-
-def _like(mention: str, original: str) -> str:
-    """`mention` capitalised the way the original stood in its sentence."""
-    if original[:1].isupper() and mention[:1].islower():
-        return mention[:1].upper() + mention[1:]
-    if original[:1].islower() and mention[:1].isupper() and mention.split()[0].lower() in (
-            "the", "our", "your"):
-        return mention[:1].lower() + mention[1:]
-    return mention
 
 
 def _ids(tokenizer: Any, text: str) -> list[int]:
@@ -110,19 +94,20 @@ def _ids(tokenizer: Any, text: str) -> list[int]:
 
 
 def build_examples(tokenizer: Any, brand: str, emails: list[Any], *, max_seq_len: int,
-                   normalise_weights: bool = True, slots: bool = False,
-                   seed: int = 0) -> list[Example]:
+                   normalise_weights: bool = True, slots: bool = False, whole: bool = True,
+                   seed: int = 0, examples: int = prompting.FILL_EXAMPLES) -> list[Example]:
     """Tokenize emails into examples with the prompt masked; long emails are cut at max_seq_len.
 
-    With `slots`, each email's slot records (subject, opening, ask) are examples too.
+    `whole`: each email as a whole-email example; `slots`: each email's fill record (its subject,
+    opening and ask written into the email's own context), with `examples` brand lines shown.
     """
     out: list[Example] = []
     problems: list[str] = []
-    texts = [(email_texts(tokenizer, brand, e), float(e.weight), e.source, e) for e in emails]
+    texts = [(email_texts(tokenizer, brand, e), float(e.weight), e.source, e) for e in emails] \
+        if whole else []
     if slots:
-        system = prompting.slot_system_prompt(brand)
-        texts += [(models.training_text(tokenizer, system, r.brief, r.answer), r.weight, r.source, r)
-                  for r in slot_records(emails, seed=seed)]
+        texts += [(models.training_text(tokenizer, r.system, r.brief, r.answer), r.weight, r.source, r)
+                  for r in slot_records(brand, emails, seed=seed, examples=examples)]
     for (prompt, full), weight, source, email in texts:
         p_ids, f_ids = _ids(tokenizer, prompt), _ids(tokenizer, full)
         # Tokens are masked up to where prompt and full text stop agreeing (a BPE merge across the
