@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from brandvoice import models
 from brandvoice.config import Config, Quantization
@@ -16,7 +16,8 @@ from brandvoice.errors import ConfigError
 
 MODES = ("top", "weight", "all")
 METRICS = ("open_rate", "click_rate", "reply_rate", "conversion_rate")
-PARAMS_VERSION = 2  # of the job params; upgrade_params() reads older ones
+PARAMS_VERSION = 3  # of the job params; upgrade_params() reads older ones
+SLOT_SHAPE = "fill"  # the slot brief an adapter learns (prompting.fill); recorded in its manifest
 
 
 class TrainConfig(Config):
@@ -29,6 +30,9 @@ class TrainConfig(Config):
     emails: str = Field(description="Past emails (CSV or JSONL).")
     base_model: str = models.DEFAULT_MODEL
     quantization: Quantization = Field("nf4", description="Base weights while training (nf4 = QLoRA).")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "float32", description="Compute precision of the base; auto = bfloat16 where the hardware "
+        "does it natively (GPUs, CPUs with AVX512-BF16 or AMX), LoRA weights stay float32.")
     lora_r: int = Field(16, ge=1, le=512, description="LoRA rank.")
     lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA alpha (scale = alpha / r).")
     # dropout costs 13 % of a CPU step and a copy of every LoRA input (bench/results/train.json)
@@ -41,7 +45,11 @@ class TrainConfig(Config):
     # Measured on a real brand with 15 training emails: 4 steps (1 epoch) left drafts no classifier
     # attributed to the brand; 23 steps got 90 %. Below this floor a small set barely moves the model.
     min_steps: int = Field(30, ge=1, description="At least this many optimizer steps.")
-    slots: bool = Field(True, description="Also learn the slots (subject, opening, ask) of slot templates.")
+    slots: bool = Field(True, description="Learn the slots (subject, opening, ask) of slot templates.")
+    whole_emails: bool = Field(True, description="Learn to write whole emails too (whole-email "
+                               "templates); off, a run reads only the slot task's short briefs.")
+    slot_examples: int = Field(3, ge=0, le=8, description="The brand's own lines of each kind shown "
+                               "in every slot brief (0: none); generation shows as many.")
     # 2e-3 with rank 16: the held-out perplexity ratio of bench/results/train.json (x0.22)
     learning_rate: float = Field(2e-3, gt=0, lt=1)
     batch_size: int = Field(1, ge=1, le=256, description="Examples per forward pass.")
@@ -49,7 +57,9 @@ class TrainConfig(Config):
     max_seq_len: int = Field(512, ge=32, le=32768, description="Longer emails are cut here (tokens).")
     warmup_ratio: float = Field(0.0, ge=0.0, le=0.9)  # LoRA's B starts at zero: gentle early steps
     seed: int = Field(0, ge=0)
-    save_steps: int = Field(5, ge=1, description="Checkpoint every N steps (resume after a kill).")
+    # A LoRA checkpoint is the adapter and its optimizer state (tens of MB): after every step, a
+    # killed run loses no finished step.
+    save_steps: int = Field(1, ge=1, description="Checkpoint every N steps (resume after a kill).")
     threads: int = Field(0, ge=0, description="Torch CPU threads; 0 = the cores not busy elsewhere.")
     metric: str = Field("click_rate", description="Selection metric.")
     quantile: float = Field(0.5, ge=0.0, le=0.99, description="Keep emails above this quantile.")
@@ -58,6 +68,22 @@ class TrainConfig(Config):
     test_fraction: float = Field(0.15, ge=0.01, le=0.5)
     include_approved: bool = Field(False, description="Also learn from approved and edited drafts.")
     evaluate: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_defaults(cls, data):
+        """A preset's measured training defaults (models.ModelSpec.train_defaults) fill the
+        settings the caller left unset."""
+        if isinstance(data, dict) and data.get("base_model") in models.PRESETS:
+            for key, value in models.PRESETS[data["base_model"]].train_defaults.items():
+                data.setdefault(key, value)
+        return data
+
+    @model_validator(mode="after")
+    def _something_to_learn(self) -> TrainConfig:
+        if not (self.slots or self.whole_emails):
+            raise ValueError("slots and whole_emails are both off: nothing to learn")
+        return self
 
     @field_validator("brand", "emails")
     @classmethod
@@ -96,4 +122,7 @@ def upgrade_params(params: dict) -> dict:
     if version < 2:
         params.setdefault("min_steps", 1)
         params.setdefault("slots", False)
+    if version < 3:  # before the fill brief: slot briefs showed no brand lines, fp32 compute
+        params.setdefault("slot_examples", 0)
+        params.setdefault("dtype", "float32")
     return params

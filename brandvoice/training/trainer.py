@@ -27,7 +27,7 @@ from brandvoice.training import adapters
 
 # The run's settings live in `training.config`; named here too, where the job and its callers
 # (the CLI, the demo, tests that swap in a tiny model) have always found them.
-from brandvoice.training.config import PARAMS_VERSION, TrainConfig, upgrade_params
+from brandvoice.training.config import PARAMS_VERSION, SLOT_SHAPE, TrainConfig, upgrade_params
 from brandvoice.users import User, require
 
 
@@ -77,7 +77,15 @@ def prepare_data(config: TrainConfig, job_dir: Path, feedback: list[dict] | None
     return data
 
 
-def _progress_callback(reporter: jobs.Reporter, trainer_ref: dict[str, Any]):
+def eta_seconds(step_tokens: list[int], done_steps: int, tokens_done: int, elapsed: float) -> float:
+    """Seconds left: the tokens of the steps still to run (the schedule is fixed up front) at the
+    tokens per second this run has reached. Steps differ in length (a batch of long emails takes
+    longer than one of short slot briefs), so counting steps alone misleads."""
+    left = sum(step_tokens[done_steps:])
+    return left * elapsed / max(tokens_done, 1)
+
+
+def _progress_callback(reporter: jobs.Reporter, trainer_ref: dict[str, Any], step_tokens: list[int]):
     from transformers import TrainerCallback
 
     class Progress(TrainerCallback):
@@ -96,8 +104,7 @@ def _progress_callback(reporter: jobs.Reporter, trainer_ref: dict[str, Any]):
             if logs is None or "loss" not in logs:
                 return
             elapsed = max(time.monotonic() - self.t0, 1e-6)
-            steps = max(state.global_step - (self.step0 or 0), 1)
-            eta = (state.max_steps - state.global_step) * elapsed / steps
+            eta = eta_seconds(step_tokens, state.global_step, trainer_ref["tokens"], elapsed)
             metrics = {"step": state.global_step, "max_steps": state.max_steps, "loss": round(logs["loss"], 4),
                        "lr": logs.get("learning_rate"), "epoch": round(state.epoch or 0, 3),
                        "tokens_per_s": round(trainer_ref["tokens"] / elapsed, 1), "eta_s": round(eta, 1)}
@@ -142,7 +149,7 @@ def build_model(config: TrainConfig, settings: Settings) -> Any:
     models.quiet_bitsandbytes()
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-    model = models.load_model(config.base_model, config.quantization, settings)
+    model = models.load_model(config.base_model, config.quantization, settings, dtype=config.dtype)
     model.config.use_cache = False
     if config.quantization != "none":
         # Gradient checkpointing off: these models are small, and recomputation costs a third more time.
@@ -214,19 +221,24 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
     data, notes = _job_data(config, job_dir, feedback, reporter)
 
     tok = models.load_tokenizer(config.base_model, settings)
+    tasks = dict(slots=config.slots, whole=config.whole_emails, examples=config.slot_examples)
     train_ex = train_data.build_examples(tok, config.brand, data["train"], max_seq_len=config.max_seq_len,
-                                         slots=config.slots, seed=config.seed)
-    test_ex = train_data.build_examples(tok, config.brand, data["test"], max_seq_len=config.max_seq_len)
+                                         seed=config.seed, **tasks)
+    # held out: the same tasks, so that perplexity measures what the run learns
+    test_ex = train_data.build_examples(tok, config.brand, data["test"], max_seq_len=config.max_seq_len,
+                                        seed=config.seed, **tasks)
     max_steps = plan_steps(config, len(train_ex))
-    order = train_data.schedule([len(e.input_ids) for e in train_ex],
-                                n_items=max_steps * config.batch_size * config.grad_accum,
+    per_step = config.batch_size * config.grad_accum
+    order = train_data.schedule([len(e.input_ids) for e in train_ex], n_items=max_steps * per_step,
                                 batch_size=config.batch_size, seed=config.seed)
+    step_tokens = [sum(len(train_ex[i].input_ids) for i in order[s:s + per_step])
+                   for s in range(0, len(order), per_step)]
     threads = pick_threads(config.threads) if models.device() == "cpu" else torch.get_num_threads()
     torch.set_num_threads(threads)
     reporter.log(f"{len(train_ex)} examples, {max_steps} steps, {threads} CPU thread(s).")
     model = build_model(config, settings)
     counter: dict[str, Any] = {"tokens": 0}
-    progress = _progress_callback(reporter, counter)
+    progress = _progress_callback(reporter, counter, step_tokens)
     args = _training_args(config, ckpt_dir, max_steps)
     trainer = _trainer_class()(
         model=model, args=args, train_dataset=train_data.ScheduledDataset(train_ex, order),
@@ -348,7 +360,8 @@ def save_adapter(store: Store, settings: Settings, config: TrainConfig, model: A
             "brand": config.brand, "base_model": spec.name, "base_source": source_info,
             "quantization": config.quantization, "data_hash": data["data_hash"],
             "emails_file": config.emails, "selection": data["selection"], "report": data["report"],
-            "hyperparameters": hyper, "metrics": metrics, "feedback_draft_ids": data["feedback_draft_ids"],
+            "hyperparameters": hyper, "slot_shape": SLOT_SHAPE if config.slots else None,
+            "metrics": metrics, "feedback_draft_ids": data["feedback_draft_ids"],
             "versions": _versions(), "job_id": job_id, "created_at": utcnow(),
         }
         return adapters.register(store, settings, name=name, staging=staging, manifest=manifest, job_id=job_id)
