@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
 import statistics
 import sys
@@ -42,17 +41,18 @@ README_PART = Path(__file__).resolve().parent.parent / "README.md"
 TARGETS = {"rules_drafts_per_s": 2000, "all_checks_vs_fp32": 2.0, "spearman": 0.98}
 LEDGERLY_FOOTER = ("Ledgerly Inc., 410 Market Street, Suite 300, Denver, CO 80202 · "
                    "Unsubscribe: {{unsubscribe_url}}")
-GREETING = re.compile(r"^(Hi|Hello|Hey|Dear)\b[^\n,]*,", re.IGNORECASE)
 
 
 def synthesize(emails, contacts, n: int, seed: int = 0) -> list[tuple[str, str, dict]]:
     """Demo-like drafts: past emails re-addressed to CRM contacts (greeting, company), with footer."""
+    from brandvoice import prompting
+
     rng = random.Random(seed)
     out = []
     for i in range(n):
         e = emails[i % len(emails)]
         c = contacts[rng.randrange(len(contacts))]
-        body = GREETING.sub(f"Hi {c['first_name']},", e.body.strip(), count=1)
+        body = prompting.readdress(e.body.strip(), c["first_name"])
         if rng.random() < 0.3 and c.get("company"):
             body = body.replace("your team", f"the {c['company']} team", 1)
         if (e.brand or "").lower() == "ledgerly":

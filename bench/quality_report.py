@@ -28,24 +28,23 @@ def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _policy(brand: str):
+def _profile(brand: str):
+    from brandvoice import prompting
     from brandvoice.config import Settings
-    from brandvoice.guardrails import load_policy
 
-    return load_policy(Settings.from_env().guardrails_dir, brand)
+    return prompting.load_profile(Settings.from_env().guardrails_dir, brand)
 
 
 def structure_ok(d: dict) -> dict:
-    """Code checks on one draft: the greeting the policy prescribes for this contact, the policy's
-    sign-off as the only signature, no placeholder of any shape."""
-    from brandvoice import prompting
-    from brandvoice.guardrails.quality import placeholders
+    """Code checks on one draft: the greeting the brand profile prescribes for this contact, the
+    profile's sign-off as the only signature, no placeholder of any shape."""
+    from brandvoice.prompting import find_placeholders as placeholders
 
-    policy = _policy(d["brand"])
-    expected = prompting.greeting_line(d["contact"], policy.greeting, policy.greeting_fallback)
+    profile = _profile(d["brand"])
+    expected = profile.greeting_for(d["contact"])
     first = next((ln for ln in d["body"].splitlines() if ln.strip()), "")
-    sign = (policy.signature or "").strip()
-    body_wo_footer = d["body"].split((policy.footer or "\0")[:30])[0].rstrip()
+    sign = profile.signature
+    body_wo_footer = d["body"].split((profile.footer or "\0")[:30])[0].rstrip()
     return {"greeting": first.strip() == expected.strip(),
             "sender": not sign or body_wo_footer.endswith(sign),
             "placeholders": not placeholders(f"{d['subject']}\n{d['body']}")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from brandvoice.guardrails import quality, text
-from brandvoice.prompting import parse_greeting
+from brandvoice.prompting import parse_greeting, placeholders
 
 # letters, word-internal marks, sentence ends, closing quotes and brackets, white space of several
 # kinds, placeholder marks, and letters whose lower case is longer or depends on context
@@ -53,7 +53,7 @@ def test_lowered_words():
 
 def test_placeholders_without_the_xxx_branch_find_the_same():
     for t in _texts(3000, 4):
-        assert quality.placeholders(t) == [m.group(0) for m in quality.PLACEHOLDER.finditer(t)], t
+        assert placeholders.find(t) == [m.group(0) for m in placeholders.PLACEHOLDER.finditer(t)], t
 
 
 def test_known_words_view_and_word_cache_judge_like_a_union():

@@ -45,7 +45,7 @@ def test_rule_checks_fail_every_labelled_draft_with_a_placeholder_or_a_wrong_gre
 
     from brandvoice.config import Settings
     from brandvoice.guardrails import Guard
-    from brandvoice.guardrails.quality import placeholders
+    from brandvoice.prompting import find_placeholders as placeholders
 
     settings = Settings.from_env()
     for brand in ("Ledgerly", "Bright Bean"):

@@ -1,5 +1,6 @@
-"""Quality checks: is the text usable at all? Subject sanity, placeholders of any shape, invented
-names, gibberish and loops, cut-off text, and the brief's own demands (mention, word limit).
+"""Quality checks: is the text usable at all? Subject sanity, placeholders of any shape (the
+grammar of prompting.placeholders), invented names, gibberish and loops, cut-off text, and the
+brief's own demands (mention, word limit).
 
 The same rules judge a slot candidate before it may enter a draft (`slot_checks.slot_problems`)
 and a whole draft before it may pass (`QualityChecker.check`). Each returns plain-language problems; thresholds
@@ -18,29 +19,12 @@ from brandvoice.guardrails.text import (
     sentences,
     words,
 )
-from brandvoice.prompting import parse_greeting
+from brandvoice.prompting import find_placeholders, opens_with_salutation, parse_greeting
 
-# Placeholders of any shape: [your_name], [X], {{ }}, {first_name}, <first name>, *|FNAME|*,
-# %FIRSTNAME%, XXX, ___. Square brackets and angle brackets around a short phrase are never part
-# of a finished email in this project's corpora.
-PLACEHOLDER = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\{\s*[A-Za-z_][\w. ]{0,30}\}|\*\|[A-Z0-9_]+\|\*|"
-    r"%[A-Z][A-Z0-9_]{2,}%|\[[^\]\n]{1,40}\]|<\s*[A-Za-z][\w .'-]{0,30}>|\b[Xx]{3,}\b|_{3,}")
-# PLACEHOLDER without its "XXX" branch, the only one not opened by a fixed character: every branch
-# left starts with one, so the regex engine skips to those characters (about 8x faster). Where a
-# text has no "xxx" that branch matches nowhere and both find the same placeholders.
-_MARKED_PLACEHOLDER = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\{\s*[A-Za-z_][\w. ]{0,30}\}|\*\|[A-Z0-9_]+\|\*|"
-    r"%[A-Z][A-Z0-9_]{2,}%|\[[^\]\n]{1,40}\]|<\s*[A-Za-z][\w .'-]{0,30}>|___+")
-_XXX = re.compile(r"[Xx][Xx][Xx]")
 _SEPARATOR = re.compile(r"\s[|•·]\s|\|| -- | — .* — |::|//|\s-\s*$|^\s*-")
-_SUBJECT_GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon))\b",
-                               re.IGNORECASE)
 # A subject may end in a preposition ("The checklist you asked for", "What we are working on").
 _CUT_END = re.compile(r"(?:\b(?:and|or|the|a|an|to|of|with|your|our|is|are|that|this|but|as)"
                       r"|[,:;(&/-])\s*$", re.IGNORECASE)
-_SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|kind regards|"
-                      r"best regards|all the best|talk soon)\W*$", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _CAPITAL = re.compile(r"(?<![\w'’.-])[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+)*")
 _QUOTES = (('"', '"'), ("“", "”"), ("(", ")"))
@@ -93,12 +77,6 @@ class KnownWords:
         return word in self.first or word in self.second
 
 
-def placeholders(text: str, allowed: set[str] = frozenset()) -> list[str]:
-    """Unfilled placeholders of any shape, except the `allowed` ones (spaces ignored)."""
-    rx = PLACEHOLDER if _XXX.search(text) else _MARKED_PLACEHOLDER
-    return [m.group(0) for m in rx.finditer(text) if m.group(0).replace(" ", "") not in allowed]
-
-
 def subject_problems(subject: str) -> list[str]:
     """Why a subject is not a subject: empty, too long, separators, brackets, a greeting, cut off."""
     s = subject.strip()
@@ -112,7 +90,7 @@ def subject_problems(subject: str) -> list[str]:
         out.append("the subject has separators (| -- :: //)")
     if re.search(r"[\[\]{}<>#@*]", s):
         out.append("the subject has brackets or markup")
-    if _SUBJECT_GREETING.match(s):
+    if opens_with_salutation(s):
         out.append("the subject is a greeting")
     if s.lower().startswith(("subject", "re:", "fwd:")):
         out.append("the subject starts with a label")
@@ -330,7 +308,7 @@ class QualityChecker:
         written = model_texts if model_texts is not None else [subject, self.own_part(body)]
         text = "\n\n".join(written)
         words_known = KnownWords(known, self.vocabulary)
-        found = placeholders(f"{subject}\n{body}", self.allowed_placeholders)
+        found = find_placeholders(f"{subject}\n{body}", self.allowed_placeholders)
         # the words and sentences of `text` from those of its parts, which the policy and
         # personalization checks have computed already for the body
         ws, sents = joined_words(written), joined_sentences(written)
