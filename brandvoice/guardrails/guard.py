@@ -120,7 +120,8 @@ class Guard:
                 allowed_placeholders=self.personalization.allowed_placeholders,
                 greeting_required=bool(self.policy.profile.greeting),
                 boilerplate=self.policy.profile.boilerplate,
-                model_text=self.policy.model_text)
+                model_text=self.policy.model_text,
+                greeting_words=self.personalization.greeting_words)
         return self._quality
 
     def check(self, subject: str, body: str, contact: dict, *,

@@ -142,7 +142,12 @@ def _first_line(body: str) -> tuple[str, int | None]:
 
 def parse_greeting(body: str, *, generic: Iterable[str] = ()) -> Greeting:
     """The greeting of a body's first non-empty line; `generic`: more words that address no one."""
-    line, at = _first_line(body or "")
+    return _parse(body or "", generic if isinstance(generic, frozenset) else frozenset(generic))
+
+
+@lru_cache(maxsize=256)  # the personalization and the quality checks both read a draft's greeting
+def _parse(body: str, generic: frozenset[str]) -> Greeting:
+    line, at = _first_line(body)
     sal = _SALUTATION.match(line)
     if sal is None:
         return _bare(line, at)
