@@ -35,14 +35,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-import labelled  # noqa: E402 - the frozen split, beside this script
+import docblock  # noqa: E402 - beside this script: the tables in the docs
+import labelled  # noqa: E402 - the frozen split
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
 
 RESULTS = REPO / "bench" / "results" / "calibration.json"
-DOC = REPO / "docs" / "guardrails.md"
-BEGIN, END = "<!-- bench:calibration -->", "<!-- /bench:calibration -->"
+DOC = REPO / "docs" / "guardrails.md"  # its table, in the block "calibration"
 EMAILS = {"Ledgerly": "data/emails_ledgerly.csv", "Bright Bean": "data/emails_brightbean.csv"}
 TARGETS = {"pass_precision": 0.9, "catch_rate": 0.95}
 # The knobs: the tone gate's calibration (None: best F1, else the recall it keeps on the brand's
@@ -311,13 +311,7 @@ def table(result: dict) -> str:
 
 
 def _write_doc(result: dict) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.is_file() else ""
-    if BEGIN not in text or END not in text:
-        print(f"{DOC} has no {BEGIN} ... {END} markers: table not written")
-        return
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{table(result)}\n{END}{tail}", encoding="utf-8")
+    docblock.write_block(DOC, "calibration", table(result))
 
 
 if __name__ == "__main__":
