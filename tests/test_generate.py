@@ -133,7 +133,7 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     guard = FakeGuard()
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
     rules = settings.home / "guardrails"  # the brand profile: the layout around the model's text
-    rules.mkdir()
+    rules.mkdir(parents=True)
     (rules / "acme.toml").write_text('[brand]\nsignature = "— The Acme team"\n'
                                      'footer = "Acme Inc., 1 Main St. Unsubscribe: https://acme.example/u"\n',
                                      encoding="utf-8")
