@@ -6,8 +6,7 @@ fast embedding path with fp32, and the tone gate's precision/recall on the two d
     python bench/guardrails.py --n 200       # quicker
     python bench/guardrails.py --rules-only  # only the rule checks (seconds; writes nothing)
 
-Writes bench/results/guardrails.json and the table in README.md (if that
-folder exists). Embedder timings are interleaved chunk by chunk, so background load hits every
+Writes bench/results/guardrails.json and its table in docs/guardrails.md. Embedder timings are interleaved chunk by chunk, so background load hits every
 variant alike. The rule checks are timed in passes of their own before any embedder is loaded:
 after an encode call the embedder's OpenMP worker threads keep spinning for a while and take the
 second core, so rules timed right after encoding measure the spinning, not the checks. They run
@@ -22,7 +21,6 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
 import statistics
 import sys
@@ -38,21 +36,22 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 DATA = REPO / "data"
 RESULTS = REPO / "bench" / "results" / "guardrails.json"
-README_PART = Path(__file__).resolve().parent.parent / "README.md"
+DOC = REPO / "docs" / "guardrails.md"  # its table, in the block "guardrails"
 TARGETS = {"rules_drafts_per_s": 2000, "all_checks_vs_fp32": 2.0, "spearman": 0.98}
 LEDGERLY_FOOTER = ("Ledgerly Inc., 410 Market Street, Suite 300, Denver, CO 80202 · "
                    "Unsubscribe: {{unsubscribe_url}}")
-GREETING = re.compile(r"^(Hi|Hello|Hey|Dear)\b[^\n,]*,", re.IGNORECASE)
 
 
 def synthesize(emails, contacts, n: int, seed: int = 0) -> list[tuple[str, str, dict]]:
     """Demo-like drafts: past emails re-addressed to CRM contacts (greeting, company), with footer."""
+    from brandvoice import prompting
+
     rng = random.Random(seed)
     out = []
     for i in range(n):
         e = emails[i % len(emails)]
         c = contacts[rng.randrange(len(contacts))]
-        body = GREETING.sub(f"Hi {c['first_name']},", e.body.strip(), count=1)
+        body = prompting.readdress(e.body.strip(), c["first_name"])
         if rng.random() < 0.3 and c.get("company"):
             body = body.replace("your team", f"the {c['company']} team", 1)
         if (e.brand or "").lower() == "ledgerly":
@@ -288,7 +287,7 @@ def run(home: Path) -> None:
 
 
 def table(result: dict) -> str:
-    """The README table of the benchmark numbers."""
+    """The docs table of the benchmark numbers."""
     r, a = result["drafts_per_s"], result["agreement"]
     lines = [
         f"Measured by `python bench/guardrails.py` on {result['drafts']} demo-like drafts "
@@ -338,15 +337,11 @@ def table(result: dict) -> str:
 
 
 def write_table(result: dict) -> None:
-    """Replace the benchmark section of the readme part (if it exists)."""
-    if not README_PART.exists():
-        return
-    text = README_PART.read_text(encoding="utf-8")
-    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-    if begin in text and end in text:
-        pre, rest = text.split(begin, 1)
-        post = rest.split(end, 1)[1]
-        README_PART.write_text(f"{pre}{begin}\n{table(result)}{end}{post}", encoding="utf-8")
+    """Replace the benchmark's block in docs/guardrails.md."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import docblock
+
+    docblock.write_block(DOC, "guardrails", table(result))
 
 
 if __name__ == "__main__":

@@ -77,9 +77,8 @@ def _activities() -> dict[tuple[str, str], list[str]]:
 def cmd_heldout(_args) -> None:
     """Each demo brand's held-out past emails (the split training keeps out), each greeted to a
     contact of the brand's demo CRM export, as drafts to read."""
-    from brandvoice import corpus, crm, demo
+    from brandvoice import corpus, crm, prompting
     from brandvoice.config import Settings
-    from brandvoice.guardrails import load_policy
 
     sys.path.insert(0, str(REPO / "bench"))
     from quality import BRANDS, CONTACT_FIELDS, draft_key
@@ -87,14 +86,14 @@ def cmd_heldout(_args) -> None:
     rows = [r for r in load(POOL) if r.get("origin") != "heldout"]
     for brand, spec in BRANDS.items():
         data = corpus.prepare(REPO / spec["emails"], brand=brand)
-        policy = load_policy(Settings.from_env().guardrails_dir, brand)
+        profile = prompting.load_profile(Settings.from_env().guardrails_dir, brand)
         contacts = [c for c in crm.import_contacts(REPO / spec["crm"]).contacts
                     if c.get("first_name")]
         for i, e in enumerate(data.test):
             c = contacts[i % len(contacts)]
-            body = demo._greet(e.body, c["first_name"])  # noqa: SLF001 - the demo's greeting rule
-            if policy.footer and policy.footer not in body:  # as generation appends it
-                body = f"{body.rstrip()}\n\n{policy.footer}"
+            body = prompting.readdress(e.body, c["first_name"])
+            if profile.footer and profile.footer not in body:  # as generation appends it
+                body = f"{body.rstrip()}\n\n{profile.footer}"
             contact = {f: c.get(f) for f in CONTACT_FIELDS}
             rows.append({"key": draft_key(brand, e.campaign or "", "past", 0, str(c["key"]),
                                           e.subject, body),

@@ -1,7 +1,7 @@
 """Draft quality on the embedded model, read against ../shared/QUALITY.md.
 
     python bench/quality.py run      # train each demo brand's adapter, write every draft of every job
-    python bench/quality.py report   # join the drafts with the labels, write results and README table
+    python bench/quality.py report   # join the drafts with the labels, write results and the docs table
 
 `run` uses a scratch BRANDVOICE_HOME (bench/.quality-home, reused by later runs, so an adapter is
 trained once): for each demo brand and each template it can use, one generation job over every

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,8 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 DRAFTS = RESULTS / "quality_drafts.jsonl"
 LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
-README = REPO / "README.md"
-BEGIN, END = "<!-- bench:quality -->", "<!-- /bench:quality -->"
+DOC = REPO / "docs" / "generation.md"  # its table, in the block "quality"
 
 
 def load(path: Path) -> list[dict]:
@@ -28,24 +28,23 @@ def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _policy(brand: str):
+def _profile(brand: str):
+    from brandvoice import prompting
     from brandvoice.config import Settings
-    from brandvoice.guardrails import load_policy
 
-    return load_policy(Settings.from_env().guardrails_dir, brand)
+    return prompting.load_profile(Settings.from_env().guardrails_dir, brand)
 
 
 def structure_ok(d: dict) -> dict:
-    """Code checks on one draft: the greeting the policy prescribes for this contact, the policy's
-    sign-off as the only signature, no placeholder of any shape."""
-    from brandvoice import prompting
-    from brandvoice.guardrails.quality import placeholders
+    """Code checks on one draft: the greeting the brand profile prescribes for this contact, the
+    profile's sign-off as the only signature, no placeholder of any shape."""
+    from brandvoice.prompting import find_placeholders as placeholders
 
-    policy = _policy(d["brand"])
-    expected = prompting.greeting_line(d["contact"], policy.greeting, policy.greeting_fallback)
+    profile = _profile(d["brand"])
+    expected = profile.greeting_for(d["contact"])
     first = next((ln for ln in d["body"].splitlines() if ln.strip()), "")
-    sign = (policy.signature or "").strip()
-    body_wo_footer = d["body"].split((policy.footer or "\0")[:30])[0].rstrip()
+    sign = profile.signature
+    body_wo_footer = d["body"].split((profile.footer or "\0")[:30])[0].rstrip()
     return {"greeting": first.strip() == expected.strip(),
             "sender": not sign or body_wo_footer.endswith(sign),
             "placeholders": not placeholders(f"{d['subject']}\n{d['body']}")}
@@ -125,7 +124,7 @@ def protocol(labels: dict[str, dict], drafts: list[dict]) -> str:
 
 
 def table(rows: list[dict], runs: dict) -> str:
-    """The README table."""
+    """The docs table."""
     out = ["| brand | mode | model | k | drafts (read) | usable | slots by the model | good among them "
            "| greeting right | policy sender | no placeholder | s per draft |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -164,14 +163,21 @@ def by_kind(labels: dict[str, dict]) -> list[dict]:
 
 
 def kind_table(kinds: list[dict]) -> str:
-    """The README lines of `by_kind`."""
+    """The docs lines of `by_kind`."""
     cells = "; ".join(f"{r['brand']} {r['kind']} {r['good']}/{r['judged']} ({r['good_rate']:.0%})"
                       for r in kinds)
     return f"\nModel-written slots judged good, by brand and kind (k = 1 and 4, before any policy): {cells}.\n"
 
 
+def block(result: dict) -> str:
+    """The docs block of a result (quality.json), with the reading protocol of its drafts."""
+    labels = {lb["key"]: lb for lb in load(LABELS)}
+    return protocol(labels, load(DRAFTS)) + table(result["rows"], result["runs"]) \
+        + kind_table(result["by_kind"])
+
+
 def report() -> dict:
-    """Write bench/results/quality.json and the README table; return the result."""
+    """Write bench/results/quality.json and its table in docs/generation.md; return the result."""
     drafts = load(DRAFTS)
     labels = {lb["key"]: lb for lb in load(LABELS)}
     runs = json.loads((RESULTS / "quality_runs.json").read_text()) \
@@ -181,12 +187,10 @@ def report() -> dict:
     result = {"rows": rows, "by_kind": kinds, "runs": runs, "drafts": len(drafts),
               "labelled": sum(d["key"] in labels for d in drafts)}
     (RESULTS / "quality.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    text = README.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        pre, rest = text.split(BEGIN, 1)
-        body = protocol(labels, drafts) + table(rows, runs) + kind_table(kinds)
-        README.write_text(f"{pre}{BEGIN}\n{body}{END}{rest.split(END, 1)[1]}",
-                          encoding="utf-8")
+    sys.path.insert(0, str(REPO / "bench"))
+    import docblock
+
+    docblock.write_block(DOC, "quality", block(result))
     print(table(rows, runs))
     print(f"{result['labelled']} of {result['drafts']} drafts labelled")
     return result

@@ -4,7 +4,7 @@ peak RSS per quantization variant (each in its own process), and the demo brand 
     python bench/train.py            # full run (~25 min on 2 busy cores)
     python bench/train.py --quick    # fewer steps, no end-to-end run (~6 min)
 
-Writes bench/results/train.json and the table in README.md (if that folder exists).
+Writes bench/results/train.json and its table in docs/training.md.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from benchuser import marketer  # noqa: E402
 EMAILS = REPO / "data" / "emails_ledgerly.csv"
 BRAND = "Ledgerly"
 RESULTS = REPO / "bench" / "results" / "train.json"
-README_PART = Path(__file__).resolve().parent.parent / "README.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "training.md"  # block "train"
 TARGETS = {"ceiling_share": 0.40, "peak_rss_gb": 3.0, "e2e_seconds": 600, "ppl_ratio": 0.6}
 
 
@@ -175,7 +175,7 @@ def _child(args: list[str]) -> dict:
 
 
 def markdown(res: dict) -> str:
-    """The README table for these results."""
+    """The docs table for these results."""
     ceil = res["matmul_ceiling_gflops"]
     rows = ["| variant | tokens/s | GFLOP/s (6·N·tok/s) | share of fp32 matmul ceiling | peak RSS |",
             "|---|---:|---:|---:|---:|"]
@@ -275,15 +275,10 @@ def main() -> None:
     os.replace(tmp, RESULTS)
     table = markdown(res)
     print(table)
-    if README_PART.parent.is_dir():
-        text = README_PART.read_text() if README_PART.exists() else ""
-        start, end = "<!-- bench:train -->", "<!-- /bench:train -->"
-        block = f"{start}\n{table}{end}"
-        if start in text and end in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-        else:
-            text = text + ("\n" if text else "") + block + "\n"
-        README_PART.write_text(text)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import docblock
+
+    docblock.write_block(DOC, "train", table)
 
 
 if __name__ == "__main__":

@@ -268,15 +268,7 @@ def _greet(body: str, first_name: str) -> str:
     """The past email with its greeting addressed to the contact."""
     from brandvoice import prompting
 
-    g = prompting.parse_greeting(body)
-    if g.kind == "none" or g.span is None:
-        return f"Hi {first_name},\n\n{body}"
-    start, end = g.span
-    if not g.salutation:  # a bare "Dana," line
-        name = f"Hi {first_name}"
-    else:  # "Hi there," -> "Hi Dana,"; "Hello," -> "Hello Dana,"
-        name = first_name if g.who else f" {first_name}"
-    return body[:start] + name + body[end:]
+    return prompting.readdress(body, first_name)
 
 
 def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: Path, *,

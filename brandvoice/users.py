@@ -8,7 +8,7 @@ refused until the window has passed (an unknown username is throttled the same w
 Roles are enforced in the core: every action that changes what a customer receives takes the
 acting `User` and calls `require_role` with the roles of `PERMISSIONS`, which re-reads the user
 from the store (a forged or stale `User` object cannot raise its own role, a deactivated user is
-refused at once). The README's roles table is this table (a test keeps them equal).
+refused at once). The roles table of docs/review.md is this table (a test keeps them equal).
 
 A browser keeps a signed, expiring session token (`session_token`), checked on every page load
 against the store (`user_from_session`): the user must still exist and be active, and the token's

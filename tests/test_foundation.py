@@ -97,13 +97,14 @@ def test_embedded_model_materializes_once(settings):
 
 
 def test_footer_is_appended_once():
-    from brandvoice.prompting import shape
+    from brandvoice.prompting import BrandProfile, shape
 
     footer = "Acme Inc., 1 Main St · Unsubscribe: https://acme.example/u"
-    once = shape.with_footer("Hi Dana,\n\nThanks.", footer)
-    assert once.endswith(footer) and once.count("Acme Inc.") == 1
-    assert shape.with_footer(once, footer) == once
-    assert shape.with_footer("Body", "") == "Body"
+    profile = BrandProfile("Acme", footer=footer)
+    once = profile.complete(shape.ParsedEmail("Hi", "Hi Dana,\n\nThanks."))
+    assert once.body.endswith(footer) and once.body.count("Acme Inc.") == 1
+    assert profile.complete(shape.ParsedEmail("Hi", once.body)).body == once.body
+    assert BrandProfile("Acme").complete(shape.ParsedEmail("Hi", "Body")).body == "Body"
 
 
 def test_parse_email_splits_subject_and_flags_malformed():
@@ -116,17 +117,14 @@ def test_parse_email_splits_subject_and_flags_malformed():
 
 
 def test_brand_elements_are_completed_and_recorded():
-    import re
+    from brandvoice.prompting import BrandProfile, shape
 
-    from brandvoice.prompting import shape
-
-    rule = type("Rule", (), {"name": "signature", "regex": re.compile(r"(?i)the acme team")})()
-    policy = type("Policy", (), {"signature": "— The Acme team", "footer": "Acme Inc. · Unsubscribe",
-                                 "required": [rule]})()
-    parsed = shape.complete_brand_elements(shape.parse_email(
-        "Subject: Hi\n\nHi Dana, thanks for the call today, here is the plan we discussed."), policy)
+    profile = BrandProfile("Acme", signature="— The Acme team", footer="Acme Inc. · Unsubscribe",
+                           signature_pattern=r"(?i)the acme team")
+    parsed = profile.complete(shape.parse_email(
+        "Subject: Hi\n\nHi Dana, thanks for the call today, here is the plan we discussed."))
     assert parsed.body.endswith("— The Acme team\n\nAcme Inc. · Unsubscribe")
     assert parsed.added == ["signature", "footer"]
-    signed = shape.complete_brand_elements(shape.parse_email(
-        "Subject: Hi\n\nHi Dana, thanks for the call today, here is the plan.\n\nThe Acme team"), policy)
+    signed = profile.complete(shape.parse_email(
+        "Subject: Hi\n\nHi Dana, thanks for the call today, here is the plan.\n\nThe Acme team"))
     assert signed.added == ["footer"] and signed.body.count("Acme team") == 1

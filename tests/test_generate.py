@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -64,11 +65,9 @@ class FakeVerdict:
 class FakeGuard:
     """Fails every draft whose subject contains a listed seed; passes the rest."""
 
-    def __init__(self, fail_subjects=(), footer=""):
+    def __init__(self, fail_subjects=()):
         self.fail_subjects = set(fail_subjects)
         self.checked = 0
-        self.policy = type("Policy", (), {"footer": footer, "signature": "", "required": [],
-                                          "greeting": "", "greeting_fallback": ""})()
 
     def check_many(self, items, batch_contacts=None):
         self.checked += len(items)
@@ -131,8 +130,14 @@ def test_seed_depends_only_on_slot():
 @pytest.mark.all_databases
 def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monkeypatch):
     calls: list = []
-    guard = FakeGuard(footer="Acme Inc., 1 Main St. Unsubscribe: https://acme.example/u")
+    guard = FakeGuard()
     monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
+    rules = settings.home / "guardrails"  # the brand profile: the layout around the model's text
+    rules.mkdir(parents=True)
+    (rules / "acme.toml").write_text('[brand]\nsignature = "— The Acme team"\n'
+                                     'footer = "Acme Inc., 1 Main St. Unsubscribe: https://acme.example/u"\n',
+                                     encoding="utf-8")
+    settings.guardrails_dir = rules
     job_id = new_job(store, settings, crm_file, variants=2)
     assert jobs.get(store, job_id)["total"] == 8  # 4 complete contacts x 2 variants
     job = worker.run(store, job_id)
@@ -142,12 +147,17 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     assert {r["variant"] for r in rows} == {0, 1}
     for r in rows:
         assert r["subject"] == f"Note {r['seed']}"
-        assert r["body"] == BODY + "\n\n" + guard.policy.footer == r["generated_body"]
+        greeting, _, rest = r["body"].partition("\n\n")
+        assert re.fullmatch(r"Hi [A-Z][a-z]+,", greeting) and r["generated_body"] == r["body"]
+        assert rest == ("This is a short follow-up with a concrete next step for your finance "
+                        "team.\n\n— The Acme team\n\nAcme Inc., 1 Main St. Unsubscribe: "
+                        "https://acme.example/u")
         assert r["template_name"] == TEMPLATE and len(r["template_hash"]) == 64
         assert r["adapter_label"] == "base:smollm2-135m-instruct" and r["verdict"] == "pass"
         assert r["settings"]["temperature"] == 0.7 and r["settings"]["attempts"] == 1
         assert "<crm_data>" in r["prompt"] and r["raw_output"].startswith("Subject:")
-        assert r["state"] == "pending" and r["flags"] == [] and r["created_by"] == "tester"
+        assert r["state"] == "pending" and r["flags"] == ["signature_added"]  # the profile's
+        assert r["created_by"] == "tester"
     with store.read() as conn:
         snap = {r.id: r for r in conn.execute(sa.select(contacts).where(contacts.c.job_id == job_id))}
         versions = conn.execute(sa.select(draft_versions)).all()

@@ -1,4 +1,4 @@
-"""Personalization checks: greeting, company, placeholders, leakage, invented facts, copying,
+"""Personalization checks: greeting, company, leakage, invented facts, copying,
 prompt injection and degeneration; each with passing and failing examples."""
 
 from __future__ import annotations
@@ -98,10 +98,14 @@ def test_company(checker, sentence, status):
     ("Hello {first_name}.", "fail"),
     ("Hello %FIRSTNAME%.", "fail"),
     ("Unsubscribe: {{unsubscribe_url}}", "pass"),   # allowed merge tag
-    ("We closed [in 4 days].", "pass"),              # brackets around ordinary words
+    ("We closed [in 4 days].", "fail"),              # brackets are never in a finished email
 ])
-def test_placeholders(checker, snippet, status):
-    assert rule(checker, "placeholders", OK_BODY + "\n" + snippet).status == status
+def test_placeholders_are_the_one_grammar_with_the_policy_allow_list(checker, snippet, status):
+    from brandvoice import prompting
+
+    found = prompting.find_placeholders(OK_BODY + "\n" + snippet, checker.allowed_placeholders)
+    assert ("fail" if found else "pass") == status
+    assert "placeholders" not in {r.rule for r in checker.check("Next steps", OK_BODY, DANA)}
 
 
 @pytest.mark.parametrize("snippet, status", [
@@ -197,3 +201,24 @@ def test_without_batch_or_training():
     c = PersonalizationChecker(None, [])
     results = c.check("Next steps", OK_BODY, DANA, None)
     assert all(r.status == "pass" for r in results if r.rule != "facts")
+
+
+def test_rules_only_is_the_production_path_without_the_tone_check():
+    """One path: `rules_only` runs every check `check_many` runs (the foreign-names check with
+    the model's own text included), only the tone check is left out."""
+    from brandvoice import prompting
+    from brandvoice.config import Settings
+    from brandvoice.guardrails import Guard
+
+    settings = Settings()
+    guard = Guard.for_brand(settings, "Ledgerly", training_emails=TRAINING, tone=False)
+    profile = prompting.load_profile(settings.guardrails_dir, "Ledgerly")
+    said = "Teams like Harbor Health close their books in five days."
+    body = f"Hi Dana,\n\n{said}\n\n{profile.signature}\n\n{profile.footer}"
+    items = [("Next steps", body, DANA, [said]), ("Next steps", body, DANA)]
+    rules, full = guard.rules_only(items, BATCH), guard.check_many(items, BATCH)
+    for r, f in zip(rules, full, strict=True):
+        assert [x for x in f.results if x.check != "tone"] == r.results
+        assert {x.check for x in f.results} - {x.check for x in r.results} == {"tone"}
+        names = next(x for x in r.results if x.rule == "names")
+        assert names.status == "fail" and "Harbor Health" in names.message

@@ -241,16 +241,42 @@ def test_policy_file_errors_name_key_and_line(tmp_path, text, needles):
 
 @pytest.mark.parametrize("brand", ["Ledgerly", "Bright Bean"])
 def test_shipped_signature_and_footer_satisfy_their_own_rules(brand):
+    from brandvoice import prompting
     from brandvoice.config import Settings
     from brandvoice.guardrails.personalization import PersonalizationChecker
 
-    p = load_policy(Settings().guardrails_dir, brand)
-    assert p.signature and p.footer
-    body = f"Hi Dana,\n\nA short recap of the call.\n\n{p.signature}\n\n{p.footer}"
-    assert all(r.status == "pass" for r in p.check("Your recap", body) if r.rule.startswith("required"))
-    placeholders = next(r for r in PersonalizationChecker(p).check("Your recap", body, {"first_name": "Dana"})
-                        if r.rule == "placeholders")
-    assert placeholders.status == "pass"  # {{unsubscribe_url}} is a merge tag the email tool fills
+    settings = Settings()
+    p = load_policy(settings.guardrails_dir, brand)
+    profile = prompting.load_profile(settings.guardrails_dir, brand)
+    assert profile == p.profile  # the guardrails read the profile prompting loads
+    assert profile.signature and profile.footer
+    body = f"Hi Dana,\n\nA short recap of the call.\n\n{profile.signature}\n\n{profile.footer}"
+    required = [r for r in p.check("Your recap", body) if r.rule.startswith("required")]
+    assert {r.rule for r in required} >= {"required:signature", "required:footer"}
+    assert all(r.status == "pass" for r in required)
+    assert not prompting.find_placeholders(body, PersonalizationChecker(p).allowed_placeholders)
+    lost = [r for r in p.check("Your recap", "Hi Dana,\n\nA short recap.") if r.rule.startswith("required")]
+    assert {r.rule: r.status for r in lost} == {"required:signature": "fail", "required:footer": "fail"}
+
+
+def test_the_profile_requires_its_own_sign_off_and_footer_once(tmp_path):
+    (tmp_path / "default.toml").write_text(
+        '[[required]]\nname = "footer"\npattern = "unsubscribe"\nseverity = "warn"\n', encoding="utf-8")
+    (tmp_path / "acme.toml").write_text('[brand]\nsignature = "— Acme"\nfooter = "Acme Inc."\n',
+                                        encoding="utf-8")
+    p = load_policy(tmp_path, "Acme")  # the profile's footer replaces the default's requirement
+    assert [(r.name, r.severity) for r in p.required] == [("signature", "fail"), ("footer", "fail")]
+    assert load_policy(tmp_path, "Other").required[0].severity == "warn"
+    (tmp_path / "acme.toml").write_text(
+        '[brand]\nfooter = "Acme Inc."\n\n[[required]]\nname = "footer"\nliteral = "Acme"\n',
+        encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"acme.toml, line 5.*repeats the footer") as err:
+        load_policy(tmp_path, "Acme")
+    assert "footer_pattern" in err.value.hint
+    (tmp_path / "acme.toml").write_text('[brand]\nsignature = "x"\nsignature_pattern = "(unclosed"\n',
+                                        encoding="utf-8")
+    with pytest.raises(ConfigError, match="signature_pattern"):
+        load_policy(tmp_path, "Acme")
 
 
 def test_policy_file_by_slug_and_by_the_older_compact_name(tmp_path):

@@ -1,5 +1,7 @@
-"""The labelled drafts (tests/data/labelled/drafts.jsonl): read and scored with QUALITY.md, the data
-the guardrails are calibrated on (bench/calibrate.py) and tested on here."""
+"""The labelled drafts (tests/data/labelled/drafts.jsonl): read and scored with QUALITY.md, split
+once by the hash of each draft's key into a calibration part (which the guardrails' thresholds are
+chosen on, bench/calibrate.py) and a test part (reported against the targets). Figures are not
+tested here against their last recorded value: the split is, and what calibration may read."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
 CALIBRATION = REPO / "bench" / "results" / "calibration.json"
 sys.path.insert(0, str(REPO / "bench"))
+
+import labelled  # noqa: E402 - bench/labelled.py, the frozen split
 
 
 def _rows() -> list[dict]:
@@ -45,7 +49,7 @@ def test_rule_checks_fail_every_labelled_draft_with_a_placeholder_or_a_wrong_gre
 
     from brandvoice.config import Settings
     from brandvoice.guardrails import Guard
-    from brandvoice.guardrails.quality import placeholders
+    from brandvoice.prompting import find_placeholders as placeholders
 
     settings = Settings.from_env()
     for brand in ("Ledgerly", "Bright Bean"):
@@ -58,25 +62,90 @@ def test_rule_checks_fail_every_labelled_draft_with_a_placeholder_or_a_wrong_gre
                 assert v.status == "fail", r["key"]
 
 
-@pytest.mark.integration
-def test_pass_on_the_held_out_labelled_drafts_is_as_calibrated():
-    """The whole guard as shipped (real embedder, the policies' settings) on the labelled drafts it
-    was not tuned on: the pass precision and catch rate bench/calibrate.py recorded (the README
-    states them beside QUALITY.md's targets), and the shipped settings are the ones it chose."""
-    from calibrate import Brands, load_labelled, rates
+# Keys and the part the split put them in when it was frozen: the rule may never move them.
+FROZEN = {"00b963b32ca1aacd": "calibration", "00c2d7e7b081162e": "test",
+          "022962c97fcf5145": "calibration", "a-draft-added-later": "calibration",
+          "draft-of-2027": "test"}
+
+
+def test_the_split_is_frozen_by_the_hash_of_the_key():
+    assert {k: labelled.part_of(k) for k in FROZEN} == FROZEN
+    for r in _rows():  # the hash of the key alone: not the order, the score or the verdict
+        assert labelled.part_of(r["key"]) == labelled.part_of(str(r["key"]))
+    cal, test = labelled.load("calibration"), labelled.load("test")
+    keys = [r["key"] for r in _rows()]
+    assert {r["key"] for r in cal} | {r["key"] for r in test} == set(keys)
+    assert not {r["key"] for r in cal} & {r["key"] for r in test}
+    assert len(cal) + len(test) == len(keys)
+    assert 0.5 <= len(cal) / len(keys) <= 0.7  # about 60 / 40
+    assert {r["part"] for r in cal} == {"calibration"} and {r["part"] for r in test} == {"test"}
+    with pytest.raises(ValueError):
+        labelled.load("heldout")
+
+
+def test_a_new_draft_lands_in_its_part_and_moves_no_other(tmp_path):
+    rows = _rows()
+    path = tmp_path / "drafts.jsonl"
+    before = {r["key"]: labelled.part_of(r["key"]) for r in rows}
+    new = {**rows[0], "key": "a-draft-added-later"}
+    path.write_text("".join(json.dumps(r) + "\n" for r in [new, *rows[::-1]]), encoding="utf-8")
+    after = {r["key"]: r["part"] for part in labelled.PARTS for r in labelled.load(part, path)}
+    assert after.pop("a-draft-added-later") == FROZEN["a-draft-added-later"]
+    assert after == before
+
+
+class RecordingGuard:
+    """Stands in for a brand's Guard: passes every draft and records what it was shown."""
+
+    def __init__(self, seen: list):
+        self.seen = seen
+        self.tone = type("Tone", (), {"k": 5})()
+        self.policy = type("Policy", (), {"tone": {}, "model_text": "warn"})()
+        self.quality = type("Quality", (), {"model_text": "warn"})()
+
+    def check_many(self, items, batch_contacts=None):
+        from brandvoice.guardrails import Verdict
+
+        self.seen.extend(items)
+        return [Verdict.of([]) for _ in items]
+
+
+def test_calibration_reads_the_calibration_part_only():
+    import calibrate
+
+    seen: list = []
+    brands = calibrate.Brands.__new__(calibrate.Brands)  # no corpus, no embedder
+    brands.guards = {"Ledgerly": RecordingGuard(seen), "Bright Bean": RecordingGuard(seen)}
+    brands.set_tone = lambda recall: None
+    best, tried, n = calibrate.calibrate(brands)
+    assert n == len(labelled.load("calibration")) and len(tried) > 1
+    test_bodies = {r["body"] for r in labelled.load("test")} - \
+        {r["body"] for r in labelled.load("calibration")}
+    assert seen and not {body for _, body, *_ in seen} & test_bodies
+    with pytest.raises(ValueError, match="test part|only the calibration part"):
+        calibrate.sweep(brands, labelled.load("test")[:1], (0.2, "warn"))
+
+
+def test_the_shipped_settings_are_the_ones_calibration_chose():
+    """bench/results/calibration.json holds the setting the sweep chose on the calibration part;
+    the code and the policies ship exactly that, and the test part is reported against the
+    targets (met or not, as its figures say)."""
+    import calibrate
 
     from brandvoice.config import Settings
-    from brandvoice.guardrails import quality
-    from brandvoice.guardrails.embedder import load_embedder
+    from brandvoice.guardrails import load_policy, quality
 
     recorded = json.loads(CALIBRATION.read_text(encoding="utf-8"))
-    assert quality.MAX_UNKNOWN_SHARE == recorded["chosen"]["max_unknown_share"]
-    settings = Settings.from_env()
-    held = [r for r in load_labelled() if r["split"] == "heldout"]
-    brands = Brands(settings, load_embedder(settings))
-    for guard in brands.guards.values():
-        assert guard.policy.model_text == recorded["chosen"]["model_text"]
-    r = rates(held, brands.check(held))
-    assert r["n"] == recorded["heldout"]["n"]
-    assert r["pass_precision"] >= recorded["heldout"]["pass_precision"] - 0.02, r
-    assert r["catch_rate"] >= recorded["heldout"]["catch_rate"] - 0.02, r
+    chosen = recorded["chosen"]
+    assert quality.MAX_UNKNOWN_SHARE == chosen["max_unknown_share"]
+    for brand in ("Ledgerly", "Bright Bean"):
+        policy = load_policy(Settings().guardrails_dir, brand)
+        assert policy.model_text == chosen["model_text"]
+        tone = policy.tone
+        assert (tone.get("min_recall") if tone.get("target") == "recall" else None) \
+            == chosen["tone_min_recall"]
+    test = recorded["test"]
+    assert test["n"] == len(labelled.load("test"))
+    assert recorded["calibration"]["n"] == len(labelled.load("calibration"))
+    assert recorded["targets"] == calibrate.TARGETS == {"pass_precision": 0.9, "catch_rate": 0.95}
+    assert recorded["targets_met"] == calibrate.met(test)

@@ -1,5 +1,5 @@
-"""The README says what the code does: its roles table is users.PERMISSIONS, its review states are
-review.STATES, and `make run` listens on localhost unless told otherwise."""
+"""The docs say what the code does: the roles table of docs/review.md is users.PERMISSIONS, its
+review states are review.STATES, and `make run` listens on localhost unless told otherwise."""
 
 from __future__ import annotations
 
@@ -13,25 +13,27 @@ import pytest
 from brandvoice import review, users
 
 REPO = Path(__file__).resolve().parent.parent
-README = (REPO / "README.md").read_text(encoding="utf-8")
+REVIEW = (REPO / "docs" / "review.md").read_text(encoding="utf-8")
+EVERYWHERE = "\n".join(p.read_text(encoding="utf-8") for p in [REPO / "README.md",
+                                                                *(REPO / "docs").glob("*.md")])
 
 
 def _section(title: str) -> str:
-    start = README.index(title)
-    end = README.find("\n### ", start + len(title))
-    return README[start:end if end > 0 else None]
+    start = REVIEW.index(title)
+    end = REVIEW.find("\n## ", start + len(title))
+    return REVIEW[start:end if end > 0 else None]
 
 
 def test_the_roles_table_is_the_permissions_table():
-    section = _section("### Users and roles")
+    section = _section("## Users and roles")
     rows = dict(re.findall(r"^\| ([a-z][a-z ]+?) \| ([a-z, ]+) \|$", section, re.MULTILINE))
     rows.pop("action")  # the header row
     assert {k: tuple(v.split(", ")) for k, v in rows.items()} == users.PERMISSIONS
-    assert "BRANDVOICE_ALLOW_SELF_APPROVAL" not in README  # the policy is in the store
+    assert "BRANDVOICE_ALLOW_SELF_APPROVAL" not in EVERYWHERE  # the policy is in the store
 
 
 def test_the_states_table_names_every_state():
-    section = _section("### Review (")
+    section = _section("## Review (")
     for state in review.STATES:
         assert f"| {state}" in section or f", {state} |" in section, state
     for code in review.REASON_CODES:

@@ -13,8 +13,9 @@ from brandvoice.generation import loop as generate_loop
 from brandvoice.generation.protocol import GenOutput
 from brandvoice.generation.slots import SkeletonWriter, agreement, clean
 from brandvoice.guardrails import Guard
-from brandvoice.guardrails.quality import placeholders, subject_problems
+from brandvoice.guardrails.quality import subject_problems
 from brandvoice.guardrails.slot_checks import mentions, slot_problems
+from brandvoice.prompting import find_placeholders as placeholders
 from brandvoice.training.data import slot_records
 
 SOURCE = '''{#-

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from brandvoice import textio
 from brandvoice.errors import InputError
 
 # Canonical contact fields a column can map to. `full_name` is split into first/last name;
@@ -249,21 +250,21 @@ def load_mapping(path: str | Path) -> dict[str, str]:
     if not path.is_file():
         raise InputError(f"Mapping file {path} does not exist.",
                          hint='Write a JSON file such as {"email": "E-mail", "first_name": "Given"}.')
-    text = path.read_text(encoding="utf-8-sig")
-    try:
-        if path.suffix.lower() == ".toml":
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef]
-            data = tomllib.loads(text)
-            data = data.get("mapping", data)
-        else:
-            data = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"Mapping file {path.name} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}",
-                         hint='Example: {"email": "E-mail", "first_name": "Given"}') from exc
+    if path.suffix.lower() == ".toml":
+        data, _ = textio.read_toml(path, what="Mapping file")
+        data = data.get("mapping", data)
+    else:
+        data = _json(path)
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise InputError(f"Mapping file {path.name} must map field names to column names (strings).",
                          hint='Example: {"email": "E-mail", "first_name": "Given"}')
     return {str(k): v for k, v in data.items()}
+
+
+def _json(path: Path):
+    """A JSON mapping file's content; InputError naming the file when it does not parse."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except ValueError as exc:
+        raise InputError(f"Mapping file {path.name} is not valid JSON: {exc}",
+                         hint='Example: {"email": "E-mail", "first_name": "Given"}') from exc

@@ -235,17 +235,15 @@ def _intake(store: Store, job: dict, template, reporter) -> tuple[list[tuple[int
 
 def renderer(settings: Settings, template, brand: str, extra: dict | None = None):
     """contact -> what the model is given: a whole-email template's brief, or a slot template's
-    skeleton with the brand policy's greeting and sign-off in place (never the model's to write)."""
+    skeleton with the brand profile's greeting and sign-off in place (never the model's to write)."""
     from brandvoice import prompting
 
     if template.kind != "slots":
         return lambda c: prompting.render(template, c, brand=brand, extra=extra)
-    from brandvoice.guardrails import load_policy
-
-    policy = load_policy(settings.guardrails_dir, brand)
+    profile = prompting.load_profile(settings.guardrails_dir, brand)
     return lambda c: prompting.render_skeleton(
-        template, c, brand=brand, signature=policy.signature, extra=extra,
-        greeting=prompting.greeting_line(c, policy.greeting, policy.greeting_fallback))
+        template, c, brand=brand, signature=profile.signature, extra=extra,
+        greeting=profile.greeting_for(c))
 
 
 def preview(settings: Settings, template, contact: dict, brand: str, *, now=None) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from brandvoice import prompting
 from brandvoice.errors import StateError, TemplateError
 from brandvoice.generation.backends import GenOutput, GenRequest, open_backend, seed_for
 from brandvoice.prompting import shape
@@ -83,6 +84,8 @@ class Loop:
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
         self.slot_sources: list[str] = []  # "model" / "fallback" / "template" of every slot this run
         self.batch_contacts: list[dict] | None = None  # every contact of the job (leakage check)
+        # the brand's greeting, sign-off and footer, around what the model wrote
+        self.profile = prompting.load_profile(store.settings.guardrails_dir, brand)
 
     # --- planning ------------------------------------------------------------------------------
     def existing(self, conn, contact_ids: list[int] | None = None) -> set[tuple[int, int]]:
@@ -130,19 +133,14 @@ class Loop:
         parsed = shape.parse_email(out.text)
         cand = {"parsed": parsed, "out": out, "verdict": None, "attempt": attempt,
                 "seed": seed_for(self.config.seed, item.key, item.variant, attempt)}
-        policy = getattr(self.guard, "policy", None)
-        if parsed.ok and (getattr(policy, "greeting", "") or getattr(policy, "signature", "")):
-            from brandvoice import prompting
-
-            greeting = prompting.greeting_line(item.contact, policy.greeting, policy.greeting_fallback)
-            parsed.subject, parsed.body, paras = prompting.structure_email(
-                parsed.subject, parsed.body, greeting=greeting, signature=policy.signature)
+        if parsed.ok:
+            parsed.subject, parsed.body, paras = self.profile.structure(
+                parsed.subject, parsed.body, item.contact)
             if not paras:
                 parsed.problems.append("nothing between the greeting and the sign-off")
-            parsed.added += ["greeting", "signature"]
+            parsed.added += ["greeting", "signature"] if self.profile.signature else ["greeting"]
             cand["model_texts"] = [parsed.subject, *paras]
-        if parsed.ok:
-            shape.complete_brand_elements(parsed, policy)  # the footer
+            self.profile.complete(parsed)  # the footer
         return cand
 
     def produce(self, chunk: list[Pending], system: str) -> list[Pending]:
@@ -214,10 +212,9 @@ class Loop:
                                    for item in chunk])
         self.gen_seconds += time.perf_counter() - t0
         self.tokens += self.writer.tokens - tokens0
-        policy = getattr(self.guard, "policy", None)
         for item, f in zip(chunk, filled, strict=True):
             parsed = shape.ParsedEmail(subject=f["subject"], body=f["body"])
-            shape.complete_brand_elements(parsed, policy)  # the footer (and a missing sign-off)
+            self.profile.complete(parsed)  # the footer (and a missing sign-off)
             out = GenOutput(text=shape.format_email(parsed.subject, parsed.body),
                             prompt=f["prompts"], new_tokens=0)
             item.best = {"parsed": parsed, "out": out, "verdict": None, "attempt": 0,

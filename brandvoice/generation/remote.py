@@ -81,7 +81,7 @@ class OpenAIBackend:
             resp = self._request("GET", "/v1/models")
         except httpx.HTTPError as exc:
             raise ModelError(f"Cannot reach the generation server at {self.base_url}: {exc}",
-                             hint="Start it (see README: vLLM / llama.cpp commands) or fix --server-url.") from exc
+                             hint="Start it (see docs/generation.md: vLLM / llama.cpp commands) or fix --server-url.") from exc
         served = [m.get("id") for m in (resp.json().get("data") or []) if isinstance(m, dict)]
         if wanted and (not served or wanted in served):
             return wanted

@@ -120,9 +120,10 @@ class Guard:
             self._quality = QualityChecker(
                 self.personalization.vocabulary | known_words_of([self.brand]),
                 allowed_placeholders=self.personalization.allowed_placeholders,
-                greeting_required=bool(self.policy.greeting),
-                boilerplate=(self.policy.footer or "", self.policy.signature or ""),
-                model_text=self.policy.model_text)
+                greeting_required=bool(self.policy.profile.greeting),
+                boilerplate=self.policy.profile.boilerplate,
+                model_text=self.policy.model_text,
+                greeting_words=self.personalization.greeting_words)
         return self._quality
 
     def check(self, subject: str, body: str, contact: dict, *,
@@ -130,35 +131,46 @@ class Guard:
         """All checks on one draft."""
         return self.check_many([(subject, body, contact)], batch_contacts=batch_contacts)[0]
 
-    def check_many(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
+    def check_many(self, items, batch_contacts: list[dict] | None = None, *,
+                   tone: bool = True) -> list[Verdict]:
         """All checks on many drafts; tone embeddings are computed in batches.
 
         An item is (subject, body, contact) or (subject, body, contact, model_texts): the parts
-        the model wrote, when the rest is the marketer's skeleton.
+        the model wrote, when the rest is the marketer's skeleton. `tone=False` leaves the tone
+        check out (no embedder runs, no tone result); every other check runs as in production.
         """
         written = [list(it[3]) if len(it) > 3 and it[3] is not None else None for it in items]
         items = [(str(it[0] or ""), str(it[1] or ""), it[2] or {}) for it in items]
         batch = self.batch_index(batch_contacts)
         memo: dict = {}  # per-contact facts, shared by the drafts to the same contact
-        tone_results: list[CheckResult | None] = [None] * len(items)
-        if self.tone is not None and items:
-            emb = np.asarray(self.embedder.encode([email_text(s, b) for s, b, _ in items],
-                                                  batch_size=32, normalize_embeddings=True),
-                             dtype=np.float32)
-            tone_results = self.tone.results(emb)
+        tones = self._tone_results(items) if tone else [None] * len(items)
         out = []
-        for (subject, body, contact), tone, model_texts in zip(items, tone_results, written,
-                                                               strict=True):
-            results = [tone] if tone is not None else [
-                CheckResult("tone", "similarity", "warn", self.tone_note)]
+        for (subject, body, contact), tone_result, model_texts in zip(items, tones, written,
+                                                                      strict=True):
+            results = [tone_result] if tone_result is not None else []
             results += self.policy.check(subject, body)
             results += self.personalization.check(subject, body, contact, batch, memo,
                                                   written=model_texts)
             facts = self.personalization.contact_facts(contact, memo)
             results += self.quality.check(subject, body, facts.words, model_texts,
                                           self._own_text(facts))
-            out.append(Verdict.of(results, tone.score if tone is not None else None))
+            scored = tone_result is not None and self.tone is not None
+            out.append(Verdict.of(results, tone_result.score if scored else None))
         return out
+
+    def rules_only(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
+        """The same checks as `check_many` without the tone check (no embedder)."""
+        return self.check_many(items, batch_contacts, tone=False)
+
+    def _tone_results(self, items: list[tuple[str, str, dict]]) -> list[CheckResult]:
+        """The tone result of each draft: its embedding against the brand's profile, or a warning
+        that tone was not checked (and why)."""
+        if self.tone is None or not items:
+            return [CheckResult("tone", "similarity", "warn", self.tone_note) for _ in items]
+        emb = np.asarray(self.embedder.encode([email_text(s, b) for s, b, _ in items],
+                                              batch_size=32, normalize_embeddings=True),
+                         dtype=np.float32)
+        return self.tone.results(emb)
 
     @property
     def slot_library(self):
@@ -221,19 +233,6 @@ class Guard:
             elif NEAR_COPY <= shape < 0.995:
                 out.append(f"a brand line with words swapped (similarity {shape:.2f})")
         return out
-
-    def rules_only(self, items, batch_contacts: list[dict] | None = None) -> list[Verdict]:
-        """Policy and personalization checks without the tone check (no embedder)."""
-        batch = self.batch_index(batch_contacts)
-        memo: dict = {}
-        out = []
-        for it in items:
-            s, b, c = it[0], it[1], it[2] or {}
-            known = self.personalization.contact_facts(c, memo).words
-            out.append(Verdict.of(self.policy.check(s, b) + self.personalization.check(s, b, c, batch, memo)
-                                  + self.quality.check(s, b, known, it[3] if len(it) > 3 else None)))
-        return out
-
 
 def tone_calibrations(store) -> dict:
     """The newest tone calibration per adapter id (key: the id) and per brand (key: ("brand", name))."""

@@ -30,6 +30,7 @@ _STRONG = PhraseMatcher([
 _QUOTED = re.compile(r"[\"“']([^\"“”']{6,120})[\"”']")
 _NONWORD = re.compile(r"\W+")
 _SPACE_NONWORD = partial(_NONWORD.sub, " ")
+_MARK = "\u01c2\u01c2"  # "ǂǂ": two click letters (word characters, no case) between sentences
 _CUT_WORD = re.compile(r"\b(?:and|or|the|to|of|with)$")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪–]|\d{1,3}[.)])\s+")
 _END_OK = (".", "!", "?", "…", ")", '"', "'", "”", "’", ":", "*", ">")
@@ -106,10 +107,19 @@ def injection(checker, text: str, instructions: list[str]) -> CheckResult:
                        details={"instructions": instructions})
 
 
+def _normal_sentences(body: str) -> list[str]:
+    """Each sentence of a body lower-cased, its non-word runs one space, stripped: words are
+    separated by single spaces. Normalized in one pass over the sentences joined by a mark that
+    is a word (so it survives) and that no email holds (else sentence by sentence)."""
+    sents = sentences(body)
+    if not sents or _MARK[0] in body:
+        return [_SPACE_NONWORD(s.lower()).strip() for s in sents]
+    return list(map(str.strip, _SPACE_NONWORD(f" {_MARK} ".join(sents).lower()).split(_MARK)))
+
+
 def degeneration(checker, body: str) -> CheckResult:
     """Fail on repeated sentences, word loops and cut-off endings; warn on runaway lists."""
-    # each sentence lower-cased, its non-word runs one space: words are separated by single spaces
-    sents = list(map(str.strip, map(_SPACE_NONWORD, map(str.lower, sentences(body)))))
+    sents = _normal_sentences(body)
     repeated = []
     # no sentence said twice (most drafts): none is said more than max_repeats (>= 1) times
     if checker.max_repeats < 1 or len(set(sents)) < len(sents):
@@ -129,7 +139,8 @@ def degeneration(checker, body: str) -> CheckResult:
                                f"Loops on the same words (“{' '.join(gram)}” {n} times).",
                                details={"loop": " ".join(gram), "count": n})
     run = longest = 0
-    for line in body.splitlines():
+    # a list longer than the limit needs more lines than the limit: most bodies have fewer
+    for line in body.splitlines() if body.count("\n") >= checker.max_list_items else ():
         if _BULLET.match(line):
             run += 1
             longest = max(longest, run)

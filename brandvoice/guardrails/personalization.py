@@ -1,6 +1,6 @@
 """Personalization checks against the CRM row a draft was written from: greeting and company,
-placeholders, other people's data (leakage), invented facts, copying (memorization), prompt
-injection from CRM notes, and degeneration."""
+other people's data (leakage), invented facts, copying (memorization), prompt injection from CRM
+notes, and degeneration. Placeholders are the quality checks' (one grammar, prompting.placeholders)."""
 
 from __future__ import annotations
 
@@ -19,17 +19,9 @@ from brandvoice.guardrails.integrity import (
 from brandvoice.guardrails.quality import known_words_of
 from brandvoice.guardrails.text import PhraseMatcher, norm_words, snippet, tokenize
 from brandvoice.guardrails.verdict import CheckResult
-from brandvoice.prompting import parse_greeting
+from brandvoice.prompting import opens_signoff, parse_greeting
 from brandvoice.textio import compact_key
 
-PLACEHOLDERS = re.compile(  # the lookahead names every first character: a fast skip
-    r"(?=[{}*%\[<])(?:\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\*\|[A-Z0-9_]+\|\*|%[A-Z][A-Z0-9_]{2,}%|"
-    r"\{\s*[A-Za-z_][A-Za-z0-9_. ]{0,30}\}|"
-    r"[\[<]\s*(?:your |the |contact(?:'s)? |customer(?:'s)? |recipient(?:'s)? )?"
-    r"(?:first[ _]?name|last[ _]?name|full[ _]?name|name|company(?:[ _]name)?|title|job[ _]title|"
-    r"email|city|date|link|url|product|insert[^\]>]{0,30}|x{2,})\s*[\]>])", re.IGNORECASE)
-_SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|stay \w+|"
-                      r"talk soon|kind regards|best regards|all the best)\b", re.IGNORECASE)
 _NAME_LINE = re.compile(r"^\W{0,3}([A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2})\W*$")
 # first names that are also everyday words are only matched as part of a full name
 _COMMON_WORDS = {"will", "may", "mark", "bill", "june", "april", "august", "rose", "grace", "hope",
@@ -107,7 +99,7 @@ class TrainingIndex:
                 if g.salutation:  # a bare "Priya," line deep in a body is as often a sign-off
                     self.names.update(n for n in g.names() if len(n.split()) <= 3)
                 m = _NAME_LINE.match(line)
-                if m and k > 0 and (_SIGNOFF.match(lines[k - 1]) or line.lstrip()[:1] in "—-"):
+                if m and k > 0 and (opens_signoff(lines[k - 1]) or line.lstrip()[:1] in "—-"):
                     self.names.add(m.group(1))
         # Copying means memorizing one email: word runs that several past emails share (sign-off,
         # footer, a standing call to action) are the brand's boilerplate, not copying.
@@ -208,7 +200,6 @@ class PersonalizationChecker:
         return [
             self._greeting(body, contact),
             self._company(text, contact, batch),
-            self._placeholders(text),
             self._leakage(text, contact, batch),
             self._facts(own, facts),
             self._copying(body if written is None else own),
@@ -226,7 +217,7 @@ class PersonalizationChecker:
             return CheckResult("personalization", "greeting", "fail",
                                f"Empty greeting: “{line[:40]}” has a blank where the name "
                                "should be.")
-        if g.placeholder or PLACEHOLDERS.search(g.who):
+        if g.placeholder:
             return CheckResult("personalization", "greeting", "fail",
                                f"The greeting has an unfilled placeholder: “{line[:60]}”.")
         if g.kind == "generic":
@@ -284,15 +275,6 @@ class PersonalizationChecker:
                                f" (this contact works at {contact.get('company') or 'an unknown company'}).",
                                details={"companies": others})
         return CheckResult("personalization", "company", "pass", "No other contact's company named.")
-
-    def _placeholders(self, text: str) -> CheckResult:
-        found = [m.group(0) for m in PLACEHOLDERS.finditer(text)
-                 if m.group(0).replace(" ", "") not in self.allowed_placeholders]
-        if found:
-            return CheckResult("personalization", "placeholders", "fail",
-                               f"Unfilled placeholder(s): {', '.join(dict.fromkeys(found))}.",
-                               details={"placeholders": found})
-        return CheckResult("personalization", "placeholders", "pass", "No unfilled placeholders.")
 
     def _leakage(self, text: str, contact: dict, batch: BatchIndex | None) -> CheckResult:
         me = contact_id(contact)

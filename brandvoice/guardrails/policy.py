@@ -1,5 +1,6 @@
-"""Brand policy checks: banned words, competitors, claims needing approval, required elements,
-length, spam triggers, exclamations and ALL CAPS, reading level. Policies live in guardrails/*.toml."""
+"""Brand policy checks: banned words, competitors, claims needing approval, required elements (the
+brand profile's sign-off and footer among them), length, spam triggers, exclamations and ALL CAPS,
+reading level. Policies live in guardrails/*.toml."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from brandvoice.guardrails.policy_file import load_raw, slug
 from brandvoice.guardrails.text import PhraseMatcher, fk_grade, snippet, words
 from brandvoice.guardrails.verdict import CheckResult
+from brandvoice.prompting import BrandProfile
 
 # (?=...) names the first character of a match: the engine skips ahead fast; matches are unchanged
 _PERCENT = re.compile(r"(?=\d)(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b)", re.IGNORECASE)
@@ -55,12 +57,16 @@ class Policy:
         self.style_severity = st.get("severity", "warn")
         self.length = t("length")
         self.reading = t("reading")
-        self.required = [
+        # The brand's layout (prompting owns it): its sign-off and footer are required elements,
+        # in place of requirements of the same name the brand inherits (the default's footer).
+        self.profile = BrandProfile.from_table(self.brand, t("brand"), self.files)
+        own = _profile_elements(self.profile)
+        self.required = own + [
             RequiredElement(name=r["name"], where=r.get("where", "body"), message=r.get("message", ""),
                             severity=r.get("severity", "fail"),
                             regex=re.compile(r["pattern"]) if "pattern" in r
                             else re.compile(re.escape(r["literal"]), re.IGNORECASE))
-            for r in self.raw.get("required", [])]
+            for r in self.raw.get("required", []) if r["name"] not in {e.name for e in own}]
         allow = t("allow")
         self.allowed_facts: list[str] = [*allow.get("facts", []), *allow.get("prices", []),
                                          *allow.get("urls", []), *allow.get("phones", [])]
@@ -76,12 +82,6 @@ class Policy:
         # What a model's slot must not say: a helpful assistant's lines, not the brand's.
         self.slot_assistant_re = PhraseMatcher(t("slots").get("assistant_phrases", []))
         self.personalization = t("personalization")
-        # the brand's standard sign-off and footer, for code that assembles the final email
-        self.signature: str = t("brand").get("signature", "")
-        self.footer: str = t("brand").get("footer", "")
-        # the greeting generation writes: "{first_name}" filled from the CRM row, else the fallback
-        self.greeting: str = t("brand").get("greeting", "Hi {first_name},")
-        self.greeting_fallback: str = t("brand").get("greeting_fallback", "Hi there,")
 
     def check(self, subject: str, body: str) -> list[CheckResult]:
         """All policy rules on one draft; one result per rule."""
@@ -221,6 +221,19 @@ class Policy:
                                score=grade)
         return CheckResult("policy", "reading_level", "pass",
                            f"Reading level grade {grade:g}.", score=grade)
+
+
+def _profile_elements(profile: BrandProfile) -> list[RequiredElement]:
+    """The profile's sign-off and footer as required elements (a draft that lost one fails)."""
+    out = []
+    for name, text, regex in (("signature", profile.signature, profile.signature_re),
+                              ("footer", profile.footer, profile.footer_re)):
+        if text and regex is not None:
+            shown = " ".join(text.split())
+            what = "sign-off" if name == "signature" else "footer"
+            out.append(RequiredElement(name=name, regex=regex,
+                                       message=f"Missing the {what} “{shown}”: add it back."))
+    return out
 
 
 def load_policy(directory: Path | str, brand: str | None = None) -> Policy:

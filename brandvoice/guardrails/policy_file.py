@@ -14,18 +14,14 @@ from typing import Any
 
 from brandvoice import textio
 from brandvoice.errors import ConfigError
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from brandvoice.prompting.profile import PROFILE_KEYS, brand_files
 
 LIST, INT, NUM, BOOL, STR, SEV = "list of strings", "integer", "number", "true/false", "string", "severity"
 SEVERITIES = ("warn", "fail")
 
 # table -> key -> type. "inherit = false" in a brand file replaces (not extends) the default lists.
 SCHEMA: dict[str, dict[str, str]] = {
-    "brand": {"name": STR, "footer": STR, "signature": STR, "greeting": STR, "greeting_fallback": STR},
+    "brand": dict.fromkeys(PROFILE_KEYS, STR),  # the brand profile (prompting.profile)
     "banned": {"words": LIST, "phrases": LIST, "competitors": LIST, "severity": SEV, "inherit": BOOL},
     "claims": {"terms": LIST, "idioms": LIST, "percentages": BOOL, "severity": SEV, "inherit": BOOL},
     "length": {"subject_min_chars": INT, "subject_max_chars": INT, "body_min_words": INT,
@@ -54,20 +50,6 @@ CHOICES = {("tone", "target"): ("f1", "recall"), ("required", "where"): ("subjec
 def slug(brand: str) -> str:
     """The file-name form of a brand name ("Bright Bean" -> "bright-bean")."""
     return textio.slug(brand)
-
-
-def brand_file(directory: Path, brand: str) -> Path | None:
-    """The brand's policy file: <slug>.toml, else the compact name of older versions (brightbean.toml)."""
-    legacy = re.sub(r"[^a-z0-9]+", "", brand.lower())
-    try:
-        names = [slug(brand), legacy]
-    except ConfigError:  # no letters or digits: no brand file, the default policy applies
-        names = [legacy]
-    for name in dict.fromkeys(n for n in names if n):
-        path = directory / f"{name}.toml"
-        if path.is_file():
-            return path
-    return None
 
 
 def key_line(text: str, table: str | None, key: str | None, index: int | None = None) -> int | None:
@@ -151,20 +133,7 @@ def _validate_keys(path, text, table, values: dict, schema: dict, index=None) ->
 
 def parse_file(path: Path) -> dict:
     """Read and validate one policy file (not merged)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"Cannot read policy file {path}: {exc}", hint="Check the path.") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f", line {m.group(1)}, column {m.group(2)}" if m else ""
-        if not m and "end of document" in str(exc):
-            where = f", line {max(1, len(text.splitlines()))} (end of file)"
-        raise ConfigError(f"Policy file {path}{where} is not valid TOML: {str(exc).split(' (at')[0]}",
-                          hint="Fix the syntax (quotes around strings, commas between list items, "
-                               "[table] headers).") from exc
+    data, text = textio.read_toml(path, what="Policy file", error=ConfigError)
     for table, values in data.items():
         if table == "required":
             if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
@@ -201,7 +170,20 @@ def parse_file(path: Path) -> dict:
         if not isinstance(values, dict):
             raise _fail(path, text, None, table, "must be a [table].", "See guardrails/README.md.")
         _validate_keys(path, text, table, values, SCHEMA[table])
+    _profile_elements_once(path, text, data)
     return data
+
+
+def _profile_elements_once(path: Path, text: str, data: dict) -> None:
+    """A file's [brand] signature and footer are required elements of their own (the profile's):
+    the same file cannot also require them by [[required]]."""
+    brand = data.get("brand", {})
+    for i, item in enumerate(data.get("required", [])):
+        if item.get("name") in ("signature", "footer") and brand.get(item["name"]):
+            raise _fail(path, text, "required", "name",
+                        f"repeats the {item['name']} of [brand], which every draft must carry already.",
+                        f"Remove this [[required]] element; to accept other forms of the "
+                        f"{item['name']}, set [brand] {item['name']}_pattern.", i)
 
 
 def merge(base: dict, over: dict) -> dict:
@@ -231,17 +213,11 @@ def merge(base: dict, over: dict) -> dict:
 
 
 def load_raw(directory: Path, brand: str | None) -> tuple[dict, list[Path]]:
-    """The merged policy dict for a brand and the files it came from."""
-    directory = Path(directory)
-    files: list[Path] = []
+    """The merged policy dict for a brand and the files it came from (prompting.brand_files)."""
+    files = brand_files(directory, brand)
     data: dict = {}
-    default = directory / "default.toml"
-    if default.is_file():
-        data = parse_file(default)
-        files.append(default)
-    own = brand_file(directory, brand) if brand else None
-    if own is not None:
-        data = merge(data, parse_file(own))
-        files.append(own)
+    for path in files:
+        own = parse_file(path)
+        data = own if path.name == "default.toml" else merge(data, own)
     data.setdefault("required", [])
     return data, files

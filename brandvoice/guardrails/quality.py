@@ -1,5 +1,6 @@
-"""Quality checks: is the text usable at all? Subject sanity, placeholders of any shape, invented
-names, gibberish and loops, cut-off text, and the brief's own demands (mention, word limit).
+"""Quality checks: is the text usable at all? Subject sanity, placeholders of any shape (the
+grammar of prompting.placeholders), invented names, gibberish and loops, cut-off text, and the
+brief's own demands (mention, word limit).
 
 The same rules judge a slot candidate before it may enter a draft (`slot_checks.slot_problems`)
 and a whole draft before it may pass (`QualityChecker.check`). Each returns plain-language problems; thresholds
@@ -18,31 +19,15 @@ from brandvoice.guardrails.text import (
     sentences,
     words,
 )
-from brandvoice.prompting import parse_greeting
+from brandvoice.prompting import find_placeholders, opens_with_salutation, parse_greeting
 
-# Placeholders of any shape: [your_name], [X], {{ }}, {first_name}, <first name>, *|FNAME|*,
-# %FIRSTNAME%, XXX, ___. Square brackets and angle brackets around a short phrase are never part
-# of a finished email in this project's corpora.
-PLACEHOLDER = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\{\s*[A-Za-z_][\w. ]{0,30}\}|\*\|[A-Z0-9_]+\|\*|"
-    r"%[A-Z][A-Z0-9_]{2,}%|\[[^\]\n]{1,40}\]|<\s*[A-Za-z][\w .'-]{0,30}>|\b[Xx]{3,}\b|_{3,}")
-# PLACEHOLDER without its "XXX" branch, the only one not opened by a fixed character: every branch
-# left starts with one, so the regex engine skips to those characters (about 8x faster). Where a
-# text has no "xxx" that branch matches nowhere and both find the same placeholders.
-_MARKED_PLACEHOLDER = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{\{|\}\}|\{\s*[A-Za-z_][\w. ]{0,30}\}|\*\|[A-Z0-9_]+\|\*|"
-    r"%[A-Z][A-Z0-9_]{2,}%|\[[^\]\n]{1,40}\]|<\s*[A-Za-z][\w .'-]{0,30}>|___+")
-_XXX = re.compile(r"[Xx][Xx][Xx]")
 _SEPARATOR = re.compile(r"\s[|•·]\s|\|| -- | — .* — |::|//|\s-\s*$|^\s*-")
-_SUBJECT_GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon))\b",
-                               re.IGNORECASE)
 # A subject may end in a preposition ("The checklist you asked for", "What we are working on").
 _CUT_END = re.compile(r"(?:\b(?:and|or|the|a|an|to|of|with|your|our|is|are|that|this|but|as)"
                       r"|[,:;(&/-])\s*$", re.IGNORECASE)
-_SIGNOFF = re.compile(r"^\W*(?:best|thanks|thank you|cheers|regards|warmly|sincerely|kind regards|"
-                      r"best regards|all the best|talk soon)\W*$", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _CAPITAL = re.compile(r"(?<![\w'’.-])[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+)*")
+_PARTS = re.compile(r"\n\s*\n")
 _QUOTES = (('"', '"'), ("“", "”"), ("(", ")"))
 MAX_SUBJECT_CHARS = 80
 MAX_SUBJECT_WORDS = 12
@@ -93,12 +78,6 @@ class KnownWords:
         return word in self.first or word in self.second
 
 
-def placeholders(text: str, allowed: set[str] = frozenset()) -> list[str]:
-    """Unfilled placeholders of any shape, except the `allowed` ones (spaces ignored)."""
-    rx = PLACEHOLDER if _XXX.search(text) else _MARKED_PLACEHOLDER
-    return [m.group(0) for m in rx.finditer(text) if m.group(0).replace(" ", "") not in allowed]
-
-
 def subject_problems(subject: str) -> list[str]:
     """Why a subject is not a subject: empty, too long, separators, brackets, a greeting, cut off."""
     s = subject.strip()
@@ -112,7 +91,7 @@ def subject_problems(subject: str) -> list[str]:
         out.append("the subject has separators (| -- :: //)")
     if re.search(r"[\[\]{}<>#@*]", s):
         out.append("the subject has brackets or markup")
-    if _SUBJECT_GREETING.match(s):
+    if opens_with_salutation(s):
         out.append("the subject is a greeting")
     if s.lower().startswith(("subject", "re:", "fwd:")):
         out.append("the subject starts with a label")
@@ -156,20 +135,26 @@ def loops(text: str) -> str | None:
     """A word or phrase said twice in a row ("e-book e-book", "the team the team") or five words
     repeated anywhere in one part: the loop, else None. A phrase of the subject said again in the
     body, or a title named twice, is how emails are written, not a loop."""
-    for part in re.split(r"\n\s*\n", text):
-        found = _loop(lower_words(part), [lower_words(s) for s in sentences(part) or [part]])
+    for part in _PARTS.split(text):
+        ws = lower_words(part)
+        # A phrase doubled within a sentence is doubled in the part's words too (a part's words
+        # are its sentences' words, in order): sentence by sentence only when the part has one.
+        sents = [lower_words(s) for s in sentences(part) or [part]] if _doubled(ws) else []
+        found = _loop(ws, sents)
         if found:
             return found
     return None
 
 
 def _loop(ws: list[str], sents: list[list[str]] | None = None) -> str | None:
-    """The loop in one part's lower-cased words (doubled phrases looked for within each sentence:
-    "hot water. Water ..." is two sentences, not a loop), else None."""
+    """The loop in one part's lower-cased words (doubled phrases looked for within each sentence
+    of `sents`: "hot water. Water ..." is two sentences, not a loop), else None."""
     for sentence in sents if sents is not None else [ws]:
         found = _doubled(sentence)
         if found:
             return found
+    if len(ws) <= LOOP_WORDS:  # a phrase said twice, overlapping or not, needs more words
+        return None
     grams = list(zip(*(ws[j:] for j in range(LOOP_WORDS)), strict=False))
     if len(set(grams)) == len(grams):  # no phrase repeated
         return None
@@ -201,18 +186,33 @@ def new_names(text: str, known: set[str]) -> list[str]:
 
 
 def _new_names(sents: list[str], known) -> list[str]:
-    out = []
+    return _names(sents, known, None)[0]
+
+
+def _names(sents: list[str], known, own: str | None) -> tuple[list[str], list[str]]:
+    """(new names, foreign names) of some sentences, from one pass over their capitalised runs:
+    `new_names` against `known`, and `foreign_names` against `own` (None: not looked for)."""
+    own_low = " ".join(own.lower().split()) if own is not None else None
+    new, foreign = [], []
+    common = _common_words()
     for sent in sents:
         lead = len(sent) - len(sent.lstrip(" \"“'(—-"))
         for m in _CAPITAL.finditer(sent):
             tokens = m.group(0).split()
-            if m.start() == lead:
-                tokens = tokens[1:]  # the sentence's first word is capitalised anyway
-            for tok in tokens:
+            starts = m.start() == lead
+            for tok in tokens[1:] if starts else tokens:  # a sentence's first word is capitalised
                 keys = _name_keys(tok)
                 if keys is not None and keys[0] not in known and keys[1] not in known:
-                    out.append(tok)
-    return list(dict.fromkeys(out))
+                    new.append(tok)
+            if own_low is None:
+                continue
+            if starts and tokens[0].lower() in common:
+                tokens = tokens[1:]  # "Hi Dana", "The Acme team": a sentence's first word
+            if len(tokens) >= 2:
+                run = " ".join(tokens)
+                if run.lower() not in own_low:
+                    foreign.append(run)
+    return list(dict.fromkeys(new)), list(dict.fromkeys(foreign))
 
 
 def foreign_names(text: str, own: str) -> list[str]:
@@ -223,18 +223,7 @@ def foreign_names(text: str, own: str) -> list[str]:
 
 
 def _foreign_names(sents: list[str], own: str) -> list[str]:
-    own_low = " ".join(own.lower().split())
-    out = []
-    for sent in sents:
-        lead = len(sent) - len(sent.lstrip(" \"“'(—-"))
-        for m in _CAPITAL.finditer(sent):
-            tokens = m.group(0).split()
-            starts = m.start() == lead
-            if starts and tokens[0].lower() in _common_words():
-                tokens = tokens[1:]  # "Hi Dana", "The Acme team": a sentence's first word
-            if len(tokens) >= 2 and " ".join(tokens).lower() not in own_low:
-                out.append(" ".join(tokens))
-    return list(dict.fromkeys(out))
+    return _names(sents, frozenset(), own)[1]
 
 
 def known_words_of(texts) -> set[str]:
@@ -262,8 +251,19 @@ _MONTHS = {m: i for i, names in enumerate(
      ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1) for m in names}
 _DATE = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) +
                    r")\.? (\d{1,2})(?:st|nd|rd|th)?\b", re.IGNORECASE)
+# where a date's day can be: a digit after a word and a space (and a dot: "Nov. 27")
+_DAY = re.compile(r"(?=\d)(?:(?<=\w )|(?<=\w\. ))")
 _AHEAD = re.compile(r"\b(?:ends?|ending|will|starts?|starting|expires?|closes?|until|runs? "
                     r"through|last day|is on|see you|join us|coming up|before)\b", re.IGNORECASE)
+
+
+def _may_have_date(text: str) -> bool:
+    """Whether `_DATE` may match in a text: it is tried only before a number that follows a word
+    (a date's day), in a window that holds the longest month name; searching the whole text
+    case-insensitively for every month costs three times as much. A window's end may end a match
+    the whole text would not (a false "may"), never the other way round."""
+    search = _DATE.search
+    return any(search(text, max(0, m.start() - 12), m.start() + 5) for m in _DAY.finditer(text))
 
 
 def past_dates(text: str, today=None) -> list[str]:
@@ -271,6 +271,8 @@ def past_dates(text: str, today=None) -> list[str]:
     "will", "until") though the day has passed: a trial-ending email sent after the trial ended."""
     from datetime import date, datetime, timezone
 
+    if not _may_have_date(text):  # most texts have none
+        return []
     today = today or datetime.now(timezone.utc).date()
     out = []
     for sentence in sentences(text) or [text]:
@@ -301,7 +303,7 @@ class QualityChecker:
 
     def __init__(self, vocabulary: set[str], *, allowed_placeholders: set[str] = frozenset(),
                  greeting_required: bool = True, boilerplate: tuple[str, ...] = (),
-                 model_text: str = "warn", today=None):
+                 model_text: str = "warn", today=None, greeting_words: frozenset[str] = frozenset()):
         self.vocabulary = vocabulary
         self.allowed_placeholders = set(allowed_placeholders)
         self.greeting_required = greeting_required
@@ -309,6 +311,9 @@ class QualityChecker:
         self.boilerplate = tuple(b.strip() for b in boilerplate if b and b.strip())
         self.model_text = model_text  # the status of model-written text nobody read yet
         self.today = today  # a datetime.date; None: the day of the check
+        # the policy's words that address no one: the same greeting parse as the personalization
+        # check's (whether a draft greets at all does not depend on them)
+        self.greeting_words = frozenset(greeting_words)
 
     def own_part(self, body: str) -> str:
         """The body without the policy's footer and signature."""
@@ -330,13 +335,12 @@ class QualityChecker:
         written = model_texts if model_texts is not None else [subject, self.own_part(body)]
         text = "\n\n".join(written)
         words_known = KnownWords(known, self.vocabulary)
-        found = placeholders(f"{subject}\n{body}", self.allowed_placeholders)
+        found = find_placeholders(f"{subject}\n{body}", self.allowed_placeholders)
         # the words and sentences of `text` from those of its parts, which the policy and
         # personalization checks have computed already for the body
         ws, sents = joined_words(written), joined_sentences(written)
-        names = _new_names(sents or [text], words_known)
-        if own_text:
-            names += _foreign_names(sents or [text], own_text)
+        new, foreign = _names(sents or [text], words_known, own_text or None)
+        names = new + foreign
         cut = truncated(body)
         share = _unknown_share(ws, words_known)
         loop = loops(text)
@@ -350,7 +354,8 @@ class QualityChecker:
                              f"allow-list do not know: {', '.join(names[:5])}"] if names else [],
                    "Names only the contact, the brand and what they know."),
             result("greeting", ["The draft does not open with a greeting"]
-                   if self.greeting_required and parse_greeting(body).kind == "none" else [],
+                   if self.greeting_required
+                   and parse_greeting(body, generic=self.greeting_words).kind == "none" else [],
                    "Opens with a greeting."),
             result("cut_off", [f"Stops mid-sentence: “…{cut[-60:]}”"] if cut else [],
                    "Ends where it should."),

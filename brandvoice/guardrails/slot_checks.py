@@ -12,17 +12,15 @@ from dataclasses import dataclass, field
 
 import brandvoice.guardrails.quality as rules  # its thresholds are read at call time
 from brandvoice.guardrails.quality import (
-    _SIGNOFF,
-    _SUBJECT_GREETING,
     foreign_names,
     loops,
     new_names,
-    placeholders,
     subject_problems,
     unbalanced,
     unknown_share,
 )
 from brandvoice.guardrails.text import sentences
+from brandvoice.prompting import find_placeholders, is_signoff, opens_with_salutation
 
 # How close a slot candidate must stand to one of the brand's own sentences of the same kind (the
 # mention written as one token; rapidfuzz token_sort_ratio / 100). The 135M model's candidates
@@ -118,11 +116,11 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
             out.append("more than two sentences")
     if mention and not mentions(t, mention):
         out.append(f"does not name {mention}")
-    if placeholders(t, facts.allowed_placeholders):
+    if find_placeholders(t, facts.allowed_placeholders):
         out.append("has a placeholder")
-    if _SUBJECT_GREETING.match(t) and kind != "subject":
+    if opens_with_salutation(t) and kind != "subject":
         out.append("greets (the greeting is not the slot's job)")
-    if any(_SIGNOFF.match(line) for line in t.splitlines()):
+    if any(map(is_signoff, t.splitlines())):
         out.append("signs off")
     if unbalanced(t):
         out.append("unbalanced quotes or brackets")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,15 +232,9 @@ def load_offbrand(guardrails_dir: Path) -> list[dict]:
     if not path.is_file():
         return []
     out = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{path} line {i} is not valid JSON: {exc}",
-                             hint="One JSON object per line with subject and body.") from exc
-        if not isinstance(rec, dict) or not rec.get("body"):
+    hint = "One JSON object per line with subject and body."
+    for i, rec in textio.read_jsonl(path, what="Off-brand samples", hint=hint):
+        if not rec.get("body"):
             raise InputError(f"{path} line {i} needs a 'body'.", hint="Add subject and body fields.")
         out.append({"subject": rec.get("subject", ""), "body": rec["body"],
                     "source": f"{path.name}:line {i}"})

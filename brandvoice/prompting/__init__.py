@@ -8,9 +8,12 @@ that training and generation share.
 
 Templates and rendering live in `templates`, the filters and the neutralizing of CRM values in
 `filters`, the brief/answer shape in `shape`, the briefs of past emails (training) in `briefs`,
-the one greeting parser (briefs, the personalization guardrail, the demo) in `greeting`, the
-bounded sandbox in `sandbox`, the load-time checks in `lint`, saving and trying out templates (a
+the bounded sandbox in `sandbox`, the load-time checks in `lint`, saving and trying out templates (a
 bounded worker process) in `editor`.
+
+One rule per concept, used by rendering, slot filling and the guardrails alike: the greeting
+grammar in `greeting`, the sign-off grammar in `signoff`, the placeholder grammar in
+`placeholders`, and a brand's layout (greeting, sign-off naming the sender, footer) in `profile`.
 """
 
 from brandvoice.prompting.briefs import CRM_NOTICE, crm_block, greeting_fields, training_brief
@@ -29,17 +32,29 @@ from brandvoice.prompting.fill import (
     past_email_holes,
 )
 from brandvoice.prompting.filters import FILTERS, first_name_or, is_blank, neutralize, oneline
-from brandvoice.prompting.greeting import Greeting, parse_greeting
+from brandvoice.prompting.greeting import (
+    Greeting,
+    greeting_line,
+    opens_with_salutation,
+    parse_greeting,
+    readdress,
+)
+from brandvoice.prompting.placeholders import find as find_placeholders
+from brandvoice.prompting.profile import (
+    PROFILE_KEYS,
+    BrandProfile,
+    brand_files,
+    load_profile,
+)
 from brandvoice.prompting.shape import (
     ANSWER_PREFIX,
     ParsedEmail,
     brief_header,
-    complete_brand_elements,
     format_email,
     parse_email,
     system_prompt,
-    with_footer,
 )
+from brandvoice.prompting.signoff import ends_body, is_signoff, opens_signoff
 from brandvoice.prompting.skeleton import SkeletonDraft, draft_skeleton, skeleton_source
 from brandvoice.prompting.slots import (
     SLOT_KINDS,
@@ -49,7 +64,6 @@ from brandvoice.prompting.slots import (
     SlotSpec,
     body_paragraphs,
     find_mention,
-    greeting_line,
     mention_kind,
     past_email_slots,
     structure_email,
@@ -68,15 +82,17 @@ from brandvoice.prompting.templates import (
     render_skeleton,
 )
 
-__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILL_EXAMPLES", "FILTERS", "Hole", "fill_answer",
-           "fill_brief", "fill_budget", "fill_contact", "fill_system_prompt", "holes_for",
-           "parse_fill", "past_email_contact", "past_email_holes", "Greeting", "HEADER_KEYS", "MAX_BRIEF_CHARS",
-           "ParsedEmail", "SLOT_KINDS", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary",
-           "SlotSpec", "TemplateInfo", "body_paragraphs", "brief_header",
-           "complete_brand_elements", "completeness", "crm_block", "draft_skeleton", "environment",
-           "find_mention", "first_name_or", "format_email", "get_template", "greeting_fields",
-           "greeting_line", "is_blank", "list_templates", "mention_kind", "missing_fields",
-           "neutralize", "oneline", "parse_email", "parse_greeting", "parse_template",
-           "past_email_slots", "preview", "render", "render_skeleton", "save_template",
-           "skeleton_source", "structure_email",
-           "system_prompt", "training_brief", "with_footer"]
+__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILL_EXAMPLES", "FILTERS", "HEADER_KEYS",
+           "MAX_BRIEF_CHARS", "PROFILE_KEYS", "SLOT_KINDS", "BrandProfile", "Greeting", "Hole",
+           "ParsedEmail", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary", "SlotSpec",
+           "TemplateInfo", "body_paragraphs", "brand_files", "brief_header", "completeness",
+           "crm_block", "draft_skeleton", "ends_body", "environment", "fill_answer", "fill_brief",
+           "fill_budget", "fill_contact", "fill_system_prompt", "find_mention",
+           "find_placeholders", "first_name_or", "format_email", "get_template",
+           "greeting_fields", "greeting_line", "holes_for", "is_blank", "is_signoff",
+           "list_templates", "load_profile", "mention_kind", "missing_fields", "neutralize",
+           "oneline", "opens_signoff", "opens_with_salutation", "parse_email", "parse_fill",
+           "parse_greeting", "parse_template", "past_email_contact", "past_email_holes",
+           "past_email_slots", "preview", "readdress", "render", "render_skeleton",
+           "save_template", "skeleton_source", "structure_email", "system_prompt",
+           "training_brief"]

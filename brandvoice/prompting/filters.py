@@ -15,7 +15,8 @@ from jinja2 import pass_context
 from brandvoice.crm.activities import parse_timestamp
 from brandvoice.prompting.shape import brief_header as _brief_header
 
-PLACEHOLDERS = {"-", "--", "---", ".", "?", "n/a", "na", "null", "none", "nil", "unknown", "tbd",
+# Values a CRM row holds where it has none ("N/A", "-", "first name"): blank, not data.
+BLANK_VALUES = {"-", "--", "---", ".", "?", "n/a", "na", "null", "none", "nil", "unknown", "tbd",
                 "first name", "firstname", "[first name]", "{first_name}", "test", "xxx"}
 _DELIM = re.compile(r"<(\s*/?\s*crm_data)", re.IGNORECASE)
 _CONTROL_TOKEN = re.compile(r"<\s*\|")  # <|im_start|>, <|endoftext|> ...
@@ -53,7 +54,7 @@ def is_blank(value: Any) -> bool:
     if isinstance(value, (list, dict)):
         return not value
     text = str(value).strip()
-    return not text or text.lower() in PLACEHOLDERS
+    return not text or text.lower() in BLANK_VALUES
 
 
 def squeeze(value: Any, limit: int | None = None) -> str:

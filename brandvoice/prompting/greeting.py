@@ -1,8 +1,10 @@
-"""The one greeting parser: whom a body's first line addresses, and where that is in the body.
+"""The one greeting grammar: the salutations, the words that address no one, whom a body's first
+line addresses (and where that is in the body), and the greeting line written for a contact.
 
 Training briefs read a past email's greeting for the CRM fields it reveals ("Hi Dana," ->
 first_name Dana, "Hi Kestrel Logistics team," -> company), the personalization guardrail checks a
-draft's greeting against the contact, and the demo re-addresses past emails. All three read it here:
+draft's greeting against the contact, the quality rules refuse a subject that greets, and the demo
+re-addresses past emails. All read it here:
 
     g = parse_greeting("Hi again, Dana,\\n\\nThanks for ...")
     g.kind == "person"; g.salutation == "Hi"; g.who == "Dana"; g.name == "Dana"
@@ -10,6 +12,7 @@ draft's greeting against the contact, and the demo re-addresses past emails. All
 
 Kinds: "person" (a name, a title and surname, several names, or an unfilled merge tag), "company"
 (a company's team), "generic" ("Hi there", "Hello,", "Hi ,", lower-case words) and "none".
+`greeting_line(contact, "Hi {first_name},", "Hi there,")` writes the brand profile's greeting.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-_SALUTATION = re.compile(
-    r"(?:hi|hello|hey|hiya|howdy|dear|greetings|good\s+(?:morning|afternoon|evening|day))\b"
-    r"(?:\s+again\b)?", re.IGNORECASE)
+from brandvoice.prompting.filters import first_name_or
+from brandvoice.prompting.placeholders import merge_tag
+
+SALUTATIONS = r"(?:hi|hello|hey|hiya|howdy|dear|greetings|good\s+(?:morning|afternoon|evening|day))\b"
+_SALUTATION = re.compile(SALUTATIONS + r"(?:\s+again\b)?", re.IGNORECASE)
+_OPENS = re.compile(r"^\W*" + SALUTATIONS, re.IGNORECASE)
 # Between the salutation and the name: spaces, a comma or a dash ("Hello, Dana", "Hi — Dana").
 _GAP = re.compile(r"[\s,—–-]*")
 _BLANK = re.compile(r"\s+[,!:;.]")  # "Hi ," / "Dear  ,": a blank where the name was
@@ -33,7 +39,6 @@ _TRAIL = re.compile(r"\s*[,!:;.?—–-]*")
 _WORD = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*$")
 _TAG = re.compile(r"<[^>]*>")
 _HTML = re.compile(r"</[a-z]|<(?:br|p|div|html|body|span|table|td|tr|strong|em|b|i)\b", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"[{}\[\]<>|%]")
 _EDGE = "*_#> \t\r\xa0"  # emphasis and quote marks around a line in plain-text or Markdown mail
 GENERIC = frozenset({
     "there", "all", "everyone", "everybody", "team", "folks", "friend", "friends", "you", "both",
@@ -47,6 +52,34 @@ _NOT_NAMES = GENERIC | {"thanks", "thank", "cheers", "congratulations", "congrat
                         "greetings", "good", "great", "quick", "so", "well", "ok", "okay", "yes",
                         "no", "sorry", "update", "reminder", "note", "ps", "fyi", "regards",
                         "subject", "re", "fwd"}
+
+
+def opens_with_salutation(text: str) -> bool:
+    """Whether a text (a subject, a slot) starts with a salutation: "Hi Dana", "Good morning"."""
+    return bool(_OPENS.match(text))
+
+
+def greeting_line(contact: dict, template: str = "Hi {first_name},", fallback: str = "Hi there,") -> str:
+    """A greeting for a contact: `template` with the contact's first name, or `fallback` when the
+    CRM row has no usable first name (the brand profile's greeting and greeting_fallback)."""
+    first = first_name_or(contact or {}, "")
+    if not first:
+        return fallback
+    return template.replace("{first_name}", first)
+
+
+def readdress(body: str, first_name: str) -> str:
+    """A body with its greeting addressed to `first_name` ("Hi there," -> "Hi Dana,"; "Hello," ->
+    "Hello Dana,"; a bare "Priya," -> "Hi Dana,"); "Hi Dana," put first when it has none."""
+    g = parse_greeting(body)
+    if g.kind == "none" or g.span is None:
+        return f"Hi {first_name},\n\n{body}"
+    start, end = g.span
+    if not g.salutation:  # a bare "Dana," line
+        name = f"Hi {first_name}"
+    else:
+        name = first_name if g.who else f" {first_name}"
+    return body[:start] + name + body[end:]
 
 
 @dataclass(frozen=True)
@@ -65,7 +98,7 @@ class Greeting:
     @property
     def placeholder(self) -> bool:
         """Whether `who` is an unfilled merge tag ("{{first_name}}", "[First Name]", "*|FNAME|*")."""
-        return bool(_PLACEHOLDER.search(self.who))
+        return merge_tag(self.who)
 
     @property
     def titled(self) -> bool:
@@ -109,7 +142,12 @@ def _first_line(body: str) -> tuple[str, int | None]:
 
 def parse_greeting(body: str, *, generic: Iterable[str] = ()) -> Greeting:
     """The greeting of a body's first non-empty line; `generic`: more words that address no one."""
-    line, at = _first_line(body or "")
+    return _parse(body or "", generic if isinstance(generic, frozenset) else frozenset(generic))
+
+
+@lru_cache(maxsize=256)  # the personalization and the quality checks both read a draft's greeting
+def _parse(body: str, generic: frozenset[str]) -> Greeting:
+    line, at = _first_line(body)
     sal = _SALUTATION.match(line)
     if sal is None:
         return _bare(line, at)
@@ -158,7 +196,7 @@ def _classify(who: str, generic: Iterable[str]) -> tuple[str, str]:
     tokens = who.split()
     if not tokens:
         return "generic", ""
-    if _PLACEHOLDER.search(who):
+    if merge_tag(who):
         return "person", ""  # a merge tag left in: it stood for a person's name
     low = who.lower()
     if low in GENERIC or low in _lowered(generic):  # "there", a brand's "bean team"

@@ -34,35 +34,6 @@ def brief_header(campaign: str | None = None, segment: str | None = None,
 ANSWER_PREFIX = "Subject:"
 
 
-def with_footer(body: str, footer: str) -> str:
-    """The body with the brand's footer appended once (the model is trained without footers)."""
-    footer = (footer or "").strip()
-    if not footer or footer[:40].lower() in body.lower():
-        return body
-    return f"{body.rstrip()}\n\n{footer}"
-
-
-def complete_brand_elements(parsed: ParsedEmail, policy) -> ParsedEmail:
-    """Append the brand's sign-off (when the model left it out) and footer; record what was added.
-
-    The sign-off is added only when the policy's "signature" requirement does not already match, so
-    a model that signs "— Maya, Ledgerly" keeps its own. Added elements are flagged on the draft.
-    """
-    if policy is None:
-        return parsed
-    signature = (getattr(policy, "signature", "") or "").strip()
-    rule = next((r for r in getattr(policy, "required", []) if r.name == "signature"), None)
-    if signature and rule is not None and not rule.regex.search(parsed.body):
-        parsed.body = f"{parsed.body.rstrip()}\n\n{signature}"
-        parsed.added.append("signature")
-    footer = getattr(policy, "footer", "") or ""
-    with_it = with_footer(parsed.body, footer)
-    if with_it != parsed.body:
-        parsed.body = with_it
-        parsed.added.append("footer")
-    return parsed
-
-
 def format_email(subject: str, body: str) -> str:
     """The answer text the model learns and is expected to produce."""
     return f"Subject: {subject.strip()}\n\n{body.strip()}"

@@ -13,7 +13,8 @@ The text between `{% slot %}` and `{% endslot %}` is the fallback: what the draf
 candidate the model writes is good enough (the draft records that it fell back). A slot has a kind
 (the shape training derives from past emails, SLOT_KINDS), a word limit, an optional `mention`
 (text the slot must contain, such as what the contact downloaded) and an optional `brief` (one
-more instruction). The greeting, sign-off and footer come from the brand policy, never the model.
+more instruction). The greeting, sign-off and footer come from the brand profile (`profile`), never
+the model.
 
 Training and generation share one slot brief (`prompting.fill`), as they share the whole-email brief.
 """
@@ -25,8 +26,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from brandvoice.errors import TemplateError
-from brandvoice.prompting.filters import first_name_or, is_blank, oneline
+from brandvoice.prompting.filters import is_blank, oneline
 from brandvoice.prompting.greeting import parse_greeting
+from brandvoice.prompting.signoff import ends_body
 
 
 @dataclass(frozen=True)
@@ -189,13 +191,6 @@ def split_skeleton(text: str, slots: list[SlotSpec], template: str) -> Skeleton:
     return Skeleton(subject=subject, body=body, slots=slots)
 
 
-def greeting_line(contact: dict, template: str = "Hi {first_name},", fallback: str = "Hi there,") -> str:
-    """The greeting the brand policy prescribes: its template with the contact's first name, or
-    its fallback when the CRM row has no usable first name."""
-    first = first_name_or(contact or {}, "")
-    if not first:
-        return fallback
-    return template.replace("{first_name}", first)
 
 
 # --- what a past email teaches: its subject, opening and ask ----------------------------------
@@ -225,12 +220,6 @@ def find_mention(text: str) -> str | None:
     return m.group(0) if m else None
 
 
-_SIGNOFF_LINE = re.compile(
-    r"^\W*(?:[—–-]\s*\S.*|p\.?\s?s\b.*|(?:best|thanks|thank you|many thanks|cheers|regards|warmly|"
-    r"sincerely|kind regards|best regards|warm regards|all the best|talk soon|see you soon|"
-    r"stay \w+)[\s,.!]*)$", re.IGNORECASE)
-
-
 def body_paragraphs(body: str) -> list[str]:
     """A past email's paragraphs between its greeting and its sign-off (both left out)."""
     body = body or ""
@@ -239,8 +228,7 @@ def body_paragraphs(body: str) -> list[str]:
         body = body[greeting.end:]  # "Hi Dana," on its own line, or before the first sentence
     paras = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
     for i, para in enumerate(paras):
-        lines = para.splitlines()
-        if _SIGNOFF_LINE.match(lines[0].strip()) and len(lines[0].split()) <= 8:
+        if ends_body(para.splitlines()[0]):
             return paras[:i]
     return paras
 

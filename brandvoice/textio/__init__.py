@@ -8,15 +8,19 @@ writer, and the names made from what people type.
     table.problems                       # ["row 7: Notes is 200,000 characters, ..."]
     textio.atomic_write(path, data); textio.write_csv(path, header, rows); textio.write_json(path, obj)
     textio.slug("Julián Castro") == "julian-castro"; textio.compact_key("Bright Bean") == "brightbean"
+    for line, record in textio.read_jsonl(path, what="Labelled drafts"): ...
+    data, text = textio.read_toml(path, what="Policy file", error=ConfigError)
 
 Reading lives in `tables` (rows, delimiter, header, JSON) and `decode` (binary files, encodings),
-writing in `files`, names in `names`.
+the project's own JSON Lines and TOML files in `structured`, writing in `files`, names in `names`.
 """
 
 from brandvoice.textio.decode import line_ranges
 from brandvoice.textio.files import atomic_write, write_csv, write_json
 from brandvoice.textio.names import column_key, compact_key, slug
+from brandvoice.textio.structured import parse_toml, read_jsonl, read_toml
 from brandvoice.textio.tables import DELIMITERS, MAX_CELL, Table, clean_cell, open_table
 
 __all__ = ["DELIMITERS", "MAX_CELL", "Table", "atomic_write", "clean_cell", "column_key",
-           "compact_key", "line_ranges", "open_table", "slug", "write_csv", "write_json"]
+           "compact_key", "line_ranges", "open_table", "parse_toml", "read_jsonl", "read_toml", "slug",
+           "write_csv", "write_json"]

@@ -215,10 +215,8 @@ def load_for_inference(settings: Settings, info: AdapterInfo | None, *, base_mod
 def _read_jsonl(path: Path) -> list[Any]:
     from brandvoice.corpus import Email
 
-    if not path.is_file():
-        raise NotFoundError(f"{path} does not exist.", hint="The adapter folder is incomplete; train it again.")
-    with path.open(encoding="utf-8") as fh:
-        return [Email.from_dict(json.loads(line)) for line in fh if line.strip()]
+    hint = "The adapter folder is incomplete or was edited; train it again."
+    return [Email.from_dict(rec) for _, rec in textio.read_jsonl(path, what="Adapter file", hint=hint)]
 
 
 def training_emails(info: AdapterInfo) -> list[Any]:

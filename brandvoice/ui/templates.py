@@ -146,12 +146,12 @@ def _skeleton(info, contact: dict, brand: str) -> None:
     """A slot template for the sample contact: the email with its slots, and each slot's settings."""
     import pandas as pd
 
-    from brandvoice import guardrails, prompting
+    from brandvoice import prompting
 
-    policy = guardrails.load_policy(common.settings().guardrails_dir, brand)
+    profile = prompting.load_profile(common.settings().guardrails_dir, brand)
     shown = prompting.preview(  # in a bounded worker: a saved template may loop or grow
-        info, contact, brand=brand, signature=policy.signature,
-        greeting=prompting.greeting_line(contact, policy.greeting, policy.greeting_fallback))
+        info, contact, brand=brand, signature=profile.signature,
+        greeting=profile.greeting_for(contact))
     skeleton = prompting.Skeleton(shown["subject"], shown["body"],
                                   [prompting.SlotSpec(**s) for s in shown["slots"]])
     st.caption("The email for this contact. The model writes only the marked slots; each shows "

@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 def copy_to_docs(names: list[str]) -> None:
-    """Copy the chosen screenshots to docs/screenshots for the README (only when asked).
+    """Copy the chosen screenshots to docs/screenshots for the docs (only when asked).
 
     A test run must not change tracked files, so this happens only with BRANDVOICE_DOCS_SCREENSHOTS=1.
     """

@@ -1,4 +1,4 @@
-"""The README's screenshots, from a real demo run: `brandvoice setup --demo` in a temporary home
+"""The docs' screenshots, from a real demo run: `brandvoice setup --demo` in a temporary home
 starts the real background demo job (the embedded base model trains the demo brand's adapter, then
 writes the first drafts with it), `streamlit run app.py` serves that workspace, and a marketer and
 a reviewer walk through it in Chromium. Nothing here is a fixture: every draft, score and chart on
@@ -23,7 +23,7 @@ from e2e_support import REPO, copy_to_docs, idle, open_page, serve_app, skip_rea
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     os.environ.get("BRANDVOICE_DOCS_SCREENSHOTS") != "1",
-    reason="refreshes the README's screenshots from a real demo run (~10 min): "
+    reason="refreshes the docs' screenshots from a real demo run (~10 min): "
            "set BRANDVOICE_DOCS_SCREENSHOTS=1")]
 
 DOCS = ["docs_training", "docs_generate_progress", "docs_adapters", "docs_templates_slots",
