@@ -271,7 +271,16 @@ def test_slot_records_are_fill_briefs_of_past_emails():
                            audience="Controller", source=f"e{i}")
               for i, what in enumerate(["pricing guide", "close checklist", "cash guide", "tax report"])]
     records = slot_records("Acme", emails, seed=0)
-    assert len(records) == 4
+    assert [r.source for r in records if r.source.endswith("#fill")] == ["e0#fill", "e1#fill",
+                                                                          "e2#fill", "e3#fill"]
+    swaps = [r for r in records if r.source.endswith("#fill-swap")]
+    assert len(swaps) == 3  # each email whose holes name an asset, also with another asset
+    for r in swaps:
+        own = next(w for w in ("pricing guide", "close checklist", "cash guide", "tax report")
+                   if f"e{['pricing guide', 'close checklist', 'cash guide', 'tax report'].index(w)}#"
+                   in r.source)
+        assert own not in r.brief and own not in r.answer
+    records = [r for r in records if r.source.endswith("#fill")]
     full = [r for r in records if r.answer.count("\n") == 2]
     assert full, "some records keep every hole"
     r = full[0]

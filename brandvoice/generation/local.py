@@ -324,6 +324,7 @@ class LocalBackend:
         # Sleeping (not spinning) OpenMP workers: on a shared or oversubscribed CPU spinning threads
         # made batch-1 decoding ~10x slower in our measurements. Effective only before torch loads.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        models.quiet_bitsandbytes()
         t0 = time.perf_counter()
         if adapter is not None:
             from brandvoice.training import adapters

@@ -31,6 +31,9 @@ MIN_SLOT_SHAPE = 0.8
 # "we will bring your controller into the next call" became "... your close into ...". Either the
 # brand's line exactly (with the contact's mention) or a line of the model's own.
 NEAR_COPY = 0.9
+# Sentences a slot may hold: an opening is one thought; a closing ask may be the brand's short
+# question-and-answer ("Questions about pricing or contracts? Reply here. A person answers.").
+MAX_SENTENCES = {"opening": 2, "ask": 3}
 # Time words state a fact about when (a demo "this morning", a trial ending "on Friday") that no
 # CRM row in this project carries in words: a slot may not say them; the skeleton prints dates.
 _WHEN = re.compile(
@@ -112,8 +115,9 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
             out.append("does not start like a sentence")
         if not t.rstrip("\"”’')").endswith((".", "!", "?")):
             out.append("does not end like a sentence")
-        if len(sentences(t)) > 2:
-            out.append("more than two sentences")
+        most = MAX_SENTENCES.get(kind, 2)
+        if len(sentences(t)) > most:
+            out.append(f"more than {most} sentences")
     if mention and not mentions(t, mention):
         out.append(f"does not name {mention}")
     if find_placeholders(t, facts.allowed_placeholders):

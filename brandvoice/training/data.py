@@ -7,8 +7,10 @@ weight-2 email counts as much as the same email seen twice. torch is imported in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,15 +57,22 @@ class SlotRecord:
     source: str
 
 
+# Each past email that names an asset ("the month-end close checklist") is also shown with another
+# asset of the same kind from the brand's own emails, everywhere in the email and its answer: the
+# adapter learns to write the mention the brief gives, not the one it memorised.
+SWAPS_PER_EXAMPLE = 1
+
+
 def slot_records(brand: str, emails: list[Any], *, seed: int = 0,
                  examples: int = prompting.FILL_EXAMPLES) -> list[SlotRecord]:
     """Each past email as a fill brief (prompting.fill, the shape generation asks in): its subject,
-    opening sentence and closing ask are the holes, its own lines the answer.
+    opening sentence and closing ask are the holes, its own lines the answer; plus mention swaps.
 
     Half the records (seeded) keep only some holes, the other lines standing as text: a brand
     policy may let the model write some kinds only. The system message shows `examples` of the
     brand's other lines of each kind for the email's campaign (never the email's own)."""
     library = prompting.SlotLibrary(emails)
+    pool = _mention_pool(emails)
     rng = random.Random(seed)
     out: list[SlotRecord] = []
     for e in emails:
@@ -74,18 +83,61 @@ def slot_records(brand: str, emails: list[Any], *, seed: int = 0,
         made = prompting.past_email_holes(e.subject, e.body, found)
         if made is None:
             continue
-        subject, body, holes, answers = made
-        own = set(answers.values())
+        own = set(made[3].values())
         shown = {kind: [t for t in library.examples(kind, e.campaign, n=examples + len(own))
                         if t not in own][:examples] for kind in prompting.SLOT_KINDS} \
             if examples else {}
         system = prompting.fill_system_prompt(brand, shown)
-        user = prompting.fill_brief(subject, body, holes, campaign=e.campaign,
-                                    contact=prompting.fill_contact(
-                                        prompting.past_email_contact(e.body, e.audience)))
-        out.append(SlotRecord(system, user, prompting.fill_answer(holes, answers), float(e.weight),
-                              f"{e.source}#fill"))
+        out.append(_fill_record(system, e, made, float(e.weight), f"{e.source}#fill"))
+        mention = next((x.mention for x in found if x.mention), None)
+        kind = prompting.mention_kind(mention) if mention else None
+        others = [m for m in pool.get(kind or "", []) if m.lower() != (mention or "").lower()]
+        for other in rng.sample(others, min(SWAPS_PER_EXAMPLE, len(others))):
+            swapped = _swap(made, mention, other)
+            out.append(_fill_record(system, e, swapped, float(e.weight) / 2,
+                                    f"{e.source}#fill-swap"))
     return out
+
+
+def _mention_pool(emails: list[Any]) -> dict[str, list[str]]:
+    """The assets and events the brand's emails name, by kind (document, event)."""
+    pool: dict[str, list[str]] = {}
+    for e in emails:
+        for x in prompting.past_email_slots(e.subject, prompting.body_paragraphs(e.body)):
+            kind = prompting.mention_kind(x.mention) if x.mention else None
+            if kind and x.mention.lower() not in {m.lower() for m in pool.get(kind, [])}:
+                pool.setdefault(kind, []).append(x.mention)
+    return pool
+
+
+def _swap(made: tuple, mention: str, other: str) -> tuple:
+    """A fill record's parts with `mention` replaced by `other` everywhere (case kept)."""
+    pattern = re.compile(re.escape(mention), re.IGNORECASE)
+
+    def sub(text: str) -> str:
+        return pattern.sub(lambda m: _like(other, m.group(0)), text)
+
+    subject, body, holes, answers = made
+    holes = [dataclasses.replace(h, mention=sub(h.mention) if h.mention else None) for h in holes]
+    return sub(subject), sub(body), holes, {k: sub(v) for k, v in answers.items()}
+
+
+def _like(mention: str, original: str) -> str:
+    """`mention` capitalised the way the original stood in its sentence."""
+    if original[:1].isupper() and mention[:1].islower():
+        return mention[:1].upper() + mention[1:]
+    if original[:1].islower() and mention[:1].isupper() and mention.split()[0].lower() in (
+            "the", "our", "your"):
+        return mention[:1].lower() + mention[1:]
+    return mention
+
+
+def _fill_record(system: str, email: Any, made: tuple, weight: float, source: str) -> SlotRecord:
+    subject, body, holes, answers = made
+    user = prompting.fill_brief(subject, body, holes, campaign=email.campaign,
+                                contact=prompting.fill_contact(
+                                    prompting.past_email_contact(email.body, email.audience)))
+    return SlotRecord(system, user, prompting.fill_answer(holes, answers), weight, source)
 
 
 def _ids(tokenizer: Any, text: str) -> list[int]:

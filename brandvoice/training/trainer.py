@@ -212,6 +212,7 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
 
     from brandvoice.training import data as train_data
 
+    models.quiet_bitsandbytes()  # before transformers' trainer imports peft, and peft bitsandbytes
     settings = store.settings
     params = upgrade_params(jobs.get(store, job_id)["params"])
     feedback = params.pop("feedback", None)
