@@ -3,7 +3,8 @@
     python bench/quality.py run      # train each demo brand's adapter, write every draft of every job
     python bench/quality.py report   # join the drafts with the labels, write results and the docs table
 
-`run` uses a scratch BRANDVOICE_HOME (bench/.quality-home, reused by later runs, so an adapter is
+`run` uses a scratch BRANDVOICE_HOME per base model preset (bench/.quality-home-PRESET, reused by
+later runs, so an adapter is
 trained once): for each demo brand and each template it can use, one generation job over every
 contact of the brand's demo CRM export that the template can write to: slot mode (the brand's slot
 templates) and whole-email mode (the shared templates), with k = 1 and the default k. Every draft
@@ -69,39 +70,46 @@ def open_home(home: Path):
     return Store(Settings.from_env())
 
 
-def ensure_adapter(store, brand: str, spec: dict, timings: dict):
-    """The brand's newest ready adapter in the bench home; trained with default settings if none."""
-    from brandvoice import training, worker
+def ensure_adapter(store, brand: str, spec: dict, timings: dict, preset: str | None = None,
+                   train: dict | None = None):
+    """The brand's newest ready adapter in the bench home; trained with the preset's default
+    settings (and `train` overrides) if none."""
+    from brandvoice import models, training, worker
     from brandvoice.errors import NotFoundError
 
     try:
         return training.get_adapter(store, brand)
     except NotFoundError:
         pass
-    log(f"training {brand} (default settings)")
+    preset = preset or models.DEFAULT_MODEL
+    log(f"training {brand} on {preset} (default settings {train or ''})")
     t0 = time.perf_counter()
-    cfg = training.TrainConfig(brand=brand, emails=str(REPO / spec["emails"]))
+    cfg = training.TrainConfig(brand=brand, emails=str(REPO / spec["emails"]), base_model=preset,
+                               **(train or {}))
     job = worker.run(store, training.submit(store, store.settings, cfg, marketer(store)))
     if job["status"] != "done":
         raise SystemExit(f"training {brand} {job['status']}: {job['error']}")
-    timings[f"train:{brand}"] = {"seconds": round(time.perf_counter() - t0, 1),
-                                 "metrics": job["result"]["metrics"]}
+    timings[f"train:{preset}:{brand}"] = {"seconds": round(time.perf_counter() - t0, 1),
+                                          "load_avg": round(os.getloadavg()[0], 2),
+                                          "settings": cfg.identity(),
+                                          "metrics": job["result"]["metrics"]}
     return training.get_adapter(store, brand)
 
 
 def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path | None = None,
             activities: Path | None = None, overrides: dict | None = None,
-            tag: str = "") -> tuple[dict, list[dict]]:
+            tag: str = "", base_model: str | None = None) -> tuple[dict, list[dict]]:
     """One generation job; (timing, drafts as records)."""
-    from brandvoice import generation, worker
+    from brandvoice import generation, models, worker
 
+    base_model = adapter.base_model if adapter is not None else (base_model or models.DEFAULT_MODEL)
     cfg = generation.GenerationConfig(**{**(overrides or {}), "candidates": k})
     t0 = time.perf_counter()
     job_id = generation.submit(store, store.settings, actor=marketer(store), crm=crm or REPO / spec["crm"],
                                activities=activities or REPO / spec["activities"],
                                template=template.name, brand=brand, config=cfg,
                                adapter=str(adapter.id) if adapter is not None else None,
-                               base_model=None if adapter is not None else store.settings.base_model)
+                               base_model=None if adapter is not None else base_model)
     job = worker.run(store, job_id)
     seconds = time.perf_counter() - t0
     if job["status"] != "done":
@@ -110,10 +118,11 @@ def run_job(store, brand: str, spec: dict, template, adapter, k: int, crm: Path 
     timing = {"brand": brand, "template": template.name, "mode": template.kind, "k": k,
               "model": adapter.label if adapter is not None else "base",
               "drafts": job["result"]["drafts"], "seconds": round(seconds, 1),
-              "new_tokens": run["new_tokens"], "tokens_per_s": run["tokens_per_s"], "tag": tag}
+              "new_tokens": run["new_tokens"], "tokens_per_s": run["tokens_per_s"], "tag": tag,
+              "base": base_model, "load_avg": round(os.getloadavg()[0], 2)}
     records = job_records(store, job_id, brand, template.name, template.kind, k)
     for r in records:
-        r["tag"] = tag
+        r["tag"], r["base"] = tag, base_model
     return timing, records
 
 
@@ -178,14 +187,17 @@ def hundred_contacts(folder: Path, spec: dict, template) -> tuple[Path, Path]:
 def cmd_run(args) -> None:
     from brandvoice import prompting
 
-    store = open_home(Path(args.home).resolve())
+    home = Path(args.home or REPO / "bench" / f".quality-home-{args.preset}").resolve()
+    store = open_home(home)
+    train = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.train)}
     timings: dict = {"jobs": []}
     records: list[dict] = []
     ks = sorted({int(x) for x in args.k.split(",")})
     for brand, spec in BRANDS.items():
         if args.brands and brand not in args.brands.split(","):
             continue
-        adapter = ensure_adapter(store, brand, spec, timings)
+        adapter = ensure_adapter(store, brand, spec, timings, args.preset, train) \
+            if "adapter" in args.models else None
         templates = [t for t in prompting.list_templates(store.settings)
                      if (t.brand == brand and t.kind == "slots") or (t.brand is None and "email" in args.modes)]
         templates = [t for t in templates if t.kind in args.modes.split(",")]
@@ -198,28 +210,29 @@ def cmd_run(args) -> None:
                     timing, recs = run_job(store, brand, spec, template,
                                            adapter if model == "adapter" else None, k,
                                            overrides=dict(kv.split("=", 1) for kv in args.set),
-                                           tag=args.tag)
+                                           tag=args.tag, base_model=args.preset)
                     timings["jobs"].append(timing)
                     records += recs
                     log(f"  {timing['drafts']} drafts in {timing['seconds']} s")
     if args.timing:
         brand, spec = "Ledgerly", BRANDS["Ledgerly"]
-        adapter = ensure_adapter(store, brand, spec, timings)
+        adapter = ensure_adapter(store, brand, spec, timings, args.preset, train)
         template = prompting.get_template("ledgerly_after_content_download", store.settings)
-        crm, activities = hundred_contacts(Path(args.home), spec, template)
+        crm, activities = hundred_contacts(home, spec, template)
         from brandvoice import generation
 
         k = args.default_k or generation.GenerationConfig().candidates
         timing, _ = run_job(store, brand, spec, template, adapter, k, crm=crm,
                             activities=activities)
-        timings["hundred_contacts"] = timing
+        timings[f"hundred_contacts:{args.preset}"] = timing
         log(f"100 contacts: {timing['seconds']} s")
     merge(Path(args.out), records, timings)
     log(f"{len(records)} drafts -> {args.out}")
 
 
 def _job(r: dict) -> tuple:
-    return r["brand"], r["template"], r["mode"], r["k"], r["model"], r.get("tag", "")
+    return (r["brand"], r["template"], r["mode"], r["k"], r["model"], r.get("tag", ""),
+            r.get("base") or "smollm2-135m-instruct")
 
 
 def merge(out: Path, records: list[dict], timings: dict) -> None:
@@ -246,7 +259,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run")
-    run.add_argument("--home", default=str(REPO / "bench" / ".quality-home"))
+    run.add_argument("--preset", default="smollm2-135m-instruct",
+                     help="the base model preset (training and base-model jobs)")
+    run.add_argument("--train", action="append", default=[], metavar="KEY=JSON",
+                     help="a training setting for a new adapter (e.g. learning_rate=3e-4)")
+    run.add_argument("--home", default="", help="scratch workspace (default: one per preset)")
     run.add_argument("--brands", default="")
     run.add_argument("--templates", default="")
     run.add_argument("--modes", default="slots,email")
