@@ -120,7 +120,8 @@ def _job_actor(store, job: dict):
 
 
 def run_seed_job(store, job_id: int, reporter) -> dict:
-    """The "demo" job: train the demo adapter (unless one is ready), then generate the seed drafts."""
+    """The "demo" job: train the demo adapter (unless one is ready), then generate the seed drafts
+    (or, for the quick path, `run_quick_job`)."""
     from brandvoice import jobs
     from brandvoice.errors import StateError
     from brandvoice.generation import batch as generate
@@ -129,6 +130,8 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
 
     job = jobs.get(store, job_id)
     params = job["params"]
+    if params.get("quick_path"):
+        return run_quick_job(store, job_id, reporter)
     settings = store.settings
     actor = _job_actor(store, job)
     reporter.update(done=0, total=2, force=True)
@@ -281,58 +284,76 @@ def _greet(body: str, first_name: str) -> str:
 
 def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: Path, *,
                  embedder=None) -> Iterator[str]:
-    """The labelled quick path: held-out past emails of the template's campaign, guarded."""
+    """The labelled quick path, as a "demo" job run here: held-out past emails, guarded."""
+    import functools
+
+    from brandvoice import jobs
+
+    job_id = jobs.create(store, "demo", {
+        "emails": str(files("emails")[0]), "crm": str(crm_file.resolve()),
+        "activities": str(act_file.resolve()), "template": template.name,
+        "template_hash": template.hash, "brand": BRAND, "quick_path": True},
+        created_by="marketer")
+    done = jobs.run(store, job_id, functools.partial(run_quick_job, embedder=embedder))
+    if done["status"] != "done":
+        yield (f"Review queue: demo job {job_id} {done['status']}: {done.get('error')}. "
+               f"Resume it with `brandvoice jobs resume {job_id}`.")
+        return
+    yield (f"Review queue: {done['result']['new_drafts']} pending drafts (job {job_id}), labelled "
+           f"'{QUICK_LABEL}'.")
+
+
+def run_quick_job(store, job_id: int, reporter, *, embedder=None) -> dict:
+    """The quick path's job: each contact gets one of the brand's best held-out past emails of the
+    template's campaign, greeted by first name, checked by the real guardrails and created through
+    the draft lifecycle (as the job's creator); a run again fills only what is missing."""
     import sqlalchemy as sa
 
-    from brandvoice import corpus, crm, jobs
+    from brandvoice import corpus, crm, jobs, prompting
     from brandvoice.guardrails import Guard, store_results
-    from brandvoice.store import draft_versions, drafts, utcnow
-    from brandvoice.store import jobs as jobs_table
+    from brandvoice.store import drafts, lifecycle
 
+    job = jobs.get(store, job_id)
+    p, actor, settings = job["params"], job["created_by"], store.settings
+    template = prompting.get_template(p["template"], settings)
     # The same corpus training would use: cleaned, high performers, held-out split. Drafts copy
     # held-out emails (the tone check compares them with the training side, as for real drafts).
-    data = corpus.prepare(files("emails")[0], brand=BRAND)
+    data = corpus.prepare(p["emails"], brand=BRAND)
+
     def best(emails: list) -> list:
         same = [e for e in emails if e.campaign == template.use_case]
         return sorted(same, key=lambda e: -(e.rate("click_rate") or 0.0))
 
     ranked = best(data.test) + best(data.train) or data.test  # held-out ones first
-    result = crm.import_contacts(crm_file, activities=act_file)
-    job_id = jobs.create(store, "generate", {
-        "crm": str(crm_file.resolve()), "activities": str(act_file.resolve()),
-        "template": template.name, "template_hash": template.hash, "brand": BRAND,
-        "quick_path": True}, created_by="marketer", total=len(result.contacts))
+    result = crm.import_contacts(p["crm"], activities=p["activities"])
     ids = crm.snapshot_contacts(store, job_id, result.contacts)
+    reporter.update(done=0, total=len(result.contacts), force=True)
     guard = Guard.for_brand(settings, BRAND, store=store, embedder=embedder,
                             training_emails=data.train, heldout_emails=data.test)
-    now = utcnow()
     with store.tx() as conn:
+        have = {c for (c,) in conn.execute(sa.select(drafts.c.contact_id)
+                                           .where(drafts.c.job_id == job_id))}
+        new = 0
         for i, contact in enumerate(result.contacts):
+            if ids[contact["key"]] in have:
+                continue
             past = ranked[i % len(ranked)]
             body = _greet(past.body, contact.get("first_name") or "there")
             verdict = guard.check(past.subject, body, contact, batch_contacts=result.contacts)
-            draft_id = conn.execute(drafts.insert().values(
+            draft_id = lifecycle.create(conn, dict(
                 job_id=job_id, contact_id=ids[contact["key"]], variant=0, attempt=0, brand=BRAND,
-                subject=past.subject, body=body, generated_subject=past.subject,
-                generated_body=body, raw_output=None, prompt=f"(quick path: {past.source})",
-                template_name=template.name, template_hash=template.hash, adapter_id=None,
-                adapter_label=QUICK_LABEL, settings={"quick_path": True, "source": past.source},
-                seed=None, state="pending", verdict=verdict.status,
-                tone_score=verdict.tone_score, flags=["demo-quick-path"], row_version=1,
-                created_by="marketer", created_at=now, updated_at=now, updated_by="marketer",
-            )).inserted_primary_key[0]
-            conn.execute(draft_versions.insert().values(
-                draft_id=draft_id, version=1, subject=past.subject, body=body, author="marketer",
-                kind="generated", created_at=now))
+                subject=past.subject, body=body, raw_output=None,
+                prompt=f"(quick path: {past.source})", template_name=template.name,
+                template_hash=template.hash, adapter_id=None, adapter_label=QUICK_LABEL,
+                settings={"quick_path": True, "source": past.source}, seed=None,
+                verdict=verdict.status, tone_score=verdict.tone_score,
+                flags=["demo-quick-path"]), actor, job_id=job_id, contact=contact["key"],
+                quick_path=True)
             store_results(store, conn, draft_id, 1, verdict)
-        n = len(result.contacts)
-        conn.execute(sa.update(jobs_table).where(jobs_table.c.id == job_id).values(
-            status="done", progress=1.0, done=n, started_at=now, finished_at=utcnow(),
-            log=f"{now[:19]} Demo quick path: {n} drafts from past {BRAND} emails (no model).\n",
-            result={"quick_path": True, "new_drafts": n}))
-        store.audit(conn, "demo_quick_path", actor="marketer", job_id=job_id, drafts=n)
-    yield (f"Review queue: {len(result.contacts)} pending drafts (job {job_id}), labelled "
-           f"'{QUICK_LABEL}'.")
+            new += 1
+    reporter.log(f"Demo quick path: {new} drafts from past {BRAND} emails (no model).")
+    reporter.update(done=len(result.contacts), force=True)
+    return {"quick_path": True, "new_drafts": new, "drafts": len(result.contacts)}
 
 
 def prepare(settings: Settings) -> Iterator[str]:

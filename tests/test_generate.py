@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from helpers_drafts import user
 
-from brandvoice import jobs, worker
+from brandvoice import guardrails, jobs, worker
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.generation import loop as generate_loop
 from brandvoice.generation.backends import GenOutput, seed_for
@@ -151,7 +151,7 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     with store.read() as conn:
         snap = {r.id: r for r in conn.execute(sa.select(contacts).where(contacts.c.job_id == job_id))}
         versions = conn.execute(sa.select(draft_versions)).all()
-        events = conn.execute(sa.select(audit).where(audit.c.action == "draft.generated")).all()
+        events = conn.execute(sa.select(audit).where(audit.c.action == "create")).all()
     assert len(snap) == 4 and "1003" not in {s.contact_key for s in snap.values()}
     assert all(rows_c.data["key"] == rows_c.contact_key for rows_c in snap.values())
     assert {(v.draft_id, v.version, v.kind) for v in versions} == {(r["id"], 1, "generated") for r in rows}
@@ -250,20 +250,31 @@ def test_nul_bytes_in_model_output_are_stored_as_replacement_characters(store, s
 @pytest.mark.all_databases
 def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, crm_file, fake, monkeypatch):
     job_id = new_job(store, settings, crm_file, batch_size=2)
-    original, n = store.audit, {"calls": 0}
+    n = {"verdicts": 0}
 
-    def flaky_audit(conn, action, **kw):
-        n["calls"] += 1
-        if n["calls"] == 3:  # first draft of the second batch written, then the crash
+    class DiskFull:  # its results are read inside the chunk's transaction
+        status, tone_score = "pass", 0.8
+
+        @property
+        def results(self):
             raise RuntimeError("disk full")
-        return original(conn, action, **kw)
 
-    monkeypatch.setattr(store, "audit", flaky_audit)
+    class CrashingGuard(FakeGuard):
+        def check_many(self, items, batch_contacts=None):
+            out = []
+            for verdict in super().check_many(items, batch_contacts):
+                n["verdicts"] += 1  # first draft of the second batch written, then the crash
+                out.append(DiskFull() if n["verdicts"] == 3 else verdict)
+            return out
+
+    monkeypatch.setattr(generate_loop, "open_guard",
+                        lambda *a, **k: (CrashingGuard(), guardrails.store_results))
     assert worker.run(store, job_id)["status"] == "failed"
     assert len(job_drafts(store, job_id)) == 2  # batch 2 rolled back entirely
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar() == 2
-    monkeypatch.setattr(store, "audit", original)
+    monkeypatch.setattr(generate_loop, "open_guard",
+                        lambda *a, **k: (FakeGuard(), guardrails.store_results))
     jobs.resume(store, user(store), job_id)
     assert worker.run(store, job_id)["status"] == "done"
     assert len(job_drafts(store, job_id)) == 4

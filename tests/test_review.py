@@ -237,7 +237,7 @@ def test_audit_trail_is_complete_and_append_only(store, people):
     assert {g["row_version"] for g in trail["guardrails"]} == {1, 4}
     assert [x["action"] for x in trail["decisions"]] == ["edit", "reject", "reopen", "approve"]
     assert all(x["diff"] for x in trail["decisions"])
-    assert [e["action"] for e in trail["events"]] == ["edit", "reject", "reopen", "approve"]
+    assert [e["action"] for e in trail["events"]] == ["create", "edit", "reject", "reopen", "approve"]
     assert [v["kind"] for v in trail["versions"]] == ["generated", "edit"]
     with store.tx() as conn, pytest.raises(Exception, match="append-only"):
         conn.execute(audit.delete())

@@ -1,7 +1,8 @@
 """The inner loop of a generate job: pending drafts -> prompts -> backend -> parse -> guard -> store.
 
-Each chunk of `batch_size` pending drafts is generated and guarded, then inserted in one
-transaction with its draft version, guardrail results and audit event. A whole-email template's
+Each chunk of `batch_size` pending drafts is generated and guarded, then created in one
+transaction (`store.lifecycle.create`: the draft, its generated version, its audit event) with its
+guardrail results. A whole-email template's
 output is parsed (malformed outputs retried with a fresh seed) and failing drafts are retried (best
 attempt kept); a slot template's skeleton gets its slots filled (generation.slots). A (contact,
 variant) that already has a draft is never generated again.
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from brandvoice.errors import StateError, TemplateError
 from brandvoice.generation.backends import GenOutput, GenRequest, open_backend, seed_for
 from brandvoice.prompting import shape
-from brandvoice.store import Store, draft_versions, drafts, guardrail_results, utcnow
+from brandvoice.store import Store, drafts, guardrail_results, lifecycle, utcnow
 
 RANK = {"pass": 0, "warn": 1, None: 2, "fail": 3}
 # The one way to store drafts without a guardrail verdict: tests of the loop itself set it.
@@ -273,10 +274,8 @@ class Loop:
                    template_hash=self.template.hash,
                    adapter_id=self.adapter.id if self.adapter is not None else None,
                    adapter_label=self.backend_label(), settings=settings, seed=best["seed"],
-                   state="pending", verdict=verdict_status,
-                   tone_score=getattr(verdict, "tone_score", None), flags=flags, row_version=1,
-                   created_by=self.created_by, created_at=now, updated_at=now,
-                   parts=best.get("parts"))
+                   verdict=verdict_status, tone_score=getattr(verdict, "tone_score", None),
+                   flags=flags, created_at=now, parts=best.get("parts"))
         return row, (None if malformed else verdict), parsed.problems
 
     def backend_label(self) -> str:
@@ -295,10 +294,17 @@ class Loop:
                                       "draft (another run filled it); keeping that one.")
                     continue
                 row, verdict, problems = self._row(item)
-                draft_id = conn.execute(drafts.insert().values(**row)).inserted_primary_key[0]
-                conn.execute(draft_versions.insert().values(
-                    draft_id=draft_id, version=1, subject=row["subject"], body=row["body"],
-                    author=None, kind="generated", created_at=row["created_at"]))
+                if not problems and (verdict is None or self.store_results is None) \
+                        and not UNCHECKED_FOR_TESTS:
+                    raise StateError(f"Job {self.job_id}: a draft for contact {item.key} has no "
+                                     "guardrail verdict; nothing of this chunk was stored.",
+                                     hint="Check the brand's guardrails (policy file, tone "
+                                          "profile), then resume the job.")
+                draft_id = lifecycle.create(
+                    conn, row, self.created_by, job_id=self.job_id, contact=item.key,
+                    variant=item.variant, adapter=row["adapter_label"], template=self.template.name,
+                    template_hash=self.template.hash, seed=row["seed"], verdict=row["verdict"],
+                    flags=row["flags"])
                 if problems:
                     conn.execute(guardrail_results.insert().values(
                         draft_id=draft_id, row_version=1, check="format", rule="parse", status="fail",
@@ -307,16 +313,6 @@ class Loop:
                         created_at=row["created_at"]))
                 elif verdict is not None and self.store_results is not None:
                     self.store_results(self.store, conn, draft_id, 1, verdict)
-                elif not UNCHECKED_FOR_TESTS:
-                    raise StateError(f"Job {self.job_id}: a draft for contact {item.key} has no "
-                                     "guardrail verdict; nothing of this chunk was stored.",
-                                     hint="Check the brand's guardrails (policy file, tone "
-                                          "profile), then resume the job.")
-                self.store.audit(conn, "draft.generated", actor=self.created_by, draft_id=draft_id,
-                                 job_id=self.job_id, contact=item.key, variant=item.variant,
-                                 adapter=row["adapter_label"], template=self.template.name,
-                                 template_hash=self.template.hash, seed=row["seed"],
-                                 verdict=row["verdict"], flags=row["flags"])
                 have.add((item.contact_id, item.variant))
                 ids.append(draft_id)
         return ids
