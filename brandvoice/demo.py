@@ -15,7 +15,6 @@ The review queue is seeded for the first few contacts of the demo CRM export, on
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,9 +34,10 @@ SEED_CONTACTS = 6  # drafts generated for the first start: enough to review, qui
 SEED_TEMPLATE = "ledgerly_after_content_download"  # a slot template: the model writes short parts
 
 
-def password() -> str:
-    """The demo users' password (BRANDVOICE_DEMO_PASSWORD, default "brandvoice-demo")."""
-    return os.environ.get("BRANDVOICE_DEMO_PASSWORD") or "brandvoice-demo"
+def password(settings: Settings) -> str:
+    """The demo users' password (settings.demo_password: BRANDVOICE_DEMO_PASSWORD, default
+    "brandvoice-demo")."""
+    return settings.demo_password
 
 
 def files(kind: str) -> list[Path]:
@@ -50,7 +50,7 @@ def ensure_users(store) -> Iterator[str]:
     from brandvoice import users
     from brandvoice.errors import BrandvoiceError
 
-    pw = password()
+    pw = password(store.settings)
     existing = {u["username"] for u in users.list_users(store)}
     admin, created = None, set()
     if not existing:
@@ -163,16 +163,17 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
 
 
 def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
-               wait: bool | None = None, embedder=None) -> Iterator[str]:
+               wait: bool | None = None) -> Iterator[str]:
     """Train the demo adapter and generate a few pending drafts with it, through real jobs.
 
     By default the job runs in a background process, so that the app starts at once and the drafts
-    appear in the queue as they are written; wait=True (or BRANDVOICE_DEMO_WAIT=1) runs it here.
+    appear in the queue as they are written; wait=True (or settings.demo_wait,
+    BRANDVOICE_DEMO_WAIT=1) runs it here.
     """
     from brandvoice import jobs, prompting, review
 
     if wait is None:
-        wait = os.environ.get("BRANDVOICE_DEMO_WAIT", "").strip().lower() in {"1", "true", "yes"}
+        wait = settings.demo_wait
     template = prompting.get_template(SEED_TEMPLATE, settings)
     crm_file, act_file = _seed_crm(settings, template, n)
     job = _seed_job(store, crm_file)
@@ -184,8 +185,7 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
         mode = seed_mode(settings, n)
         if mode.startswith("quick"):
             yield f"Review queue: {mode}"
-            yield from quick_drafts(store, settings, template, crm_file, act_file,
-                                    embedder=embedder)
+            yield from quick_drafts(store, template, crm_file, act_file)
             return
         yield f"Review queue: {mode}"
     if job is not None and job["status"] == "done":
@@ -226,17 +226,12 @@ QUICK_LABEL = "demo quick path (past email, no model)"
 
 
 def seed_mode(settings: Settings, n: int) -> str:
-    """'model ...' or 'quick ...' (with the reason), from BRANDVOICE_DEMO_SEED or a timing probe."""
-    choice = (os.environ.get("BRANDVOICE_DEMO_SEED") or "auto").strip().lower()
-    if choice == "model":
+    """'model ...' or 'quick ...' (with the reason), from settings.demo_seed (BRANDVOICE_DEMO_SEED)
+    or, for auto, a timing probe."""
+    if settings.demo_seed == "model":
         return "model (BRANDVOICE_DEMO_SEED=model)"
-    if choice == "quick":
+    if settings.demo_seed == "quick":
         return "quick path without a model (BRANDVOICE_DEMO_SEED=quick)"
-    if choice != "auto":
-        from brandvoice.errors import ConfigError
-
-        raise ConfigError(f"BRANDVOICE_DEMO_SEED={choice!r} is not auto, model or quick.",
-                          hint="Unset it, or use auto, model or quick.")
     tps = probe_speed(settings)
     estimate = n * SEED_TOKENS / max(tps, 1e-6)
     how = f"the base model writes {tps:.1f} tokens/s here, so {n} drafts take ~{estimate:.0f} s"
@@ -282,11 +277,8 @@ def _greet(body: str, first_name: str) -> str:
     return body[:start] + name + body[end:]
 
 
-def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: Path, *,
-                 embedder=None) -> Iterator[str]:
+def quick_drafts(store, template, crm_file: Path, act_file: Path) -> Iterator[str]:
     """The labelled quick path, as a "demo" job run here: held-out past emails, guarded."""
-    import functools
-
     from brandvoice import jobs
 
     job_id = jobs.create(store, "demo", {
@@ -294,7 +286,7 @@ def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: 
         "activities": str(act_file.resolve()), "template": template.name,
         "template_hash": template.hash, "brand": BRAND, "quick_path": True},
         created_by="marketer")
-    done = jobs.run(store, job_id, functools.partial(run_quick_job, embedder=embedder))
+    done = jobs.run(store, job_id, run_quick_job)
     if done["status"] != "done":
         yield (f"Review queue: demo job {job_id} {done['status']}: {done.get('error')}. "
                f"Resume it with `brandvoice jobs resume {job_id}`.")
@@ -303,7 +295,7 @@ def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: 
            f"'{QUICK_LABEL}'.")
 
 
-def run_quick_job(store, job_id: int, reporter, *, embedder=None) -> dict:
+def run_quick_job(store, job_id: int, reporter) -> dict:
     """The quick path's job: each contact gets one of the brand's best held-out past emails of the
     template's campaign, greeted by first name, checked by the real guardrails and created through
     the draft lifecycle (as the job's creator); a run again fills only what is missing."""
@@ -328,8 +320,8 @@ def run_quick_job(store, job_id: int, reporter, *, embedder=None) -> dict:
     result = crm.import_contacts(p["crm"], activities=p["activities"])
     ids = crm.snapshot_contacts(store, job_id, result.contacts)
     reporter.update(done=0, total=len(result.contacts), force=True)
-    guard = Guard.for_brand(settings, BRAND, store=store, embedder=embedder,
-                            training_emails=data.train, heldout_emails=data.test)
+    guard = Guard.for_brand(settings, BRAND, store=store, training_emails=data.train,
+                            heldout_emails=data.test)  # the settings' embedder
     with store.tx() as conn:
         have = {c for (c,) in conn.execute(sa.select(drafts.c.contact_id)
                                            .where(drafts.c.job_id == job_id))}

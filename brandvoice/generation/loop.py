@@ -7,10 +7,10 @@ output is parsed (malformed outputs retried with a fresh seed) and failing draft
 attempt kept); a slot template's skeleton gets its slots filled (generation.slots). A (contact,
 variant) that already has a draft is never generated again.
 
-Fail closed: a draft is stored only with its guardrail verdict. A guard that cannot be built or
-run fails the job; a run without one refuses to store anything, unless a test says so through
-`UNCHECKED_FOR_TESTS`. The leakage check sees every contact of the job (`batch_contacts`), not
-only the chunk being written.
+Fail closed: a draft is stored only with its guardrail verdict. The guard is the one Settings.guard
+names (`guards.open_guard`); a guard that cannot be built or run fails the job, and a draft
+without a verdict stops its chunk. The leakage check sees every contact of the job
+(`batch_contacts`), not only the chunk being written.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ import sqlalchemy as sa
 
 from brandvoice.errors import StateError, TemplateError
 from brandvoice.generation.backends import GenOutput, GenRequest, open_backend, seed_for
+from brandvoice.generation.guards import open_guard
+from brandvoice.guardrails import store_results
 from brandvoice.prompting import shape
 from brandvoice.store import Store, drafts, guardrail_results, lifecycle, utcnow
 
 RANK = {"pass": 0, "warn": 1, None: 2, "fail": 3}
-# The one way to store drafts without a guardrail verdict: tests of the loop itself set it.
-UNCHECKED_FOR_TESTS = False
 
 
 @dataclass
@@ -48,14 +48,6 @@ class Pending:
     @property
     def key(self) -> str:
         return str(self.contact.get("key") or self.contact.get("email") or self.contact_id)
-
-
-def open_guard(settings, brand: str, store: Store, adapter, log):
-    """(the brand's Guard, guardrails.store_results)."""
-    from brandvoice import guardrails
-    from brandvoice.generation.guards import brand_guard
-
-    return brand_guard(settings, brand, store=store, adapter=adapter), guardrails.store_results
 
 
 def _chunks(items: list, size: int):
@@ -80,7 +72,6 @@ class Loop:
         self.unrendered = 0  # items whose contact could not be rendered (recorded, not generated)
         self.backend = None
         self.guard = None
-        self.store_results = None  # guardrails.store_results, with the guard
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
         self.slot_sources: list[str] = []  # "model" / "fallback" / "template" of every slot this run
         self.batch_contacts: list[dict] | None = None  # every contact of the job (leakage check)
@@ -248,8 +239,6 @@ class Loop:
         malformed = bool(parsed.problems)
         if malformed:
             flags.append("malformed")
-        elif self.guard is None:
-            flags.append("unchecked")
         if out.finish_reason == "length":
             flags.append("truncated")
         if best["attempt"] >= self.config.candidates and self.template.kind != "slots":
@@ -294,8 +283,7 @@ class Loop:
                                       "draft (another run filled it); keeping that one.")
                     continue
                 row, verdict, problems = self._row(item)
-                if not problems and (verdict is None or self.store_results is None) \
-                        and not UNCHECKED_FOR_TESTS:
+                if not problems and verdict is None:
                     raise StateError(f"Job {self.job_id}: a draft for contact {item.key} has no "
                                      "guardrail verdict; nothing of this chunk was stored.",
                                      hint="Check the brand's guardrails (policy file, tone "
@@ -311,8 +299,8 @@ class Loop:
                         score=None, message="Malformed output: " + "; ".join(problems),
                         details={"problems": problems, "attempts": item.attempt},
                         created_at=row["created_at"]))
-                elif verdict is not None and self.store_results is not None:
-                    self.store_results(self.store, conn, draft_id, 1, verdict)
+                else:
+                    store_results(self.store, conn, draft_id, 1, verdict)
                 have.add((item.contact_id, item.variant))
                 ids.append(draft_id)
         return ids
@@ -349,9 +337,8 @@ class Loop:
                                         base_model=self.base_model, brand=self.brand, log=self.reporter.log)
             try:
                 self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
-                self.guard, self.store_results = open_guard(settings, self.brand, self.store,
-                                                            self.adapter, self.reporter.log)
-                if (self.guard is None or self.store_results is None) and not UNCHECKED_FOR_TESTS:
+                self.guard = open_guard(settings, self.brand, store=self.store, adapter=self.adapter)
+                if self.guard is None:
                     raise StateError(f"Job {self.job_id}: the guardrails of {self.brand} could not "
                                      "be loaded; no draft is stored without its checks.",
                                      hint="Check guardrails/<brand>.toml, then resume the job.")

@@ -104,8 +104,9 @@ def add_regenerated(store: Store, parent_id: int, *, subject: str, body: str, ve
 def regenerate(store: Store, actor, draft_id: int) -> int:
     """Write a new variant of a rejected draft (request_regeneration + generate + guard); returns its id."""
     from brandvoice import prompting
+    from brandvoice.generation import open_backend, open_guard
     from brandvoice.generation.batch import GenerationConfig, renderer
-    from brandvoice.generation.loop import Loop, Pending, open_backend, open_guard
+    from brandvoice.generation.loop import Loop, Pending
 
     req = request_regeneration(store, actor, draft_id)  # role and state checks, audit
     settings = store.settings
@@ -133,8 +134,7 @@ def regenerate(store: Store, actor, draft_id: int) -> int:
                    attempt=SEED_STRIDE * max(tries, 1))
     loop.backend = open_backend(config, settings, adapter=adapter, base_model=base_model, brand=brand)
     try:
-        loop.guard, loop.store_results = open_guard(settings, brand, store, adapter,
-                                                    lambda _line: None)
+        loop.guard = open_guard(settings, brand, store=store, adapter=adapter)
         loop.produce([item], shape.system_prompt(brand))
         row, verdict, problems = loop._row(item)
     finally:
