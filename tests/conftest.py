@@ -31,6 +31,9 @@ SHARED_MODELS = REPO / ".brandvoice" / "models"
 # setting, and a test starts without the shell's.
 TEST_VARIABLES = ("BRANDVOICE_TEST_PG_URL", "BRANDVOICE_TEST_DB", "BRANDVOICE_CHROMIUM",
                   "BRANDVOICE_DOCS_SCREENSHOTS")
+# The shell's settings are gone for the whole run (session fixtures included), not only per test.
+for _name in [n for n in os.environ if n.startswith("BRANDVOICE_") and n not in TEST_VARIABLES]:
+    del os.environ[_name]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # An unexpected exception in a CLI command fails the test with its traceback, rather than
