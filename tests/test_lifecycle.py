@@ -1,7 +1,7 @@
 """A draft's lifecycle: one owner writes every draft, the table covers every state, and random
-sequences of real actions (generate, edit, check, approve, bulk approve, reject, reopen, regenerate,
-export, send, a send whose connection breaks, settling it) leave no illegal state and no audit gap,
-on SQLite and PostgreSQL."""
+sequences of real actions (a generate job, one killed and resumed, another variant, edit, check,
+approve, a stale approval, bulk approve, reject, reopen, regenerate, export, send, a send whose
+connection breaks, settling it) leave no illegal state and no audit gap, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from helpers_drafts import add_variant, make_drafts, mark_checked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from brandvoice import delivery, review
+from brandvoice import delivery, generation, jobs, review, worker
 from brandvoice.errors import BrandvoiceError
+from brandvoice.generation.backends import GenOutput
 from brandvoice.guardrails import CheckResult, Verdict
 from brandvoice.store import audit, drafts, export_items, lifecycle
 
@@ -153,14 +154,48 @@ def smtp():
     controller.stop()
 
 
+class Backend:
+    """A generation backend that writes a well-formed email per request; dies when told to."""
+
+    info = {"backend": "lifecycle-test"}
+    label = "lifecycle-test"
+
+    def __init__(self):
+        self.die = False
+
+    def generate(self, requests):
+        if self.die:
+            self.die = False
+            raise RuntimeError("killed mid-job")
+        return [GenOutput(text=f"Subject: Note {r.seed}\n\nHi, a short note on your close.",
+                          prompt=r.user, new_tokens=9) for r in requests]
+
+    def close(self):
+        pass
+
+
+class Guard:
+    """A guard whose verdict follows the draft's seed: pass, warn or fail."""
+
+    policy = None
+
+    def check_many(self, items, batch_contacts=None):
+        return [Verdict.of([CheckResult("policy", "footer", ("pass", "warn", "fail")[
+            int(subject.split()[-1]) % 3], "policy")]) for subject, *_ in items]
+
+
 class World:
     """The real core calls a team makes, by name; each refusal is a BrandvoiceError."""
 
-    def __init__(self, store, people, smtp, folder: Path):
+    def __init__(self, store, people, smtp, folder: Path, plugged):
         self.store, self.people, self.folder = store, people, folder
         self.inbox, self.smtp = smtp
         self.ids: list[int] = []
         self.files = itertools.count()
+        self.backend = Backend()
+        plugged("backend", "lifecycle-test", lambda config, settings, **kw: self.backend)
+        plugged("guard", "lifecycle-test", lambda settings, brand, **kw: Guard())
+        store.settings.guard = "lifecycle-test"
 
     def draft(self, i: int, *states: str) -> dict:
         """Draft number i, among those in `states` when there are any (every fourth pick ignores
@@ -173,8 +208,36 @@ class World:
                     or self.ids
         return review.get_draft(self.store, ids[i % len(ids)])
 
-    def generate(self, i: int) -> None:
-        self.ids += make_drafts(self.store, 1 + i % 2, verdicts=("pass", "warn", "fail")[i % 3:])
+    def generate(self, i: int, *, killed: bool = False) -> None:
+        """A real generate job (submit, then the worker's handler here) for one or two contacts."""
+        n = next(self.files)
+        crm = self.folder / f"crm-{n}.csv"
+        crm.write_text("Record ID,First Name,Email\n" + "".join(
+            f"{n}{k},Dana{k},dana{k}.{n}@acme.example\n" for k in range(1 + i % 2)), encoding="utf-8")
+        job_id = generation.submit(
+            self.store, self.store.settings, actor=self.people["mkt"], crm=crm,
+            template="reengage_cold_lead", base_model="smollm2-135m-instruct", brand="Acme",
+            config=generation.GenerationConfig(backend="lifecycle-test", batch_size=1, seed=n))
+        self.backend.die = killed
+        worker.run(self.store, job_id)
+        self._collect(job_id)
+
+    def crash_mid_generate(self, i: int) -> None:
+        self.generate(i + 1, killed=True)  # two contacts: the first chunk is stored, then the kill
+
+    def resume_generate(self, i: int) -> None:
+        failed = [j for j in jobs.list_jobs(self.store, "generate") if j["status"] == "failed"]
+        if failed:
+            job_id = failed[i % len(failed)]["id"]
+            jobs.resume(self.store, self.people["mkt"], job_id)
+            worker.run(self.store, job_id)
+            self._collect(job_id)
+
+    def _collect(self, job_id: int) -> None:
+        with self.store.read() as conn:
+            new = [d for (d,) in conn.execute(sa.select(drafts.c.id).where(drafts.c.job_id == job_id)
+                                              .order_by(drafts.c.id)) if d not in self.ids]
+        self.ids += new
 
     def variant(self, i: int) -> None:
         self.ids.append(add_variant(self.store, self.draft(i)["id"]))
@@ -246,13 +309,14 @@ class World:
 
 
 ACTIONS = [name for name in vars(World) if not name.startswith("_") and name != "draft"]
+assert "generate" in ACTIONS and "crash_mid_generate" in ACTIONS
 STEPS = st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, 30)), min_size=1, max_size=20)
 
 
 @pytest.mark.all_databases
 @pytest.mark.usefixtures("fast_hashes")
-def test_random_sequences_of_actions_keep_the_lifecycle(store, people, smtp, tmp_path):
-    world = World(store, people, smtp, tmp_path)
+def test_random_sequences_of_actions_keep_the_lifecycle(store, people, smtp, tmp_path, plugged):
+    world = World(store, people, smtp, tmp_path, plugged)
     world.generate(0)
     done: dict[str, int] = {}
 
@@ -276,3 +340,7 @@ def test_random_sequences_of_actions_keep_the_lifecycle(store, people, smtp, tmp
         states = {e["to_state"] for (e,) in conn.execute(sa.select(audit.c.details))
                   if "to_state" in e}
     assert states == set(lifecycle.STATES), states
+    with store.read() as conn:  # a killed generate job was resumed and finished its drafts
+        resumed = conn.execute(sa.select(sa.func.count()).select_from(audit)
+                               .where(audit.c.action == "job_resume")).scalar()
+    assert resumed > 0
