@@ -7,7 +7,9 @@ seen as `interrupted`. A user resumes it (`resume`, which puts it back in the qu
 where it stopped; `run` claims a queued job with one UPDATE and refuses one it did not claim, so two
 workers never run one job. Cancelling and resuming take the acting user (role checked, audited).
 This module knows no job kind's code: `run(store, job_id, handler)` takes the handler, and the
-worker (`python -m brandvoice.worker JOB_ID`, started by `start`) maps kinds to handlers by import.
+worker (`python -m brandvoice.worker JOB_ID`) maps kinds to handlers by import. `start` hands a
+queued job to the runner Settings.job_runner names: "process" starts that worker with every
+settings field; another runner (a job engine's queue) plugs in with `register_runner`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@
                                adapter="ledgerly", config=generation.GenerationConfig())
 
 The job (submit, run) lives in `batch`, the inner loop in `loop`, backends in `backends`, `local`
-and `remote`; a new adapter's sample drafts beside its base model's in `samples`.
+and `remote`; a new adapter's sample drafts beside its base model's in `samples`. Backends and the
+guard a job stores verdicts from are plug-in points: `backends.register(name, factory)` (chosen by
+GenerationConfig.backend) and `guards.register(name, factory)` (chosen by Settings.guard).
 """
 
 from brandvoice.generation.backends import Backend, GenOutput, GenRequest, open_backend, seed_for
