@@ -119,6 +119,21 @@ def cpu_threads() -> int:
     return n or min(4, os.cpu_count() or 1)
 
 
+_PARSED: dict[tuple, Settings] = {}
+
+
+def environment_settings() -> Settings:
+    """`Settings()` of this process's environment, parsed once per distinct BRANDVOICE_* values and
+    working directory (the app asks on every page run); a copy, so a caller's change stays its own."""
+    key = (os.getcwd(), *sorted((k, v) for k, v in os.environ.items() if k.startswith("BRANDVOICE_")))
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        if len(_PARSED) > 32:
+            _PARSED.clear()
+        parsed = _PARSED[key] = Settings()
+    return parsed.model_copy()
+
+
 WORKER_SETTINGS = "BRANDVOICE_WORKER_SETTINGS"  # the whole Settings, as JSON, for a worker process
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from brandvoice import textio, workspace
-from brandvoice.config import Settings
+from brandvoice.config import Settings, environment_settings
 from brandvoice.errors import BrandvoiceError, ConflictError, TemplateError
 
 log = logging.getLogger("brandvoice.ui")
@@ -34,8 +34,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 # --- settings, store and cached loaders ---------------------------------------------------------
 def settings() -> Settings:
-    """Settings of this process (read on each call: cheap, and a test with another home gets its own)."""
-    return Settings.from_env()
+    """Settings of this process's environment (parsed once per distinct environment, so a test
+    with another home gets its own)."""
+    return environment_settings()
 
 
 def store() -> Any:
