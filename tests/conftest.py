@@ -5,8 +5,7 @@ backend, a guard, an embedder or a job runner.
 Every test runs in its own temporary BRANDVOICE_HOME with no other BRANDVOICE_* setting of the shell
 that started pytest (`workspace`, autouse): no test reads a developer's workspace. Tests marked
 `integration` or `e2e` use the real embedded models and get the shared converted models folder
-(<repo>/.brandvoice/models, filled by `brandvoice setup`); another test asks for it with the
-`shared_models` fixture.
+(<repo>/.brandvoice/models, filled by `brandvoice setup`): marking a test is how it asks for them.
 
 A module (or test) marked `all_databases` runs each test that uses the store once on SQLite and
 once on PostgreSQL (ids `[sqlite]` and `[postgresql]`); the PostgreSQL runs need a server
@@ -59,13 +58,6 @@ def workspace(request, tmp_path, monkeypatch) -> Path:
 def home(workspace) -> Path:
     """The test's BRANDVOICE_HOME."""
     return workspace
-
-
-@pytest.fixture
-def shared_models(monkeypatch) -> Path:
-    """The shared folder of converted embedded models, for a test that loads them."""
-    monkeypatch.setenv("BRANDVOICE_MODELS_DIR", str(SHARED_MODELS))
-    return SHARED_MODELS
 
 
 @pytest.fixture
