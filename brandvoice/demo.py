@@ -15,7 +15,6 @@ The review queue is seeded for the first few contacts of the demo CRM export, on
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,9 +34,10 @@ SEED_CONTACTS = 6  # drafts generated for the first start: enough to review, qui
 SEED_TEMPLATE = "ledgerly_after_content_download"  # a slot template: the model writes short parts
 
 
-def password() -> str:
-    """The demo users' password (BRANDVOICE_DEMO_PASSWORD, default "brandvoice-demo")."""
-    return os.environ.get("BRANDVOICE_DEMO_PASSWORD") or "brandvoice-demo"
+def password(settings: Settings) -> str:
+    """The demo users' password (settings.demo_password: BRANDVOICE_DEMO_PASSWORD, default
+    "brandvoice-demo")."""
+    return settings.demo_password
 
 
 def files(kind: str) -> list[Path]:
@@ -50,7 +50,7 @@ def ensure_users(store) -> Iterator[str]:
     from brandvoice import users
     from brandvoice.errors import BrandvoiceError
 
-    pw = password()
+    pw = password(store.settings)
     existing = {u["username"] for u in users.list_users(store)}
     admin, created = None, set()
     if not existing:
@@ -120,7 +120,8 @@ def _job_actor(store, job: dict):
 
 
 def run_seed_job(store, job_id: int, reporter) -> dict:
-    """The "demo" job: train the demo adapter (unless one is ready), then generate the seed drafts."""
+    """The "demo" job: train the demo adapter (unless one is ready), then generate the seed drafts
+    (or, for the quick path, `run_quick_job`)."""
     from brandvoice import jobs
     from brandvoice.errors import StateError
     from brandvoice.generation import batch as generate
@@ -129,6 +130,8 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
 
     job = jobs.get(store, job_id)
     params = job["params"]
+    if params.get("quick_path"):
+        return run_quick_job(store, job_id, reporter)
     settings = store.settings
     actor = _job_actor(store, job)
     reporter.update(done=0, total=2, force=True)
@@ -160,16 +163,17 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
 
 
 def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
-               wait: bool | None = None, embedder=None) -> Iterator[str]:
+               wait: bool | None = None) -> Iterator[str]:
     """Train the demo adapter and generate a few pending drafts with it, through real jobs.
 
     By default the job runs in a background process, so that the app starts at once and the drafts
-    appear in the queue as they are written; wait=True (or BRANDVOICE_DEMO_WAIT=1) runs it here.
+    appear in the queue as they are written; wait=True (or settings.demo_wait,
+    BRANDVOICE_DEMO_WAIT=1) runs it here.
     """
     from brandvoice import jobs, prompting, review
 
     if wait is None:
-        wait = os.environ.get("BRANDVOICE_DEMO_WAIT", "").strip().lower() in {"1", "true", "yes"}
+        wait = settings.demo_wait
     template = prompting.get_template(SEED_TEMPLATE, settings)
     crm_file, act_file = _seed_crm(settings, template, n)
     job = _seed_job(store, crm_file)
@@ -181,8 +185,7 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
         mode = seed_mode(settings, n)
         if mode.startswith("quick"):
             yield f"Review queue: {mode}"
-            yield from quick_drafts(store, settings, template, crm_file, act_file,
-                                    embedder=embedder)
+            yield from quick_drafts(store, template, crm_file, act_file)
             return
         yield f"Review queue: {mode}"
     if job is not None and job["status"] == "done":
@@ -223,17 +226,12 @@ QUICK_LABEL = "demo quick path (past email, no model)"
 
 
 def seed_mode(settings: Settings, n: int) -> str:
-    """'model ...' or 'quick ...' (with the reason), from BRANDVOICE_DEMO_SEED or a timing probe."""
-    choice = (os.environ.get("BRANDVOICE_DEMO_SEED") or "auto").strip().lower()
-    if choice == "model":
+    """'model ...' or 'quick ...' (with the reason), from settings.demo_seed (BRANDVOICE_DEMO_SEED)
+    or, for auto, a timing probe."""
+    if settings.demo_seed == "model":
         return "model (BRANDVOICE_DEMO_SEED=model)"
-    if choice == "quick":
+    if settings.demo_seed == "quick":
         return "quick path without a model (BRANDVOICE_DEMO_SEED=quick)"
-    if choice != "auto":
-        from brandvoice.errors import ConfigError
-
-        raise ConfigError(f"BRANDVOICE_DEMO_SEED={choice!r} is not auto, model or quick.",
-                          hint="Unset it, or use auto, model or quick.")
     tps = probe_speed(settings)
     estimate = n * SEED_TOKENS / max(tps, 1e-6)
     how = f"the base model writes {tps:.1f} tokens/s here, so {n} drafts take ~{estimate:.0f} s"
@@ -271,60 +269,75 @@ def _greet(body: str, first_name: str) -> str:
     return prompting.readdress(body, first_name)
 
 
-def quick_drafts(store, settings: Settings, template, crm_file: Path, act_file: Path, *,
-                 embedder=None) -> Iterator[str]:
-    """The labelled quick path: held-out past emails of the template's campaign, guarded."""
+def quick_drafts(store, template, crm_file: Path, act_file: Path) -> Iterator[str]:
+    """The labelled quick path, as a "demo" job run here: held-out past emails, guarded."""
+    from brandvoice import jobs
+
+    job_id = jobs.create(store, "demo", {
+        "emails": str(files("emails")[0]), "crm": str(crm_file.resolve()),
+        "activities": str(act_file.resolve()), "template": template.name,
+        "template_hash": template.hash, "brand": BRAND, "quick_path": True},
+        created_by="marketer")
+    done = jobs.run(store, job_id, run_quick_job)
+    if done["status"] != "done":
+        yield (f"Review queue: demo job {job_id} {done['status']}: {done.get('error')}. "
+               f"Resume it with `brandvoice jobs resume {job_id}`.")
+        return
+    yield (f"Review queue: {done['result']['new_drafts']} pending drafts (job {job_id}), labelled "
+           f"'{QUICK_LABEL}'.")
+
+
+def run_quick_job(store, job_id: int, reporter) -> dict:
+    """The quick path's job: each contact gets one of the brand's best held-out past emails of the
+    template's campaign, greeted by first name, checked by the real guardrails and created through
+    the draft lifecycle (as the job's creator); a run again fills only what is missing."""
     import sqlalchemy as sa
 
-    from brandvoice import corpus, crm, jobs
+    from brandvoice import corpus, crm, jobs, prompting
     from brandvoice.guardrails import Guard, store_results
-    from brandvoice.store import draft_versions, drafts, utcnow
-    from brandvoice.store import jobs as jobs_table
+    from brandvoice.store import drafts, lifecycle
 
+    job = jobs.get(store, job_id)
+    p, actor, settings = job["params"], job["created_by"], store.settings
+    template = prompting.get_template(p["template"], settings)
     # The same corpus training would use: cleaned, high performers, held-out split. Drafts copy
     # held-out emails (the tone check compares them with the training side, as for real drafts).
-    data = corpus.prepare(files("emails")[0], brand=BRAND)
+    data = corpus.prepare(p["emails"], brand=BRAND)
+
     def best(emails: list) -> list:
         same = [e for e in emails if e.campaign == template.use_case]
         return sorted(same, key=lambda e: -(e.rate("click_rate") or 0.0))
 
     ranked = best(data.test) + best(data.train) or data.test  # held-out ones first
-    result = crm.import_contacts(crm_file, activities=act_file)
-    job_id = jobs.create(store, "generate", {
-        "crm": str(crm_file.resolve()), "activities": str(act_file.resolve()),
-        "template": template.name, "template_hash": template.hash, "brand": BRAND,
-        "quick_path": True}, created_by="marketer", total=len(result.contacts))
+    result = crm.import_contacts(p["crm"], activities=p["activities"])
     ids = crm.snapshot_contacts(store, job_id, result.contacts)
-    guard = Guard.for_brand(settings, BRAND, store=store, embedder=embedder,
-                            training_emails=data.train, heldout_emails=data.test)
-    now = utcnow()
+    reporter.update(done=0, total=len(result.contacts), force=True)
+    guard = Guard.for_brand(settings, BRAND, store=store, training_emails=data.train,
+                            heldout_emails=data.test)  # the settings' embedder
     with store.tx() as conn:
+        have = {c for (c,) in conn.execute(sa.select(drafts.c.contact_id)
+                                           .where(drafts.c.job_id == job_id))}
+        new = 0
         for i, contact in enumerate(result.contacts):
+            if ids[contact["key"]] in have:
+                continue
             past = ranked[i % len(ranked)]
             body = _greet(past.body, contact.get("first_name") or "there")
             verdict = guard.check(past.subject, body, contact, batch_contacts=result.contacts)
-            draft_id = conn.execute(drafts.insert().values(
+            draft_id = lifecycle.create(conn, dict(
                 job_id=job_id, contact_id=ids[contact["key"]], variant=0, attempt=0, brand=BRAND,
-                subject=past.subject, body=body, generated_subject=past.subject,
-                generated_body=body, raw_output=None, prompt=f"(quick path: {past.source})",
-                template_name=template.name, template_hash=template.hash, adapter_id=None,
-                adapter_label=QUICK_LABEL, settings={"quick_path": True, "source": past.source},
-                seed=None, state="pending", verdict=verdict.status,
-                tone_score=verdict.tone_score, flags=["demo-quick-path"], row_version=1,
-                created_by="marketer", created_at=now, updated_at=now, updated_by="marketer",
-            )).inserted_primary_key[0]
-            conn.execute(draft_versions.insert().values(
-                draft_id=draft_id, version=1, subject=past.subject, body=body, author="marketer",
-                kind="generated", created_at=now))
+                subject=past.subject, body=body, raw_output=None,
+                prompt=f"(quick path: {past.source})", template_name=template.name,
+                template_hash=template.hash, adapter_id=None, adapter_label=QUICK_LABEL,
+                settings={"quick_path": True, "source": past.source}, seed=None,
+                verdict=verdict.status, tone_score=verdict.tone_score,
+                flags=["demo-quick-path"]), actor, job_id=job_id, contact=contact["key"],
+                quick_path=True)
             store_results(store, conn, draft_id, 1, verdict)
-        n = len(result.contacts)
-        conn.execute(sa.update(jobs_table).where(jobs_table.c.id == job_id).values(
-            status="done", progress=1.0, done=n, started_at=now, finished_at=utcnow(),
-            log=f"{now[:19]} Demo quick path: {n} drafts from past {BRAND} emails (no model).\n",
-            result={"quick_path": True, "new_drafts": n}))
-        store.audit(conn, "demo_quick_path", actor="marketer", job_id=job_id, drafts=n)
-    yield (f"Review queue: {len(result.contacts)} pending drafts (job {job_id}), labelled "
-           f"'{QUICK_LABEL}'.")
+            new += 1
+    reporter.log(f"Demo quick path: {new} drafts from past {BRAND} emails (no model).")
+    reporter.update(done=len(result.contacts), force=True)
+    return {"quick_path": True, "new_drafts": new, "drafts": len(result.contacts)}
 
 
 def prepare(settings: Settings) -> Iterator[str]:

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-
-def raise_unexpected() -> bool:
-    """Whether the edges (CLI, pages) let an unexpected exception through instead of turning it
-    into a message: set BRANDVOICE_RAISE_ERRORS=1 (the tests do) to see a bug's traceback."""
-    return bool(os.environ.get("BRANDVOICE_RAISE_ERRORS"))
-
 
 class BrandvoiceError(Exception):
     """Base class for errors meant to be shown to a user as they are (no traceback)."""

@@ -7,7 +7,9 @@ seen as `interrupted`. A user resumes it (`resume`, which puts it back in the qu
 where it stopped; `run` claims a queued job with one UPDATE and refuses one it did not claim, so two
 workers never run one job. Cancelling and resuming take the acting user (role checked, audited).
 This module knows no job kind's code: `run(store, job_id, handler)` takes the handler, and the
-worker (`python -m brandvoice.worker JOB_ID`, started by `start`) maps kinds to handlers by import.
+worker (`python -m brandvoice.worker JOB_ID`) maps kinds to handlers by import. `start` hands a
+queued job to the runner Settings.job_runner names: "process" starts that worker with every
+settings field; another runner (a job engine's queue) plugs in with `register_runner`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice.config import Settings
-from brandvoice.errors import BrandvoiceError, NotFoundError, StateError
+from brandvoice.config import Settings, worker_environment
+from brandvoice.errors import BrandvoiceError, ConfigError, NotFoundError, StateError
 from brandvoice.store import Store, jobs, utcnow
 from brandvoice.users import PERMISSIONS, User, require_role
 
@@ -42,15 +45,19 @@ class JobCancelled(BrandvoiceError):
 
 
 def create(store: Store, kind: str, params: dict[str, Any], *, created_by: str | None = None,
-           total: int = 0) -> int:
-    """Record a new queued job and return its id."""
+           total: int = 0, metrics: dict[str, Any] | None = None,
+           then: Callable[[Any, int], None] | None = None) -> int:
+    """Record a new queued job and return its id; `then(conn, job_id)` writes what the job is
+    given (a snapshot of its inputs) in the same transaction."""
     if kind not in KINDS:
         raise StateError(f"Unknown job kind {kind!r}.", hint=f"Use one of {', '.join(KINDS)}.")
     with store.tx() as conn:
         job_id = conn.execute(jobs.insert().values(
             kind=kind, status="queued", params=params, progress=0.0, done=0, total=total,
-            metrics={}, history=[], log="", created_by=created_by, created_at=utcnow(),
+            metrics=metrics or {}, history=[], log="", created_by=created_by, created_at=utcnow(),
         )).inserted_primary_key[0]
+        if then is not None:
+            then(conn, job_id)
         store.audit(conn, "job_create", actor=created_by, job_id=job_id, kind=kind)
     return job_id
 
@@ -288,19 +295,49 @@ def run(store: Store, job_id: int, handler, *, echo=None) -> dict[str, Any]:
     return get(store, job_id)
 
 
-def start(settings: Settings, job_id: int) -> int:
-    """Run a job in a background process that outlives the caller (UI page reloads); returns its pid."""
+# How a queued job is started, by name (Settings.job_runner): runner(settings, job_id) -> a pid or None.
+_RUNNERS: dict[str, Callable[[Settings, int], int | None]] = {}
+
+
+def register_runner(name: str, runner: Callable[[Settings, int], int | None]) -> None:
+    """Plug in a way to start queued jobs (a queue of a job engine, a test's recorder) under
+    `name`; Settings.job_runner = name (BRANDVOICE_JOB_RUNNER) selects it. The runner returns the
+    pid of the process it started, or None."""
+    _RUNNERS[name] = runner
+
+
+def unregister_runner(name: str) -> None:
+    """Forget a registered runner (built-in ones stay)."""
+    if name != "process":
+        _RUNNERS.pop(name, None)
+
+
+def start(settings: Settings, job_id: int) -> int | None:
+    """Start a queued job with the settings' runner (default: a background worker process that
+    outlives the caller, e.g. a UI page reload); returns its pid, or None for a runner without one."""
+    runner = _RUNNERS.get(settings.job_runner)
+    if runner is None:
+        raise ConfigError(f"Unknown job runner {settings.job_runner!r} (BRANDVOICE_JOB_RUNNER).",
+                          hint=f"Use one of: {', '.join(sorted(_RUNNERS))}.")
+    return runner(settings, job_id)
+
+
+def start_process(settings: Settings, job_id: int) -> int:
+    """The "process" runner: `python -m brandvoice.worker JOB_ID`, given every settings field
+    (`config.worker_environment`), its output in <home>/jobs/job-N.log; returns its pid."""
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, BRANDVOICE_HOME=str(settings.home), BRANDVOICE_DB_URL=settings.db_url or "")
     log = open(settings.jobs_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen([sys.executable, "-m", "brandvoice.worker", str(job_id)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "brandvoice.worker", str(job_id)],
+                            env=worker_environment(settings), stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
     store = Store(settings)
     with store.tx() as conn:
         conn.execute(jobs.update().where(jobs.c.id == job_id).values(pid=proc.pid))
     return proc.pid
+
+
+register_runner("process", start_process)
 
 
 def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> dict[str, Any]:

@@ -200,9 +200,12 @@ def _failed(store: Store, username: str) -> None:
 
 def authenticate_env(store: Store, username: str | None = None,
                      password: str | None = None) -> User:
-    """Authenticate from explicit values, else BRANDVOICE_USER / BRANDVOICE_PASSWORD."""
-    username = username or os.environ.get("BRANDVOICE_USER")
-    password = password if password is not None else os.environ.get("BRANDVOICE_PASSWORD")
+    """Authenticate from explicit values, else the settings' user and password (BRANDVOICE_USER /
+    BRANDVOICE_PASSWORD)."""
+    settings = store.settings
+    username = username or settings.user
+    if password is None and settings.password is not None:
+        password = settings.password.get_secret_value()
     if not username or password is None:
         raise PermissionDenied("This action needs a signed-in user.",
                                hint="Pass --as USER (you are asked for the password) or set "

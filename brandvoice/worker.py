@@ -6,12 +6,12 @@ sees these dependencies: the worker sits at the top, beside the CLI and the UI.
 
 from __future__ import annotations
 
-import os
+import json
 import sys
 from typing import Any
 
 from brandvoice import demo, generation, jobs, training
-from brandvoice.config import Settings
+from brandvoice.config import quiet_openmp, worker_settings
 from brandvoice.errors import BrandvoiceError
 from brandvoice.store import Store
 
@@ -31,10 +31,12 @@ def run(store: Store, job_id: int, *, echo=None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the background worker process."""
     argv = sys.argv[1:] if argv is None else argv
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see cli.base
+    quiet_openmp()  # before torch loads; see cli.base
     job_id = int(argv[0])
     try:
-        job = run(Store(Settings.from_env()), job_id)
+        settings = worker_settings()  # every field as the starting process had it
+        print(f"job {job_id}: settings {json.dumps(settings.shown(), sort_keys=True)}", flush=True)
+        job = run(Store(settings), job_id)
     except BrandvoiceError as exc:  # e.g. not queued: another worker has it, or it awaits a resume
         print(f"job {job_id}: {exc}", flush=True)
         return 1

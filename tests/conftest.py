@@ -1,5 +1,11 @@
-"""Shared fixtures: a temporary BRANDVOICE_HOME, the store on SQLite or PostgreSQL, a tiny model built
-in code, a fake embedder.
+"""Shared fixtures: a temporary workspace for every test, the store on SQLite or PostgreSQL, a tiny
+model built in code, a fake embedder, and `plugged` to plug test doubles in as a user plugs in a
+backend, a guard, an embedder or a job runner.
+
+Every test runs in its own temporary BRANDVOICE_HOME with no other BRANDVOICE_* setting of the shell
+that started pytest (`workspace`, autouse): no test reads a developer's workspace. Tests marked
+`integration` or `e2e` use the real embedded models and get the shared converted models folder
+(<repo>/.brandvoice/models, filled by `brandvoice setup`): marking a test is how it asks for them.
 
 A module (or test) marked `all_databases` runs each test that uses the store once on SQLite and
 once on PostgreSQL (ids `[sqlite]` and `[postgresql]`); the PostgreSQL runs need a server
@@ -18,22 +24,65 @@ from helpers_models import FakeEmbedder, build_tiny_model
 from helpers_pg import PG_ENV, PgServer, Unavailable, server_label
 
 REPO = Path(__file__).resolve().parent.parent
-# Converted embedded models are shared between test runs (converted once by `brandvoice setup`).
-os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
+# Converted embedded models, shared between test runs (converted once by `brandvoice setup`).
+SHARED_MODELS = REPO / ".brandvoice" / "models"
+# The test suite's own variables (which server, which browser); every other BRANDVOICE_* is a
+# setting, and a test starts without the shell's.
+TEST_VARIABLES = ("BRANDVOICE_TEST_PG_URL", "BRANDVOICE_TEST_DB", "BRANDVOICE_CHROMIUM",
+                  "BRANDVOICE_DOCS_SCREENSHOTS")
+# The shell's settings are gone for the whole run (session fixtures included), not only per test.
+for _name in [n for n in os.environ if n.startswith("BRANDVOICE_") and n not in TEST_VARIABLES]:
+    del os.environ[_name]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # An unexpected exception in a CLI command fails the test with its traceback, rather than
-# becoming the short message a user sees (cli.base.BrandvoiceGroup).
+# becoming the short message a user sees (cli.base.BrandvoiceGroup; the e2e servers inherit it).
 os.environ.setdefault("BRANDVOICE_RAISE_ERRORS", "1")
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A fresh BRANDVOICE_HOME (and database) for one test."""
+@pytest.fixture(autouse=True)
+def workspace(request, tmp_path, monkeypatch) -> Path:
+    """Every test's own BRANDVOICE_HOME (and database), with no other setting from the shell."""
+    for name in list(os.environ):
+        if name.startswith("BRANDVOICE_") and name not in TEST_VARIABLES:
+            monkeypatch.delenv(name)
     h = tmp_path / "bvhome"
     monkeypatch.setenv("BRANDVOICE_HOME", str(h))
-    monkeypatch.delenv("BRANDVOICE_DB_URL", raising=False)
+    monkeypatch.setenv("BRANDVOICE_RAISE_ERRORS", "1")
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("e2e"):
+        monkeypatch.setenv("BRANDVOICE_MODELS_DIR", str(SHARED_MODELS))
     return h
+
+
+@pytest.fixture
+def home(workspace) -> Path:
+    """The test's BRANDVOICE_HOME."""
+    return workspace
+
+
+@pytest.fixture
+def plugged():
+    """plug(kind, name, factory): register a test double under `name` the way a user plugs in
+    their own (kind: backend, guard, embedder or runner); unregistered after the test."""
+    from brandvoice import jobs
+    from brandvoice.generation import backends, guards
+    from brandvoice.guardrails import embedder
+
+    registries = {"backend": (backends.register, backends.unregister),
+                  "guard": (guards.register, guards.unregister),
+                  "embedder": (embedder.register, embedder.unregister),
+                  "runner": (jobs.register_runner, jobs.unregister_runner)}
+    undo = []
+
+    def plug(kind: str, name: str, factory):
+        register, unregister = registries[kind]
+        register(name, factory)
+        undo.append(lambda: unregister(name))
+        return factory
+
+    yield plug
+    for step in reversed(undo):
+        step()
 
 
 DATABASES = ("sqlite", "postgresql")

@@ -1,8 +1,9 @@
 """Insert a generation job, contacts and drafts straight through the store (tests and benchmarks).
 
-`make_drafts(store, n)` needs no model, template or guardrail code: it writes the same rows the
-generation and guardrail steps write (drafts, draft_versions v1 "generated", guardrail_results,
-drafts.verdict) so that review, export and UI code can be exercised on any number of drafts.
+`make_drafts(store, n)` needs no model, template or guardrail code: it creates drafts through the
+lifecycle as generation does (drafts, draft_versions v1 "generated", the "create" audit event) with
+the rows the guardrail step writes (guardrail_results, drafts.verdict), so that review, export and
+UI code can be exercised on any number of drafts.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from brandvoice.store import (
     Store,
     adapters,
     contacts,
-    draft_versions,
     drafts,
     guardrail_results,
     jobs,
+    lifecycle,
     utcnow,
 )
 
@@ -40,7 +41,7 @@ def default_body(i: int, first_name: str, company: str) -> str:
 def make_drafts(store: Store, n: int, *, verdicts: Sequence[str | None] = ("pass",),
                 brand: str = "ledgerly", template: str = "follow_up",
                 created_by: str | None = "marketer1", adapter: bool = True,
-                job_id: int | None = None, state: str = "pending",
+                job_id: int | None = None,
                 body: Callable[[int, str, str], str] | None = None,
                 subject: Callable[[int, str], str] | None = None,
                 email_domain: str = "example.com") -> list[int]:
@@ -97,27 +98,20 @@ def make_drafts(store: Store, n: int, *, verdicts: Sequence[str | None] = ("pass
             s, b = subject(i, c["first_name"]), body(i, c["first_name"], c["company"])
             draft_rows.append(dict(
                 job_id=job_id, contact_id=ids[c["contact_key"]], variant=0, attempt=0, brand=brand,
-                subject=s, body=b, generated_subject=s, generated_body=b,
-                raw_output=f"Subject: {s}\n\n{b}", prompt="(test brief)", template_name=template,
-                template_hash="a" * 64, adapter_id=adapter_id,
+                subject=s, body=b, raw_output=f"Subject: {s}\n\n{b}", prompt="(test brief)",
+                template_name=template, template_hash="a" * 64, adapter_id=adapter_id,
                 adapter_label=f"{brand} v1" if adapter else "base:smollm2-135m-instruct",
-                settings={"temperature": 0.7}, seed=1234 + i, state=state,
-                verdict=next(verdict_cycle), tone_score=0.8, flags=[], row_version=1,
-                parent_id=None, created_by=created_by, created_at=now, updated_at=now,
-                updated_by=created_by))
-        conn.execute(drafts.insert(), draft_rows)
-        new = conn.execute(sa.select(drafts.c.id, drafts.c.subject, drafts.c.body, drafts.c.verdict)
-                           .where(drafts.c.job_id == job_id).order_by(drafts.c.id)).all()[-n:]
-        conn.execute(draft_versions.insert(), [dict(
-            draft_id=r.id, version=1, subject=r.subject, body=r.body, author=created_by,
-            kind="generated", created_at=now) for r in new])
-        checked = [r for r in new if r.verdict]
+                settings={"temperature": 0.7}, seed=1234 + i, verdict=next(verdict_cycle),
+                tone_score=0.8, flags=[], parent_id=None, created_at=now))
+        new_ids = lifecycle.create_many(conn, draft_rows, created_by, job_id=job_id)
+        checked = [(d, row["verdict"]) for d, row in zip(new_ids, draft_rows, strict=True)
+                   if row["verdict"]]
         if checked:
             conn.execute(guardrail_results.insert(), [dict(
-                draft_id=r.id, row_version=1, check=check, rule=rule, status=r.verdict, score=0.8,
-                message=f"{check}: {r.verdict}", details={}, created_at=now)
-                for r in checked for check, rule in (("tone", "similarity"), ("policy", "footer"))])
-    return [r.id for r in new]
+                draft_id=d, row_version=1, check=check, rule=rule, status=v, score=0.8,
+                message=f"{check}: {v}", details={}, created_at=now)
+                for d, v in checked for check, rule in (("tone", "similarity"), ("policy", "footer"))])
+    return new_ids
 
 
 def mark_checked(store: Store, ids: Sequence[int], status: str = "pass",
@@ -172,14 +166,10 @@ def add_variant(store: Store, draft_id: int, *, subject: str | None = None) -> i
         src = dict(conn.execute(sa.select(drafts).where(drafts.c.id == draft_id)).mappings().one())
         top = conn.execute(sa.select(sa.func.max(drafts.c.variant)).where(
             drafts.c.job_id == src["job_id"], drafts.c.contact_id == src["contact_id"])).scalar()
-        row = {k: v for k, v in src.items() if k != "id"}
-        row.update(variant=top + 1, state="pending", row_version=1, text_row_version=1,
-                   subject=subject or f"{src['subject']} (variant {top + 1})")
-        row["generated_subject"] = row["subject"]
-        new_id = conn.execute(drafts.insert().values(**row)).inserted_primary_key[0]
-        conn.execute(draft_versions.insert().values(
-            draft_id=new_id, version=1, subject=row["subject"], body=row["body"],
-            author=row["created_by"], kind="generated", created_at=row["created_at"]))
+        row = {k: v for k, v in src.items() if k not in ("id", "created_by", "updated_by",
+                                                          "generated_subject", "generated_body")}
+        row.update(variant=top + 1, subject=subject or f"{src['subject']} (variant {top + 1})")
+        new_id = lifecycle.create(conn, row, src["created_by"], job_id=src["job_id"])
         conn.execute(guardrail_results.insert().values(
             draft_id=new_id, row_version=1, check="policy", rule="footer", status="pass",
             score=None, message="policy: pass", details={}, created_at=row["created_at"]))

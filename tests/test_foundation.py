@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
 
@@ -128,3 +130,15 @@ def test_brand_elements_are_completed_and_recorded():
     signed = profile.complete(shape.parse_email(
         "Subject: Hi\n\nHi Dana, thanks for the call today, here is the plan.\n\nThe Acme team"))
     assert signed.added == ["footer"] and signed.body.count("Acme team") == 1
+
+
+def test_every_test_runs_in_its_own_workspace(tmp_path):
+    from conftest import TEST_VARIABLES
+
+    from brandvoice.config import Settings
+
+    s = Settings.from_env()
+    assert s.home == tmp_path / "bvhome" and s.db_url == f"sqlite:///{tmp_path / 'bvhome'}/brandvoice.db"
+    assert s.models_dir == tmp_path / "bvhome" / "models"  # the shared models: integration tests only
+    assert not [k for k in os.environ if k.startswith("BRANDVOICE_") and k not in (
+        "BRANDVOICE_HOME", "BRANDVOICE_RAISE_ERRORS", *TEST_VARIABLES)]

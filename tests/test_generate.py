@@ -11,7 +11,6 @@ from helpers_drafts import user
 
 from brandvoice import jobs, worker
 from brandvoice.errors import ConfigError, InputError
-from brandvoice.generation import loop as generate_loop
 from brandvoice.generation.backends import GenOutput, seed_for
 from brandvoice.generation.batch import GenerationConfig, submit
 from brandvoice.generation.guards import brand_guard
@@ -74,25 +73,35 @@ class FakeGuard:
         return [FakeVerdict("fail" if it[0] in self.fail_subjects else "pass") for it in items]
 
 
-def stored_verdicts(calls):
-    def store_results(store, conn, draft_id, row_version, verdict):
-        calls.append((draft_id, verdict.status))
-        conn.execute(drafts.update().where(drafts.c.id == draft_id).values(verdict=verdict.status))
-    return store_results
+@pytest.fixture
+def use_guard(store, plugged):
+    """use_guard(guard): the jobs of this test's store are guarded by `guard` (plugged in as the
+    "test" guard, selected by the settings)."""
+    def use(guard):
+        plugged("guard", "test", lambda settings, brand, *, store, adapter: guard)
+        store.settings.guard = "test"
+        return guard
+    return use
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    """Patch the loop to use a FakeBackend (returned) and no guard."""
+def fake(plugged, use_guard):
+    """The "fake" backend (a FakeBackend, returned) and a guard that passes every draft."""
     backend = FakeBackend()
-    monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: backend)
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
-    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", True)  # the loop without guardrails
+    plugged("backend", "fake", lambda config, settings, **kw: backend)
+    use_guard(FakeGuard())
     return backend
 
 
+def checked(store, job_id) -> int:
+    """How many of the job's drafts hold a guardrail verdict."""
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(drafts).where(
+            drafts.c.job_id == job_id, drafts.c.verdict.is_not(None))).scalar()
+
+
 def new_job(store, settings, crm_file, **config):
-    cfg = GenerationConfig(**{"batch_size": 2, "candidates": 1, **config})
+    cfg = GenerationConfig(**{"batch_size": 2, "candidates": 1, "backend": "fake", **config})
     return submit(store, settings, actor=user(store), crm=crm_file, template=TEMPLATE,
                   base_model="smollm2-135m-instruct", brand="Acme", config=cfg)
 
@@ -128,10 +137,8 @@ def test_seed_depends_only_on_slot():
 # --- the job loop with a fake backend --------------------------------------------------------
 
 @pytest.mark.all_databases
-def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monkeypatch):
-    calls: list = []
-    guard = FakeGuard()
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
+def test_job_happy_path_stores_everything(store, settings, crm_file, fake, use_guard):
+    guard = use_guard(FakeGuard())
     rules = settings.home / "guardrails"  # the brand profile: the layout around the model's text
     rules.mkdir(parents=True)
     (rules / "acme.toml").write_text('[brand]\nsignature = "— The Acme team"\n'
@@ -143,7 +150,7 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"]
     rows = job_drafts(store, job_id)
-    assert len(rows) == 8 and len(calls) == 8 and guard.checked == 8
+    assert len(rows) == 8 and checked(store, job_id) == 8 and guard.checked == 8
     assert {r["variant"] for r in rows} == {0, 1}
     for r in rows:
         assert r["subject"] == f"Note {r['seed']}"
@@ -161,7 +168,7 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     with store.read() as conn:
         snap = {r.id: r for r in conn.execute(sa.select(contacts).where(contacts.c.job_id == job_id))}
         versions = conn.execute(sa.select(draft_versions)).all()
-        events = conn.execute(sa.select(audit).where(audit.c.action == "draft.generated")).all()
+        events = conn.execute(sa.select(audit).where(audit.c.action == "create")).all()
     assert len(snap) == 4 and "1003" not in {s.contact_key for s in snap.values()}
     assert all(rows_c.data["key"] == rows_c.contact_key for rows_c in snap.values())
     assert {(v.draft_id, v.version, v.kind) for v in versions} == {(r["id"], 1, "generated") for r in rows}
@@ -171,6 +178,24 @@ def test_job_happy_path_stores_everything(store, settings, crm_file, fake, monke
     assert result["intake"]["n_skipped_incomplete"] == 1
     assert result["intake"]["skipped_incomplete"][0]["missing"] == ["first_name"]
     assert job["done"] == job["total"] == 8 and job["progress"] == 1.0
+
+
+@pytest.mark.all_databases
+def test_the_crm_file_is_read_once_at_submit(store, settings, crm_file, fake):
+    changed = new_job(store, settings, crm_file)
+    crm_file.write_text(CRM.replace("Dana", "Zed").replace("1004,Ana", "1004,"), encoding="utf-8")
+    job = worker.run(store, changed)  # the file changed after submit: the job writes what it read
+    assert job["status"] == "done", job["error"]
+    rows = job_drafts(store, changed)
+    assert len(rows) == 4 and sum("Dana" in r["prompt"] for r in rows) == 1
+    assert not any("Zed" in r["prompt"] for r in rows)
+    assert job["result"]["intake"]["contacts"] == 4
+    gone = new_job(store, settings, crm_file)  # 3 complete contacts in the changed file
+    crm_file.unlink()
+    job = worker.run(store, gone)
+    assert job["status"] == "done", job["error"]
+    assert sorted("Zed" in r["prompt"] for r in job_drafts(store, gone)) == [False, False, True]
+    assert "read at submit" in job["log"]
 
 
 @pytest.mark.all_databases
@@ -208,11 +233,9 @@ def test_malformed_output_is_retried_then_flagged(store, settings, crm_file, fak
 
 
 @pytest.mark.all_databases
-def test_guardrail_failure_is_retried_and_best_attempt_kept(store, settings, crm_file, fake, monkeypatch):
+def test_guardrail_failure_is_retried_and_best_attempt_kept(store, settings, crm_file, fake, use_guard):
     s0, s1 = seed_for(1234, "1001", 0, 0), seed_for(1234, "1001", 0, 1)
-    guard = FakeGuard({f"Note {s0}", f"Note {s1}"})  # Dana fails twice, everyone else passes
-    calls: list = []
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, stored_verdicts(calls)))
+    use_guard(FakeGuard({f"Note {s0}", f"Note {s1}"}))  # Dana fails twice, everyone else passes
     job_id = new_job(store, settings, crm_file, guard_tries=2)
     worker.run(store, job_id)
     rows = job_drafts(store, job_id)
@@ -243,13 +266,13 @@ def test_killed_job_resumes_without_duplicates_or_gaps(store, settings, crm_file
 
 @pytest.mark.all_databases
 def test_nul_bytes_in_model_output_are_stored_as_replacement_characters(store, settings, crm_file,
-                                                                        fake, monkeypatch):
+                                                                        fake, plugged):
     class NulBackend(FakeBackend):  # PostgreSQL refuses NUL in text: the job used to fail there
         def generate(self, requests):
             return [GenOutput(text=o.text.replace("follow-up", "follow\x00up"), prompt=o.prompt,
                               new_tokens=o.new_tokens) for o in super().generate(requests)]
 
-    monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: NulBackend())
+    plugged("backend", "fake", lambda config, settings, **kw: NulBackend())
     job = worker.run(store, new_job(store, settings, crm_file))
     assert job["status"] == "done", job["error"]
     rows = job_drafts(store, job["id"])
@@ -258,22 +281,31 @@ def test_nul_bytes_in_model_output_are_stored_as_replacement_characters(store, s
 
 
 @pytest.mark.all_databases
-def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, crm_file, fake, monkeypatch):
+def test_crash_inside_a_batch_commit_leaves_no_partial_batch(store, settings, crm_file, fake, use_guard):
     job_id = new_job(store, settings, crm_file, batch_size=2)
-    original, n = store.audit, {"calls": 0}
+    n = {"verdicts": 0}
 
-    def flaky_audit(conn, action, **kw):
-        n["calls"] += 1
-        if n["calls"] == 3:  # first draft of the second batch written, then the crash
+    class DiskFull:  # its results are read inside the chunk's transaction
+        status, tone_score = "pass", 0.8
+
+        @property
+        def results(self):
             raise RuntimeError("disk full")
-        return original(conn, action, **kw)
 
-    monkeypatch.setattr(store, "audit", flaky_audit)
+    class CrashingGuard(FakeGuard):
+        def check_many(self, items, batch_contacts=None):
+            out = []
+            for verdict in super().check_many(items, batch_contacts):
+                n["verdicts"] += 1  # first draft of the second batch written, then the crash
+                out.append(DiskFull() if n["verdicts"] == 3 else verdict)
+            return out
+
+    use_guard(CrashingGuard())
     assert worker.run(store, job_id)["status"] == "failed"
     assert len(job_drafts(store, job_id)) == 2  # batch 2 rolled back entirely
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar() == 2
-    monkeypatch.setattr(store, "audit", original)
+    use_guard(FakeGuard())
     jobs.resume(store, user(store), job_id)
     assert worker.run(store, job_id)["status"] == "done"
     assert len(job_drafts(store, job_id)) == 4
@@ -303,8 +335,8 @@ def test_submit_validates_inputs_before_queueing(store, settings, crm_file, tmp_
 
 
 @pytest.mark.all_databases
-def test_a_job_without_guardrails_stores_nothing(store, settings, crm_file, fake, monkeypatch):
-    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", False)  # as in production
+def test_a_job_without_guardrails_stores_nothing(store, settings, crm_file, fake, use_guard):
+    use_guard(None)  # a guard that could not be built
     job = worker.run(store, new_job(store, settings, crm_file))
     assert job["status"] == "failed" and "could not be loaded" in job["error"]
     assert job_drafts(store, job["id"]) == []
@@ -313,15 +345,14 @@ def test_a_job_without_guardrails_stores_nothing(store, settings, crm_file, fake
         def check_many(self, items, batch_contacts=None):
             return [None for _ in items]
 
-    monkeypatch.setattr(generate_loop, "open_guard",
-                        lambda *a, **k: (Unsure(), stored_verdicts([])))
+    use_guard(Unsure())
     job = worker.run(store, new_job(store, settings, crm_file))
     assert job["status"] == "failed" and "has no guardrail verdict" in job["error"]
     assert job_drafts(store, job["id"]) == []
 
 
 @pytest.mark.all_databases
-def test_the_leakage_check_sees_every_contact_of_the_job(store, settings, crm_file, fake, monkeypatch):
+def test_the_leakage_check_sees_every_contact_of_the_job(store, settings, crm_file, fake, use_guard):
     seen = []
 
     class Recording(FakeGuard):
@@ -329,8 +360,7 @@ def test_the_leakage_check_sees_every_contact_of_the_job(store, settings, crm_fi
             seen.append(len(batch_contacts or []))
             return super().check_many(items, batch_contacts)
 
-    monkeypatch.setattr(generate_loop, "open_guard",
-                        lambda *a, **k: (Recording(), stored_verdicts([])))
+    use_guard(Recording())
     job = worker.run(store, new_job(store, settings, crm_file, batch_size=1))
     assert job["status"] == "done" and len(seen) == 4 and set(seen) == {4}  # not the chunk of 1
 
@@ -363,12 +393,13 @@ def test_cli_generate_and_resume(home, crm_file, fake, tmp_path, fast_hashes):
 
     runner = CliRunner()
     args = ["generate", "--crm", str(crm_file), "--template", TEMPLATE, "--base-model",
-            "smollm2-135m-instruct", "--brand", "Acme", "--batch-size", "2"]
+            "smollm2-135m-instruct", "--brand", "Acme", "--batch-size", "2", "--backend", "fake"]
     fake.die_on_call = 2
     res = runner.invoke(main, args)
     assert res.exit_code == 1 and "signed-in user" in res.output  # generating needs a user
     user(Store(Settings.from_env()))
-    env = {"BRANDVOICE_USER": "tester", "BRANDVOICE_PASSWORD": "correct horse"}
+    env = {"BRANDVOICE_USER": "tester", "BRANDVOICE_PASSWORD": "correct horse",
+           "BRANDVOICE_GUARD": "test"}  # the `fake` fixture's passing guard
     res = runner.invoke(main, args, env=env)
     assert res.exit_code == 1 and "--resume 1" in res.output, res.output
     fake.die_on_call = None
@@ -425,9 +456,8 @@ def test_bfloat16_reproduces_the_same_batch(tiny_model_dir, settings):
 
 
 def test_tiny_model_garbage_is_retried_then_flagged_malformed(store, settings, crm_file, tiny_model_dir,
-                                                               monkeypatch):
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
-    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", True)
+                                                               use_guard):
+    use_guard(FakeGuard())
     cfg = GenerationConfig(batch_size=4, max_tries=2, max_new_tokens=16, candidates=1)
     job_id = submit(store, settings, actor=user(store), crm=crm_file, template=TEMPLATE,
                     base_model=str(tiny_model_dir),
@@ -623,9 +653,8 @@ def test_remote_backend_errors_are_clear(fake_server, settings):
     backend.close()
 
 
-def test_remote_job_end_to_end(store, settings, crm_file, fake_server, monkeypatch):
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
-    monkeypatch.setattr(generate_loop, "UNCHECKED_FOR_TESTS", True)
+def test_remote_job_end_to_end(store, settings, crm_file, fake_server, use_guard):
+    use_guard(FakeGuard())
     cfg = remote_config(fake_server.url, variants=2, batch_size=4)
     job_id = submit(store, settings, actor=user(store), crm=crm_file, template=TEMPLATE,
                     brand="Acme", config=cfg)
@@ -633,16 +662,13 @@ def test_remote_job_end_to_end(store, settings, crm_file, fake_server, monkeypat
     assert job["status"] == "done", job["error"]
     rows = job_drafts(store, job_id)
     assert len(rows) == 8 and all(r["subject"] == f"Hello {r['seed']}" for r in rows)
-    assert all(r["flags"] == ["unchecked"] and r["settings"]["serving"]["backend"] == "openai" for r in rows)
+    assert all(r["flags"] == [] and r["settings"]["serving"]["backend"] == "openai" for r in rows)
     assert job["result"]["run"]["new_tokens"] == 8 * 17
 
 
-def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm_file, fake, monkeypatch,
+def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm_file, fake, use_guard,
                                                             fake_embedder):
-    from brandvoice import guardrails
-
-    guard = brand_guard(settings, "Ledgerly", store=store, embedder=fake_embedder, tone=False)
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, guardrails.store_results))
+    use_guard(brand_guard(settings, "Ledgerly", store=store, embedder=fake_embedder, tone=False))
     job_id = new_job(store, settings, crm_file, guard_tries=1)
     assert worker.run(store, job_id)["status"] == "done"
     rows = job_drafts(store, job_id)
@@ -660,12 +686,10 @@ def test_real_guardrails_results_are_stored_with_each_draft(store, settings, crm
 # --- regenerating a rejected draft -------------------------------------------------------------
 
 @pytest.mark.all_databases
-def test_regenerate_a_rejected_draft(store, settings, crm_file, fake, monkeypatch):
+def test_regenerate_a_rejected_draft(store, settings, crm_file, fake):
     from brandvoice import review
     from brandvoice.review.regenerate import SEED_STRIDE, regenerate
 
-    calls: list = []
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (FakeGuard(), stored_verdicts(calls)))
     job_id = new_job(store, settings, crm_file)
     worker.run(store, job_id)
     first = job_drafts(store, job_id)[0]

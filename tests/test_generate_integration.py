@@ -29,7 +29,7 @@ def test_embedded_model_generates_two_drafts_through_a_job(store, settings, tmp_
         rows = [dict(r) for r in conn.execute(sa.select(drafts).where(drafts.c.job_id == job_id)).mappings()]
         n_versions = conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar()
         n_events = conn.execute(sa.select(sa.func.count()).select_from(audit)
-                                .where(audit.c.action == "draft.generated")).scalar()
+                                .where(audit.c.action == "create")).scalar()
     assert len(rows) == 2 and n_versions == 2 and n_events == 2
     for r in rows:
         assert r["adapter_label"] == "base:smollm2-135m-instruct"

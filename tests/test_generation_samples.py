@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from brandvoice import generation, prompting
-from brandvoice.generation import backends
-from brandvoice.generation import loop as generate_loop
 from brandvoice.generation.backends import GenOutput
+from brandvoice.guardrails import Verdict
 
 BODY = ("Hi Dana,\n\nThanks for reading the close checklist. Most teams start with bank rules.\n\n"
         "Want a short walkthrough next week?\n\nThe Ledgerly team")
@@ -37,23 +36,34 @@ class Backend:
         pass
 
 
+class Passing:
+    """A guard that passes every draft."""
+
+    policy = None
+
+    def check_many(self, items, batch_contacts=None):
+        return [Verdict.of([]) for _ in items]
+
+
 def test_samples_come_from_the_adapter_and_the_base_model_and_are_kept(settings, store, tmp_path,
-                                                                       monkeypatch):
+                                                                       plugged):
     opened = []
 
     def open_backend(config, settings, *, adapter=None, base_model=None, brand="", log=None):
         opened.append(Backend("adapter" if adapter is not None else f"base {base_model}"))
         return opened[-1]
 
-    monkeypatch.setattr(backends, "open_backend", open_backend)
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (None, None))
+    plugged("backend", "fake", open_backend)
+    plugged("guard", "passing", lambda settings, brand, **kw: Passing())
+    settings.guard = "passing"
     adapter = Adapter(path=tmp_path / "ledgerly" / "v1")
     assert generation.read_samples(adapter) is None
     template = prompting.get_template("after_content_download", settings)
     contact = {"key": "1", "email": "dana@acme.example", "first_name": "Dana",
                "company": "Acme", "activities": [{"type": "content_download", "detail": "Close checklist",
                                                   "timestamp": "2026-11-20T10:00:00Z"}]}
-    result = generation.write_samples(store, adapter, template=template, contact=contact, n=2)
+    result = generation.write_samples(store, adapter, template=template, contact=contact, n=2,
+                                      config=generation.GenerationConfig(merge="no", backend="fake"))
     assert [b.who for b in opened] == ["adapter", "base smollm2-135m-instruct"]
     assert opened[0].seeds == opened[1].seeds  # the same seeds: only the model differs
     assert len(result["with_adapter"]) == 2 and len(result["base"]) == 2

@@ -36,10 +36,10 @@ def write(path, header, rows):
 
 
 @pytest.fixture
-def fake_loader(monkeypatch, fake_embedder):
-    import brandvoice.guardrails.embedder as emb
-
-    monkeypatch.setattr(emb, "load_embedder", lambda *a, **k: fake_embedder)
+def fake_loader(plugged, fake_embedder, monkeypatch):
+    """The fake embedder plugged in as "fake" and chosen by the settings (BRANDVOICE_EMBEDDER)."""
+    plugged("embedder", "fake", lambda settings: fake_embedder)
+    monkeypatch.setenv("BRANDVOICE_EMBEDDER", "fake")
 
 
 def test_check_writes_verdicts_and_reasons(tmp_path, home, fake_loader):

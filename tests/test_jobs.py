@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -164,3 +165,29 @@ def test_the_worker_says_why_it_does_not_run_a_job(store, capsys):
     assert worker.main([str(job_id)]) == 1  # started again without a resume: refused, no traceback
     out = capsys.readouterr().out
     assert f"job {job_id}: Job {job_id} is failed, not queued" in out and "Traceback" not in out
+
+
+def test_the_worker_process_gets_every_setting(store, tmp_path, plugged):
+    from brandvoice.config import Settings
+
+    plugged("runner", "background", jobs.start_process)  # the worker process, under another name
+    values = dict(home=tmp_path / "worker-home", db_url=store.url, base_model="tiny-test-model",
+                  quantization="int8", embedder="fake", embedder_backend="fp32",
+                  prompts_dir=tmp_path / "prompts", guardrails_dir=tmp_path / "guardrails",
+                  models_dir=tmp_path / "models", guard="test", job_runner="background",
+                  raise_errors=True, user="rita", password="s3cret", demo_password="other-demo",
+                  demo_seed="quick", demo_wait=True)
+    assert set(values) == set(Settings.model_fields)  # a new setting must be added here too
+    for name, field in Settings.model_fields.items():  # and each value differs from its default
+        assert values[name] != field.get_default(call_default_factory=True), name
+    own = Settings(**values)
+    assert Settings.from_json(own.to_json()) == own  # what the worker is given: every value
+    assert own.password.get_secret_value() == "s3cret"
+    job_id = jobs.create(store, "generate", {}, created_by="rita")  # fails at once: no params
+    assert jobs.start(own, job_id) > 0
+    assert jobs.wait(store, job_id, timeout=120)["status"] == "failed"
+    log = (own.jobs_dir / f"job-{job_id}.log").read_text(encoding="utf-8")
+    line = next(x for x in log.splitlines() if x.startswith(f"job {job_id}: settings "))
+    received = json.loads(line.split("settings ", 1)[1])
+    assert received == own.shown() and received["password"] == "***"
+    assert "s3cret" not in log  # the secret reached the worker, not its log

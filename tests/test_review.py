@@ -237,7 +237,7 @@ def test_audit_trail_is_complete_and_append_only(store, people):
     assert {g["row_version"] for g in trail["guardrails"]} == {1, 4}
     assert [x["action"] for x in trail["decisions"]] == ["edit", "reject", "reopen", "approve"]
     assert all(x["diff"] for x in trail["decisions"])
-    assert [e["action"] for e in trail["events"]] == ["edit", "reject", "reopen", "approve"]
+    assert [e["action"] for e in trail["events"]] == ["create", "edit", "reject", "reopen", "approve"]
     assert [v["kind"] for v in trail["versions"]] == ["generated", "edit"]
     with store.tx() as conn, pytest.raises(Exception, match="append-only"):
         conn.execute(audit.delete())
@@ -282,11 +282,10 @@ def test_feedback_examples_and_metrics(store, people):
         assert conn.execute(sa.select(sa.func.count()).select_from(draft_versions)).scalar() == 5
 
 
-def test_cli_review_commands(store, people, monkeypatch, tmp_path):
+def test_cli_review_commands(store, people, plugged, tmp_path):
     from click.testing import CliRunner
     from helpers_drafts import PassingGuard
 
-    from brandvoice import generation
     from brandvoice.cli import main
 
     a, b, c = make_drafts(store, 3, verdicts=("pass", "pass", "warn"))
@@ -307,8 +306,8 @@ def test_cli_review_commands(store, people, monkeypatch, tmp_path):
     assert r.exit_code == 1 and "was changed by rita" in r.output and "Traceback" not in r.output
     r = runner.invoke(main, ["review", "approve", str(a), "--version", "2"], env=rob)
     assert r.exit_code == 1 and "check it again first" in r.output
-    monkeypatch.setattr(generation, "brand_guard", lambda *a, **k: PassingGuard())
-    r = runner.invoke(main, ["review", "check", str(a)], env=rob)
+    plugged("guard", "passing", lambda settings, brand, **kw: PassingGuard())
+    r = runner.invoke(main, ["review", "check", str(a)], env={**rob, "BRANDVOICE_GUARD": "passing"})
     assert r.exit_code == 0 and f"Draft {a} version 2: pass." in r.output
     r = runner.invoke(main, ["review", "approve", str(a), "--version", "2"], env=env)
     assert r.exit_code == 1 and "own edit" in r.output

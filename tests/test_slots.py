@@ -9,7 +9,6 @@ import pytest
 
 from brandvoice import corpus, generation, prompting, worker
 from brandvoice.errors import TemplateError
-from brandvoice.generation import loop as generate_loop
 from brandvoice.generation.protocol import GenOutput
 from brandvoice.generation.slots import SkeletonWriter, agreement, clean
 from brandvoice.guardrails import Guard
@@ -294,7 +293,7 @@ def test_slot_records_are_fill_briefs_of_past_emails():
     assert not slot_records("Acme", emails, examples=0)[0].system.count("Openings:")
 
 
-def test_slot_job_end_to_end_with_policy_structure(store, settings, tmp_path, monkeypatch, guard):
+def test_slot_job_end_to_end_with_policy_structure(store, settings, tmp_path, plugged, guard):
     crm = tmp_path / "crm.csv"
     crm.write_text("Record ID,First Name,Email,Company Name\n1,Dana,d@x.example,Northwind\n"
                    "2,,n@x.example,Nameless\n", encoding="utf-8")
@@ -303,21 +302,20 @@ def test_slot_job_end_to_end_with_policy_structure(store, settings, tmp_path, mo
                     "downloaded the pricing guide\n2,Content download,2026-11-20T10:00:00Z,"
                     "downloaded the pricing guide\n", encoding="utf-8")
     (settings.prompts_dir).mkdir(parents=True, exist_ok=True)
-    monkeypatch.setattr(settings, "prompts_dir", tmp_path)
+    settings.prompts_dir = tmp_path
     (tmp_path / "t_slots.j2").write_text(SOURCE.replace("required_fields: first_name, ",
                                                         "required_fields: "), encoding="utf-8")
     backend = SlotBackend({"subject": ["About the pricing guide you picked up"],
                            "opening": ["[Name] likes it."]})
-    monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: backend)
-    from brandvoice import guardrails
-
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard, guardrails.store_results))
+    plugged("backend", "slots", lambda config, settings, **kw: backend)
+    plugged("guard", "test", lambda settings, brand, **kw: guard)
+    settings.guard = "test"
     from helpers_drafts import user
 
     job_id = generation.submit(store, settings, actor=user(store), crm=crm, activities=acts,
                                template="t_slots",
                                base_model="smollm2-135m-instruct", brand="Acme",
-                               config=generation.GenerationConfig(candidates=2))
+                               config=generation.GenerationConfig(candidates=2, backend="slots"))
     job = worker.run(store, job_id)
     assert job["status"] == "done", job["error"]
     from brandvoice import review

@@ -103,10 +103,10 @@ def test_start_up_imports_no_model_library(home):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_demo_users_are_idempotent(store, monkeypatch):
+def test_demo_users_are_idempotent(store):
     from brandvoice import demo, users
 
-    monkeypatch.setenv("BRANDVOICE_DEMO_PASSWORD", "demo-pass-123")
+    store.settings.demo_password = "demo-pass-123"  # BRANDVOICE_DEMO_PASSWORD
     first = list(demo.ensure_users(store))
     again = list(demo.ensure_users(store))
     assert sum("Created" in line for line in first) == 3
@@ -178,12 +178,12 @@ def test_empty_prompts_folder_says_what_to_do(store, tmp_path, monkeypatch):
     assert any("No template in" in i for i in texts(at, "info"))
 
 
-def test_demo_quick_path_seeds_labelled_guarded_drafts(store, settings, monkeypatch,
-                                                       fake_embedder):
+def test_demo_quick_path_seeds_labelled_guarded_drafts(store, settings, plugged, fake_embedder):
     from brandvoice import demo, review
 
-    monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "quick")
-    lines = list(demo.seed_queue(store, settings, n=3, embedder=fake_embedder))
+    plugged("embedder", "fake", lambda settings: fake_embedder)
+    settings.embedder, settings.demo_seed = "fake", "quick"  # BRANDVOICE_EMBEDDER, _DEMO_SEED
+    lines = list(demo.seed_queue(store, settings, n=3))
     assert "quick path" in lines[0] and "3 pending drafts" in lines[-1]
     rows, total = review.list_queue(store, brand=demo.BRAND, state="pending")
     assert total == 3 and {r["adapter_label"] for r in rows} == {demo.QUICK_LABEL}
@@ -197,15 +197,16 @@ def test_demo_quick_path_seeds_labelled_guarded_drafts(store, settings, monkeypa
     assert "done" in again[-1] and review.list_queue(store, brand=demo.BRAND)[1] == 3
 
 
-def test_demo_seed_mode_from_the_environment(settings, monkeypatch):
+def test_demo_seed_mode_from_the_environment(monkeypatch):
     from brandvoice import demo
+    from brandvoice.config import Settings
     from brandvoice.errors import ConfigError
 
     monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "model")
-    assert demo.seed_mode(settings, 6).startswith("model")
+    assert demo.seed_mode(Settings.from_env(), 6).startswith("model")
     monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "fast")
-    with pytest.raises(ConfigError):
-        demo.seed_mode(settings, 6)
+    with pytest.raises(ConfigError, match="BRANDVOICE_DEMO_SEED"):
+        Settings.from_env()
 
 
 def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tiny_model_dir,
@@ -225,7 +226,7 @@ def test_demo_job_trains_the_adapter_then_generates_with_it(store, settings, tin
         max_steps: int = 2
 
     monkeypatch.setattr(train, "TrainConfig", TinyTrainConfig)
-    monkeypatch.setenv("BRANDVOICE_DEMO_SEED", "model")
+    settings.demo_seed = "model"
     template = prompting.get_template(demo.SEED_TEMPLATE, settings)
     list(demo.ensure_users(store))  # the demo job generates as the demo marketer
     lines = list(demo.seed_queue(store, settings, n=3, wait=True))
@@ -296,7 +297,8 @@ def test_sign_in_page_names_the_demo_password_only_in_a_demo_workspace(store, mo
 def test_demo_workspace_sign_in_hint_names_the_password_not_a_command(store, monkeypatch):
     from brandvoice import demo
 
-    monkeypatch.setenv("BRANDVOICE_DEMO_PASSWORD", "demo-pass-123")
+    monkeypatch.setenv("BRANDVOICE_DEMO_PASSWORD", "demo-pass-123")  # the app's settings
+    store.settings.demo_password = "demo-pass-123"  # the store's, already read
     list(demo.ensure_users(store))
     at = app().run()
     captions = " ".join(texts(at, "caption"))

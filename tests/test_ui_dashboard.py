@@ -23,22 +23,26 @@ def _reviewed(store, reviewer):
     return ids
 
 
-def test_pass_precision_over_time(store, demo_people, monkeypatch):
+def test_pass_precision_over_time(store, demo_people):
+
     from brandvoice import review
+    from brandvoice.store import reviews
 
-    _reviewed(store, demo_people[1])
-    calls = []
-
-    def pass_precision(store_, *, by="week"):
-        calls.append(by)
-        return [{"period": "2026-W47", "approved": 3, "rejected": 1, "precision": 0.75},
-                {"period": "2026-W48", "approved": 9, "rejected": 1, "precision": 0.9},
-                {"period": "overall", "approved": 12, "rejected": 2, "precision": 12 / 14}]
-
-    monkeypatch.setattr(review, "pass_precision", pass_precision, raising=False)
+    ids = make_drafts(store, 14, created_by="mark")  # every verdict a pass
+    for i, d in enumerate(ids):
+        if i in (3, 13):
+            review.reject(store, demo_people[1], d, expected_version=1, reason_code="off-brand")
+        else:
+            review.approve(store, demo_people[1], d, expected_version=1)
+    with store.tx() as conn:  # the first four decisions a week earlier: two weeks of decisions
+        conn.execute(reviews.update().where(reviews.c.draft_id.in_(ids[:4]))
+                     .values(created_at="2026-11-20T10:00:00.000000Z"))
+        conn.execute(reviews.update().where(reviews.c.draft_id.in_(ids[4:]))
+                     .values(created_at="2026-11-27T10:00:00.000000Z"))
+    assert [(p["period"], p["precision"]) for p in review.pass_precision(store)] == [
+        ("2026-W47", 0.75), ("2026-W48", 0.9), ("all", round(12 / 14, 4))]
     at = page("dashboard", demo_people[1]).run()
     no_exception(at)
-    assert calls == ["week"]
     values = {m.label: str(m.value) for m in at.metric}
     assert values["Pass precision"] == "86%"
     assert any("14 reviewer decisions" in c for c in texts(at, "caption"))

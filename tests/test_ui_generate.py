@@ -78,11 +78,12 @@ def test_templates_are_the_brands_own_and_the_shared_ones_with_their_kind(store,
 
 
 def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, demo_people,
-                                                                        monkeypatch):
+                                                                        plugged, monkeypatch):
     from brandvoice import jobs
 
     started = []
-    monkeypatch.setattr(jobs, "start", lambda settings, job_id: started.append(job_id))
+    plugged("runner", "recording", lambda settings, job_id: started.append(job_id))
+    monkeypatch.setenv("BRANDVOICE_JOB_RUNNER", "recording")  # the page starts jobs with it
     at = page("generate", demo_people[2]).run()
     at.selectbox(key="g_template_ledgerly").set_value("ledgerly_after_demo")
     at.run()

@@ -29,11 +29,11 @@ class Guard:
 
 
 @pytest.fixture
-def guard(monkeypatch):
-    from brandvoice.ui import common
-
+def guard(plugged, monkeypatch):
+    """The pages check drafts with this guard (plugged in as "test", chosen by BRANDVOICE_GUARD)."""
     g = Guard()
-    monkeypatch.setattr(common, "guard_for", lambda brand, adapter_id: g)
+    plugged("guard", "test", lambda settings, brand, **kw: g)
+    monkeypatch.setenv("BRANDVOICE_GUARD", "test")
     return g
 
 
@@ -321,16 +321,15 @@ def test_crm_values_are_shown_as_text_never_as_markdown(store, demo_people):
     assert not any("evil.example" in str(m.value) for m in at.markdown)
 
 
-def test_an_edit_is_kept_when_its_check_cannot_run(store, demo_people, monkeypatch):
+def test_an_edit_is_kept_when_its_check_cannot_run(store, demo_people, plugged, monkeypatch):
     from brandvoice import review
     from brandvoice.errors import ModelError
-    from brandvoice.ui import common
-
-    def broken(brand, adapter_id):
+    def broken(settings, brand, **kw):
         raise ModelError("/tmp/Ledgerly/v3/train.jsonl does not exist.",
                          hint="The adapter folder is incomplete; train it again.")
 
-    monkeypatch.setattr(common, "guard_for", broken)
+    plugged("guard", "broken", broken)
+    monkeypatch.setenv("BRANDVOICE_GUARD", "broken")
     ids = make_drafts(store, 1, created_by="mark")
     at = page("review", demo_people[1]).run()
     at.text_area[0].input("A careful rewrite, long enough to be a real email body.")

@@ -102,14 +102,16 @@ def test_deactivated_user_and_forged_role_are_refused(store):
         u.require_role(conn, max_, "marketer", action="export")
 
 
-def test_authenticate_env(store, monkeypatch):
+def test_authenticate_env(store):
     u.add_user(store, "root", "correct horse", "admin")
-    monkeypatch.delenv("BRANDVOICE_USER", raising=False)
     with pytest.raises(PermissionDenied, match="needs a signed-in user"):
         u.authenticate_env(store)
-    monkeypatch.setenv("BRANDVOICE_USER", "root")
-    monkeypatch.setenv("BRANDVOICE_PASSWORD", "correct horse")
+    store.settings.user, store.settings.password = "root", "correct horse"  # BRANDVOICE_USER, ...
     assert u.authenticate_env(store).role == "admin"
+    from brandvoice.config import Settings
+
+    env = Settings.from_env(user="root", password="correct horse")
+    assert env.password.get_secret_value() == "correct horse" and "correct" not in repr(env)
 
 
 def test_cli_users_add_and_list(store, monkeypatch):
@@ -117,8 +119,6 @@ def test_cli_users_add_and_list(store, monkeypatch):
 
     from brandvoice.cli import main
 
-    monkeypatch.delenv("BRANDVOICE_USER", raising=False)
-    monkeypatch.delenv("BRANDVOICE_PASSWORD", raising=False)
     runner = CliRunner()
     r = runner.invoke(main, ["users", "add", "root"], input="correct horse\ncorrect horse\n")
     assert r.exit_code == 0, r.output

@@ -5,7 +5,6 @@ receives signs in this way; the core checks the role and audits the action."""
 from __future__ import annotations
 
 import functools
-import os
 
 import click
 
@@ -13,15 +12,17 @@ from brandvoice.cli.base import store
 
 
 def actor_from(username: str | None, password: str | None):
-    """The authenticated User for these values (or the environment); prompts for a password."""
+    """The authenticated User for these values (or the settings' user and password); prompts for
+    a missing password."""
     from brandvoice import users
 
-    username = username or os.environ.get("BRANDVOICE_USER")
-    if password is None:
-        password = os.environ.get("BRANDVOICE_PASSWORD")
+    st = store()
+    username = username or st.settings.user
+    if password is None and st.settings.password is not None:
+        password = st.settings.password.get_secret_value()
     if username and password is None:
         password = click.prompt(f"Password for {username}", hide_input=True)
-    return users.authenticate_env(store(), username, password)
+    return users.authenticate_env(st, username, password)
 
 
 def acting(fn):

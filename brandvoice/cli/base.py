@@ -9,7 +9,6 @@ retitle the terminal or hide a line with escape sequences.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import traceback
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from brandvoice.errors import BrandvoiceError, raise_unexpected
+from brandvoice.errors import BrandvoiceError
 
 # ANSI/VT escape sequences (CSI, OSC, DCS ... and two-byte ESC forms), then the other controls.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"
@@ -40,10 +39,9 @@ def _has_surrogate(text: str) -> bool:
 
 
 def _log_unexpected(exc: BaseException) -> Path | None:
-    """Append the traceback to $BRANDVOICE_HOME/logs/cli.log; the path, or None if it cannot."""
+    """Append the traceback to <home>/logs/cli.log; the path, or None if it cannot."""
     try:
-        home = Path(os.environ.get("BRANDVOICE_HOME") or ".brandvoice")
-        path = home / "logs" / "cli.log"
+        path = settings().home / "logs" / "cli.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(f"--- {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} "
@@ -74,7 +72,7 @@ class BrandvoiceGroup(click.Group):
         except UnicodeDecodeError as exc:
             raise click.ClickException(f"Could not decode input as text: {safe(exc)}") from exc
         except Exception as exc:
-            if raise_unexpected():
+            if _raise_errors():
                 raise
             path = _log_unexpected(exc)
             where = f" Details are in {path}." if path else ""
@@ -101,25 +99,36 @@ ID = Id()
 
 
 @click.group(cls=BrandvoiceGroup)
-@click.option("--home", type=click.Path(file_okay=False), envvar="BRANDVOICE_HOME",
+@click.option("--home", type=click.Path(file_okay=False),
               help="Folder for runtime state (default ./.brandvoice; env BRANDVOICE_HOME).")
 @click.version_option(package_name="brandvoice")
 @click.pass_context
 def main(ctx: click.Context, home: str | None) -> None:
     """brandvoice: teach a small model your brand voice and write guarded follow-up emails."""
-    if home:
-        os.environ["BRANDVOICE_HOME"] = home
+    from brandvoice.config import quiet_openmp
+
     # Idle OpenMP threads sleep instead of spinning: on a busy machine spinning made generation ~10x
     # slower. Must be set before torch is imported (it is imported lazily, later).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    quiet_openmp()
     ctx.ensure_object(dict)
+    ctx.obj["home"] = home
 
 
 def settings():
-    """Settings for this invocation (read lazily, after --home took effect)."""
+    """Settings for this invocation: the environment's, with --home when given (read lazily)."""
     from brandvoice.config import Settings
 
-    return Settings.from_env()
+    ctx = click.get_current_context(silent=True)
+    home = ((ctx.find_root().obj or {}).get("home") if ctx is not None else None)
+    return Settings.from_env(home=home)
+
+
+def _raise_errors() -> bool:
+    """Whether an unexpected exception goes through with its traceback (settings.raise_errors)."""
+    try:
+        return settings().raise_errors
+    except BrandvoiceError:
+        return False
 
 
 def store():

@@ -15,6 +15,7 @@ from brandvoice.crm.importer import (
     import_contacts,
     recent_contacts,
     snapshot_contacts,
+    snapshot_rows,
     valid_email,
 )
 from brandvoice.crm.mappings import header_key, preview, save_mapping, saved_mapping
@@ -29,4 +30,4 @@ from brandvoice.crm.profiles import (
 __all__ = ["CANONICAL", "PROFILES", "SNAPSHOT_FIELDS", "TYPE_ALIASES", "ImportResult",
            "header_key", "import_contacts", "load_activities", "load_mapping", "orient_mapping",
            "parse_timestamp", "preview", "recent_contacts", "save_mapping", "saved_mapping",
-           "snapshot_contacts", "valid_email"]
+           "snapshot_contacts", "snapshot_rows", "valid_email"]

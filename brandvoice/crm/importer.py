@@ -283,39 +283,47 @@ class _Import:
         return stats
 
 
-def snapshot_contacts(store, job_id: int, contacts: list[dict]) -> dict[str, int]:
-    """Store contacts for a job in one transaction; idempotent on (job_id, key). Returns key -> id."""
+def snapshot_rows(conn, job_id: int, contacts: list[dict]) -> dict[str, int]:
+    """Store contacts for a job inside the caller's transaction; idempotent on (job_id, key).
+    Returns key -> id."""
     import sqlalchemy as sa
 
     from brandvoice.store import contacts as table
     from brandvoice.store import utcnow
 
-    def existing(conn) -> dict[str, int]:
+    def existing() -> dict[str, int]:
         q = sa.select(table.c.contact_key, table.c.id).where(table.c.job_id == job_id)
         return {k: i for k, i in conn.execute(q)}
+
+    have = existing()
+    now = utcnow()
+    new, seen = [], set(have)
+    for c in contacts:
+        key = str(c["key"])
+        if key in seen:
+            continue
+        seen.add(key)
+        src = c.get("source") or {}
+        new.append({"job_id": job_id, "contact_key": key, "email": c["email"],
+                    "first_name": c.get("first_name") or None,
+                    "last_name": c.get("last_name") or None,
+                    "company": c.get("company") or None, "data": c,
+                    "source_file": src.get("file"), "row_number": src.get("row"),
+                    "created_at": now})
+    if new:
+        conn.execute(table.insert(), new)
+        have = existing()
+    return {str(c["key"]): have[str(c["key"])] for c in contacts}
+
+
+def snapshot_contacts(store, job_id: int, contacts: list[dict]) -> dict[str, int]:
+    """Store contacts for a job in one transaction; idempotent on (job_id, key). Returns key -> id."""
+    import sqlalchemy as sa
 
     for attempt in (1, 2):  # a concurrent writer (PostgreSQL) may win the race once: read again
         try:
             with store.tx() as conn:
-                have = existing(conn)
-                now = utcnow()
-                new, seen = [], set(have)
-                for c in contacts:
-                    key = str(c["key"])
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    src = c.get("source") or {}
-                    new.append({"job_id": job_id, "contact_key": key, "email": c["email"],
-                                "first_name": c.get("first_name") or None,
-                                "last_name": c.get("last_name") or None,
-                                "company": c.get("company") or None, "data": c,
-                                "source_file": src.get("file"), "row_number": src.get("row"),
-                                "created_at": now})
-                if new:
-                    conn.execute(table.insert(), new)
-                    have = existing(conn)
-            return {str(c["key"]): have[str(c["key"])] for c in contacts}
+                return snapshot_rows(conn, job_id, contacts)
         except sa.exc.IntegrityError:
             if attempt == 2:
                 raise

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from brandvoice.delivery import files, once
 from brandvoice.delivery.profiles import PROFILES, Options, Profile, get_profile, neutralize_cell
 from brandvoice.errors import ExportError, NotFoundError
-from brandvoice.store import Store, audit, contacts, drafts, export_batches, export_items, utcnow
+from brandvoice.store import Store, contacts, drafts, export_batches, export_items, utcnow
 from brandvoice.users import PERMISSIONS, User, require, require_role
 
 EXPORT_ROLES = PERMISSIONS["export"]
@@ -171,10 +171,7 @@ def _record(store: Store, conn, actor: User, prof: Profile, rows: list[dict], sk
     ids = [r["draft_id"] for r in rows]
     conn.execute(export_items.insert(), [{"batch_id": bid, "draft_id": d, "position": i}
                                          for i, d in enumerate(ids)])
-    once.claim(conn, ids, actor, "exported")
-    conn.execute(audit.insert(), [{"draft_id": d, "actor": actor.username, "action": "export",
-                                   "details": {"batch_id": bid, "profile": prof.name},
-                                   "created_at": now} for d in ids])
+    once.claim(conn, ids, actor, "export", batch_id=bid, profile=prof.name)
     superseded = once.supersede(store, conn, actor, [s["id"] for s in skipped if s["supersede"]],
                                 reason="not picked for the contact", batch_id=bid)
     if not allow_repeat:

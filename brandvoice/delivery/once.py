@@ -4,8 +4,8 @@ A contact receives at most one draft per generation job, across every export and
 unless the user asks for more (`allow_repeat`). One delivery holds one row per email address
 (`on_duplicate` picks among a contact's approved variants, or refuses). When a draft is delivered,
 its contact's other approved variants of the same job become `superseded` (audited): they were not
-picked. A draft is delivered only from `approved`, by an UPDATE whose row count is checked, so an
-export and a send can never both take it.
+picked. A draft is delivered only from `approved`, through the lifecycle (which locks the rows and
+checks their state), so an export and a send can never both take it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from brandvoice.errors import ExportError
-from brandvoice.store import Store, drafts, utcnow
+from brandvoice.store import Store, drafts, lifecycle
 from brandvoice.users import User
 
 DUPLICATE_POLICIES = ("refuse", "newest", "oldest")
-DELIVERED = ("exported", "sending")
+DELIVERED = lifecycle.DELIVERED
 
 
 def delivered(conn: Connection, rows: Iterable[dict]) -> dict[tuple[int, int], int]:
@@ -123,17 +123,10 @@ def plan(conn: Connection, rows: list[dict], *, explicit: bool, on_duplicate: st
 
 def supersede(store: Store, conn: Connection, actor: User, draft_ids: list[int], *,
               reason: str, batch_id: int | None) -> list[int]:
-    """Move approved drafts to superseded (audited); the ids that moved."""
-    moved = []
-    for draft_id in draft_ids:
-        n = conn.execute(drafts.update().where(drafts.c.id == draft_id, drafts.c.state == "approved")
-                         .values(state="superseded", row_version=drafts.c.row_version + 1,
-                                 updated_at=utcnow(), updated_by=actor.username)).rowcount
-        if n:
-            moved.append(draft_id)
-            store.audit(conn, "supersede", actor=actor.username, draft_id=draft_id,
-                        reason=reason, batch_id=batch_id)
-    return moved
+    """Move approved drafts to superseded (through the lifecycle, audited); the ids that moved."""
+    moved = lifecycle.move_many(conn, draft_ids, "supersede", actor.username,
+                                details={"reason": reason, "batch_id": batch_id})
+    return [d for d in draft_ids if d in moved]
 
 
 def supersede_siblings(store: Store, conn: Connection, actor: User, rows: list[dict], *,
@@ -150,18 +143,14 @@ def supersede_siblings(store: Store, conn: Connection, actor: User, rows: list[d
     return ids
 
 
-def claim(conn: Connection, draft_ids: list[int], actor: User, to_state: str) -> None:
-    """approved -> to_state for every id, or ExportError (nothing moves: the caller rolls back)."""
-    now = utcnow()
-    for i in range(0, len(draft_ids), 500):
-        chunk = draft_ids[i:i + 500]
-        n = conn.execute(drafts.update().where(drafts.c.id.in_(chunk), drafts.c.state == "approved")
-                         .values(state=to_state, row_version=drafts.c.row_version + 1,
-                                 updated_at=now, updated_by=actor.username)).rowcount
-        if n != len(chunk):
-            raise ExportError("Some drafts changed (another export or send took them, or a "
-                              "reviewer changed them) while this delivery ran; nothing was taken.",
-                              hint="Run it again: it takes the drafts that are still approved.")
+def claim(conn: Connection, draft_ids: list[int], actor: User, action: str, **details) -> None:
+    """Move every id from approved by `action` ("export"), audited with `details`, or ExportError
+    (nothing moves: the caller rolls back)."""
+    moved = lifecycle.move_many(conn, draft_ids, action, actor.username, details=details)
+    if len(moved) != len(set(draft_ids)):
+        raise ExportError("Some drafts changed (another export or send took them, or a "
+                          "reviewer changed them) while this delivery ran; nothing was taken.",
+                          hint="Run it again: it takes the drafts that are still approved.")
 
 
 def skipped_report(skipped: list[dict[str, Any]]) -> list[dict]:

@@ -34,7 +34,15 @@ from brandvoice.config import Config
 from brandvoice.delivery import files, once
 from brandvoice.delivery.export import recover_exports
 from brandvoice.errors import ConfigError, ExportError
-from brandvoice.store import Store, contacts, drafts, export_batches, export_items, utcnow
+from brandvoice.store import (
+    Store,
+    contacts,
+    drafts,
+    export_batches,
+    export_items,
+    lifecycle,
+    utcnow,
+)
 from brandvoice.users import PERMISSIONS, User, require_role
 
 Security = Literal["starttls", "ssl", "none"]
@@ -195,11 +203,9 @@ def settle(store: Store, actor: User, draft_ids: list[int], *, sent: bool) -> li
 def _finish(store: Store, conn, actor: User, draft_id: int, batch_id: int, message_id: str, *,
             sent: bool, pair: tuple[int, int], how: str) -> None:
     """sending -> exported (siblings superseded) or back to approved (the claim undone)."""
-    to = "exported" if sent else "approved"
-    n = conn.execute(drafts.update().where(drafts.c.id == draft_id, drafts.c.state == "sending")
-                     .values(state=to, row_version=drafts.c.row_version + 1, updated_at=utcnow(),
-                             updated_by=actor.username)).rowcount
-    if n != 1:
+    action = "send" if sent else "send_not_sent"
+    if lifecycle.move(conn, draft_id, action, actor.username, batch_id=batch_id,
+                      message_id=message_id, how=how) is None:
         raise ExportError(f"Draft {draft_id} is no longer being sent; its outcome was not recorded.")
     if sent:
         once.supersede_siblings(store, conn, actor, [{"draft_id": draft_id, "job_id": pair[0],
@@ -207,8 +213,6 @@ def _finish(store: Store, conn, actor: User, draft_id: int, batch_id: int, messa
     else:
         conn.execute(export_items.delete().where(export_items.c.batch_id == batch_id,
                                                  export_items.c.draft_id == draft_id))
-    store.audit(conn, "send" if sent else "send_not_sent", actor=actor.username, draft_id=draft_id,
-                batch_id=batch_id, message_id=message_id, how=how)
 
 
 def send(store: Store, actor: User, config: SmtpConfig | None = None, *,
@@ -288,19 +292,15 @@ class _Run:
                 self.skipped.append({"id": row["id"], "reason": "another draft of the job went to "
                                      f"{row['email']} meanwhile", "supersede": False})
                 return False
-            n = conn.execute(drafts.update().where(drafts.c.id == row["id"],
-                                                   drafts.c.state == "approved")
-                             .values(state="sending", row_version=drafts.c.row_version + 1,
-                                     updated_at=utcnow(), updated_by=self.actor.username)).rowcount
-            if n != 1:
+            claimed = lifecycle.move(conn, row["id"], "send_claim", self.actor.username,
+                                     batch_id=self.batch_id, message_id=message_id, to=row["email"])
+            if claimed is None:
                 self.skipped.append({"id": row["id"], "reason": "no longer approved (another "
                                      "export or send took it, or a reviewer changed it)",
                                      "supersede": False})
                 return False
             conn.execute(export_items.insert().values(batch_id=self.batch_id, draft_id=row["id"],
                                                       position=pos, message_id=message_id))
-            self.store.audit(conn, "send_claim", actor=self.actor.username, draft_id=row["id"],
-                             batch_id=self.batch_id, message_id=message_id, to=row["email"])
         return True
 
     def one(self, pos: int, row: dict, msg: EmailMessage, server) -> bool:

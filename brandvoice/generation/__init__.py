@@ -5,14 +5,16 @@
                                adapter="ledgerly", config=generation.GenerationConfig())
 
 The job (submit, run) lives in `batch`, the inner loop in `loop`, backends in `backends`, `local`
-and `remote`; a new adapter's sample drafts beside its base model's in `samples`.
+and `remote`; a new adapter's sample drafts beside its base model's in `samples`. Backends and the
+guard a job stores verdicts from are plug-in points: `backends.register(name, factory)` (chosen by
+GenerationConfig.backend) and `guards.register(name, factory)` (chosen by Settings.guard).
 """
 
 from brandvoice.generation.backends import Backend, GenOutput, GenRequest, open_backend, seed_for
 from brandvoice.generation.batch import GenerationConfig, check_resumable, preview, run_job, submit
-from brandvoice.generation.guards import brand_guard
+from brandvoice.generation.guards import brand_guard, open_guard
 from brandvoice.generation.samples import read_samples, write_samples
 
 __all__ = ["Backend", "GenOutput", "GenRequest", "GenerationConfig", "brand_guard", "check_resumable",
-           "open_backend", "preview", "read_samples", "run_job", "seed_for", "submit",
+           "open_backend", "open_guard", "preview", "read_samples", "run_job", "seed_for", "submit",
            "write_samples"]

@@ -1,6 +1,7 @@
 """Batch generation of personalized drafts as a resumable job.
 
-A batch is a `generate` job: contacts are imported and snapshotted once, then every (contact, variant)
+A batch is a `generate` job: `submit` reads the CRM file once and snapshots the usable contacts
+with the job (one transaction); the run reads them from the store, then every (contact, variant)
 slot without a draft is generated, parsed, guarded and inserted, one transaction per batch. A job that
 was killed and is run again finishes the remaining slots; `uq_draft_slot` forbids duplicates.
 """
@@ -22,7 +23,7 @@ from brandvoice.store import Store
 from brandvoice.store import contacts as contacts_t
 from brandvoice.users import User, require
 
-PARAMS_VERSION = 2  # of the job params' config
+PARAMS_VERSION = 3  # of the job params' config; 3: contacts snapshotted at submit
 
 
 class GenerationConfig(Config):
@@ -55,7 +56,8 @@ class GenerationConfig(Config):
         "auto", description="Local weights: auto = bf16 where the CPU or GPU has it.")
     merge: Literal["auto", "yes", "no"] = Field(
         "auto", description="Serve a merged adapter copy where a greedy check agrees.")
-    backend: Literal["local", "openai"] = "local"
+    backend: str = Field("local", description="local, openai, or a backend plugged in with "
+                         "generation.backends.register.")
     server_url: str | None = Field(None, description="openai backend: http://host:port (vLLM, llama.cpp).")
     model: str | None = Field(None, description="openai backend: served model (default '<adapter>-v<N>').")
     api_key_env: str | None = Field("OPENAI_API_KEY", description="Env var with the server's API key.")
@@ -64,6 +66,15 @@ class GenerationConfig(Config):
     timeout: float = Field(120.0, gt=0, description="openai backend: seconds per request.")
     http_retries: int = Field(5, ge=0, le=20, description="openai backend: retries on 429/5xx.")
     backoff: float = Field(1.0, ge=0, le=60, description="openai backend: first retry delay (s).")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        from brandvoice.generation import backends
+
+        if v not in backends.names():
+            raise ValueError(f"unknown backend; use one of: {', '.join(backends.names())}")
+        return v
 
     @field_validator("server_url")
     @classmethod
@@ -113,9 +124,11 @@ def _input_paths(crm: str | Path, activities: str | Path | None) -> dict[str, st
     return paths
 
 
-def _usable_contacts(info, paths: dict[str, str], mapping, skip_incomplete: bool) -> dict:
-    """The template's completeness gate over the CRM file: an InputError when no contact can be
-    used, or when some cannot and incomplete rows are not to be skipped."""
+def _usable_contacts(info, paths: dict[str, str], mapping,
+                     skip_incomplete: bool) -> tuple[list[dict], dict]:
+    """The CRM file read once, through the template's completeness gate: (the contacts the job
+    writes to, the intake summary the job keeps); an InputError when no contact can be used, or
+    when some cannot and incomplete rows are not to be skipped."""
     from brandvoice import crm as crm_mod
     from brandvoice import prompting
 
@@ -131,7 +144,15 @@ def _usable_contacts(info, paths: dict[str, str], mapping, skip_incomplete: bool
         raise InputError(f"No contact in {paths['CRM file']} can be used with template {info.name!r}.",
                          problems=(result.problems + _missing_lines(gate, paths["CRM file"]))[:50],
                          hint="Check the column mapping and the template's required fields.")
-    return gate
+    ok = set(gate.get("ok") or [])
+    keep = [c for c in result.contacts if c["key"] in ok]
+    rows = gate.get("rows") or {}
+    skipped = [{"key": k, "row": rows.get(k), "missing": list(f)} for k, f in missing.items()]
+    intake = {"profile": result.profile, "contacts": len(keep), "skipped_incomplete": skipped[:500],
+              "n_skipped_incomplete": len(skipped), "excluded": list(result.excluded)[:500],
+              "n_excluded": len(result.excluded), "problems": list(result.problems)[:100],
+              "n_problems": len(result.problems)}
+    return keep, intake
 
 
 def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
@@ -162,7 +183,7 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
         models.resolve(base_model)
     brand_name = _brand(brand, adapter_info)
     paths = _input_paths(crm, activities)
-    gate = _usable_contacts(info, paths, mapping, skip_incomplete)
+    keep, intake = _usable_contacts(info, paths, mapping, skip_incomplete)
     if config.backend == "openai":
         from brandvoice.generation.backends import open_backend
 
@@ -175,8 +196,13 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
         "params_version": PARAMS_VERSION,
         "skip_incomplete": skip_incomplete, "created_by": created_by,
     }
-    total = len(gate["ok"]) * config.variants
-    return jobs.create(store, "generate", params, created_by=created_by, total=total)
+    # The contacts are snapshotted with the job: the run reads them from the store, never the file
+    # again (a file changed or removed after submit changes nothing).
+    from brandvoice import crm as crm_mod
+
+    return jobs.create(store, "generate", params, created_by=created_by,
+                       total=len(keep) * config.variants, metrics={"intake": intake},
+                       then=lambda conn, job_id: crm_mod.snapshot_rows(conn, job_id, keep))
 
 
 def check_resumable(store: Store, job_id: int) -> int:
@@ -196,41 +222,21 @@ def _missing_lines(gate: dict, crm_path: str) -> list[str]:
 
 # --- run: the resumable loop -------------------------------------------------------------------
 
-def _intake(store: Store, job: dict, template, reporter) -> tuple[list[tuple[int, dict]], dict]:
-    """The job's contacts as (contacts.id, snapshot); imported once, read back from the store after."""
-    p, job_id = job["params"], job["id"]
+def _intake(store: Store, job: dict, reporter) -> tuple[list[tuple[int, dict]], dict]:
+    """The job's contacts as (contacts.id, snapshot): snapshotted at submit, read from the store."""
     intake = (job.get("metrics") or {}).get("intake")
-    if intake is not None:
-        with store.read() as conn:
-            rows = conn.execute(sa.select(contacts_t.c.id, contacts_t.c.data)
-                                .where(contacts_t.c.job_id == job_id).order_by(contacts_t.c.id)).all()
-        if rows:
-            return [(r.id, r.data) for r in rows], intake
-    from brandvoice import crm as crm_mod
-    from brandvoice import prompting
-
-    result = crm_mod.import_contacts(p["crm"], activities=p.get("activities"), mapping=p.get("mapping"))
-    gate = prompting.completeness(template, result.contacts)
-    missing = gate.get("missing") or {}
-    if missing and not p.get("skip_incomplete", True):
-        raise InputError(f"{len(missing)} contact(s) lack fields template {template.name!r} needs.",
-                         problems=_missing_lines(gate, p["crm"]),
-                         hint="Fill in those fields in the CRM export, or skip incomplete rows.")
-    ok = set(gate.get("ok") or [])
-    keep = [c for c in result.contacts if c["key"] in ok]
-    if not keep:
-        raise InputError(f"No usable contact in {p['crm']} for template {template.name!r}.",
-                         problems=_missing_lines(gate, p["crm"])[:50])
-    ids = crm_mod.snapshot_contacts(store, job_id, keep)
-    rows = gate.get("rows") or {}
-    skipped = [{"key": k, "row": rows.get(k), "missing": list(f)} for k, f in missing.items()]
-    intake = {"profile": result.profile, "contacts": len(keep), "skipped_incomplete": skipped[:500],
-              "n_skipped_incomplete": len(skipped), "excluded": list(result.excluded)[:500],
-              "n_excluded": len(result.excluded), "problems": list(result.problems)[:100],
-              "n_problems": len(result.problems)}
-    reporter.log(f"Imported {len(keep)} contacts ({result.profile} profile); skipped {len(skipped)} "
-                 f"incomplete, excluded {len(result.excluded)}, {len(result.problems)} row problems.")
-    return [(ids[c["key"]], c) for c in keep], intake
+    with store.read() as conn:
+        rows = conn.execute(sa.select(contacts_t.c.id, contacts_t.c.data)
+                            .where(contacts_t.c.job_id == job["id"]).order_by(contacts_t.c.id)).all()
+    if intake is None or not rows:
+        raise StateError(f"Job {job['id']} has no snapshot of its contacts (it was queued by an "
+                         "earlier version, or its submit did not finish).",
+                         hint="Start the batch again (`brandvoice generate ...` or the Generate page).")
+    reporter.log(f"{len(rows)} contacts from {Path(job['params']['crm']).name} "
+                 f"({intake.get('profile')} profile, read at submit); skipped "
+                 f"{intake.get('n_skipped_incomplete', 0)} incomplete, excluded "
+                 f"{intake.get('n_excluded', 0)}, {intake.get('n_problems', 0)} row problems.")
+    return [(r.id, r.data) for r in rows], intake
 
 
 def renderer(settings: Settings, template, brand: str, extra: dict | None = None):
@@ -285,7 +291,7 @@ def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
         except NotFoundError as exc:
             raise StateError(f"Adapter {p.get('adapter')} of job {job_id} no longer exists.") from exc
     brand = p.get("brand") or _brand(None, adapter)
-    people, intake = _intake(store, job, template, reporter)
+    people, intake = _intake(store, job, reporter)
     loop = Loop(store, job_id, config, template=template, adapter=adapter, brand=brand,
                 base_model=p.get("base_model"), created_by=p.get("created_by"), reporter=reporter,
                 intake=intake)

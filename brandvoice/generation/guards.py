@@ -1,15 +1,27 @@
-"""The guardrails of a brand, built from what its adapters learned from.
+"""The guardrails of a brand, built from what its adapters learned from, and the guard a job uses.
 
 Guardrails take emails, not adapters (they sit below training): this is where an adapter's
 training and held-out emails become a brand's tone profile, and other brands' emails its negatives.
+
+Generation stores a draft only with its guard's verdict. The guard is chosen by name
+(Settings.guard, default "brand": `brand_guard`); another one plugs in the same way:
+
+    from brandvoice.generation import guards
+
+    guards.register("mine", lambda settings, brand, *, store, adapter: MyGuard(...))
+
+A guard has `check(subject, body, contact, *, batch_contacts)`, `check_many(items, *,
+batch_contacts)` (items: (subject, body, contact, model_texts)) returning guardrails.Verdict
+objects, and `policy` (the brand's guardrails.Policy: its footer and sign-off complete a draft).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from brandvoice import training
-from brandvoice.errors import NotFoundError
+from brandvoice.errors import ConfigError, NotFoundError
 from brandvoice.guardrails import Guard
 
 log = logging.getLogger(__name__)
@@ -49,3 +61,27 @@ def brand_guard(settings, brand: str, *, store, adapter=None, embedder=None,
         heldout_emails=training.heldout_emails(adapter),
         negative_emails=_other_brand_emails(store, brand) if tone else [],
         adapter_id=adapter.id, origin=adapter.label)
+
+
+BUILT_IN = ("brand",)
+_FACTORIES: dict[str, Callable[..., Guard]] = {"brand": brand_guard}
+
+
+def register(name: str, factory: Callable[..., Guard]) -> None:
+    """Plug in a guard under `name`: `factory(settings, brand, *, store, adapter)` returns it."""
+    _FACTORIES[name] = factory
+
+
+def unregister(name: str) -> None:
+    """Forget a plugged-in guard (the built-in one stays)."""
+    if name not in BUILT_IN:
+        _FACTORIES.pop(name, None)
+
+
+def open_guard(settings, brand: str, *, store, adapter=None) -> Guard:
+    """The guard Settings.guard names, for a brand (and an adapter: its tone profile)."""
+    factory = _FACTORIES.get(settings.guard)
+    if factory is None:
+        raise ConfigError(f"Unknown guard {settings.guard!r} (BRANDVOICE_GUARD).",
+                          hint=f"Use one of: {', '.join(sorted(_FACTORIES))}.")
+    return factory(settings, brand, store=store, adapter=adapter)

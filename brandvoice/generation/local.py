@@ -11,11 +11,11 @@ so a resumed or re-chunked batch can word a draft differently.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
 from brandvoice import models
+from brandvoice.config import quiet_openmp
 from brandvoice.errors import ConfigError
 from brandvoice.generation.protocol import GenOutput, GenRequest
 from brandvoice.prompting import shape
@@ -323,7 +323,7 @@ class LocalBackend:
         log = log or (lambda _line: None)
         # Sleeping (not spinning) OpenMP workers: on a shared or oversubscribed CPU spinning threads
         # made batch-1 decoding ~10x slower in our measurements. Effective only before torch loads.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        quiet_openmp()
         models.quiet_bitsandbytes()
         t0 = time.perf_counter()
         if adapter is not None:

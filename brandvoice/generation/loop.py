@@ -1,15 +1,16 @@
 """The inner loop of a generate job: pending drafts -> prompts -> backend -> parse -> guard -> store.
 
-Each chunk of `batch_size` pending drafts is generated and guarded, then inserted in one
-transaction with its draft version, guardrail results and audit event. A whole-email template's
+Each chunk of `batch_size` pending drafts is generated and guarded, then created in one
+transaction (`store.lifecycle.create`: the draft, its generated version, its audit event) with its
+guardrail results. A whole-email template's
 output is parsed (malformed outputs retried with a fresh seed) and failing drafts are retried (best
 attempt kept); a slot template's skeleton gets its slots filled (generation.slots). A (contact,
 variant) that already has a draft is never generated again.
 
-Fail closed: a draft is stored only with its guardrail verdict. A guard that cannot be built or
-run fails the job; a run without one refuses to store anything, unless a test says so through
-`UNCHECKED_FOR_TESTS`. The leakage check sees every contact of the job (`batch_contacts`), not
-only the chunk being written.
+Fail closed: a draft is stored only with its guardrail verdict. The guard is the one Settings.guard
+names (`guards.open_guard`); a guard that cannot be built or run fails the job, and a draft
+without a verdict stops its chunk. The leakage check sees every contact of the job
+(`batch_contacts`), not only the chunk being written.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ import sqlalchemy as sa
 from brandvoice import prompting
 from brandvoice.errors import StateError, TemplateError
 from brandvoice.generation.backends import GenOutput, GenRequest, open_backend, seed_for
+from brandvoice.generation.guards import open_guard
+from brandvoice.guardrails import store_results
 from brandvoice.prompting import shape
-from brandvoice.store import Store, draft_versions, drafts, guardrail_results, utcnow
+from brandvoice.store import Store, drafts, guardrail_results, lifecycle, utcnow
 
 RANK = {"pass": 0, "warn": 1, None: 2, "fail": 3}
-# The one way to store drafts without a guardrail verdict: tests of the loop itself set it.
-UNCHECKED_FOR_TESTS = False
 
 
 @dataclass
@@ -48,14 +49,6 @@ class Pending:
     @property
     def key(self) -> str:
         return str(self.contact.get("key") or self.contact.get("email") or self.contact_id)
-
-
-def open_guard(settings, brand: str, store: Store, adapter, log):
-    """(the brand's Guard, guardrails.store_results)."""
-    from brandvoice import guardrails
-    from brandvoice.generation.guards import brand_guard
-
-    return brand_guard(settings, brand, store=store, adapter=adapter), guardrails.store_results
 
 
 def _chunks(items: list, size: int):
@@ -80,7 +73,6 @@ class Loop:
         self.unrendered = 0  # items whose contact could not be rendered (recorded, not generated)
         self.backend = None
         self.guard = None
-        self.store_results = None  # guardrails.store_results, with the guard
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
         self.slot_sources: list[str] = []  # "model" / "fallback" / "template" of every slot this run
         self.batch_contacts: list[dict] | None = None  # every contact of the job (leakage check)
@@ -257,8 +249,6 @@ class Loop:
         malformed = bool(parsed.problems)
         if malformed:
             flags.append("malformed")
-        elif self.guard is None:
-            flags.append("unchecked")
         if out.finish_reason == "length":
             flags.append("truncated")
         if best["attempt"] >= self.config.candidates and self.template.kind != "slots":
@@ -283,10 +273,8 @@ class Loop:
                    template_hash=self.template.hash,
                    adapter_id=self.adapter.id if self.adapter is not None else None,
                    adapter_label=self.backend_label(), settings=settings, seed=best["seed"],
-                   state="pending", verdict=verdict_status,
-                   tone_score=getattr(verdict, "tone_score", None), flags=flags, row_version=1,
-                   created_by=self.created_by, created_at=now, updated_at=now,
-                   parts=best.get("parts"))
+                   verdict=verdict_status, tone_score=getattr(verdict, "tone_score", None),
+                   flags=flags, created_at=now, parts=best.get("parts"))
         return row, (None if malformed else verdict), parsed.problems
 
     def backend_label(self) -> str:
@@ -305,28 +293,24 @@ class Loop:
                                       "draft (another run filled it); keeping that one.")
                     continue
                 row, verdict, problems = self._row(item)
-                draft_id = conn.execute(drafts.insert().values(**row)).inserted_primary_key[0]
-                conn.execute(draft_versions.insert().values(
-                    draft_id=draft_id, version=1, subject=row["subject"], body=row["body"],
-                    author=None, kind="generated", created_at=row["created_at"]))
+                if not problems and verdict is None:
+                    raise StateError(f"Job {self.job_id}: a draft for contact {item.key} has no "
+                                     "guardrail verdict; nothing of this chunk was stored.",
+                                     hint="Check the brand's guardrails (policy file, tone "
+                                          "profile), then resume the job.")
+                draft_id = lifecycle.create(
+                    conn, row, self.created_by, job_id=self.job_id, contact=item.key,
+                    variant=item.variant, adapter=row["adapter_label"], template=self.template.name,
+                    template_hash=self.template.hash, seed=row["seed"], verdict=row["verdict"],
+                    flags=row["flags"])
                 if problems:
                     conn.execute(guardrail_results.insert().values(
                         draft_id=draft_id, row_version=1, check="format", rule="parse", status="fail",
                         score=None, message="Malformed output: " + "; ".join(problems),
                         details={"problems": problems, "attempts": item.attempt},
                         created_at=row["created_at"]))
-                elif verdict is not None and self.store_results is not None:
-                    self.store_results(self.store, conn, draft_id, 1, verdict)
-                elif not UNCHECKED_FOR_TESTS:
-                    raise StateError(f"Job {self.job_id}: a draft for contact {item.key} has no "
-                                     "guardrail verdict; nothing of this chunk was stored.",
-                                     hint="Check the brand's guardrails (policy file, tone "
-                                          "profile), then resume the job.")
-                self.store.audit(conn, "draft.generated", actor=self.created_by, draft_id=draft_id,
-                                 job_id=self.job_id, contact=item.key, variant=item.variant,
-                                 adapter=row["adapter_label"], template=self.template.name,
-                                 template_hash=self.template.hash, seed=row["seed"],
-                                 verdict=row["verdict"], flags=row["flags"])
+                else:
+                    store_results(self.store, conn, draft_id, 1, verdict)
                 have.add((item.contact_id, item.variant))
                 ids.append(draft_id)
         return ids
@@ -363,9 +347,8 @@ class Loop:
                                         base_model=self.base_model, brand=self.brand, log=self.reporter.log)
             try:
                 self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
-                self.guard, self.store_results = open_guard(settings, self.brand, self.store,
-                                                            self.adapter, self.reporter.log)
-                if (self.guard is None or self.store_results is None) and not UNCHECKED_FOR_TESTS:
+                self.guard = open_guard(settings, self.brand, store=self.store, adapter=self.adapter)
+                if self.guard is None:
                     raise StateError(f"Job {self.job_id}: the guardrails of {self.brand} could not "
                                      "be loaded; no draft is stored without its checks.",
                                      hint="Check guardrails/<brand>.toml, then resume the job.")

@@ -8,12 +8,12 @@ Retry-After). Other 4xx answers are configuration errors and stop the job with t
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from brandvoice.config import env_value
 from brandvoice.errors import ConfigError, ModelError
 from brandvoice.generation.protocol import GenOutput, GenRequest
 
@@ -63,7 +63,7 @@ class OpenAIBackend:
         if not config.server_url:
             raise ConfigError("The openai backend needs a server URL.",
                               hint="Pass --server-url http://host:8000 (vLLM or llama.cpp server).")
-        api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
+        api_key = env_value(config.api_key_env) if config.api_key_env else None
         wanted = config.model or (adapter_model_name(adapter) if adapter is not None else None)
         tokenizer = None
         if config.endpoint == "completions":  # the chat template is applied here, not by the server

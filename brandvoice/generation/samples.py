@@ -58,6 +58,7 @@ def _write(store: Store, config, *, template, adapter, base_model: str | None, b
     loop.backend = open_backend(config, settings, adapter=adapter, base_model=base_model,
                                 brand=brand)
     loop.guard = guard
+    loop.batch_contacts = [contact]  # the samples' one contact: what the leakage check compares
     try:
         loop.produce(items, shape.system_prompt(brand))
     finally:
@@ -70,12 +71,12 @@ def write_samples(store: Store, adapter, *, template, contact: dict, n: int = 2,
     """n drafts for one contact with the adapter and n with its base model (same seeds), guarded;
     kept in the adapter's folder and returned."""
     from brandvoice.generation.batch import GenerationConfig
-    from brandvoice.generation.loop import open_guard
+    from brandvoice.generation.guards import open_guard
 
     # No merged copy: two drafts do not repay the merge check's extra generation.
     config = config or GenerationConfig(merge="no")
     brand = adapter.brand
-    guard, _ = open_guard(store.settings, brand, store, adapter, lambda _line: None)
+    guard = open_guard(store.settings, brand, store=store, adapter=adapter)
     common = {"template": template, "brand": brand, "contact": contact, "n": n, "guard": guard}
     result = {
         "adapter": adapter.label, "adapter_id": adapter.id, "base_model": adapter.base_model,

@@ -5,7 +5,8 @@ The OpenVINO path exports the model's transformer once (offline, from the local 
 <models_dir>/embedders/ (BRANDVOICE_MODELS_DIR, default <home>/models) and runs it with OpenVINO's
 CPU plugin: in bf16 on CPUs with AMX matrix units, in f32 elsewhere (on a CPU with AVX512-BF16 but
 no AMX, OpenVINO's default bf16 ran 1.45x slower than its f32); pooling and normalization stay the sentence-transformers modules of the same model. bench/guardrails.py measures its agreement with
-fp32. Backend: BRANDVOICE_EMBEDDER_BACKEND = auto (default: openvino when installed) | openvino | fp32.
+fp32. Backend: Settings.embedder_backend (BRANDVOICE_EMBEDDER_BACKEND) = auto (default: openvino when
+installed) | openvino | fp32. Other embedders plug in by name (`register`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import shutil
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +33,7 @@ EMBEDDED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 BACKENDS = ("auto", "openvino", "fp32")
 _CACHE: dict[tuple[str, str, str], Embedder] = {}
 _LOCK = threading.Lock()
+_REGISTRY: dict[str, Callable[[Any], Any]] = {}  # name -> factory(settings): plugged-in embedders
 
 
 def resolve_model(name: str) -> str:
@@ -46,11 +50,9 @@ def resolve_model(name: str) -> str:
 
 
 def _threads() -> int:
-    try:
-        n = int(os.environ.get("OMP_NUM_THREADS") or 0)
-    except ValueError:
-        n = 0
-    return n or min(4, os.cpu_count() or 1)
+    from brandvoice.config import cpu_threads
+
+    return cpu_threads()
 
 
 def _precision_hint() -> dict:
@@ -234,10 +236,26 @@ def _openvino(name: str, folder: str, model, models_dir: Path) -> Embedder:
     return emb
 
 
-def load_embedder(settings=None, *, name: str | None = None, backend: str | None = None) -> Embedder:
-    """The configured embedder (Settings.embedder, BRANDVOICE_EMBEDDER_BACKEND), loaded once per process."""
+def register(name: str, factory: Callable[[Any], Any]) -> None:
+    """Plug in an embedder under `name` (Settings.embedder = name, BRANDVOICE_EMBEDDER, selects
+    it): `factory(settings)` returns an object with `encode(texts, batch_size=, normalize_embeddings=)`
+    (unit vectors, one row per text) and a stable `id`. A registered name wins over a model name."""
+    _REGISTRY[name.strip().lower()] = factory
+
+
+def unregister(name: str) -> None:
+    """Forget a registered embedder (a test's, when it is done)."""
+    _REGISTRY.pop(name.strip().lower(), None)
+
+
+def load_embedder(settings=None, *, name: str | None = None, backend: str | None = None):
+    """The configured embedder (Settings.embedder: a registered name, or a sentence-transformers
+    model run by Settings.embedder_backend), loaded once per process."""
     name = name or (settings.embedder if settings is not None else "all-MiniLM-L6-v2")
-    backend = (backend or os.environ.get("BRANDVOICE_EMBEDDER_BACKEND") or "auto").lower()
+    factory = _REGISTRY.get(name.strip().lower())
+    if factory is not None:
+        return factory(settings)
+    backend = (backend or (settings.embedder_backend if settings is not None else "auto")).lower()
     if backend not in BACKENDS:
         raise ConfigError(f"Unknown embedder backend {backend!r} (BRANDVOICE_EMBEDDER_BACKEND).",
                           hint=f"Use one of: {', '.join(BACKENDS)}.")

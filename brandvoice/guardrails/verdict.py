@@ -77,7 +77,7 @@ def store_results(store, conn, draft_id: int, row_version: int, verdict: Verdict
     import sqlalchemy as sa
 
     from brandvoice.errors import ConflictError, NotFoundError
-    from brandvoice.store import drafts, guardrail_results, utcnow
+    from brandvoice.store import drafts, guardrail_results, lifecycle, utcnow
 
     current = conn.execute(sa.select(drafts.c.row_version, drafts.c.text_row_version)
                            .where(drafts.c.id == draft_id).with_for_update()).first()
@@ -97,6 +97,4 @@ def store_results(store, conn, draft_id: int, row_version: int, verdict: Verdict
              "created_at": now} for r in verdict.results]
     if rows:
         conn.execute(guardrail_results.insert(), rows)
-    conn.execute(sa.update(drafts).where(drafts.c.id == draft_id).values(
-        verdict=verdict.status,
-        tone_score=None if verdict.tone_score is None else float(verdict.tone_score)))
+    lifecycle.record_verdict(conn, draft_id, verdict.status, verdict.tone_score)

@@ -6,7 +6,7 @@
     review.bulk_preview(store, actor)          # exactly what bulk_approve_passed would approve
     review.audit_trail(store, draft_id)
 
-States and actions live in `actions`, bulk approval in `bulk`, the admin's review policy in
+Reviewer actions live in `actions` (the states and their one writer are `store.lifecycle`'s), bulk approval in `bulk`, the admin's review policy in
 `policy`, the queue and audit views in `queue`, rechecks in `checks`, the feedback loop and
 metrics (adapter metrics, pass precision) in `feedback`, regeneration of a rejected draft in
 `regenerate`.

@@ -6,9 +6,11 @@ verdict was for the old text). `sending` holds a draft claimed by an SMTP send u
 answer is recorded; `superseded` is an approved variant that was not picked when another draft of
 the same contact and job was delivered. Both are final for a reviewer.
 
-Every write checks `drafts.row_version` (UPDATE ... WHERE id=? AND row_version=?), so two
-reviewers never overwrite each other: the second gets ConflictError "changed by X at T". Every
-action appends to the audit table in the same transaction.
+The states and their table are the lifecycle's (`store.lifecycle`), which writes every move: it
+checks `drafts.row_version` (UPDATE ... WHERE id=? AND row_version=?), so two reviewers never
+overwrite each other (the second gets ConflictError "changed by X at T"), and appends the audit
+event in the same transaction. This module adds what a reviewer's decision is: the roles, the
+approval rule (`approval_refusal`, shared with bulk approval) and the reviews row.
 
 Review follows the verdict: a draft is approved only when its current text was checked
 (guardrail results at or after `text_row_version`); a failing verdict is approved only with a
@@ -24,24 +26,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from brandvoice.errors import ConflictError, InputError, NotFoundError, PermissionDenied, StateError
+from brandvoice.errors import InputError, PermissionDenied, StateError
 from brandvoice.review.policy import read_policy
-from brandvoice.store import Store, draft_versions, drafts, guardrail_results, reviews, utcnow
+from brandvoice.store import Store, draft_versions, guardrail_results, lifecycle, reviews, utcnow
 from brandvoice.users import PERMISSIONS, User, require_role
 
-STATES = ("pending", "approved", "rejected", "exported", "superseded", "sending")
-DELIVERED = ("exported", "sending")  # a customer has (or may have) received it
-# state -> {action: next state}. "export", "claim" and "supersede" are delivery's, never a reviewer's.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "pending": {"approve": "approved", "reject": "rejected", "edit": "pending"},
-    "approved": {"reject": "rejected", "edit": "pending", "reopen": "pending", "export": "exported",
-                 "claim": "sending", "supersede": "superseded"},
-    "rejected": {"reopen": "pending", "regenerate": "rejected"},
-    "exported": {},
-    "superseded": {},
-    "sending": {},
-}
-_DELIVERY_ACTIONS = ("export", "claim", "supersede")
+STATES = lifecycle.STATES
+DELIVERED = lifecycle.DELIVERED
+TRANSITIONS = lifecycle.TRANSITIONS
 REASON_CODES = ("incoherent", "off-brief", "wrong-name", "cut-off", "placeholder", "invented-facts",
                 "off-brand", "tone", "compliance", "other")
 # Codes of earlier versions, still in stored decisions: read (and accepted) as their new names.
@@ -58,9 +50,9 @@ def canonical_reason(code: str | None) -> str | None:
     return REASON_ALIASES.get(code, code) if code else code
 
 
-def allowed_actions(state: str) -> list[str]:
-    """The reviewer actions allowed in a state."""
-    return [a for a in TRANSITIONS.get(state, {}) if a not in _DELIVERY_ACTIONS]
+allowed_actions = lifecycle.allowed_actions
+load = lifecycle.load
+check_action = lifecycle.check
 
 
 def email_text(subject: str, body: str) -> str:
@@ -84,64 +76,28 @@ def edit_distance(old_subject: str, old_body: str, new_subject: str, new_body: s
                                                  email_text(new_subject, new_body)))
 
 
-def load(conn: Connection, draft_id: int, *, lock: bool = True) -> dict[str, Any]:
-    """One draft row (locked for update by default); NotFoundError if missing."""
-    q = sa.select(drafts).where(drafts.c.id == draft_id)
-    row = conn.execute(q.with_for_update() if lock else q).mappings().first()
-    if row is None:
-        raise NotFoundError(f"No draft with id {draft_id}.",
-                            hint="List drafts with `brandvoice review list`.")
-    return dict(row)
+def decision_row(draft: Any, actor: User, action: str, to_state: str, *,
+                 reason_code: str | None = None, reason_text: str | None = None,
+                 subject: str | None = None, body: str | None = None, verdict: str | None = None,
+                 old_label: str = "generated", now: str | None = None) -> dict:
+    """The reviews row of one decision (with its diff against the generated text)."""
+    get = draft.__getitem__ if isinstance(draft, dict) else lambda k: getattr(draft, k)
+    subject = get("subject") if subject is None else subject
+    body = get("body") if body is None else body
+    base_s, base_b = get("generated_subject"), get("generated_body")
+    return dict(draft_id=get("id"), action=action, reviewer=actor.username,
+                from_state=get("state"), to_state=to_state, reason_code=reason_code,
+                reason_text=reason_text, verdict=verdict,
+                diff=text_diff(base_s, base_b, subject, body, old_label=old_label,
+                               new_label="approved" if action == "approve" else "current"),
+                edit_distance=edit_distance(base_s, base_b, subject, body),
+                created_at=now or utcnow())
 
 
-def check_action(draft: dict, action: str, expected_version: int | None) -> str:
-    """Refuse a stale version (ConflictError) or an illegal action (StateError); return next state."""
-    if expected_version is not None and draft["row_version"] != expected_version:
-        raise ConflictError(
-            f"Draft {draft['id']} was changed by {draft['updated_by'] or 'someone'} at "
-            f"{draft['updated_at']} (you had version {expected_version}, it is now "
-            f"{draft['row_version']}, {draft['state']}); reload it.",
-            hint="Reload the draft and repeat your action on the current text.")
-    nxt = TRANSITIONS.get(draft["state"], {}).get(action)
-    if nxt is None:
-        allowed = allowed_actions(draft["state"])
-        raise StateError(f"Draft {draft['id']} is {draft['state']}: cannot {action} it. "
-                         f"Allowed: {', '.join(allowed) or 'nothing (final state)'}.")
-    return nxt
-
-
-def update(conn: Connection, draft: dict, actor: User, *, text: bool = False, **values: Any) -> int:
-    """Optimistic write: bumps row_version (and text_row_version with `text`); 0 rows means
-    someone else wrote first."""
-    now = utcnow()
-    new_version = draft["row_version"] + 1
-    if text:
-        values["text_row_version"] = new_version
-    n = conn.execute(drafts.update()
-                     .where(drafts.c.id == draft["id"], drafts.c.row_version == draft["row_version"])
-                     .values(row_version=new_version, updated_at=now, updated_by=actor.username,
-                             **values)).rowcount
-    if n != 1:
-        fresh = load(conn, draft["id"], lock=False)
-        raise ConflictError(f"Draft {draft['id']} was changed by {fresh['updated_by'] or 'someone'} "
-                            f"at {fresh['updated_at']}; reload it.")
-    return new_version
-
-
-def decision(conn: Connection, draft: dict, actor: User, action: str, to_state: str, *,
-             reason_code: str | None = None, reason_text: str | None = None,
-             subject: str | None = None, body: str | None = None, verdict: str | None = None,
-             old_label: str = "generated") -> dict:
-    """Insert the reviews row of one decision (with its diff against the generated text)."""
-    subject = draft["subject"] if subject is None else subject
-    body = draft["body"] if body is None else body
-    base_s, base_b = draft["generated_subject"], draft["generated_body"]
-    row = dict(draft_id=draft["id"], action=action, reviewer=actor.username,
-               from_state=draft["state"], to_state=to_state, reason_code=reason_code,
-               reason_text=reason_text, verdict=verdict,
-               diff=text_diff(base_s, base_b, subject, body, old_label=old_label,
-                              new_label="approved" if action == "approve" else "current"),
-               edit_distance=edit_distance(base_s, base_b, subject, body), created_at=utcnow())
+def decision(conn: Connection, draft: dict, actor: User, action: str, to_state: str,
+             **kw: Any) -> dict:
+    """Insert the reviews row of one decision (see `decision_row`)."""
+    row = decision_row(draft, actor, action, to_state, **kw)
     conn.execute(reviews.insert().values(**row))
     return row
 
@@ -178,31 +134,74 @@ def own_edits(conn: Connection, ids: list[int], username: str) -> set[int]:
     return out
 
 
-def _authorship(conn: Connection, draft: dict, actor: User) -> None:
-    """PermissionDenied when the policy keeps the actor from approving text they wrote."""
-    policy = read_policy(conn)
-    if draft["created_by"] and draft["created_by"] == actor.username \
-            and not policy["allow_self_approval"]:
-        raise PermissionDenied(f"Draft {draft['id']} was generated by {actor.username}; nobody "
-                               "approves a draft they generated.",
-                               hint="Ask another reviewer (or an admin may allow self-approval: "
-                                    "`brandvoice settings set --allow-self-approval`).")
-    if not policy["allow_own_edit_approval"] and own_edits(conn, [draft["id"]], actor.username):
-        raise PermissionDenied(f"Draft {draft['id']} holds {actor.username}'s own edit; nobody "
-                               "approves text they wrote.",
-                               hint="Ask another reviewer (or an admin may allow it: `brandvoice "
-                                    "settings set --allow-own-edit-approval`).")
+def approval_refusal(state: str, status: str | None, created_by: str | None, own_edit: bool,
+                     actor: User, policy: dict, *,
+                     verdicts: tuple[str, ...] = ("pass", "warn", "fail")) -> tuple[str, str] | None:
+    """The approval rule, shared by `approve` and bulk approval: (kind, reason) when `actor` may
+    not approve a draft in `state` whose current text was checked with `status` (None: not
+    checked since it changed), else None. `verdicts`: the statuses this approval takes (a single
+    approval takes a failing one with a reason, a bulk approval only passes)."""
+    if "approve" not in TRANSITIONS.get(state, {}):
+        return "state", f"state is {state}"
+    if status is None:
+        return "unchecked", "text changed since its guardrail check: check it again first"
+    if status not in verdicts:
+        return "verdict", f"guardrail verdict is {status}"
+    if created_by and created_by == actor.username and not policy["allow_self_approval"]:
+        return "self", f"generated by {actor.username} (no self-approval)"
+    if own_edit and not policy["allow_own_edit_approval"]:
+        return "own_edit", f"holds {actor.username}'s own edit (no approval of one's own edit)"
+    return None
+
+
+def _authorship_error(kind: str, draft: dict, actor: User) -> PermissionDenied:
+    if kind == "self":
+        return PermissionDenied(f"Draft {draft['id']} was generated by {actor.username}; nobody "
+                                "approves a draft they generated.",
+                                hint="Ask another reviewer (or an admin may allow self-approval: "
+                                     "`brandvoice settings set --allow-self-approval`).")
+    return PermissionDenied(f"Draft {draft['id']} holds {actor.username}'s own edit; nobody "
+                            "approves text they wrote.",
+                            hint="Ask another reviewer (or an admin may allow it: `brandvoice "
+                                 "settings set --allow-own-edit-approval`).")
+
+
+def _approval(conn: Connection, draft: dict, actor: User, check: dict | None) -> tuple[str, str] | None:
+    mine = bool(own_edits(conn, [draft["id"]], actor.username))
+    return approval_refusal(draft["state"], check["status"] if check else None,
+                            draft["created_by"], mine, actor, read_policy(conn))
 
 
 def approval_blocker(store: Store, actor: User, draft_id: int) -> str | None:
     """Why the review policy keeps `actor` from approving this draft (they generated it, or it
     holds their own edit), in words; None when it does not. The page says so before a click."""
     with store.read() as conn:
-        try:
-            _authorship(conn, load(conn, draft_id), actor)
-        except PermissionDenied as exc:
-            return exc.message
-    return None
+        draft = load(conn, draft_id)
+        refusal = approval_refusal("pending", "pass", draft["created_by"],
+                                   bool(own_edits(conn, [draft_id], actor.username)), actor,
+                                   read_policy(conn))
+    if refusal is None or refusal[0] not in ("self", "own_edit"):
+        return None
+    return _authorship_error(refusal[0], draft, actor).message
+
+
+def record_approval(conn: Connection, draft: Any, actor: User, verdict: str, *,
+                    expected_version: int | None = None, note: str | None = None,
+                    reason: str | None = None, failed: list[str] | None = None) -> dict:
+    """Move one draft the rule allows to approved (checked and audited by the lifecycle); returns
+    its reviews row, with the new row_version, for the caller to insert."""
+    override = verdict == "fail"
+    row = dict(draft) if isinstance(draft, dict) else dict(draft._mapping)
+    details: dict[str, Any] = {"verdict": verdict, "note": note}
+    if override:
+        details.update(override=True, reason=reason, failed_rules=failed or [])
+    dec = decision_row(row, actor, "approve", "approved", verdict=verdict,
+                       reason_code=OVERRIDE if override else None,
+                       reason_text=reason if override else (note or reason))
+    version = lifecycle.transition(conn, row, "approve", actor.username,
+                                   expected_version=expected_version,
+                                   edit_distance=dec["edit_distance"], **details)
+    return {**dec, "row_version": version}
 
 
 def approve(store: Store, actor: User, draft_id: int, *, expected_version: int,
@@ -212,30 +211,27 @@ def approve(store: Store, actor: User, draft_id: int, *, expected_version: int,
     with store.tx() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="approve drafts")
         draft = load(conn, draft_id)
-        nxt = check_action(draft, "approve", expected_version)
-        _authorship(conn, draft, actor)
+        check_action(draft, "approve", expected_version)
         check = current_check(conn, draft)
-        if check is None:
+        refusal = _approval(conn, draft, actor, check)
+        kind = refusal[0] if refusal else None
+        if kind in ("self", "own_edit"):
+            raise _authorship_error(kind, draft, actor)
+        if kind == "unchecked":
             raise StateError(f"Draft {draft_id} changed since its last guardrail check (its text "
                              f"is version {draft['text_row_version']}): check it again first.",
                              hint=f"Run `brandvoice review check {draft_id}` (or the Check button "
                                   "on the Review page), then approve the version you see.")
-        override = check["status"] == "fail"
         reason = (reason or "").strip() or None
-        if override and reason is None:
+        if check["status"] == "fail" and reason is None:
             raise InputError(f"Draft {draft_id} failed its guardrails ({', '.join(check['failed'])}): "
                              "approving it needs a reason.",
                              hint="Say why it may go out anyway (--reason), or edit or reject it.")
-        version = update(conn, draft, actor, state=nxt)
-        dec = decision(conn, draft, actor, "approve", nxt, verdict=check["status"],
-                       reason_code=OVERRIDE if override else None,
-                       reason_text=reason if override else (note or reason))
-        details: dict[str, Any] = {"row_version": version, "note": note,
-                                   "edit_distance": dec["edit_distance"], "verdict": check["status"]}
-        if override:
-            details.update(override=True, reason=reason, failed_rules=check["failed"])
-        store.audit(conn, "approve", actor=actor.username, draft_id=draft_id, **details)
-    return _result(draft_id, nxt, version)
+        dec = record_approval(conn, draft, actor, check["status"], expected_version=expected_version,
+                              note=note, reason=reason, failed=check["failed"])
+        version = dec.pop("row_version")
+        conn.execute(reviews.insert().values(**dec))
+    return _result(draft_id, "approved", version)
 
 
 def reject(store: Store, actor: User, draft_id: int, *, expected_version: int, reason_code: str,
@@ -253,12 +249,12 @@ def reject(store: Store, actor: User, draft_id: int, *, expected_version: int, r
         draft = load(conn, draft_id)
         nxt = check_action(draft, "reject", expected_version)
         check = current_check(conn, draft)
-        version = update(conn, draft, actor, state=nxt)
+        verdict = check["status"] if check else None
+        version = lifecycle.transition(conn, draft, "reject", actor.username,
+                                       expected_version=expected_version, reason_code=code,
+                                       reason_text=reason_text, verdict=verdict)
         decision(conn, draft, actor, "reject", nxt, reason_code=code, reason_text=reason_text,
-                 verdict=check["status"] if check else None)
-        store.audit(conn, "reject", actor=actor.username, draft_id=draft_id, row_version=version,
-                    reason_code=code, reason_text=reason_text,
-                    verdict=check["status"] if check else None)
+                 verdict=verdict)
     return _result(draft_id, nxt, version)
 
 
@@ -299,10 +295,12 @@ def edit(store: Store, actor: User, draft_id: int, *, subject: str, body: str,
         conn.execute(draft_versions.insert().values(
             draft_id=draft_id, version=last + 1, subject=subject, body=body, author=actor.username,
             kind="edit", created_at=utcnow()))
-        version = update(conn, draft, actor, text=True, state=nxt, subject=subject, body=body)
-        dec = decision(conn, draft, actor, "edit", nxt, subject=subject, body=body)
-        store.audit(conn, "edit", actor=actor.username, draft_id=draft_id, row_version=version,
-                    text_version=last + 1, edit_distance=dec["edit_distance"])
+        dec = decision_row(draft, actor, "edit", nxt, subject=subject, body=body)
+        version = lifecycle.transition(conn, draft, "edit", actor.username,
+                                       expected_version=expected_version, text=True,
+                                       values={"subject": subject, "body": body},
+                                       text_version=last + 1, edit_distance=dec["edit_distance"])
+        conn.execute(reviews.insert().values(**dec))
     return _result(draft_id, nxt, version)
 
 
@@ -313,8 +311,7 @@ def reopen(store: Store, actor: User, draft_id: int, *, expected_version: int,
         require_role(conn, actor, *REVIEW_ROLES, action="reopen drafts")
         draft = load(conn, draft_id)
         nxt = check_action(draft, "reopen", expected_version)
-        version = update(conn, draft, actor, state=nxt)
+        version = lifecycle.transition(conn, draft, "reopen", actor.username,
+                                       expected_version=expected_version, note=note)
         decision(conn, draft, actor, "reopen", nxt, reason_text=note)
-        store.audit(conn, "reopen", actor=actor.username, draft_id=draft_id, row_version=version,
-                    note=note)
     return _result(draft_id, nxt, version)

@@ -30,9 +30,9 @@ def recheck(store: Store, actor: User, draft_id: int, *, guard=None) -> dict:
         require_role(conn, actor, *REVIEW_ROLES, action="check drafts")
     d = get_draft(store, draft_id)
     if guard is None:
-        from brandvoice.generation import brand_guard
+        from brandvoice.generation import open_guard
 
-        guard = brand_guard(store.settings, d["brand"] or "", store=store, adapter=d["adapter_id"])
+        guard = open_guard(store.settings, d["brand"] or "", store=store, adapter=d["adapter_id"])
     contact = (d.get("contact") or {}).get("data") or {}
     verdict = guard.check(d["subject"], d["body"], contact,
                           batch_contacts=job_contacts(store, d["job_id"]))

@@ -16,7 +16,7 @@ from brandvoice.errors import InputError, ModelError, StateError
 from brandvoice.prompting import shape
 from brandvoice.review.actions import REGENERATE_ROLES, check_action, load
 from brandvoice.review.checks import job_contacts
-from brandvoice.store import Store, contacts, draft_versions, drafts, reviews, utcnow
+from brandvoice.store import Store, contacts, drafts, lifecycle, reviews, utcnow
 from brandvoice.users import User, require_role
 
 # Seeds of a regeneration never collide with the job's own attempts (0 .. max_tries + guard_tries).
@@ -86,26 +86,17 @@ def add_regenerated(store: Store, parent_id: int, *, subject: str, body: str, ve
             raise StateError(f"Draft {parent_id} is {parent['state']}; only a rejected draft is "
                              "regenerated.")
         attempt = _next_attempt(conn, parent)
-        now = utcnow()
-        new_id = conn.execute(drafts.insert().values(
+        new_id = lifecycle.create(conn, dict(
             job_id=parent["job_id"], contact_id=parent["contact_id"], variant=parent["variant"],
             attempt=attempt, brand=parent["brand"], subject=subject, body=body,
-            generated_subject=subject, generated_body=body, raw_output=raw_output, prompt=prompt,
-            template_name=parent["template_name"],
+            raw_output=raw_output, prompt=prompt, template_name=parent["template_name"],
             template_hash=template_hash or parent["template_hash"],
             adapter_id=adapter_id if adapter_id is not None else parent["adapter_id"],
             adapter_label=adapter_label or parent["adapter_label"],
             settings=settings if settings is not None else parent["settings"], seed=seed,
-            state="pending", verdict=None, flags=[], row_version=1, text_row_version=1,
-            parent_id=parent_id, created_by=created_by, created_at=now, updated_at=now,
-            updated_by=created_by,
-        )).inserted_primary_key[0]
-        conn.execute(draft_versions.insert().values(draft_id=new_id, version=1, subject=subject,
-                                                    body=body, author=created_by, kind="generated",
-                                                    created_at=now))
+            verdict=None, flags=[], parent_id=parent_id), created_by,
+            parent_id=parent_id, attempt=attempt, verdict=verdict.status, how="regenerate")
         store_results(store, conn, new_id, 1, verdict)
-        store.audit(conn, "regenerated", actor=created_by, draft_id=new_id, parent_id=parent_id,
-                    attempt=attempt, verdict=verdict.status)
         store.audit(conn, "regenerated_child", actor=created_by, draft_id=parent_id, child_id=new_id)
     return new_id
 
@@ -113,8 +104,9 @@ def add_regenerated(store: Store, parent_id: int, *, subject: str, body: str, ve
 def regenerate(store: Store, actor, draft_id: int) -> int:
     """Write a new variant of a rejected draft (request_regeneration + generate + guard); returns its id."""
     from brandvoice import prompting
+    from brandvoice.generation import open_backend, open_guard
     from brandvoice.generation.batch import GenerationConfig, renderer
-    from brandvoice.generation.loop import Loop, Pending, open_backend, open_guard
+    from brandvoice.generation.loop import Loop, Pending
 
     req = request_regeneration(store, actor, draft_id)  # role and state checks, audit
     settings = store.settings
@@ -142,8 +134,7 @@ def regenerate(store: Store, actor, draft_id: int) -> int:
                    attempt=SEED_STRIDE * max(tries, 1))
     loop.backend = open_backend(config, settings, adapter=adapter, base_model=base_model, brand=brand)
     try:
-        loop.guard, loop.store_results = open_guard(settings, brand, store, adapter,
-                                                    lambda _line: None)
+        loop.guard = open_guard(settings, brand, store=store, adapter=adapter)
         loop.produce([item], shape.system_prompt(brand))
         row, verdict, problems = loop._row(item)
     finally:

@@ -1,13 +1,14 @@
 """The database every stage shares: tables, the engine and its transactions, the audit trail.
 
-    from brandvoice.store import Store, drafts
+    from brandvoice.store import Store, lifecycle
     store = Store(settings)
     with store.tx() as conn:      # one transaction: committed on success, rolled back on error
-        conn.execute(drafts.update()...)
-        store.audit(conn, "edit", actor="rita", draft_id=7)
+        draft = lifecycle.load(conn, 7)
+        lifecycle.transition(conn, draft, "reopen", "rita")   # checked, written and audited
+        store.audit(conn, "recheck", actor="rita", draft_id=7)
 
 SQLite (WAL mode) under BRANDVOICE_HOME by default; a PostgreSQL URL for teams. The tables live in
-`tables`, the engine in `engine`, the schema's history in `migrations/versions/` (Alembic), applied
+`tables`, the engine in `engine`, a draft's states and their one writer in `lifecycle`, the schema's history in `migrations/versions/` (Alembic), applied
 by `migrate` when a store opens.
 
 Changing the schema (say, a new column `drafts.language`):
@@ -41,6 +42,7 @@ head: `cfg = alembic_config(); cfg.attributes["connection"] = conn` inside `Stor
 by hand, `command.upgrade(alembic_config(url=...), "head", sql=True)` prints the SQL.
 """
 
+from brandvoice.store import lifecycle
 from brandvoice.store.engine import Store
 from brandvoice.store.tables import (
     adapters,
@@ -62,5 +64,6 @@ from brandvoice.store.tables import (
 )
 
 __all__ = ["Store", "adapters", "app_settings", "audit", "contacts", "draft_versions", "drafts",
-           "export_batches", "export_items", "guardrail_results", "jobs", "login_failures", "metadata",
+           "export_batches", "export_items", "guardrail_results", "jobs", "lifecycle", "login_failures",
+           "metadata",
            "reviews", "tone_profiles", "users", "utcnow"]

@@ -70,6 +70,21 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def audit_row(action: str, *, actor: str | None, draft_id: int | None, created_at: str | None = None,
+              **details: Any) -> dict[str, Any]:
+    """One audit event as a row of the audit table (details made JSON-able)."""
+    return {"draft_id": draft_id, "actor": actor, "action": action,
+            "details": json.loads(json.dumps(details, default=str)),
+            "created_at": created_at or utcnow()}
+
+
+def append_audit(conn: Connection, action: str, *, actor: str | None = None,
+                 draft_id: int | None = None, **details: Any) -> None:
+    """Append one audit event inside the caller's transaction."""
+    conn.execute(audit.insert().values(**audit_row(action, actor=actor, draft_id=draft_id,
+                                                   **details)))
+
+
 def _sqlite_begin(conn: Connection) -> None:
     read_only = conn.get_execution_options().get("brandvoice_read", False)
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
@@ -175,9 +190,7 @@ class Store:
     def audit(self, conn: Connection, action: str, *, actor: str | None = None,
               draft_id: int | None = None, **details: Any) -> None:
         """Append one audit event inside the caller's transaction."""
-        conn.execute(audit.insert().values(draft_id=draft_id, actor=actor, action=action,
-                                           details=json.loads(json.dumps(details, default=str)),
-                                           created_at=utcnow()))
+        append_audit(conn, action, actor=actor, draft_id=draft_id, **details)
 
     @classmethod
     def dispose_all(cls) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +13,8 @@ from typing import Any
 import streamlit as st
 
 from brandvoice import textio, workspace
-from brandvoice.config import Settings
-from brandvoice.errors import BrandvoiceError, ConflictError, TemplateError, raise_unexpected
+from brandvoice.config import Settings, environment_settings
+from brandvoice.errors import BrandvoiceError, ConflictError, TemplateError
 
 log = logging.getLogger("brandvoice.ui")
 
@@ -34,15 +33,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 # --- settings, store and cached loaders ---------------------------------------------------------
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _settings(env: tuple[tuple[str, str], ...]) -> Settings:
-    return Settings.from_env()
-
-
 def settings() -> Settings:
-    """Settings of this process (keyed on BRANDVOICE_* variables, so tests with another home get theirs)."""
-    return _settings(tuple(sorted((k, v) for k, v in os.environ.items()
-                                  if k.startswith("BRANDVOICE_"))))
+    """Settings of this process's environment (parsed once per distinct environment, so a test
+    with another home gets its own)."""
+    return environment_settings()
 
 
 def store() -> Any:
@@ -52,21 +46,23 @@ def store() -> Any:
 
 @st.cache_resource(show_spinner="Loading the guardrails (embedder and tone profile, once)...",
                    max_entries=8)
-def guard(brand: str, adapter_id: int | None, env: tuple) -> Any:
-    """The brand's guardrails (policy, tone profile with its embedder), built once per process."""
+def guard(brand: str, adapter_id: int | None, settings_json: str) -> Any:
+    """The brand's guardrails (policy, tone profile with its embedder), built once per process and
+    settings."""
     from brandvoice import generation, training
 
+    own = Settings.from_json(settings_json)
+    st_ = workspace.open_store(own)
     adapter = None
     if adapter_id is not None:
-        info = training.get_adapter(store(), str(adapter_id))
+        info = training.get_adapter(st_, str(adapter_id))
         adapter = info if info.path.is_dir() else None
-    return generation.brand_guard(settings(), brand, store=store(), adapter=adapter)
+    return generation.open_guard(own, brand, store=st_, adapter=adapter)
 
 
 def guard_for(brand: str, adapter_id: int | None) -> Any:
     """`guard` keyed on the current settings."""
-    return guard(brand, adapter_id, tuple(sorted((k, v) for k, v in os.environ.items()
-                                                 if k.startswith("BRANDVOICE_"))))
+    return guard(brand, adapter_id, settings().to_json())
 
 
 # --- the signed-in user and the browser's session ----------------------------------------------
@@ -256,8 +252,8 @@ def errors(*, where: st.delta_generator.DeltaGenerator | None = None) -> Iterato
         yield
     except Exception as exc:  # noqa: BLE001 - the edge where errors become messages
         # st.rerun/st.stop raise BaseException subclasses and pass through untouched; the tests
-        # see a bug's traceback instead of its message (errors.raise_unexpected).
-        if raise_unexpected() and not isinstance(exc, BrandvoiceError):
+        # see a bug's traceback instead of its message (Settings.raise_errors).
+        if not isinstance(exc, BrandvoiceError) and settings().raise_errors:
             raise
         show_error(exc, where=where)
 

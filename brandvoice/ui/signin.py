@@ -64,10 +64,10 @@ def _demo_password(db_url: str) -> str | None:
     if not {"reviewer", "marketer", "admin"} <= names:
         return None
     try:
-        users.authenticate(common.store(), "reviewer", demo.password())
+        users.authenticate(common.store(), "reviewer", demo.password(common.settings()))
     except BrandvoiceError:
         return None
-    return demo.password()
+    return demo.password(common.settings())
 
 
 def _first_admin(users) -> None:

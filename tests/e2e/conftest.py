@@ -119,7 +119,9 @@ def app_server(tmp_path_factory):
     tiny = build_tiny_model(tmp_path_factory.mktemp("e2e-tiny-model"))
     env = dict(os.environ, BRANDVOICE_HOME=str(home), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", BRANDVOICE_BASE_MODEL=str(tiny),
-               BRANDVOICE_QUANTIZATION="none")
+               BRANDVOICE_QUANTIZATION="none",
+               # the real embedder's converted copy, shared with the other runs
+               BRANDVOICE_MODELS_DIR=str(REPO / ".brandvoice" / "models"))
     env.pop("BRANDVOICE_DB_URL", None)
     with serve_app(home, env) as server:
         yield {**server, "home": home, **seeded}

@@ -38,9 +38,9 @@ def demo_server(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     home = tmp_path_factory.mktemp("docs") / "home"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("BRANDVOICE_") or k in ("BRANDVOICE_MODELS_DIR",)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRANDVOICE_")}
     env.update(BRANDVOICE_HOME=str(home), BRANDVOICE_DEMO_SEED="model", HF_HUB_OFFLINE="1",
+               BRANDVOICE_MODELS_DIR=str(REPO / ".brandvoice" / "models"),
                TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
     setup = subprocess.run([sys.executable, "-c", "import sys; from brandvoice.cli import main; "
                             "sys.exit(main())", "setup", "--demo"], cwd=REPO, env=env,
