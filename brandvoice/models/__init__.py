@@ -13,6 +13,7 @@ from brandvoice.models.catalog import describe_presets, install_preset
 from brandvoice.models.loading import (
     compute_dtype,
     device,
+    fingerprint,
     has_chat_template,
     hub_reachable,
     load_model,
@@ -29,7 +30,7 @@ from brandvoice.models.loading import (
 from brandvoice.models.presets import DEFAULT_MODEL, PRESETS, ModelSpec, Parts, resolve
 
 __all__ = ["DEFAULT_MODEL", "PRESETS", "ModelSpec", "Parts", "compute_dtype", "describe_presets",
-           "device", "has_chat_template", "hub_reachable", "install_preset", "load_model",
+           "device", "fingerprint", "has_chat_template", "hub_reachable", "install_preset", "load_model",
            "load_tokenizer", "materialize", "native_bf16", "parts", "prompt_prefix", "prompt_text",
            "quantization_config", "quiet_bitsandbytes", "resolve", "stop_token_ids",
            "training_text"]

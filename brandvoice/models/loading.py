@@ -130,6 +130,22 @@ def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, prog
     return str(target)
 
 
+FINGERPRINT_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")
+
+
+def fingerprint(path: str, settings: Settings | None = None) -> dict:
+    """The shape of a materialized base model (its config.json): what an adapter's weights fit.
+    Empty for a hub id not downloaded yet."""
+    import json
+
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        return {}
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data = data.get("text_config", data) if "hidden_size" not in data else data
+    return {k: data.get(k) for k in FINGERPRINT_KEYS}
+
+
 def device() -> str:
     """'cuda' where a GPU is present, else 'cpu'."""
     import torch

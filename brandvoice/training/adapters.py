@@ -177,6 +177,20 @@ def check_base(info: AdapterInfo, base_model: str | None) -> str:
     return info.base_model
 
 
+def _check_shape(info: AdapterInfo, base_path: str) -> None:
+    """ModelError when the base model under the adapter's base name now has another shape (a
+    local folder replaced by another model, a preset's weights changed)."""
+    recorded = info.manifest.get("base_fingerprint") or {}
+    found = models.fingerprint(base_path)
+    if recorded and found and recorded != found:
+        diff = ", ".join(f"{k} {recorded.get(k)} -> {found.get(k)}" for k in recorded
+                         if recorded.get(k) != found.get(k))
+        raise ModelError(f"Adapter {info.label} was trained on a base model of another shape than "
+                         f"the one {info.base_model!r} names now ({diff}).",
+                         hint="Point the base model at the weights the adapter was trained on, or "
+                              "train a new adapter on this base.")
+
+
 def load_for_inference(settings: Settings, info: AdapterInfo | None, *, base_model: str | None = None,
                        quantization: str | None = None, merge: bool = False) -> tuple[Any, Any]:
     """(model, tokenizer) ready to generate: the base model with the adapter applied (or none)."""
@@ -190,6 +204,7 @@ def load_for_inference(settings: Settings, info: AdapterInfo | None, *, base_mod
     if info.status != "ready":
         raise ModelError(f"Adapter {info.label} is {info.status}, not ready.", hint="Use a ready adapter version.")
     name = check_base(info, base_model)
+    _check_shape(info, models.materialize(name, settings))
     quant = quantization or info.quantization
     if quant not in QUANTIZATIONS:
         raise ConfigError(f"Unknown quantization {quant!r}.", hint=f"Use one of {', '.join(QUANTIZATIONS)}.")

@@ -359,6 +359,7 @@ def save_adapter(store: Store, settings: Settings, config: TrainConfig, model: A
         hyper.pop("brand")
         manifest = {
             "brand": config.brand, "base_model": spec.name, "base_source": source_info,
+            "base_fingerprint": models.fingerprint(str(source_path)),
             "quantization": config.quantization, "data_hash": data["data_hash"],
             "emails_file": config.emails, "selection": data["selection"], "report": data["report"],
             "hyperparameters": hyper, "slot_shape": SLOT_SHAPE if config.slots else None,
