@@ -405,3 +405,41 @@ def test_a_word_ending_one_sentence_and_starting_the_next_is_no_loop():
 
     assert loops("Pour the hot water. Water at 93 degrees is enough.") is None
     assert loops("Pour the hot water water over the grounds.") == "water water"
+
+
+def test_slot_checks_refuse_assistant_speak_loose_things_and_unbacked_premises(guard):
+    """A capable base model answers like an assistant, gives the reader things nobody mentioned
+    and states premises about them; each is refused with its reason, and the brand's own kind of
+    line passes."""
+    spec = prompting.SlotSpec("ask", "ask", 30, "Reply with a time.")
+    context = "\n".join(skeleton().fill({}))
+    guard.policy.slot_min_shape = 0.0  # this test is about the new checks, not the brand shape
+
+    def problems(text, contact=CONTACT):
+        return guard.slot_problems(text, spec, contact, {}, campaign="content follow-up",
+                                   context=context)
+
+    assert any("assistant" in p for p in problems(
+        "Please let me know if there is anything else I can assist you with."))
+    loose = problems("Reply and we will help you finalize your content plan.")
+    assert any("nothing behind the draft mentions: your content" in p for p in loose), loose
+    assert not problems("Reply with a time and we will walk your team through the pricing guide.")
+    assert any("premise" in p for p in problems("Setup time and cost, as asked. Reply with a time."))
+    asked = dict(CONTACT, notes="Asked about setup time and cost.")
+    assert not any("premise" in p for p in problems("Setup time and cost, as asked. Reply with a "
+                                                     "time.", asked))
+    demo_context = context + "\nThanks for making time for the demo."
+    opening = prompting.SlotSpec("opening", "opening", 25, "Thanks.")
+    assert not guard.slot_problems("Good talking with you about the pricing guide.", opening,
+                                   CONTACT, {}, campaign="c", context=demo_context)
+    assert any("premise" in p for p in guard.slot_problems(
+        "Good talking with you about the pricing guide.", opening, CONTACT, {}, campaign="c",
+        context=context))
+
+
+def test_a_brand_sets_how_close_a_slot_must_stand_to_its_own_lines(tmp_path):
+    from brandvoice.guardrails.policy import load_policy
+
+    (tmp_path / "acme.toml").write_text("[slots]\nmin_shape = 0.5\n", encoding="utf-8")
+    assert load_policy(tmp_path, "Acme").slot_min_shape == 0.5
+    assert load_policy(tmp_path, "Other").slot_min_shape == 0.8  # the shipped default

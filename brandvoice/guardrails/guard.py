@@ -13,7 +13,6 @@ from brandvoice.guardrails.personalization import BatchIndex, PersonalizationChe
 from brandvoice.guardrails.policy import Policy, load_policy
 from brandvoice.guardrails.quality import QualityChecker, known_words_of
 from brandvoice.guardrails.slot_checks import (
-    MIN_SLOT_SHAPE,
     NEAR_COPY,
     SlotFacts,
     shape_similarity,
@@ -216,7 +215,8 @@ class Guard:
                          allowed_placeholders=self.personalization.allowed_placeholders,
                          assistant=self.policy.slot_assistant_re,
                          your=self.brand_your_words | your_words(context, spec.mention or "",
-                                                                 *facts.trusted))
+                                                                 *facts.trusted),
+                         backing=facts.words | known_words_of([context]))
 
         def not_backed(t: str) -> list[str]:
             return [f["text"] for f in unsupported(t, facts.known, tokenize(t).set_low)]
@@ -227,7 +227,7 @@ class Guard:
         refs = self.slot_references(spec.kind, campaign)
         if refs and not out:
             shape = shape_similarity(text, spec.mention, refs)
-            if shape < MIN_SLOT_SHAPE:
+            if shape < self.policy.slot_min_shape:
                 out.append(f"unlike the brand's own {spec.kind} lines for {campaign or 'this'} "
                            f"(closest {shape:.2f})")
             elif NEAR_COPY <= shape < 0.995:

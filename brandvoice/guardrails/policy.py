@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from brandvoice.guardrails.policy_file import load_raw, slug
+from brandvoice.guardrails.slot_checks import MIN_SLOT_SHAPE
 from brandvoice.guardrails.text import PhraseMatcher, fk_grade, snippet, words
 from brandvoice.guardrails.verdict import CheckResult
 from brandvoice.prompting import BrandProfile
@@ -79,6 +80,9 @@ class Policy:
         # the template's text. Set from reading the model's slots (see default.toml).
         kinds = t("slots").get("model_kinds")
         self.slot_model_kinds: frozenset[str] | None = None if kinds is None else frozenset(kinds)
+        # How close a slot candidate must stand to one of the brand's own lines of its kind
+        # (slot_checks.MIN_SLOT_SHAPE by default; a brand on a larger, measured base model lowers it).
+        self.slot_min_shape: float = float(t("slots").get("min_shape", MIN_SLOT_SHAPE))
         # What a model's slot must not say: a helpful assistant's lines, not the brand's.
         self.slot_assistant_re = PhraseMatcher(t("slots").get("assistant_phrases", []))
         self.personalization = t("personalization")

@@ -50,16 +50,50 @@ _WHEN = re.compile(
 _YOUR = re.compile(r"\byour\s+(?:own\s+|very\s+)?([a-z][a-z'’-]+)", re.IGNORECASE)
 
 
+# Premises: a slot that says the contact asked, said or met something states a fact about them.
+# Each kind of premise needs one of its words in the CRM row or in the email around the slot
+# ("Setup time and cost, as asked" to a contact who asked nothing; "Good talking with you" after
+# a download). Words as lower-case tokens; the premise phrases match whole words.
+PREMISES: dict[str, tuple[re.Pattern, frozenset[str]]] = {
+    "asked": (re.compile(r"\b(?:you asked|as (?:you )?asked|as requested|you requested|your "
+                         r"questions?|you wanted to know|you were curious)\b", re.IGNORECASE),
+              frozenset({"asked", "asks", "question", "questions", "requested", "request"})),
+    "said": (re.compile(r"\b(?:you mentioned|you told us|you said|as (?:we )?discussed|we "
+                        r"discussed|as promised|we promised)\b", re.IGNORECASE),
+             frozenset({"mentioned", "discussed", "promised", "notes", "said"})),
+    "met": (re.compile(r"\b(?:(?:good|great|nice|lovely) (?:talking|chatting|speaking|meeting)|"
+                       r"thanks for (?:the|your) (?:time|call|chat)|(?:our|your|the) (?:call|chat|"
+                       r"conversation)|we (?:met|spoke|talked|chatted))\b", re.IGNORECASE),
+            frozenset({"call", "meeting", "demo", "met", "talked", "spoke", "tasting", "chat",
+                       "conversation", "walkthrough"})),
+}
+
+
+def premise(text: str, backing: set[str]) -> str | None:
+    """The first premise about the contact in `text` that nothing in `backing` (the words of the
+    CRM row and of the email around the slot) supports."""
+    for pattern, needs in PREMISES.values():
+        m = pattern.search(text)
+        if m and not (needs & backing):
+            return m.group(0)
+    return None
+
+
 def your_words(*texts: str) -> set[str]:
     """The words that follow "your" in these texts (lower case): what the reader may be said to
     have."""
     return {m.group(1).lower().rstrip("'’") for t in texts if t for m in _YOUR.finditer(t)}
 
 
+# What every reader has, whatever the brief: "your team", "your inbox", "your calendar".
+EVERYONE_HAS = frozenset({"team", "time", "inbox", "calendar", "schedule", "colleagues",
+                          "thoughts", "feedback", "name", "email", "day", "week", "way"})
+
+
 def ungrounded(text: str, grounded: set[str]) -> list[str]:
     """The "your X" phrases of a slot whose X no text behind the draft speaks of."""
     return [m.group(0) for m in _YOUR.finditer(text)
-            if m.group(1).lower().rstrip("'’") not in grounded]
+            if m.group(1).lower().rstrip("'’") not in grounded | EVERYONE_HAS]
 
 
 def mentions(text: str, mention: str) -> bool:
@@ -91,6 +125,7 @@ class SlotFacts:
     allowed_placeholders: set[str] = field(default_factory=set)
     assistant: object = None  # a PhraseMatcher of assistant-speak ([slots] assistant_phrases)
     your: set[str] | None = None  # what the reader may be said to have (`your_words`); None: any
+    backing: set[str] | None = None  # words a premise may rest on (`premise`); None: not checked
 
 
 def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
@@ -146,6 +181,8 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
         out.append(f"talks like an assistant, not the brand (“{hit[1]}”)")
     if facts.your is not None and (loose := ungrounded(t, facts.your)):
         out.append(f"speaks of what nothing behind the draft mentions: {', '.join(loose[:2])}")
+    if facts.backing is not None and (said := premise(t, facts.backing)):
+        out.append(f"states a premise (“{said}”) the CRM row and the email do not back")
     if unsupported is not None:
         bad = unsupported(t)
         if bad:
