@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from brandvoice import demo, generation, jobs, training
+from brandvoice import demo, generation, jobs, models, training
 from brandvoice.config import quiet_openmp, worker_settings
 from brandvoice.errors import BrandvoiceError
 from brandvoice.store import Store
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the background worker process."""
     argv = sys.argv[1:] if argv is None else argv
     quiet_openmp()  # before torch loads; see cli.base
+    models.quiet_bitsandbytes()  # before anything imports peft (models.loading says why)
     job_id = int(argv[0])
     try:
         settings = worker_settings()  # every field as the starting process had it

@@ -110,6 +110,9 @@ def main(ctx: click.Context, home: str | None) -> None:
     # Idle OpenMP threads sleep instead of spinning: on a busy machine spinning made generation ~10x
     # slower. Must be set before torch is imported (it is imported lazily, later).
     quiet_openmp()
+    from brandvoice.models import quiet_bitsandbytes
+
+    quiet_bitsandbytes()  # before anything imports peft (models.loading says why)
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
 

@@ -207,12 +207,12 @@ def plan_steps(config: TrainConfig, n_train: int) -> int:
 
 def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any]:
     """Train (or resume) job `job_id` and publish the adapter; returns the result record."""
+    models.quiet_bitsandbytes()  # before transformers' trainer imports peft, and peft bitsandbytes
     import torch
     from transformers import PrinterCallback
 
     from brandvoice.training import data as train_data
 
-    models.quiet_bitsandbytes()  # before transformers' trainer imports peft, and peft bitsandbytes
     settings = store.settings
     params = upgrade_params(jobs.get(store, job_id)["params"])
     feedback = params.pop("feedback", None)

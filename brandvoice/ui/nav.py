@@ -60,6 +60,9 @@ def _runner(p: PageDef) -> Callable[[], None]:
 
 def navigation() -> Any:
     """Build st.navigation for the signed-in user (or the sign-in page) and return the page."""
+    from brandvoice.models import quiet_bitsandbytes
+
+    quiet_bitsandbytes()  # before a page's guard imports peft (models.loading says why)
     user = None
     with common.errors():
         user = common.restore_session()
