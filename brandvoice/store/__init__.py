@@ -55,6 +55,9 @@ from brandvoice.store.tables import (
     jobs,
     login_failures,
     metadata,
+    result_events,
+    result_imports,
+    result_rows,
     reviews,
     tone_profiles,
     users,
@@ -63,4 +66,4 @@ from brandvoice.store.tables import (
 
 __all__ = ["Store", "adapters", "app_settings", "audit", "contacts", "draft_versions", "drafts",
            "export_batches", "export_items", "guardrail_results", "jobs", "login_failures", "metadata",
-           "reviews", "tone_profiles", "users", "utcnow"]
+           "result_events", "result_imports", "result_rows", "reviews", "tone_profiles", "users", "utcnow"]
