@@ -190,8 +190,10 @@ def _worked_tab() -> None:
     m[0].metric("Measured drafts", f"{rep['drafts']:,}",
                 help=f"Every draft of the export batches with results: "
                      f"{', '.join(map(str, rep['batches']))}.")
-    for col, key in zip(m[1:], ("open", "click", "reply", "bounce"), strict=True):
-        col.metric(f"{METRIC_LABELS[key][:-1]} rate", pct(o[key]["rate"]),
+    rates = {"open": "Open rate", "click": "Click rate", "reply": "Reply rate",
+             "bounce": "Bounce rate"}
+    for col, (key, label) in zip(m[1:], rates.items(), strict=True):
+        col.metric(label, pct(o[key]["rate"]),
                    help=f"{o[key]['k']:,} of {o[key]['n']:,} "
                         + ("sent" if key == "bounce" else "delivered"))
     for table in rep["tables"]:
