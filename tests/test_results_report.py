@@ -28,12 +28,16 @@ def test_wilson_interval_matches_the_published_values():
 def test_two_proportion_test_and_holm():
     t = stats.two_proportions(60, 500, 30, 500)  # 12% against 6%
     assert round(t.z, 3) == 3.315 and round(t.p, 5) == 0.00092  # pooled SE 0.0181
-    assert stats.two_proportions(2, 40, 1, 40).reason == "too few"
+    small = stats.two_proportions(2, 40, 1, 40)  # expects 1.5 events a group: Fisher's exact test
+    assert small.method == "Fisher's exact test" and small.p == 1.0
+    assert round(stats.fisher_exact(3, 4, 1, 4), 4) == 0.4857  # Fisher's tea-tasting lady
+    assert round(stats.fisher_exact(10, 10, 0, 10), 6) == round(2 / 184756, 6)
+    assert stats.two_proportions(1, 10, 0, 0).p is None
     assert stats.holm([0.01, None, 0.04, 0.03]) == [0.03, None, 0.06, 0.06]
     assert stats.sends_needed(0.05, 0.10) == 435  # the textbook figure for 5% vs 10%, 80% power
 
 
-def test_sentences_say_significant_not_yet_and_too_few():
+def test_sentences_say_significant_not_yet_and_nothing_to_compare():
     a, b = {"k": 60, "n": 500}, {"k": 30, "n": 500}
     for g in (a, b):
         g.update(rate=g["k"] / g["n"], low=stats.wilson(g["k"], g["n"])[0],
@@ -42,12 +46,15 @@ def test_sentences_say_significant_not_yet_and_too_few():
     text = stats.sentence("v2", "v1", "replies", a, b, t, t.p)
     assert text.startswith("v2 earns more replies than v1: 12.0%") and "significant" in text
     t = stats.two_proportions(33, 500, 30, 500)
-    c = {**a, "k": 33, "rate": 0.066}
+    c = {"k": 33, "n": 500, "rate": 0.066, "low": stats.wilson(33, 500)[0],
+         "high": stats.wilson(33, 500)[1]}
     text = stats.sentence("v2", "v1", "replies", c, b, t, t.p)
     assert text.startswith("No significant difference between v2 and v1 yet")
     assert "sends in each group would show a difference this size" in text
-    text = stats.sentence("v2", "v1", "replies", c, b, stats.Test(None, None, "too few"), None)
-    assert text.startswith("Too few sends to compare v2 with v1 yet")
+    assert "6.6% (4.7%–9.1%, 33 of 500) against 6.0%" in text
+    assert "p = 0.696, z-test, Holm-corrected" in text
+    text = stats.sentence("v2", "v1", "replies", c, b, stats.Test(None, None), None)
+    assert text.startswith("Nothing to compare v2 with v1 on yet")
 
 
 # --- a campaign on the demo data ----------------------------------------------------------------
@@ -179,7 +186,10 @@ def test_groups_by_slot_text_fair_test_and_review(store, people, tmp_path):
     assert by["review"]["edited by a reviewer"]["k"] == 1
     holdback = next(t for t in rep["tables"] if t["dimension"] == "holdback")
     assert holdback["reference"] == "held back: template text"
-    assert holdback["comparisons"][0]["sentence"].startswith("Too few sends to compare")
+    (fair,) = holdback["comparisons"]
+    assert fair["test"] == "Fisher's exact test" and not fair["significant"]
+    assert fair["sentence"].startswith("No significant difference between model slots and held "
+                                       "back: template text yet")
 
 
 def test_bad_metric_and_grouping_are_named(store):

@@ -163,7 +163,7 @@ def table(people: list[dict], dimension: str, metric: str) -> dict[str, Any]:
         out["comparisons"].append({
             "group": g["group"], "reference": ref_name,
             "difference": (g["rate"] - ref["rate"]) if g["n"] and ref["n"] else None,
-            "z": t.z, "p": t.p, "p_adjusted": p, "tested": t.p is not None,
+            "z": t.z, "p": t.p, "test": t.method, "p_adjusted": p, "tested": t.p is not None,
             "significant": p is not None and p < stats.ALPHA,
             "sentence": stats.sentence(g["group"], ref_name, plural, g, ref, t, p)})
     out["reference"] = ref_name

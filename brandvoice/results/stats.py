@@ -3,9 +3,10 @@ the plain sentence a marketer reads instead of a p-value.
 
 The rule, as the report states it: two groups differ when a two-sided two-proportion z-test
 (pooled) rejects equal rates at the 5 % level after Holm's correction over the comparisons of one
-table. When a group expects fewer than 5 events or 5 non-events (the normal approximation's rule of
-thumb), no test is made: "too few to tell". Intervals are 95 % Wilson score intervals (good at the
-small rates of replies and clicks, where the textbook interval runs below zero).
+table. When a group expects fewer than 5 events or 5 non-events (where the normal approximation
+fails: small campaigns, rare replies), Fisher's exact test takes its place. Intervals are 95 %
+Wilson score intervals (good at the small rates of replies and clicks, where the textbook interval
+runs below zero).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ POWER = 0.8
 _NORMAL = NormalDist()
 
 RULE = ("Differences: two-sided two-proportion z-test (pooled), 5 % level, Holm-corrected over the "
-        "comparisons of each table; no test while a group expects fewer than 5 events or "
-        "non-events. Intervals: 95 % Wilson score.")
+        "comparisons of each table; Fisher's exact test where a group expects fewer than 5 events "
+        "or non-events. Intervals: 95 % Wilson score.")
 
 
 def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -41,24 +42,40 @@ def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple
 
 @dataclass(frozen=True)
 class Test:
-    """A two-proportion comparison: the z statistic and two-sided p-value, or why none was made."""
+    """A two-proportion comparison: its two-sided p-value and the test that gave it (or none, for
+    a group without sends)."""
 
-    z: float | None
     p: float | None
-    reason: str | None = None  # "too few" when the normal approximation does not hold
+    method: str | None  # "z-test" | "Fisher's exact test" | None
+    z: float | None = None
+
+
+def fisher_exact(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided p-value of Fisher's exact test on the 2x2 table (k1, n1-k1; k2, n2-k2): the
+    probability, given the margins, of a table no more likely than the one observed."""
+    total, events = n1 + n2, k1 + k2
+    denom = math.comb(total, events)
+
+    def prob(x: int) -> float:
+        return math.comb(n1, x) * math.comb(n2, events - x) / denom
+
+    observed = prob(k1)
+    tables = range(max(0, events - n2), min(events, n1) + 1)
+    return min(1.0, sum(q for q in map(prob, tables) if q <= observed * (1 + 1e-7)))
 
 
 def two_proportions(k1: int, n1: int, k2: int, n2: int) -> Test:
-    """Two-sided pooled z-test of k1/n1 against k2/n2."""
+    """Two-sided test of k1/n1 against k2/n2: the pooled z-test, or Fisher's exact test when a
+    group expects fewer than MIN_EXPECTED events or non-events."""
     if n1 <= 0 or n2 <= 0:
-        return Test(None, None, "too few")
+        return Test(None, None)
     pooled = (k1 + k2) / (n1 + n2)
     expected = min(pooled * n1, pooled * n2, (1 - pooled) * n1, (1 - pooled) * n2)
     if expected < MIN_EXPECTED:
-        return Test(None, None, "too few")
+        return Test(fisher_exact(k1, n1, k2, n2), "Fisher's exact test")
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = (k1 / n1 - k2 / n2) / se
-    return Test(z, 2 * (1 - _NORMAL.cdf(abs(z))))
+    return Test(2 * (1 - _NORMAL.cdf(abs(z))), "z-test", z)
 
 
 def holm(pvalues: list[float | None]) -> list[float | None]:
@@ -101,12 +118,12 @@ def sentence(name: str, ref: str, measure: str, a: dict, b: dict, test: Test,
              f"against {pct(b['rate'])} ({pct(b['low'])}–{pct(b['high'])}, {b['k']:,} of "
              f"{b['n']:,})")
     if test.p is None:
-        return (f"Too few sends to compare {name} with {ref} yet: {rates}; a test needs at least "
-                f"{MIN_EXPECTED} {measure} and {MIN_EXPECTED} without in each group.")
+        return f"Nothing to compare {name} with {ref} on yet: {rates}."
+    how = f"{_p(p_adjusted)}, {test.method}, Holm-corrected"
     if p_adjusted is not None and p_adjusted < ALPHA:
         more = "more" if a["rate"] > b["rate"] else "fewer"
         return (f"{name} earns {more} {measure} than {ref}: {rates}; the difference is "
-                f"significant ({_p(p_adjusted)}, Holm-corrected).")
+                f"significant ({how}).")
     need = sends_needed(a["rate"], b["rate"])
     overlap = "the 95% intervals overlap" if a["low"] <= b["high"] and b["low"] <= a["high"] \
         else "the intervals do not overlap, but over several comparisons that is not enough"
@@ -116,7 +133,7 @@ def sentence(name: str, ref: str, measure: str, a: dict, b: dict, test: Test,
     else:
         tail = " The rates are about the same so far."
     return (f"No significant difference between {name} and {ref} yet: {rates} ({overlap}; "
-            f"{_p(p_adjusted)}, Holm-corrected).{tail}")
+            f"{how}).{tail}")
 
 
 def _p(p: float | None) -> str:

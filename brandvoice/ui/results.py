@@ -10,6 +10,7 @@ import streamlit as st
 from brandvoice.ui import common, labels
 
 COUNT_AXIS = {"tickMinStep": 1, "format": "d"}
+ALL_ADAPTERS = "all adapters"
 METRIC_LABELS = {"reply": "Replies", "open": "Opens", "click": "Clicks",
                  "unsubscribe": "Unsubscribes", "bounce": "Bounces"}
 FILE_TYPES = ["csv", "txt", "tsv", "mbox", "mbx", "eml"]
@@ -134,9 +135,10 @@ def _show_import(last: dict) -> None:
     rows = []
     with common.errors():
         rows = results.named_rows(common.store(), last["import_id"])
-    st.warning(f"{last['unmatched']:,} rows matched no sent draft, {last['ignored']:,} were left "
-               f"out and {last['invalid']:,} could not be read. Each is listed with its row and "
-               "the reason.")
+    st.warning(f"{_rows(last['unmatched'])} matched no sent draft, {_rows(last['ignored'])} "
+               f"{'was' if last['ignored'] == 1 else 'were'} left out and "
+               f"{_rows(last['invalid'])} could not be read. Each is listed with its row and the "
+               "reason.")
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=["label", "status", "email", "kind", "reason"])
@@ -145,6 +147,10 @@ def _show_import(last: dict) -> None:
                        data=frame.to_csv(index=False).encode("utf-8"),
                        file_name=f"results-{last['import_id']}-not-matched.csv", mime="text/csv",
                        key="r_named_csv", on_click="ignore")
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + ("" if n == 1 else "s")
 
 
 def _history(results) -> None:
@@ -206,22 +212,27 @@ def _table(table: dict, measure: str) -> None:
     import altair as alt
     import pandas as pd
 
+    from brandvoice.results.stats import pct
+
+    groups = table["groups"]
+    if len(groups) == 1:
+        g = groups[0]
+        st.markdown(f"**{table['title']}**: {common.md_escape(g['group'])} only, "
+                    f"{pct(g['rate'])} ({g['k']:,} of {g['n']:,}); nothing to compare yet.")
+        return
     st.subheader(table["title"])
     df = pd.DataFrame([{"group": g["group"], "rate": g["rate"] or 0.0, "low": g["low"],
-                        "high": g["high"], "events": g["k"], "measured": g["n"]}
-                       for g in table["groups"]])
-    order = list(df["group"])
-    base = alt.Chart(df).encode(y=alt.Y("group:N", sort=order, title=None,
+                        "high": g["high"], "events": g["k"], "measured": g["n"]} for g in groups])
+    base = alt.Chart(df).encode(y=alt.Y("group:N", sort=list(df["group"]), title=None,
                                         axis=alt.Axis(labelLimit=260)))
-    bars = base.mark_bar(color="#5c6bc0", opacity=0.8).encode(
+    bars = base.mark_bar(color="#5c6bc0", opacity=0.75).encode(
         x=alt.X("rate:Q", title=f"{measure} per email", axis=alt.Axis(format="%")),
         tooltip=["group", alt.Tooltip("rate:Q", format=".1%"), "events", "measured",
                  alt.Tooltip("low:Q", format=".1%", title="95% from"),
                  alt.Tooltip("high:Q", format=".1%", title="95% to")])
-    whiskers = base.mark_rule(color="#263238").encode(x="low:Q", x2="high:Q")
-    st.altair_chart((bars + whiskers).properties(height=40 + 34 * len(df)), width="stretch")
-    if not table["comparisons"]:
-        st.caption("One group only: nothing to compare yet.")
+    whiskers = base.mark_rule(color="#263238", strokeWidth=2).encode(x="low:Q", x2="high:Q")
+    st.altair_chart((bars + whiskers).properties(height=alt.Step(32)), width="stretch")
+    st.caption("Bars: the rate of each group; lines: its 95% interval.")
     for c in table["comparisons"]:
         (st.success if c["significant"] else st.info)(common.md_escape(c["sentence"]))
 
@@ -233,20 +244,23 @@ def _edits_tab() -> None:
 
     period = st.radio("Period", ["week", "month"], horizontal=True, key="r_period",
                       format_func=lambda p: f"By {p}")
-    rows = None
+    rows = overall = None
     with common.errors():
         rows = _edits(common.settings().db_url or "", _stamp(), ("period", "adapter"), period)
-    if rows is None:
+        overall = _edits(common.settings().db_url or "", _stamp(), ("period",), period)
+    if rows is None or overall is None:
         return
     if not rows:
         st.info("No reviewer decision yet: the figures appear once drafts are approved or "
                 "rejected.")
         return
     df = pd.DataFrame(rows)
+    # every adapter together: the line the trend is read on; each version's own points beside it
+    trend = pd.DataFrame([*rows, *({**r, "adapter": ALL_ADAPTERS} for r in overall)])
     st.subheader("Approved without edits")
-    share = df[df["share_as_is"].notna()]
-    base = alt.Chart(share).encode(x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=0)),
-                                   color=alt.Color("adapter:N", title="adapter"))
+    base = alt.Chart(trend).encode(x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=0)),
+                                   color=alt.Color("adapter:N", title="adapter", scale=_colours(
+                                       trend["adapter"])))
     st.altair_chart(base.mark_line(point=True).encode(
         y=alt.Y("share_as_is:Q", title="approved as written", axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
@@ -262,6 +276,16 @@ def _edits_tab() -> None:
                "\u201cedits drop by half\u201d: compare the first weeks with the last.")
     _rejects(df)
     _by_template()
+
+
+def _colours(names) -> Any:
+    """Each adapter its colour; every adapter together in grey."""
+    import altair as alt
+
+    versions = sorted({n for n in names if n != ALL_ADAPTERS})
+    palette = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#c62828", "#5d4037"]
+    return alt.Scale(domain=[ALL_ADAPTERS, *versions],
+                     range=["#9e9e9e", *(palette[i % len(palette)] for i in range(len(versions)))])
 
 
 def _rejects(df) -> None:
