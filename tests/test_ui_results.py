@@ -75,3 +75,22 @@ def test_results_page_is_in_the_menu_for_every_role():
 
     for role in ("marketer", "reviewer", "admin"):
         assert "results" in [p.url for p in nav.pages_for(role)]
+
+
+def test_brand_voice_trains_from_results_or_says_what_is_missing(store, demo_people, monkeypatch):
+    from brandvoice import results as results_mod
+
+    at = page("brand", demo_people[2]).run(timeout=120)
+    at.selectbox(key="t_outcome").set_value("reply").run(timeout=120)
+    at.button(key="t_go").click().run(timeout=120)
+    no_exception(at)
+    errors = " ".join(texts(at, "error"))
+    assert "No sent draft of Ledgerly has a reply in the imported results yet" in errors
+    assert "Import the campaign's results on the Results page first" in errors
+    assert "brandvoice results" not in errors
+    calls = []
+    monkeypatch.setattr(results_mod, "submit_training",
+                        lambda *a, metric, **k: calls.append(metric) or 7)
+    monkeypatch.setattr("brandvoice.jobs.start", lambda *a, **k: 1)
+    at.button(key="t_go").click().run(timeout=120)
+    assert calls == ["reply"]
