@@ -63,9 +63,10 @@ def _texts(store: Store, ids: list[int], metric: str) -> tuple[list, list[int]]:
     """The drafts' final texts and contact records, and the imports their outcomes came from."""
     kinds = {"open": ("open", "click", "reply")}.get(metric, (metric,))
     rows, imports = [], set()
+    ids = sorted(ids)
     with store.read() as conn:
         for i in range(0, len(ids), CHUNK):
-            part = sorted(ids)[i:i + CHUNK]
+            part = ids[i:i + CHUNK]
             rows += conn.execute(
                 sa.select(drafts.c.id, drafts.c.subject, drafts.c.body, drafts.c.brand,
                           drafts.c.template_name, drafts.c.updated_at, contacts.c.data)

@@ -61,6 +61,13 @@ def _save(uploads: list[Any]) -> Path:
     import hashlib
 
     from brandvoice import textio
+    from brandvoice.errors import InputError
+
+    others = [u.name for u in uploads if not u.name.lower().endswith(".eml")]
+    if others:
+        raise InputError(f"{len(uploads)} files at once are read as a mailbox of .eml files; "
+                         f"{', '.join(others[:3])} {'is' if len(others) == 1 else 'are'} not.",
+                         hint="Import one activity export at a time, or only .eml files together.")
 
     digest = hashlib.sha256(b"".join(u.getvalue() for u in uploads)).hexdigest()[:16]
     folder = common.settings().home / "uploads" / "results" / f"mailbox-{digest}"
