@@ -129,7 +129,8 @@ LEGACY_TRIGGERS = {  # the numbered migrations' step 4, as it ran
 LATER_COLUMNS = {("drafts", "parts"), ("drafts", "text_row_version"),  # added by revisions after 0001
                  ("export_items", "message_id"), ("export_batches", "file_status"),
                  ("reviews", "verdict"), ("users", "session_epoch")}
-LATER_TABLES = {"app_settings", "login_failures"}
+LATER_TABLES = {"app_settings", "login_failures",
+                "result_imports", "result_events", "result_rows"}  # revision 0005
 
 
 def _create_like_numbered_migrations(url: str) -> None:

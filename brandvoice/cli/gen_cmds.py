@@ -10,8 +10,8 @@ from brandvoice.cli.options import config_options, given
 from brandvoice.generation.batch import GenerationConfig
 
 # The generation settings a user sets from the command line; the rest keep their defaults.
-GEN_FIELDS = ["variants", "candidates", "seed", "batch_size", "temperature", "top_p", "max_new_tokens",
-              "max_tries", "merge", "dtype", "backend", "server_url", "model", "concurrency",
+GEN_FIELDS = ["variants", "candidates", "seed", "holdback", "batch_size", "temperature", "top_p",
+              "max_new_tokens", "max_tries", "merge", "dtype", "backend", "server_url", "model", "concurrency",
               "endpoint"]
 
 

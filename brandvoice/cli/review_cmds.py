@@ -185,14 +185,20 @@ def review_bulk(actor, draft_ids: tuple[int, ...], job_id: int | None, preview: 
 
 @review_group.command("metrics")
 def review_metrics() -> None:
-    """Per adapter version: approval rate, rejection reasons, median edit distance."""
-    from brandvoice import review
+    """Per adapter version: approval rate, rejection reasons, edits (share approved as is, median
+    words changed and edit distance)."""
+    from brandvoice import results, review
 
-    rows = review.adapter_metrics(store())
+    st = store()
+    edits = {e["adapter"]: e for e in results.edit_summary(st)}
+    rows = review.adapter_metrics(st)
     for r in rows:
+        e = edits.get(r["adapter"]) or {}
         r["rejection_reasons"] = ", ".join(f"{k} {v}" for k, v in r["rejection_reasons"].items())
-    echo_table(rows, ["adapter", "drafts", "decided", "approval_rate", "median_edit_distance",
-                      "rejection_reasons"])
+        r.update(as_is=e.get("share_as_is"), median_words_changed=e.get("median_words_changed"),
+                 median_edit_distance=e.get("median_edit_distance"))
+    echo_table(rows, ["adapter", "drafts", "decided", "approval_rate", "as_is",
+                      "median_words_changed", "median_edit_distance", "rejection_reasons"])
 
 
 @review_group.command("precision")

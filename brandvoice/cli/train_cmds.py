@@ -33,9 +33,13 @@ def _progress_line(pending: dict) -> None:
 @click.option("--emails", required=True, type=click.Path(dir_okay=False), help="Past emails (CSV or JSONL).")
 @click.option("--brand", required=True, help="Brand name, as the model should write for it.")
 @config_options(TrainConfig, TRAIN_FIELDS, rename=RENAMED)
+@click.option("--from-results", "from_results", type=click.Choice(["reply", "click", "open"]),
+              help="Also learn from the brand's sent drafts that drew this outcome in the imported "
+                   "campaign results (their final text); measured drafts without it are left out.")
 @click.option("--background", is_flag=True, help="Run in a background process and return the job id.")
 @acting
-def train_cmd(actor, emails: str, brand: str, background: bool, **options) -> None:
+def train_cmd(actor, emails: str, brand: str, from_results: str | None, background: bool,
+              **options) -> None:
     """Fine-tune a brand-voice adapter on past emails (QLoRA)."""
     from brandvoice import corpus, jobs, review, worker
 
@@ -48,7 +52,12 @@ def train_cmd(actor, emails: str, brand: str, background: bool, **options) -> No
         values["lora_alpha"] = 2 * values["lora_r"]
     config = TrainConfig(brand=brand, emails=emails, **values)
     st = store()
-    job_id = review.submit_training(st, s, config, actor)
+    if from_results:
+        from brandvoice import results
+
+        job_id = results.submit_training(st, s, config, actor, metric=from_results)
+    else:
+        job_id = review.submit_training(st, s, config, actor)
     if background:
         pid = jobs.start(s, job_id)
         click.echo(f"Training job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
@@ -116,3 +125,7 @@ def adapters_show(ref: str, as_json: bool) -> None:
     click.echo("metrics: " + json.dumps(a.metrics))
     if man.get("feedback_draft_ids"):
         click.echo(f"learned from reviewed drafts: {man['feedback_draft_ids']}")
+    learned = man.get("results") or {}
+    if learned:
+        click.echo(f"learned from campaign results ({learned.get('metric')}): imports "
+                   f"{learned.get('import_ids')}, drafts {learned.get('draft_ids')}")

@@ -48,6 +48,8 @@ class GenerationConfig(Config):
     top_k: int = Field(50, ge=0, description="0 = off.")
     repetition_penalty: float = Field(1.1, ge=0.5, le=2, description="1 = off.")
     seed: int = Field(1234, ge=0, lt=2**31)
+    holdback: float = Field(0.0, ge=0, le=0.5, description="Fair test: the share of contacts (0 to "
+                            "0.5) that get the template's own text in every slot (slot templates).")
     batch_size: int = Field(8, ge=1, le=256, description="Drafts per model call and per transaction.")
     max_tries: int = Field(3, ge=1, le=10, description="Attempts while the output is malformed.")
     guard_tries: int = Field(2, ge=1, le=10, description="Attempts while the verdict is fail.")
@@ -176,6 +178,10 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
         raise ConfigError("Pass either an adapter or a base model, not both.",
                           hint="--adapter uses the adapter's own base model.")
     info = prompting.get_template(template, settings)
+    if config.holdback and info.kind != "slots":
+        raise ConfigError(f"Template {info.name!r} writes whole emails: it has no text of its own "
+                          "to hold contacts back with.", hint="Use a slot template for a fair "
+                          "test, or set the held-back share to 0.")
     adapter_info = _adapter(store, adapter)
     if base_model:
         from brandvoice import models

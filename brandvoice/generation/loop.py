@@ -197,7 +197,8 @@ class Loop:
         if self.writer is None:
             self.writer = SkeletonWriter(self.backend, self.guard, brand=self.brand,
                                          template=self.template, k=self.config.candidates,
-                                         seed=self.config.seed, examples=self.slot_examples())
+                                         seed=self.config.seed, examples=self.slot_examples(),
+                                         holdback=self.config.holdback)
         t0, tokens0 = time.perf_counter(), self.writer.tokens
         # (variant, attempt) picks the seeds: a regenerated draft gets other candidates
         filled = self.writer.fill([(item.user, item.contact, item.variant + 1000 * item.attempt)
@@ -329,6 +330,7 @@ class Loop:
                 "eta_s": round(left / rate, 1) if rate and left is not None else None,
                 "slots_model": slots.count("model"), "slots_fallback": slots.count("fallback"),
                 "slots_template": slots.count("template"),
+                "slots_holdback": slots.count("holdback"),
                 "serving": self.backend.info if self.backend else {}}
 
     def run(self, people: list[tuple[int, dict]], *, render, system: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brandvoice import prompting
+from brandvoice.generation import holdback as fair_test
 from brandvoice.generation.protocol import GenOutput, GenRequest, seed_for
 
 # A slot's token budget: about 1.6 tokens per English word here, plus room for a stop.
@@ -44,7 +45,9 @@ class SlotChoice:
     name: str
     kind: str
     text: str
-    source: str  # "model" | "fallback" (no candidate passed) | "template" (kept by the policy)
+    # "model" | "fallback" (no candidate passed) | "template" (kept by the policy) | "holdback"
+    # (the contact is held back for a fair test: the template's text, the model not asked)
+    source: str
     reason: str
     candidates: list[dict]
 
@@ -114,6 +117,13 @@ def kept(spec) -> SlotChoice:
                       "([slots] model_kinds)", [])
 
 
+def held(spec, share: float) -> SlotChoice:
+    """A slot of a contact held back for a fair test: the template's text, the model not asked."""
+    return SlotChoice(spec.name, spec.kind, spec.fallback, fair_test.SOURCE,
+                      f"held back for a fair test ({share:.0%} of the job's contacts get the "
+                      "template's text)", [])
+
+
 def _why_not(cands: list[Candidate]) -> str:
     counts: dict[str, int] = {}
     for c in cands:
@@ -140,9 +150,9 @@ class SkeletonWriter:
     in the email's own context: prompting.fill), k answers each, all in one backend call."""
 
     def __init__(self, backend, guard, *, brand: str, template, k: int, seed: int,
-                 examples: int = prompting.FILL_EXAMPLES):
+                 examples: int = prompting.FILL_EXAMPLES, holdback: float = 0.0):
         self.backend, self.guard, self.brand, self.template = backend, guard, brand, template
-        self.k, self.seed = k, seed
+        self.k, self.seed, self.holdback = k, seed, holdback
         self.system = prompting.fill_system_prompt(brand, self.examples(examples))
         self.tokens = 0
         # the brand policy's [slots] model_kinds: the kinds the model may write (None: all)
@@ -236,7 +246,8 @@ class SkeletonWriter:
         briefs: dict[tuple[str, int], FillBrief] = {}
         keys: list[tuple[tuple[str, int], dict[str, str]] | None] = []
         for skeleton, contact, variant in items:
-            specs = [s for s in skeleton.slots if self.writes(s)]
+            held_back = fair_test.held_back(self.seed, contact, self.holdback)
+            specs = [s for s in skeleton.slots if self.writes(s) and not held_back]
             if not specs:
                 keys.append(None)
                 continue
@@ -250,7 +261,11 @@ class SkeletonWriter:
         for (skeleton, contact, _variant), entry in zip(items, keys, strict=True):
             choices = []
             context = "\n".join(skeleton.fill({}))  # the email around the slots
+            held_back = fair_test.held_back(self.seed, contact, self.holdback)
             for spec in skeleton.slots:
+                if held_back:
+                    choices.append(held(spec, self.holdback))
+                    continue
                 if entry is None or spec.name not in entry[1]:
                     choices.append(kept(spec))
                     continue

@@ -41,6 +41,7 @@ from brandvoice.review.feedback import (
     feedback_examples,
     negative_examples,
     pass_precision,
+    reviewed_examples,
     submit_training,
 )
 from brandvoice.review.policy import get_review_policy, self_approval_allowed, set_review_policy
@@ -54,4 +55,4 @@ __all__ = ["DELIVERED", "GENERATE_ROLES", "OVERRIDE", "REASON_ALIASES", "REASON_
            "edit_distance", "email_text", "feedback_examples", "filter_options", "get_draft",
            "get_review_policy", "job_contacts", "list_queue", "negative_examples", "pass_precision",
            "queue_stamp", "recheck", "regenerate", "reject", "reopen", "request_regeneration",
-           "self_approval_allowed", "set_review_policy", "submit_training", "text_diff"]
+           "reviewed_examples", "self_approval_allowed", "set_review_policy", "submit_training", "text_diff"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
@@ -73,10 +72,10 @@ def negative_examples(store: Store, brand: str) -> list[dict]:
 
 
 def adapter_metrics(store: Store) -> list[dict]:
-    """Per adapter version: drafts, decisions, approval rate, rejection reasons, median edit distance.
+    """Per adapter version: drafts, decisions, approval rate, rejection reasons.
 
     approval_rate = approved / (approved + rejected) over drafts with a decision (exported drafts
-    count as approved); the edit distance is that of each draft's latest approval.
+    count as approved). How much reviewers edit is `results.edit_summary`'s.
     """
     with store.read() as conn:
         states = conn.execute(sa.select(drafts.c.adapter_label, drafts.c.adapter_id, drafts.c.state,
@@ -88,13 +87,6 @@ def adapter_metrics(store: Store) -> list[dict]:
             .join(reviews, reviews.c.draft_id == drafts.c.id)
             .where(reviews.c.action == "reject", drafts.c.state == "rejected")
             .group_by(drafts.c.adapter_label, reviews.c.reason_code)).all()
-        last_approve = (sa.select(sa.func.max(reviews.c.id).label("rid"))
-                        .where(reviews.c.action == "approve").group_by(reviews.c.draft_id).subquery())
-        dists = conn.execute(
-            sa.select(drafts.c.adapter_label, reviews.c.edit_distance)
-            .join(reviews, reviews.c.draft_id == drafts.c.id)
-            .where(reviews.c.id.in_(sa.select(last_approve.c.rid)),
-                   drafts.c.state.in_(APPROVED_STATES))).all()
     out: dict[str, dict] = {}
     for label, adapter_id, state, n in states:
         m = out.setdefault(label, {"adapter": label, "adapter_id": adapter_id, "drafts": 0,
@@ -105,19 +97,26 @@ def adapter_metrics(store: Store) -> list[dict]:
     by_reason: dict[str, Counter] = defaultdict(Counter)
     for label, code, n in reasons:
         by_reason[label][canonical_reason(code) or "unspecified"] += n
-    by_dist: dict[str, list[float]] = defaultdict(list)
-    for label, dist in dists:
-        if dist is not None:
-            by_dist[label].append(dist)
     for label, m in out.items():
         ok = sum(m[s] for s in APPROVED_STATES)
         decided = ok + m["rejected"]
         m["decided"] = decided
         m["approval_rate"] = round(ok / decided, 4) if decided else None
         m["rejection_reasons"] = dict(by_reason[label].most_common())
-        m["median_edit_distance"] = (round(statistics.median(by_dist[label]), 4)
-                                     if by_dist[label] else None)
     return sorted(out.values(), key=lambda m: m["adapter"])
+
+
+def reviewed_examples(store: Store, brand: str) -> list[Email]:
+    """`feedback_examples` under every name a brand's drafts may carry (as given to generation:
+    its name, slug or older compact name), each draft once."""
+    from brandvoice import training
+
+    seen: dict[str, Email] = {}
+    names = [brand, training.slugify(brand), *sorted(training.brand_keys(brand))]
+    for name in dict.fromkeys(names):
+        for e in feedback_examples(store, name):
+            seen.setdefault(e.source or f"{e.subject}\n{e.body}", e)
+    return list(seen.values())
 
 
 def submit_training(store: Store, settings, config, actor) -> int:
@@ -126,15 +125,7 @@ def submit_training(store: Store, settings, config, actor) -> int:
     and frozen with the job."""
     from brandvoice import training
 
-    feedback = None
-    if config.include_approved:
-        seen: dict[str, Email] = {}
-        # Drafts carry the brand as it was given to generation: its name, slug or older compact name.
-        names = [config.brand, training.slugify(config.brand), *sorted(training.brand_keys(config.brand))]
-        for name in dict.fromkeys(names):
-            for e in feedback_examples(store, name):
-                seen.setdefault(e.source or f"{e.subject}\n{e.body}", e)
-        feedback = list(seen.values())
+    feedback = reviewed_examples(store, config.brand) if config.include_approved else None
     return training.submit(store, settings, config, actor, feedback=feedback)
 
 

@@ -57,6 +57,9 @@ from brandvoice.store.tables import (
     jobs,
     login_failures,
     metadata,
+    result_events,
+    result_imports,
+    result_rows,
     reviews,
     tone_profiles,
     users,
@@ -64,6 +67,6 @@ from brandvoice.store.tables import (
 )
 
 __all__ = ["Store", "adapters", "app_settings", "audit", "contacts", "draft_versions", "drafts",
-           "export_batches", "export_items", "guardrail_results", "jobs", "lifecycle", "login_failures",
-           "metadata",
+           "export_batches", "export_items", "guardrail_results", "jobs", "lifecycle",
+           "login_failures", "metadata", "result_events", "result_imports", "result_rows",
            "reviews", "tone_profiles", "users", "utcnow"]

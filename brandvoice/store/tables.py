@@ -253,3 +253,49 @@ login_failures = sa.Table(
     _ts("created_at", nullable=False),
 )
 sa.Index("ix_login_failures_username", login_failures.c.username, login_failures.c.created_at)
+
+# --- campaign results: what the email tools and the mailbox report back ----------------------------
+result_imports = sa.Table(
+    "result_imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(20), nullable=False),  # mailchimp | hubspot | ... | mailbox
+    sa.Column("file_name", sa.String(1000), nullable=False),
+    sa.Column("file_hash", sa.String(64), nullable=False),  # sha256 of the file (or the folder)
+    # sha256 of the file hash and the options: the same file imported the same way is one import
+    sa.Column("import_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("options", sa.JSON, nullable=False, default=dict),
+    sa.Column("batch_ids", sa.JSON, nullable=False, default=list),  # the batches it measured
+    sa.Column("counts", sa.JSON, nullable=False, default=dict),  # rows, matched, events, named
+    sa.Column("created_by", sa.String(100), nullable=False),
+    _ts("created_at", nullable=False),
+)
+
+result_events = sa.Table(
+    "result_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("result_imports.id"), nullable=False),
+    sa.Column("draft_id", sa.Integer, sa.ForeignKey("drafts.id"), nullable=False),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("export_batches.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # delivered | open | click | reply | ...
+    # UTC, to the second; "" when the tool gave no time: one such event per draft and kind
+    sa.Column("occurred_at", sa.String(32), nullable=False, default=""),
+    sa.Column("matched_by", sa.String(20), nullable=False),  # message_id | address | draft_id
+    sa.Column("row_number", sa.Integer, nullable=True),
+    # the same event in a later, overlapping export is known by these: imported once
+    sa.UniqueConstraint("draft_id", "kind", "occurred_at", name="uq_result_event"),
+)
+sa.Index("ix_result_events_batch", result_events.c.batch_id)
+sa.Index("ix_result_events_import", result_events.c.import_id)
+
+result_rows = sa.Table(
+    "result_rows", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("result_imports.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),  # spreadsheet row, or message number
+    sa.Column("label", sa.String(300), nullable=False),  # "row 12", "message 3 (reply.eml)"
+    sa.Column("status", sa.String(20), nullable=False),  # unmatched | ignored | invalid
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("kind", sa.String(20), nullable=True),
+)
+sa.Index("ix_result_rows_import", result_rows.c.import_id, result_rows.c.position)

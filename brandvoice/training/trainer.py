@@ -32,12 +32,14 @@ from brandvoice.users import User, require
 
 
 def submit(store: Store, settings: Settings, config: TrainConfig, actor: User,
-           *, feedback: list[Any] | None = None) -> int:
+           *, feedback: list[Any] | None = None, results: dict[str, Any] | None = None) -> int:
     """Check the inputs and record a queued training job as `actor` (marketer or admin; audited);
     returns its id.
 
     `feedback`: reviewed drafts (corpus.Email) that join the training side; the caller collects
     them (review.submit_training), and the job keeps them so that a rerun trains on the same data.
+    `results`: which campaign results chose some of them (import and draft ids, the metric), for
+    the adapter's manifest (results.submit_training).
     """
     require(store, actor, "train", action="train adapters")
     path = Path(config.emails).expanduser()
@@ -49,6 +51,8 @@ def submit(store: Store, settings: Settings, config: TrainConfig, actor: User,
     params = dict(config.to_dict(), emails=str(path.resolve()), params_version=PARAMS_VERSION)
     if feedback:
         params["feedback"] = [e.to_dict() for e in feedback]
+    if results:
+        params["results"] = results
     return jobs.create(store, "train", params, created_by=actor.username)
 
 
@@ -216,10 +220,15 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
     settings = store.settings
     params = upgrade_params(jobs.get(store, job_id)["params"])
     feedback = params.pop("feedback", None)
+    results = params.pop("results", None)
     config = TrainConfig.from_dict(params)
     job_dir = settings.jobs_dir / str(job_id)
     ckpt_dir = job_dir / "checkpoints"
     data, notes = _job_data(config, job_dir, feedback, reporter)
+    if results:  # the drafts chosen by their results that made it into the training side
+        learned = set(data["feedback_draft_ids"])
+        data["results"] = {**results, "draft_ids": [i for i in results.get("draft_ids", [])
+                                                    if i in learned]}
 
     tok = models.load_tokenizer(config.base_model, settings)
     tasks = dict(slots=config.slots, whole=config.whole_emails, examples=config.slot_examples)
@@ -364,6 +373,7 @@ def save_adapter(store: Store, settings: Settings, config: TrainConfig, model: A
             "emails_file": config.emails, "selection": data["selection"], "report": data["report"],
             "hyperparameters": hyper, "slot_shape": SLOT_SHAPE if config.slots else None,
             "metrics": metrics, "feedback_draft_ids": data["feedback_draft_ids"],
+            "results": data.get("results"),
             "versions": _versions(), "job_id": job_id, "created_at": utcnow(),
         }
         return adapters.register(store, settings, name=name, staging=staging, manifest=manifest, job_id=job_id)

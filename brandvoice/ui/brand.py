@@ -280,8 +280,14 @@ def _selection_summary(brand: str, data: dict[str, Any], selected: int,
                    icon=":material/info:")
 
 
-def _hyperparameters(defaults) -> tuple[float, int, float, str, bool]:
-    """The form's settings: (epochs, LoRA rank, learning rate, quantization, feedback drafts)."""
+OUTCOMES = {"": "No", "reply": "Yes: the sent drafts that got a reply",
+            "click": "Yes: the sent drafts that got a click",
+            "open": "Yes: the sent drafts that were opened"}
+
+
+def _hyperparameters(defaults) -> tuple[float, int, float, str, bool, str]:
+    """The form's settings: (epochs, LoRA rank, learning rate, quantization, feedback drafts,
+    the outcome to learn from in the campaign results, "" for none)."""
     c = st.columns(4)
     epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5, key="t_epochs")
     ranks = [4, 8, 16, 32]
@@ -296,7 +302,12 @@ def _hyperparameters(defaults) -> tuple[float, int, float, str, bool]:
     feedback = st.checkbox("Add the approved (and edited) drafts from the review queue",
                            value=True, key="t_feedback",
                            help="The feedback loop: reviewed drafts teach the next version.")
-    return epochs, rank, lr, quant, feedback
+    outcome = st.selectbox(
+        "Learn from campaign results", list(OUTCOMES), format_func=OUTCOMES.get, key="t_outcome",
+        help="Sent drafts whose results came back (Results page) teach the next version when they "
+             "drew this outcome, with the text the customer received; measured drafts that did "
+             "not are left out. The adapter records which results it learned from.")
+    return epochs, rank, lr, quant, feedback, outcome
 
 
 def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
@@ -315,7 +326,7 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
     defaults = training.TrainConfig(brand=brand or "x", emails=str(path),
                                     base_model=settings.base_model,
                                     quantization=settings.quantization)
-    epochs, rank, lr, quant, feedback = _hyperparameters(defaults)
+    epochs, rank, lr, quant, feedback, outcome = _hyperparameters(defaults)
     live = jobview.running("train")
     why_not = problem or (
         "No email is selected: lower “Min sends” or “Keep above quantile”, or choose another "
@@ -337,7 +348,13 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
             lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
             metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
             include_approved=feedback)
-        job_id = review.submit_training(common.store(), common.settings(), config, user)
+        if outcome:
+            from brandvoice import results
+
+            job_id = results.submit_training(common.store(), common.settings(), config, user,
+                                             metric=outcome)
+        else:
+            job_id = review.submit_training(common.store(), common.settings(), config, user)
         jobs.start(common.settings(), job_id)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         common.show_error(exc)

@@ -71,29 +71,44 @@ def _totals(adapters: list[dict]) -> None:
     m[3].metric("Exported", f"{sum(a['exported'] for a in adapters):,}")
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _edit_figures(db_url: str, stamp: tuple) -> list[dict]:
+    """Edits per adapter version (results.edit_summary, cached until a draft changes)."""
+    from brandvoice import results
+
+    return results.edit_summary(common.store())
+
+
 def _edits(adapters: list[dict]) -> None:
-    """Median edit distance of approved drafts per adapter version."""
+    """Median words changed before approval, per adapter version."""
     import altair as alt
     import pandas as pd
 
     st.subheader("Edits drop as the adapter learns")
-    edits = pd.DataFrame([{"adapter": a["adapter"], "median edit distance":
-                           a["median_edit_distance"], "approved": a["approved"] + a["exported"]}
-                          for a in adapters if a["median_edit_distance"] is not None])
+    figures = None
+    with common.errors():
+        figures = _edit_figures(common.settings().db_url or "", _stamp())
+    if figures is None:
+        return
+    edits = pd.DataFrame([{"adapter": e["adapter"], "median words changed":
+                           e["median_words_changed"], "approved as is": e["share_as_is"],
+                           "approved": e["approved"]}
+                          for e in figures if e["median_words_changed"] is not None])
     if edits.empty:
         st.caption("No approved draft yet.")
-    elif not edits["median edit distance"].any():
+    elif not edits["median words changed"].any():
         st.caption("Reviewers approved the drafts as they were written: no edits yet.")
     else:
         order = [a["adapter"] for a in sorted(adapters, key=_version_key)]
         st.altair_chart(alt.Chart(edits).mark_bar().encode(
             x=alt.X("adapter:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("median edit distance:Q", axis=alt.Axis(format=".0%"),
-                    title="median edit distance"),
-            tooltip=["adapter", alt.Tooltip("median edit distance:Q", format=".1%"),
-                     "approved"]).properties(height=260), width="stretch")
-        st.caption("How much reviewers changed the generated text before approving it "
-                   "(normalized Levenshtein distance, median per adapter version).")
+            y=alt.Y("median words changed:Q", title="median words changed",
+                    axis=alt.Axis(**COUNT_AXIS)),
+            tooltip=["adapter", "median words changed",
+                     alt.Tooltip("approved as is:Q", format=".0%"), "approved"])
+            .properties(height=260), width="stretch")
+        st.caption("How many words reviewers changed in the generated text before approving it "
+                   "(median per adapter version). The Results page shows it week by week.")
 
 
 def _approval(adapters: list[dict]) -> None:

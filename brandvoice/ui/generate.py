@@ -244,6 +244,14 @@ def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> 
               "fewer fallbacks, a longer job.") if slots else
              ("The model writes this many drafts per contact and the guardrails keep the best. "
               "More candidates: better drafts, a longer job."))
+    held = 0
+    if slots:
+        held = s[2].number_input(
+            "Hold back for a fair test (% of contacts)", min_value=0, max_value=50, value=0,
+            step=5, key="g_holdback",
+            help="These contacts, picked at random (the same ones if the job is resumed), get "
+                 "your template's own text in every slot, so that the Results page can compare "
+                 "the model's slots with your plain template on the same campaign.")
     report = prompting.completeness(info, result.contacts)
     missing, ok = report.get("missing") or {}, report.get("ok") or []
     if missing:
@@ -257,11 +265,11 @@ def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> 
     else:
         st.success(f"All {len(ok)} contacts have every field the template needs.")
     return _go(user, crm_path, act_path, info, adapter, brand, len(ok) * int(variants),
-               int(variants), int(k))
+               int(variants), int(k), int(held) / 100)
 
 
 def _go(user: Any, crm_path: Path, act_path: Path | None, info: Any, adapter: Any, brand: str,
-        n: int, variants: int, k: int) -> bool:
+        n: int, variants: int, k: int, holdback: float = 0.0) -> bool:
     from brandvoice import generation, jobs
 
     live = None
@@ -281,7 +289,7 @@ def _go(user: Any, crm_path: Path, act_path: Path | None, info: Any, adapter: An
     if not go:
         return True
     try:
-        config = generation.GenerationConfig(variants=variants, candidates=k)
+        config = generation.GenerationConfig(variants=variants, candidates=k, holdback=holdback)
         job_id = generation.submit(common.store(), common.settings(), actor=user, crm=str(crm_path),
                                    activities=str(act_path) if act_path else None,
                                    template=info.name, adapter=str(adapter.id) if adapter else None,

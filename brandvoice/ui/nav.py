@@ -37,6 +37,7 @@ PAGES: list[PageDef] = [
     PageDef("Templates", "templates", ":material/description:", "templates"),
     PageDef("Export", "export", ":material/download:", "export"),
     PageDef("Dashboard", "dashboard", ":material/monitoring:", "dashboard"),
+    PageDef("Results", "results", ":material/insights:", "results"),
     PageDef("Users", "users", ":material/group:", "users", frozenset({"admin"})),
 ]
 

@@ -17,7 +17,7 @@ log = logging.getLogger("brandvoice.ui")
 
 # What makes a text CLI-only: flags, `brandvoice ...` commands, environment variables, installs.
 CLI = re.compile(r"(?<![\w-])--[a-z][\w-]*|`brandvoice\b|\bbrandvoice (?:adapters|audit|check|crm|"
-                 r"export|generate|jobs|review|send|setup|templates|train|users)\b|"
+                 r"export|generate|jobs|results|review|send|setup|templates|train|users)\b|"
                  r"\bBRANDVOICE_[A-Z_]+|\bpip install\b|\bmake install\b")
 
 # (pattern of a core hint, its wording on a page; None: no advice a page can give)
@@ -53,6 +53,11 @@ HINTS: list[tuple[str, str | None]] = [
     (r"`brandvoice templates list`", "Pick one of the templates listed on the Templates page."),
     (r"`brandvoice export --list`", "See the past batches on the Export page."),
     (r"Leave out --profile", None),
+    # campaign results
+    (r"`brandvoice results import`", "Import the campaign's results on the Results page first, or "
+     "train without learning from results."),
+    (r"`brandvoice results list`", "See the past imports on the Results page (Import results tab)."),
+    (r"Use --from-results", None),
     (r"--out\)", "Ask your admin to check that the exports folder can be written to."),
     # installs (an admin's job, not a browser user's)
     (r"pip install bitsandbytes, or use --quantization none",

@@ -34,7 +34,7 @@ def _history(store, admin, reviewer, marketer) -> None:
 
     from brandvoice import delivery as export
     from brandvoice import review
-    from brandvoice.store import adapters, drafts
+    from brandvoice.store import adapters, drafts, reviews
 
     rng = random.Random(7)
     for version, edit_words, reject_every in ((1, 14, 3), (2, 7, 4), (3, 2, 6)):
@@ -72,6 +72,10 @@ def _history(store, admin, reviewer, marketer) -> None:
                             expected_version=d["row_version"])
             mark_checked(store, [did])
             review.approve(store, reviewer, did, expected_version=r["row_version"])
+        with store.tx() as conn:  # each version reviewed in its own week (Nov 5-7, 12-14, 19-21)
+            for i, did in enumerate(ids):
+                conn.execute(reviews.update().where(reviews.c.draft_id == did).values(
+                    created_at=f"2026-11-{7 * version + i % 3 - 2:02d}T17:00:00.000000Z"))
     out = store.settings.exports_dir / "history-generic.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     export.export(store, marketer, "generic", out)
