@@ -282,3 +282,30 @@ def test_frozen_corpus_is_reused_on_rerun(store, tiny_model_dir, emails_csv):
     again = train.prepare_data(cfg, job_dir)
     assert again["data_hash"] == first["data_hash"]
     assert json.loads((job_dir / "corpus.json").read_text())["data_hash"] == first["data_hash"]
+
+
+def test_a_frozen_prompt_gives_the_same_loss_and_trains_the_adapter(tiny_model_dir, emails_csv):
+    """Reading the prompt without gradients computes the same per-token losses (the forward pass
+    is the same), and the adapter still gets gradients from the answer's positions."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from brandvoice import corpus
+
+    tok = _tok(tiny_model_dir)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)),
+                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False))
+    emails, _ = corpus.load_emails(emails_csv)
+    ex = train_data.build_examples(tok, "Acme", emails[:3], max_seq_len=512, slots=True)
+    col = train_data.collate(tok.pad_token_id)
+    batch = col([{"input_ids": e.input_ids, "labels": e.labels, "weight": e.weight} for e in ex])
+    with torch.no_grad():
+        full, rows_full = train_data.token_losses(model, batch)
+        frozen, rows_frozen = train_data.frozen_prompt_losses(model, batch)
+    assert torch.equal(rows_full, rows_frozen)
+    assert torch.allclose(full, frozen, rtol=1e-4, atol=1e-5)  # right padding, several rows alike
+    loss = train_data.weighted_loss(model, batch, prompt_grad=False)
+    loss.backward()
+    grads = [p.grad for n, p in model.named_parameters() if "lora_" in n]
+    assert grads and all(g is not None for g in grads) and any(float(g.abs().sum()) > 0 for g in grads)

@@ -48,6 +48,9 @@ class TrainConfig(Config):
     slots: bool = Field(True, description="Learn the slots (subject, opening, ask) of slot templates.")
     whole_emails: bool = Field(True, description="Learn to write whole emails too (whole-email "
                                "templates); off, a run reads only the slot task's short briefs.")
+    prompt_grad: bool = Field(True, description="Backpropagate through the prompt; off, the prompt "
+                              "is read without gradients and only the answer's positions are "
+                              "trained (faster on a CPU: a brief is mostly prompt).")
     slot_examples: int = Field(3, ge=0, le=8, description="The brand's own lines of each kind shown "
                                "in every slot brief (0: none); generation shows as many.")
     # 2e-3 with rank 16: the held-out perplexity ratio of bench/results/train.json (x0.22)
@@ -125,4 +128,5 @@ def upgrade_params(params: dict) -> dict:
     if version < 3:  # before the fill brief: slot briefs showed no brand lines, fp32 compute
         params.setdefault("slot_examples", 0)
         params.setdefault("dtype", "float32")
+        params.setdefault("prompt_grad", True)
     return params

@@ -132,15 +132,15 @@ def _trainer_class():
     class WeightedTrainer(Trainer):
         """Trainer with the weighted, prompt-masked loss of train_data (and a token counter)."""
 
-        def __init__(self, *args, counter: dict[str, Any], **kwargs):
+        def __init__(self, *args, counter: dict[str, Any], prompt_grad: bool = True, **kwargs):
             super().__init__(*args, **kwargs)
-            self.counter = counter
+            self.counter, self.prompt_grad = counter, prompt_grad
             # Our loss is a per-micro-batch mean; let Trainer divide by the accumulation steps.
             self.model_accepts_loss_kwargs = False
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             self.counter["tokens"] += int(inputs["attention_mask"].sum())
-            loss = train_data.weighted_loss(model, inputs)
+            loss = train_data.weighted_loss(model, inputs, prompt_grad=self.prompt_grad)
             return (loss, None) if return_outputs else loss
 
     return WeightedTrainer
@@ -253,6 +253,7 @@ def run_job(store: Store, job_id: int, reporter: jobs.Reporter) -> dict[str, Any
     trainer = _trainer_class()(
         model=model, args=args, train_dataset=train_data.ScheduledDataset(train_ex, order),
         data_collator=train_data.collate(tok.pad_token_id), callbacks=[progress], counter=counter,
+        prompt_grad=config.prompt_grad,
     )
     trainer.remove_callback(PrinterCallback)  # progress goes to the job record, not stdout
     output, resume, train_seconds = _train(trainer, progress, ckpt_dir, max_steps, reporter, job_id)

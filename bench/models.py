@@ -1,0 +1,144 @@
+"""What each base model preset costs on this machine: training and generation, measured.
+
+    python bench/models.py steps --preset qwen2.5-coder-0.5b-instruct   # training step variants
+    python bench/models.py train --preset qwen2.5-coder-0.5b-instruct   # the demo brand, end to end
+    python bench/models.py generate --preset qwen2.5-coder-0.5b-instruct  # 100 slot drafts
+    python bench/models.py decode --preset qwen2.5-coder-0.5b-instruct    # transformers vs llama.cpp
+
+`steps` times optimizer steps of the demo brand's real training examples (its fill briefs) in
+several ways, in alternating rounds in one process so that a busy machine slows them alike, and
+reports each as a ratio to QLoRA's (nf4 base, float32 compute, gradients through the prompt).
+`train` trains the demo brand (Ledgerly) with the preset's defaults in a scratch workspace, kills
+the job after a few steps and resumes it (steps lost must be 0), and records the whole time.
+`generate` times a 100-contact slot job with that adapter (bench/quality.py's timing job).
+`decode` answers the same fill briefs with the local transformers backend and with llama.cpp on
+the preset's GGUF (the base model; an adapter would need its GGUF export), alternating.
+
+Results: bench/results/models.json (every run, with the load average), and the per-preset summary
+the CLI and the Brand voice page show: brandvoice/models/measured.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("BRANDVOICE_MODELS_DIR", str(REPO / ".brandvoice" / "models"))
+
+RESULTS = REPO / "bench" / "results" / "models.json"
+MEASURED = REPO / "brandvoice" / "models" / "measured.json"
+EMAILS = REPO / "data" / "emails_ledgerly.csv"
+BRAND = "Ledgerly"
+VARIANTS = {  # name: (quantization, dtype, prompt_grad)
+    "qlora": ("nf4", "float32", True),
+    "qlora-bf16": ("nf4", "bfloat16", True),
+    "lora-bf16": ("none", "bfloat16", True),
+    "lora-bf16-frozen-prompt": ("none", "bfloat16", False),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bench/models {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def load_avg() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def record(section: str, preset: str, entry: dict) -> None:
+    """Add one run to bench/results/models.json (a later run of the same section replaces it)."""
+    data = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
+    data.setdefault(preset, {})[section] = {**entry, "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                            "cpus": os.cpu_count()}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    summary = {}
+    for name, runs in data.items():
+        s = {}
+        if "train" in runs:
+            s["train_minutes"] = round(runs["train"]["seconds"] / 60, 1)
+            s["train_load_avg"] = runs["train"]["load_avg"]
+        if "generate" in runs:
+            s["drafts_100_seconds"] = runs["generate"]["seconds"]
+            s["generate_load_avg"] = runs["generate"]["load_avg"]
+        if s:
+            summary[name] = s
+    MEASURED.write_text(json.dumps({"machine": "2 shared CPU cores (bench/models.py)",
+                                    "presets": summary}, indent=2) + "\n", encoding="utf-8")
+
+
+def cmd_steps(args) -> None:
+    """Optimizer steps of the demo brand's fill examples, each variant in turn, several rounds."""
+    import torch
+
+    from brandvoice import corpus, models
+    from brandvoice.config import Settings
+    from brandvoice.training import TrainConfig
+    from brandvoice.training import data as train_data
+    from brandvoice.training.trainer import build_model
+
+    settings = Settings()
+    models.quiet_bitsandbytes()
+    c = corpus.prepare(EMAILS, brand=BRAND)
+    tok = models.load_tokenizer(args.preset, settings)
+    ex = train_data.build_examples(tok, BRAND, c.train, max_seq_len=1024, slots=True, whole=False)
+    ex = sorted(ex, key=lambda e: len(e.input_ids))[len(ex) // 2 - args.examples // 2:][:args.examples]
+    col = train_data.collate(tok.pad_token_id)
+    tokens = sum(len(e.input_ids) for e in ex)
+    times: dict[str, list[float]] = {}
+    built = {}
+    for name in args.variants.split(","):
+        quant, dtype, grad = VARIANTS[name]
+        cfg = TrainConfig(brand=BRAND, emails=str(EMAILS), base_model=args.preset,
+                          quantization=quant, dtype=dtype, prompt_grad=grad)
+        model = build_model(cfg, settings)
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+        built[name] = (model, opt, grad)
+    for rnd in range(args.rounds):
+        for name, (model, opt, grad) in built.items():
+            t0 = time.perf_counter()
+            for e in ex:
+                loss = train_data.weighted_loss(model, col([{"input_ids": e.input_ids,
+                                                             "labels": e.labels, "weight": 1.0}]),
+                                                prompt_grad=grad)
+                loss.backward()
+            opt.step()
+            opt.zero_grad()
+            times.setdefault(name, []).append(time.perf_counter() - t0)
+            log(f"round {rnd} {name}: {times[name][-1]:.1f} s ({tokens} tokens), load {load_avg()}")
+    base = statistics.median(times[next(iter(built))])
+    entry = {"examples": len(ex), "tokens_per_step": tokens, "rounds": args.rounds,
+             "load_avg": load_avg(), "baseline": next(iter(built)),
+             "variants": {n: {"median_s": round(statistics.median(t), 2),
+                              "tokens_per_s": round(tokens / statistics.median(t), 1),
+                              "speedup": round(base / statistics.median(t), 2),
+                              "seconds": [round(x, 2) for x in t]} for n, t in times.items()}}
+    record("steps", args.preset, entry)
+    print(json.dumps(entry, indent=2))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("steps")
+    s.add_argument("--preset", required=True)
+    s.add_argument("--variants", default=",".join(VARIANTS))
+    s.add_argument("--examples", type=int, default=4, help="examples per step (one step's batch)")
+    s.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    {"steps": cmd_steps}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
