@@ -166,3 +166,24 @@ def test_a_failed_start_never_shows_an_old_jobs_outcome(store, demo_people, monk
     errors = " ".join(texts(at, "error"))
     assert "No usable email" in errors and "Min sends" in errors and "--min-sends" not in errors
     assert not any(f"Job #{old} finished" in c for c in texts(at, "caption"))
+
+
+def test_the_base_model_is_chosen_with_its_measured_cost_and_its_own_defaults(store, demo_people):
+    """The train form offers the installed presets with what they cost on this machine class
+    (measured by bench/models.py); choosing one starts from that preset's training defaults."""
+    from brandvoice import models
+
+    at = page("brand", demo_people[2]).run(timeout=120)
+    no_exception(at)
+    box = at.selectbox(key="t_base")
+    assert box.value == models.DEFAULT_MODEL and models.DEFAULT_MODEL in box.options[0]
+    installed = [p for p in models.describe_presets(store.settings) if p.installed]
+    assert len(box.options) >= len(installed)
+    qwen = next((p for p in installed if p.name.startswith("qwen")), None)
+    if qwen is None:  # CI installs no larger preset: the caption says how to
+        assert "brandvoice models install" in _train_tab_caption(at)
+        return
+    box.set_value(qwen.name)
+    at.run(timeout=120)
+    no_exception(at)
+    assert at.select_slider(key=f"t_lr_{qwen.name}").value == 2e-4  # the preset's own default

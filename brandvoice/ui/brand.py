@@ -287,16 +287,19 @@ OUTCOMES = {"": "No", "reply": "Yes: the sent drafts that got a reply",
 
 def _hyperparameters(defaults) -> tuple[float, int, float, str, bool, str]:
     """The form's settings: (epochs, LoRA rank, learning rate, quantization, feedback drafts,
-    the outcome to learn from in the campaign results, "" for none)."""
+    the outcome to learn from in the campaign results, "" for none). Keyed by the base model: each
+    base starts from its own defaults (a preset's measured learning rate)."""
     c = st.columns(4)
-    epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5, key="t_epochs")
+    base = defaults.base_model
+    epochs = c[0].number_input("Epochs", 0.5, 20.0, float(defaults.epochs), 0.5,
+                               key=f"t_epochs_{base}")
     ranks = [4, 8, 16, 32]
-    rank = c[1].selectbox("LoRA rank", ranks, key="t_rank",
+    rank = c[1].selectbox("LoRA rank", ranks, key=f"t_rank_{base}",
                           index=ranks.index(defaults.lora_r) if defaults.lora_r in ranks else 2)
     rates = sorted({5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, defaults.learning_rate})
-    lr = c[2].select_slider("Learning rate", rates, value=defaults.learning_rate, key="t_lr",
+    lr = c[2].select_slider("Learning rate", rates, value=defaults.learning_rate, key=f"t_lr_{base}",
                             format_func=lambda v: f"{v:.0e}")
-    quant = c[3].selectbox("Quantization", ["nf4", "int8", "none"], key="t_quant",
+    quant = c[3].selectbox("Quantization", ["nf4", "int8", "none"], key=f"t_quant_{base}",
                            index=["nf4", "int8", "none"].index(defaults.quantization),
                            help=f"Base model: {defaults.base_model}. nf4 = QLoRA (4-bit base).")
     feedback = st.checkbox("Add the approved (and edited) drafts from the review queue",
@@ -308,6 +311,41 @@ def _hyperparameters(defaults) -> tuple[float, int, float, str, bool, str]:
              "drew this outcome, with the text the customer received; measured drafts that did "
              "not are left out. The adapter records which results it learned from.")
     return epochs, rank, lr, quant, feedback, outcome
+
+
+def _preset_label(p) -> str:
+    """A preset as the base-model choice shows it: size and what it costs here, measured."""
+    m = p.measured or {}
+    cost = []
+    if m.get("train_minutes") is not None:
+        cost.append(f"training the demo brand ~{m['train_minutes']:.0f} min")
+    if m.get("drafts_100_seconds"):
+        cost.append(f"100 slot drafts ~{m['drafts_100_seconds'] / 60:.0f} min")
+    return f"{p.name} ({p.params}" + (f"; {', '.join(cost)} on 2 CPU cores" if cost else "") + ")"
+
+
+def _base_model_choice(settings) -> str:
+    """The base model to train on: the installed presets (with their measured cost on this
+    machine class) and the workspace's own base model; how to install the others."""
+    from brandvoice import models
+
+    presets = models.describe_presets(settings)
+    here = [p for p in presets if p.installed]
+    options = [p.name for p in here]
+    if settings.base_model not in options:
+        options.insert(0, settings.base_model)
+    labels = {p.name: _preset_label(p) for p in presets}
+    choice = st.selectbox("Base model", options, key="t_base",
+                          index=options.index(settings.base_model),
+                          format_func=lambda n: labels.get(n, n),
+                          help="The pretrained model the adapter learns on. A larger base writes "
+                               "better slots and takes longer; an adapter works only on its base.")
+    missing = [p for p in presets if not p.installed and p.install]
+    if missing:
+        st.caption("Not installed here: " + "; ".join(
+            f"{common.md_escape(p.name)} ({p.params}): `{p.install.split('  ')[0]}`"
+            for p in missing))
+    return choice
 
 
 def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
@@ -323,8 +361,8 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
     problem = brand_problem(brand)
     _selection_summary(brand, data, selected, problem)
     settings = common.settings()  # the workspace's base model and quantization, as the CLI's
-    defaults = training.TrainConfig(brand=brand or "x", emails=str(path),
-                                    base_model=settings.base_model,
+    base = _base_model_choice(settings)
+    defaults = training.TrainConfig(brand=brand or "x", emails=str(path), base_model=base,
                                     quantization=settings.quantization)
     epochs, rank, lr, quant, feedback, outcome = _hyperparameters(defaults)
     live = jobview.running("train")
