@@ -128,6 +128,99 @@ def cmd_steps(args) -> None:
     print(json.dumps(entry, indent=2))
 
 
+def fill_requests(settings, contacts: int):
+    """The fill requests of a slot job over `contacts` demo contacts (Ledgerly's download
+    template, every slot kind, the brand's own lines as examples): what a job sends a backend."""
+    from brandvoice import corpus, crm, prompting
+    from brandvoice.generation import batch
+    from brandvoice.generation.slots import SkeletonWriter
+
+    class Recorder:
+        def __init__(self):
+            self.requests = []
+
+        def generate(self, requests):
+            from brandvoice.generation.protocol import GenOutput
+
+            self.requests += requests
+            return [GenOutput(text="", prompt="", new_tokens=0) for _ in requests]
+
+    template = prompting.get_template("ledgerly_after_content_download", settings)
+    people = [c for c in crm.import_contacts(REPO / "data" / "crm_hubspot_ledgerly.csv",
+                                             activities=REPO / "data" / "activities_ledgerly.csv"
+                                             ).contacts if not prompting.missing_fields(template, c)]
+    render = batch.renderer(settings, template, BRAND, {})
+    rec = Recorder()
+    writer = SkeletonWriter(rec, None, brand=BRAND, template=template, k=1, seed=1234)
+    library = prompting.SlotLibrary(corpus.prepare(EMAILS, brand=BRAND).train)
+    writer.system = prompting.fill_system_prompt(BRAND, {
+        k: library.examples(k, template.use_case) for k in prompting.SLOT_KINDS})
+    writer.fill([(render(people[i % len(people)]), people[i % len(people)], i // len(people))
+                 for i in range(contacts)])
+    return rec.requests
+
+
+def cmd_decode(args) -> None:
+    """The same fill requests, greedy: the local transformers backend (batched, shared prefill)
+    and llama.cpp on the preset's GGUF (one request at a time, its prompt cache reused),
+    alternating rounds."""
+    from brandvoice import models
+    from brandvoice.config import Settings
+    from brandvoice.generation import GenerationConfig
+    from brandvoice.generation.local import LocalBackend
+
+    settings = Settings()
+    spec = models.resolve(args.preset)
+    gguf = models.parts.assemble(spec, settings.models_dir / "gguf") if spec.parts else None
+    requests = fill_requests(settings, args.contacts)
+    tf = LocalBackend.load(GenerationConfig(temperature=0.0), settings, base_model=args.preset)
+    from llama_cpp import Llama
+
+    threads = max(1, min(os.cpu_count() or 1, round((os.cpu_count() or 1) - os.getloadavg()[0])))
+    llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=threads, n_batch=512, verbose=False)
+
+    def run_tf():
+        out = []
+        for i in range(0, len(requests), 8):  # the job's chunk size
+            out += tf.generate(requests[i:i + 8])
+        return sum(o.new_tokens for o in out)
+
+    newline = {i for i in range(llm.n_vocab()) if b"\n" in llm.detokenize([i])}
+
+    def run_llama():
+        """Each request as the local backend asks it: its chat prompt, greedy, stopped after its
+        n-th line (the answer's lines) or its budget."""
+        n = 0
+        for r in requests:
+            prompt = tf.prompt_for(r)
+            start = len(llm.tokenize(prompt.encode(), add_bos=False, special=True))
+
+            def enough(ids, _logits, start=start, lines=r.lines):
+                return sum(1 for t in ids[start:] if t in newline) >= lines
+
+            res = llm.create_completion(prompt, max_tokens=r.max_new_tokens, temperature=0.0,
+                                        stopping_criteria=[enough] if r.lines else None)
+            n += res["usage"]["completion_tokens"]
+        return n
+
+    times: dict[str, list[float]] = {"transformers": [], "llama.cpp": []}
+    tokens = {}
+    for rnd in range(args.rounds):
+        for name, fn in (("transformers", run_tf), ("llama.cpp", run_llama)):
+            t0 = time.perf_counter()
+            tokens[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+            log(f"round {rnd} {name}: {times[name][-1]:.1f} s, load {load_avg()}")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    entry = {"requests": len(requests), "contacts": args.contacts, "llama_threads": threads,
+             "load_avg": load_avg(), "new_tokens": tokens,
+             "seconds": {k: [round(x, 1) for x in v] for k, v in times.items()},
+             "median_s": {k: round(v, 1) for k, v in med.items()},
+             "llama_cpp_vs_transformers": round(med["transformers"] / med["llama.cpp"], 2)}
+    record("decode", args.preset, entry)
+    print(json.dumps(entry, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -136,8 +229,12 @@ def main() -> None:
     s.add_argument("--variants", default=",".join(VARIANTS))
     s.add_argument("--examples", type=int, default=4, help="examples per step (one step's batch)")
     s.add_argument("--rounds", type=int, default=3)
+    d = sub.add_parser("decode")
+    d.add_argument("--preset", required=True)
+    d.add_argument("--contacts", type=int, default=16)
+    d.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    {"steps": cmd_steps}[args.cmd](args)
+    {"steps": cmd_steps, "decode": cmd_decode}[args.cmd](args)
 
 
 if __name__ == "__main__":
