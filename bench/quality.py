@@ -184,10 +184,30 @@ def hundred_contacts(folder: Path, spec: dict, template) -> tuple[Path, Path]:
     return crm_path, act_path
 
 
+def every_kind(home: Path) -> Path:
+    """A copy of the brand policies in which the model writes every slot kind (`[slots]
+    model_kinds` dropped): what a preset can do, before a brand's policy narrows it."""
+    import shutil
+
+    from brandvoice import textio
+
+    out = home / "guardrails-every-kind"
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(REPO / "guardrails", out)
+    for path in out.glob("*.toml"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        textio.atomic_write(path, "".join(ln for ln in lines
+                                          if not ln.lstrip().startswith("model_kinds")))
+    return out
+
+
 def cmd_run(args) -> None:
     from brandvoice import prompting
 
     home = Path(args.home or REPO / "bench" / f".quality-home-{args.preset}").resolve()
+    if args.kinds == "every":
+        os.environ["BRANDVOICE_GUARDRAILS"] = str(every_kind(home))
     store = open_home(home)
     train = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.train)}
     timings: dict = {"jobs": []}
@@ -264,6 +284,8 @@ def main() -> None:
     run.add_argument("--train", action="append", default=[], metavar="KEY=JSON",
                      help="a training setting for a new adapter (e.g. learning_rate=3e-4)")
     run.add_argument("--home", default="", help="scratch workspace (default: one per preset)")
+    run.add_argument("--kinds", choices=("policy", "every"), default="policy",
+                     help="slot kinds the model writes: the brands' policies, or every kind")
     run.add_argument("--brands", default="")
     run.add_argument("--templates", default="")
     run.add_argument("--modes", default="slots,email")

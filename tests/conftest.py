@@ -20,16 +20,13 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers_env import TEST_VARIABLES
 from helpers_models import FakeEmbedder, build_tiny_model
 from helpers_pg import PG_ENV, PgServer, Unavailable, server_label
 
 REPO = Path(__file__).resolve().parent.parent
 # Converted embedded models, shared between test runs (converted once by `brandvoice setup`).
 SHARED_MODELS = REPO / ".brandvoice" / "models"
-# The test suite's own variables (which server, which browser); every other BRANDVOICE_* is a
-# setting, and a test starts without the shell's.
-TEST_VARIABLES = ("BRANDVOICE_TEST_PG_URL", "BRANDVOICE_TEST_DB", "BRANDVOICE_CHROMIUM",
-                  "BRANDVOICE_DOCS_SCREENSHOTS")
 # The shell's settings are gone for the whole run (session fixtures included), not only per test.
 for _name in [n for n in os.environ if n.startswith("BRANDVOICE_") and n not in TEST_VARIABLES]:
     del os.environ[_name]

@@ -133,7 +133,7 @@ def test_brand_elements_are_completed_and_recorded():
 
 
 def test_every_test_runs_in_its_own_workspace(tmp_path):
-    from conftest import TEST_VARIABLES
+    from helpers_env import TEST_VARIABLES
 
     from brandvoice.config import Settings
 

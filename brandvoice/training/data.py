@@ -288,6 +288,7 @@ def frozen_prompt_losses(model: Any, batch: dict[str, torch.Tensor]) -> tuple[to
     CPU this is most of the backward pass."""
     import torch
     import torch.nn.functional as F
+    from transformers import DynamicCache
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     decoder, head = base.get_decoder(), base.get_output_embeddings()
@@ -299,11 +300,11 @@ def frozen_prompt_losses(model: Any, batch: dict[str, torch.Tensor]) -> tuple[to
         if not len(answer):
             continue
         cut = max(int(answer[0]) - 1, 0)  # the last prompt position predicts the first answer token
-        cache = None
+        cache = DynamicCache(config=base.config)
         if cut:
             with torch.no_grad():
-                cache = decoder(input_ids=ids[:, :cut], use_cache=True).past_key_values
-        hidden = decoder(input_ids=ids[:, cut:-1], past_key_values=cache, use_cache=cache is not None,
+                decoder(input_ids=ids[:, :cut], cache=cache, use_cache=True)
+        hidden = decoder(input_ids=ids[:, cut:-1], cache=cache, use_cache=True,
                          position_ids=torch.arange(cut, n_tokens - 1, device=ids.device)[None]
                          ).last_hidden_state[0]
         targets = labels[cut + 1:]
