@@ -31,7 +31,7 @@ POOL = RESULTS / "label_pool.jsonl"
 WORK = REPO / "bench" / ".labelling"
 LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
 KEEP = ("key", "origin", "brand", "template", "mode", "k", "model", "contact", "activities",
-        "subject", "body", "slots", "verdict", "tag")
+        "subject", "body", "slots", "verdict", "tag", "base")
 
 
 def load(path: Path) -> list[dict]:

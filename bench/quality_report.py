@@ -50,14 +50,22 @@ def structure_ok(d: dict) -> dict:
             "placeholders": not placeholders(f"{d['subject']}\n{d['body']}")}
 
 
+DEFAULT_BASE = "smollm2-135m-instruct"  # drafts recorded before the base was recorded
+
+
+def base_of(d: dict) -> str:
+    """The base model preset a draft (or its label) was written with."""
+    return d.get("base") or DEFAULT_BASE
+
+
 def summarise(drafts: list[dict], labels: dict[str, dict]) -> list[dict]:
-    """One row per (brand, mode, model, k): drafts, labelled, usable, slots, structure."""
+    """One row per (base, brand, mode, model, k, tag): drafts, labelled, usable, slots, structure."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for d in drafts:
         model = "base" if str(d.get("model", "")).startswith("base:") else "adapter"
-        groups[(d["brand"], d["mode"], model, d["k"], d.get("tag", ""))].append(d)
+        groups[(base_of(d), d["brand"], d["mode"], model, d["k"], d.get("tag", ""))].append(d)
     rows = []
-    for (brand, mode, model, k, tag), ds in sorted(groups.items()):
+    for (base, brand, mode, model, k, tag), ds in sorted(groups.items()):
         lab = [labels[d["key"]] for d in ds if d["key"] in labels]
         slots = [s for d in ds for s in d.get("slots", [])]
         model_slots = [s for s in slots if s["source"] == "model"]
@@ -66,7 +74,8 @@ def summarise(drafts: list[dict], labels: dict[str, dict]) -> list[dict]:
         checks = [structure_ok(d) for d in ds]
         invented = sum(1 for lb in lab if re.search(r"invent|made.up", lb.get("reason", ""), re.I))
         rows.append({
-            "brand": brand, "mode": mode, "model": model, "k": k, "tag": tag, "drafts": len(ds),
+            "base": base, "brand": brand, "mode": mode, "model": model, "k": k, "tag": tag,
+            "drafts": len(ds),
             "labelled": len(lab), "usable": sum(lb["score"] >= 4 for lb in lab),
             "usable_rate": round(sum(lb["score"] >= 4 for lb in lab) / len(lab), 3) if lab else None,
             "slots": len(slots), "model_slots": len(model_slots),
@@ -87,7 +96,7 @@ def _pct(n, d) -> str:
 def _timing(runs: dict, r: dict) -> str:
     jobs = [j for j in runs.get("jobs", []) if j["brand"] == r["brand"] and j["mode"] == r["mode"]
             and j["k"] == r["k"] and (j["model"] == "base") == (r["model"] == "base")
-            and j.get("tag", "") == r.get("tag", "")]
+            and j.get("tag", "") == r.get("tag", "") and base_of(j) == r["base"]]
     seconds, drafts = sum(j["seconds"] for j in jobs), sum(j["drafts"] for j in jobs)
     return f"{seconds / drafts:.1f}" if drafts else "–"
 
@@ -125,23 +134,27 @@ def protocol(labels: dict[str, dict], drafts: list[dict]) -> str:
 
 def table(rows: list[dict], runs: dict) -> str:
     """The docs table."""
-    out = ["| brand | mode | model | k | drafts (read) | usable | slots by the model | good among them "
-           "| greeting right | policy sender | no placeholder | s per draft |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| base model | brand | mode | model | k | drafts (read) | usable | slots by the model "
+           "| good among them | greeting right | policy sender | no placeholder | s per draft |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(
-            f"| {r['brand']} | {r['mode']} | {r['model']}{' · ' + r['tag'] if r.get('tag') else ''} "
+            f"| {r['base']} | {r['brand']} | {r['mode']} | "
+            f"{r['model']}{' · ' + r['tag'] if r.get('tag') else ''} "
             f"| {r['k']} | {r['drafts']} ({r['labelled']}) "
             f"| {_pct(r['usable'], r['labelled'])} | "
             + (f"{_pct(r['model_slots'], r['slots'])} | {_pct(r['good_slots'], r['judged_slots'])} | "
                if r["slots"] else "– | – | ")
             + f"{_pct(r['greeting_ok'], r['drafts'])} | {_pct(r['sender_ok'], r['drafts'])} | "
             f"{_pct(r['no_placeholder'], r['drafts'])} | {_timing(runs, r)} |")
-    t = runs.get("hundred_contacts")
-    if t:
+    for key, t in sorted(runs.items()):
+        if not key.startswith("hundred_contacts"):
+            continue
+        base = key.partition(":")[2] or DEFAULT_BASE
+        load = f", load average {t['load_avg']}" if t.get("load_avg") is not None else ""
         out.append("")
-        out.append(f"100 contacts, slot mode, k = {t['k']}: {t['seconds']:.0f} s on 2 CPU cores "
-                   f"({t['tokens_per_s']:.0f} new tokens/s).")
+        out.append(f"100 contacts on {base}, slot mode, k = {t['k']}: {t['seconds']:.0f} s on 2 CPU "
+                   f"cores ({t['tokens_per_s']:.0f} new tokens/s{load}).")
     return "\n".join(out) + "\n"
 
 
@@ -150,22 +163,23 @@ def by_kind(labels: dict[str, dict]) -> list[dict]:
     judged good, by brand and slot kind: what a brand policy's [slots] model_kinds is set from."""
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for lb in labels.values():
-        if lb.get("mode") != "slots" or lb.get("tag") or lb.get("origin", "pipeline") != "pipeline" \
+        if lb.get("mode") != "slots" or lb.get("tag") not in ("", None, "every-kind") \
+                or lb.get("origin", "pipeline") != "pipeline" \
                 or str(lb.get("model", "")).startswith("base:"):
             continue
         for s in lb.get("slots", []):
             if s.get("source") == "model" and s.get("good") is not None:
-                c = counts[(lb["brand"], s["kind"])]
+                c = counts[(base_of(lb), lb["brand"], s["kind"])]
                 c[0] += 1
                 c[1] += bool(s["good"])
-    return [{"brand": b, "kind": k, "judged": n, "good": g, "good_rate": round(g / n, 3)}
-            for (b, k), (n, g) in sorted(counts.items())]
+    return [{"base": base, "brand": b, "kind": k, "judged": n, "good": g,
+             "good_rate": round(g / n, 3)} for (base, b, k), (n, g) in sorted(counts.items())]
 
 
 def kind_table(kinds: list[dict]) -> str:
     """The docs lines of `by_kind`."""
-    cells = "; ".join(f"{r['brand']} {r['kind']} {r['good']}/{r['judged']} ({r['good_rate']:.0%})"
-                      for r in kinds)
+    cells = "; ".join(f"{r['base']} {r['brand']} {r['kind']} {r['good']}/{r['judged']} "
+                      f"({r['good_rate']:.0%})" for r in kinds)
     return f"\nModel-written slots judged good, by brand and kind (k = 1 and 4, before any policy): {cells}.\n"
 
 
