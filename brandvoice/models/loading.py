@@ -107,10 +107,16 @@ def materialize(spec: ModelSpec | str, settings: Settings | None = None, *, prog
     # Convert into a temporary folder and rename: a crash never leaves a half-written copy.
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=settings.models_dir))
     try:
+        import torch
+
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        # A larger preset is kept in bfloat16: its GGUF holds 4-6 bit weights, which bfloat16 rounds
+        # by under a tenth of their own quantization step; half the disk, and half the memory a job
+        # needs to load it (the 1.5B base in float32 took 9 GB to load for training).
+        dtype = torch.bfloat16 if spec.parts is not None else torch.float32
         model = AutoModelForCausalLM.from_pretrained(
-            str(gguf.parent), gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
-        )
+            str(gguf.parent), gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True),
+            dtype=dtype)
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         textio.write_json(tmp / "brandvoice_source.json",
