@@ -9,7 +9,6 @@ from test_slots import CONTACT, SOURCE, SlotBackend, guard, skeleton  # noqa: F4
 from brandvoice import generation, prompting, worker
 from brandvoice.errors import ConfigError
 from brandvoice.generation import holdback
-from brandvoice.generation import loop as generate_loop
 from brandvoice.generation.slots import SkeletonWriter
 
 
@@ -45,11 +44,11 @@ def test_held_back_contacts_get_the_template_text_and_no_brief(guard):  # noqa: 
     assert len(backend.requests) == 2 * (len(people) - sum(held))
 
 
-def test_a_slot_job_records_the_share_and_each_drafts_arm(store, settings, tmp_path, monkeypatch,
+def test_a_slot_job_records_the_share_and_each_drafts_arm(store, settings, tmp_path, plugged,
                                                           guard):  # noqa: F811
     from helpers_drafts import user
 
-    from brandvoice import guardrails, review
+    from brandvoice import review
 
     crm = tmp_path / "crm.csv"
     acts = tmp_path / "acts.csv"
@@ -58,14 +57,14 @@ def test_a_slot_job_records_the_share_and_each_drafts_arm(store, settings, tmp_p
     acts.write_text("contact_id,type,timestamp,detail\n" + "".join(
         f"{i},Content download,2026-11-20T10:00:00Z,downloaded the pricing guide\n"
         for i in range(1, 11)))
-    monkeypatch.setattr(settings, "prompts_dir", tmp_path)
+    settings.prompts_dir = tmp_path
     (tmp_path / "t_slots.j2").write_text(SOURCE, encoding="utf-8")
     backend = SlotBackend({"subject": ["About the pricing guide you picked up"],
                            "opening": ["You picked up the pricing guide."]})
-    monkeypatch.setattr(generate_loop, "open_backend", lambda *a, **k: backend)
-    monkeypatch.setattr(generate_loop, "open_guard", lambda *a, **k: (guard,
-                                                                      guardrails.store_results))
-    config = generation.GenerationConfig(candidates=1, holdback=0.4, seed=5)
+    plugged("backend", "slots", lambda config, settings, **kw: backend)
+    plugged("guard", "test", lambda settings, brand, **kw: guard)
+    settings.guard = "test"
+    config = generation.GenerationConfig(candidates=1, holdback=0.4, seed=5, backend="slots")
     job_id = generation.submit(store, settings, actor=user(store), crm=crm, activities=acts,
                                template="t_slots", base_model="smollm2-135m-instruct",
                                brand="Acme", config=config)
