@@ -96,7 +96,7 @@ def _pct(n, d) -> str:
 def _timing(runs: dict, r: dict) -> str:
     jobs = [j for j in runs.get("jobs", []) if j["brand"] == r["brand"] and j["mode"] == r["mode"]
             and j["k"] == r["k"] and (j["model"] == "base") == (r["model"] == "base")
-            and j.get("tag", "") == r.get("tag", "") and base_of(j) == r["base"]]
+            and j.get("tag", "") == r.get("tag", "") and base_of(j) == base_of(r)]
     seconds, drafts = sum(j["seconds"] for j in jobs), sum(j["drafts"] for j in jobs)
     return f"{seconds / drafts:.1f}" if drafts else "–"
 
@@ -139,7 +139,7 @@ def table(rows: list[dict], runs: dict) -> str:
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(
-            f"| {r['base']} | {r['brand']} | {r['mode']} | "
+            f"| {base_of(r)} | {r['brand']} | {r['mode']} | "
             f"{r['model']}{' · ' + r['tag'] if r.get('tag') else ''} "
             f"| {r['k']} | {r['drafts']} ({r['labelled']}) "
             f"| {_pct(r['usable'], r['labelled'])} | "
@@ -178,7 +178,7 @@ def by_kind(labels: dict[str, dict]) -> list[dict]:
 
 def kind_table(kinds: list[dict]) -> str:
     """The docs lines of `by_kind`."""
-    cells = "; ".join(f"{r['base']} {r['brand']} {r['kind']} {r['good']}/{r['judged']} "
+    cells = "; ".join(f"{base_of(r)} {r['brand']} {r['kind']} {r['good']}/{r['judged']} "
                       f"({r['good_rate']:.0%})" for r in kinds)
     return f"\nModel-written slots judged good, by brand and kind (k = 1 and 4, before any policy): {cells}.\n"
 
