@@ -97,16 +97,44 @@ class Brands:
             guard.quality.model_text = status
 
     def check(self, rows: list[dict]) -> list:
-        """The verdict of every row, brand by brand (a brand's rows are one batch)."""
+        """The verdict of every row, brand by brand (a brand's rows are one batch), each as of
+        the day it was written for (its "as_of"; else the day of the check, as readers read)."""
         verdicts: dict[int, object] = {}
         for brand, guard in self.guards.items():
             idx = [i for i, r in enumerate(rows) if r["brand"] == brand]
-            contacts = [rows[i]["contact"] for i in idx]
-            items = [(rows[i]["subject"], rows[i]["body"], rows[i]["contact"], model_texts(rows[i]))
-                     for i in idx]
-            for i, v in zip(idx, guard.check_many(items, batch_contacts=contacts), strict=True):
-                verdicts[i] = v
+            contacts = [contact_of(rows[i]) for i in idx]
+            for day in sorted({rows[i].get("as_of") or "" for i in idx}):
+                guard.at(as_of(day))
+                part = [(i, c) for i, c in zip(idx, contacts, strict=True)
+                        if (rows[i].get("as_of") or "") == day]
+                items = [(rows[i]["subject"], rows[i]["body"], c, model_texts(rows[i]))
+                         for i, c in part]
+                for (i, _), v in zip(part, guard.check_many(items, batch_contacts=contacts),
+                                     strict=True):
+                    verdicts[i] = v
+            guard.at(None)
         return [verdicts[i] for i in range(len(rows))]
+
+
+def contact_of(r: dict) -> dict:
+    """A labelled draft's contact as generation saw it: the CRM fields and the activities (the
+    record keeps them as "YYYY-MM-DD type: detail" lines, newest first)."""
+    acts = []
+    for line in r.get("activities") or []:
+        day, _, rest = line.partition(" ")
+        kind, _, detail = rest.partition(": ")
+        acts.append({"type": kind, "timestamp": f"{day}T12:00:00Z", "detail": detail})
+    return {**r["contact"], "activities": acts}
+
+
+def as_of(day: str):
+    """A labelled draft's send day (ISO 8601) as a datetime, or None (the day of the check)."""
+    from datetime import datetime, timezone
+
+    if not day:
+        return None
+    dt = datetime.fromisoformat(day.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def rates(rows: list[dict], verdicts: list) -> dict:

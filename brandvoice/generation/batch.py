@@ -282,6 +282,10 @@ def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
     settings = store.settings
     job = jobs.get(store, job_id)
     p = job["params"]
+    if p.get("campaign"):  # several templates, each contact routed to one (generation.campaign)
+        from brandvoice.generation import campaign
+
+        return campaign.run(store, job, reporter)
     config = GenerationConfig.from_dict(p["config"])
     template = prompting.get_template(p["template"], settings)
     if p.get("template_hash") and template.hash != p["template_hash"]:
