@@ -79,6 +79,17 @@ class StageReading:
 def stage_of_value(value: str, extra: dict[str, str] | None = None) -> str | None:
     """The stage one field value names (several labels: the furthest stage), None for a blank,
     UNKNOWN for a value no table knows. `extra` maps more spellings (folded) to stages."""
+    if not extra:
+        return _stage_cached(value or "")
+    return _stage(value, extra)
+
+
+@lru_cache(maxsize=4096)
+def _stage_cached(value: str) -> str | None:
+    return _stage(value, None)  # stage values repeat on every row: fold each once
+
+
+def _stage(value: str, extra: dict[str, str] | None) -> str | None:
     labels = [fold(p) for p in _SPLIT.split(value or "") if fold(p)]
     if not labels:
         return None

@@ -27,8 +27,8 @@ from typing import Any
 
 from brandvoice.crm.stages import stage_of
 from brandvoice.errors import InputError
-from brandvoice.prompting import REASONS, TemplateInfo, fit, missing_fields
-from brandvoice.prompting.audience import STEP
+from brandvoice.prompting import REASONS, Fit, TemplateInfo, fit, missing_fields
+from brandvoice.prompting.audience import STEP, by_type
 
 NONE = "none:"  # prefix of the group ids of contacts no template fits
 SAMPLES = 5
@@ -139,8 +139,13 @@ def route_contact(contact: dict, templates: list[TemplateInfo], now: datetime,
     stage = stage_of(contact, stage_extra)
     best = best_when = None
     closest = None
+    index = by_type(contact)
     for info in templates:
-        f = fit(info.audience, contact, stage, now, missing_fields(info, contact))
+        f = fit(info.audience, contact, stage, now, index=index)
+        if f.ok:  # the fields last: most contacts fail a template on its audience already
+            lacking = missing_fields(info, contact)
+            if lacking:
+                f = Fit(False, "missing_field", "missing " + ", ".join(lacking), f.activity, f.when)
         if f.ok:
             when = f.when.timestamp() if f.when else float("-inf")
             if best is None or when > best_when:

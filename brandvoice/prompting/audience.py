@@ -178,16 +178,28 @@ def timestamp(text: str) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def matching_activity(audience: Audience, contact: dict) -> dict | None:
+def by_type(contact: dict) -> dict[str, list[dict]]:
+    """A contact's activities by type, newest first (routing builds it once per contact)."""
+    out: dict[str, list[dict]] = {}
+    for act in contact.get("activities") or []:
+        if isinstance(act, dict):
+            out.setdefault(str(act.get("type")), []).append(act)
+    return out
+
+
+def matching_activity(audience: Audience, contact: dict,
+                      index: dict[str, list[dict]] | None = None) -> dict | None:
     """The newest activity of the contact that the audience follows (type and sub-kinds)."""
-    for act in contact.get("activities") or []:  # newest first
-        if not isinstance(act, dict):
-            continue
-        for f in audience.follows:
-            if act.get("type") == f.type and (
-                    f.pattern is None or f.pattern.search(str(act.get("detail") or ""))):
-                return act
-    return None
+    index = by_type(contact) if index is None else index
+    best = None
+    for f in audience.follows:
+        pattern = f.pattern
+        for act in index.get(f.type, ()):  # newest first
+            if pattern is None or pattern.search(str(act.get("detail") or "")):
+                if best is None or str(act.get("timestamp")) > str(best.get("timestamp")):
+                    best = act
+                break
+    return best
 
 
 def _stage_fit(audience: Audience, stage: StageReading) -> Fit | None:
@@ -227,15 +239,20 @@ def _days(days: float) -> str:
     return "today" if n == 0 else f"{n} day{'s' if n != 1 else ''}"
 
 
+@lru_cache(maxsize=256)
+def _kinds(follows: tuple[Follow, ...]) -> str:
+    return ", ".join(f.label() for f in follows)
+
+
 def fit(audience: Audience, contact: dict, stage: StageReading, now: datetime,
-        missing: list[str] | None = None) -> Fit:
-    """Whether the contact fits the audience (and has the template's `missing` fields)."""
+        missing: list[str] | None = None, index: dict[str, list[dict]] | None = None) -> Fit:
+    """Whether the contact fits the audience (and has the template's `missing` fields);
+    `index` is the contact's activities by type, when the caller has it."""
     act = when = None
     if audience.follows:
-        act = matching_activity(audience, contact)
+        act = matching_activity(audience, contact, index)
         if act is None:
-            kinds = ", ".join(f.label() for f in audience.follows)
-            return Fit(False, "no_activity", f"no {kinds} in the activity log")
+            return Fit(False, "no_activity", f"no {_kinds(audience.follows)} in the activity log")
         when = timestamp(str(act.get("timestamp") or ""))
     bad = _stage_fit(audience, stage)
     if bad is None and act is not None:
