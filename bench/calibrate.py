@@ -259,9 +259,34 @@ def report(brands: Brands, chosen: dict) -> dict:
                           [v for x, v in zip(rows, verdicts, strict=True)
                            if x.get("origin", "pipeline") == o])
                  for o in sorted({x.get("origin", "pipeline") for x in rows})}
+    without = [without_contact(v) for v in verdicts]
     return {"test": r, "targets_met": met(r), "test_by_origin": by_origin,
             "test_per_check": per_check(rows, verdicts),
+            "test_without_contact_check": rates(rows, without),
+            "contact_check": {"test": contact_catch(rows, verdicts),
+                              "calibration": contact_catch(labelled.load("calibration"),
+                                                           brands.check(labelled.load("calibration")))},
             "tone_auc": tone_aucs(brands, rows, verdicts)}
+
+
+def without_contact(verdict):
+    """The verdict the guard gave before the contact-fact check (its results left out)."""
+    from brandvoice.guardrails import Verdict
+
+    return Verdict.of([x for x in verdict.results if x.check != "contact"], verdict.tone_score)
+
+
+def contact_catch(rows: list[dict], verdicts: list) -> dict:
+    """Of the drafts a reader said state a contact fact the record contradicts or does not hold
+    ("record_conflict"), the share the contact-fact check flags, and its flags on the others."""
+    read = [(r, v) for r, v in zip(rows, verdicts, strict=True) if "record_conflict" in r]
+    flagged = [(r, any(x.check == "contact" and x.status != "pass" for x in v.results))
+               for r, v in read]
+    conflicts = [f for r, f in flagged if r["record_conflict"]]
+    others = [f for r, f in flagged if not r["record_conflict"]]
+    return {"read": len(read), "conflicts": len(conflicts), "caught": sum(conflicts),
+            "catch_rate": round(sum(conflicts) / len(conflicts), 3) if conflicts else None,
+            "others": len(others), "flagged_others": sum(others)}
 
 
 def main() -> None:
@@ -289,6 +314,10 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2), encoding="utf-8")
     t = result["test"]
+    cc = result["contact_check"]["test"]
+    print(f"contact-fact check on the test part: {cc['caught']} of {cc['conflicts']} drafts whose "
+          f"text contradicts the record caught ({cc['catch_rate']}); flags {cc['flagged_others']} "
+          f"of {cc['others']} others. Without it: {result['test_without_contact_check']}")
     print(f"test part: {t['n']} drafts, pass precision {t['pass_precision']} (target >= "
           f"{TARGETS['pass_precision']}), catch rate {t['catch_rate']} (target >= "
           f"{TARGETS['catch_rate']}): {'met' if result['targets_met'] else 'not met'}; "

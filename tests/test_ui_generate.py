@@ -72,7 +72,7 @@ def test_the_campaign_is_the_brands_templates_and_the_plan_shows_who_gets_what(s
     # A slot campaign asks for candidates per slot; the plan is shown before any model runs.
     assert at.number_input(key="g_candidates").label == "Candidates per slot"
     values = _metrics(at)
-    assert int(values["Get a draft"]) + int(values["Get none"]) == int(values["Contacts"]) > 30
+    assert int(values["Get a draft"]) + int(values["Get none"]) == int(values["In the plan"]) > 30
     assert at.date_input(key="g_as_of_True").value.isoformat() == "2026-11-22"  # the demo's day
     md = " ".join(texts(at, "markdown"))
     assert "no template: too old" in md and "no template: opted out" in md

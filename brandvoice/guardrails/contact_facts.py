@@ -40,7 +40,8 @@ IN_PERSON_TEXT = re.compile(r"\b(?:take over your kitchen|in your kitchen|stopp(
                             r"com(?:ing|e) by|came by|at (?:our|the) booth|in your office|"
                             r"in person|face to face)\b", re.I)
 REMOTE_TEXT = re.compile(r"\b(?:(?:our|the|that|your) (?:\w+ )?call|on the call|phone call|"
-                         r"video call|tuning in|logging on|online class)\b", re.I)
+                         r"video call|tuning in|logging on|online class|the recording|the replay|"
+                         r"the slides|we walked through)\b", re.I)
 # What a sentence is about, by the words that name an activity, and the activity types they mean.
 KINDS = {
     "content_download": re.compile(r"\b(?:download\w*|grabb\w*|e-?book|guide|checklist|"
@@ -72,6 +73,7 @@ _MONTHS = {m: i + 1 for i, m in enumerate(("january", "february", "march", "apri
                                           "december"))}
 _DATE = re.compile(r"\b(" + "|".join(_MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)"
                    r"\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
+_PARAGRAPH = re.compile(r"\n\s*\n")
 _STOP = frozenset("the a an our your my this that these those to of for and with at on in by us "
                   "you we it its from new".split())
 
@@ -147,10 +149,11 @@ def _stage(text: str, contact: dict, pol: ContactPolicy) -> list[str]:
     return out
 
 
-def _presence(sents: list[str], acts: list[dict]) -> list[str]:
-    """A visit in person said of a call or a webinar, or a call said of a visit."""
+def _presence(paragraphs: list[str], acts: list[dict]) -> list[str]:
+    """A visit in person said of a call or a webinar, or a call said of a visit (read by
+    paragraph: "That was a fun tasting. Thanks for letting us take over your kitchen.")."""
     out = []
-    for s in sents:
+    for s in paragraphs:
         act = _subject_of(s, acts) or _latest(acts, "demo_attended", "event_attended",
                                                "webinar_attended", "meeting_no_show")
         if act is None:
@@ -164,7 +167,7 @@ def _presence(sents: list[str], acts: list[dict]) -> list[str]:
                        f"“{detail or act.get('type')}”")
         m = REMOTE_TEXT.search(s)
         if m and in_person and not remote:
-            out.append(f"speaks of a call (“{m.group(0)}”), but the record holds "
+            out.append(f"speaks of a call or an online session (“{m.group(0)}”), but the record holds "
                        f"“{detail or act.get('type')}”")
     return out
 
@@ -247,7 +250,8 @@ def check(subject: str, body: str, contact: dict, policy: ContactPolicy, *,
     rules = [
         ("stage", _stage(text, contact, policy), "Speaks to the contact's lifecycle stage.",
          policy.severity),
-        ("activity", _presence(sents, acts) + _named(sents, acts) + _topics(text, acts, policy),
+        ("activity", _presence(_PARAGRAPH.split(text), acts) + _named(sents, acts)
+         + _topics(text, acts, policy),
          "Says of their activities only what the record holds.", policy.severity),
         ("recency", stale_bad, "No time word the activity's date contradicts.", policy.severity),
         ("stale", stale_warn, "No thanks for an old activity as if it were new.", "warn"),

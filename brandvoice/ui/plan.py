@@ -66,7 +66,7 @@ def plan_section(result: Any, infos: list, day: datetime, brand: str) -> tuple[A
         if moves or excludes else base
     d = plan.to_dict(samples=routing.SAMPLES)
     m = st.columns(3)
-    m[0].metric("Contacts", d["contacts"])
+    m[0].metric("In the plan", d["contacts"], help="The contacts of the file and its opted-out rows.")
     m[1].metric("Get a draft", d["routed"])
     m[2].metric("Get none", d["contacts"] - d["routed"],
                 help="Opted out, or no template of the campaign fits them: the reason is beside "
