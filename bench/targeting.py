@@ -131,20 +131,22 @@ def cmd_routed(args) -> None:
     store = quality.open_home(home)
     records, timings = [], []
     for brand, spec in quality.BRANDS.items():
-        adapter = quality.ensure_adapter(store, brand, spec, {}, args.preset)
+        adapter = _adapter(store, brand, spec, args.preset)
         names = [t.name for t in prompting.list_templates(store.settings)
                  if t.brand == brand and t.kind == "slots"]
         t0 = time.perf_counter()
         job_id = campaign.submit(store, store.settings, actor=marketer(store),
                                  crm=REPO / spec["crm"], activities=REPO / spec["activities"],
-                                 templates=names, adapter=str(adapter.id), brand=brand,
+                                 templates=names, adapter=str(adapter.id) if adapter else None,
+                                 base_model=None if adapter else args.preset, brand=brand,
                                  config=GenerationConfig(), as_of=DAY)
         job = worker.run(store, job_id)
         if job["status"] != "done":
             raise SystemExit(f"{brand}: {job['status']}: {job['error']}")
         timings.append({"brand": brand, "drafts": job["result"]["drafts"],
                         "seconds": round(time.perf_counter() - t0, 1),
-                        "load_avg": round(os.getloadavg()[0], 2), "model": adapter.label,
+                        "load_avg": round(os.getloadavg()[0], 2),
+                        "model": adapter.label if adapter else f"base:{args.preset}",
                         "plan": job["metrics"]["intake"]["plan"]})
         records += campaign_records(store, job_id, brand, GenerationConfig().candidates)
         print(f"{brand}: {timings[-1]}")
@@ -155,6 +157,24 @@ def cmd_routed(args) -> None:
     write(POOL, pool)
     (RESULTS / "targeting_runs.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
     print(f"{len(records)} drafts -> {ROUTED}")
+
+
+def _adapter(store, brand: str, spec: dict, preset: str):
+    """The brand's adapter (trained if missing), or None when the brand's slot policy lets the
+    model write no slot ([slots] model_kinds = []): its drafts are the template's words whatever
+    the model, so no adapter is trained for them."""
+    import quality
+
+    from brandvoice import training
+    from brandvoice.errors import NotFoundError
+    from brandvoice.guardrails import load_policy
+
+    try:
+        return training.get_adapter(store, brand)
+    except NotFoundError:
+        if load_policy(store.settings.guardrails_dir, brand).slot_model_kinds == frozenset():
+            return None
+    return quality.ensure_adapter(store, brand, spec, {}, preset)
 
 
 def campaign_records(store, job_id: int, brand: str, k: int) -> list[dict]:
