@@ -104,7 +104,8 @@ class Brands:
             idx = [i for i, r in enumerate(rows) if r["brand"] == brand]
             contacts = [contact_of(rows[i]) for i in idx]
             for day in sorted({rows[i].get("as_of") or "" for i in idx}):
-                guard.at(as_of(day))
+                if hasattr(guard, "at"):  # a test's stand-in guard has no send day
+                    guard.at(as_of(day))
                 part = [(i, c) for i, c in zip(idx, contacts, strict=True)
                         if (rows[i].get("as_of") or "") == day]
                 items = [(rows[i]["subject"], rows[i]["body"], c, model_texts(rows[i]))
@@ -112,7 +113,8 @@ class Brands:
                 for (i, _), v in zip(part, guard.check_many(items, batch_contacts=contacts),
                                      strict=True):
                     verdicts[i] = v
-            guard.at(None)
+            if hasattr(guard, "at"):
+                guard.at(None)
         return [verdicts[i] for i in range(len(rows))]
 
 

@@ -13,7 +13,8 @@ GenerationConfig.backend) and `guards.register(name, factory)` (chosen by Settin
 
 from brandvoice.generation import campaign, routing
 from brandvoice.generation.backends import Backend, GenOutput, GenRequest, open_backend, seed_for
-from brandvoice.generation.batch import GenerationConfig, check_resumable, preview, run_job, submit
+from brandvoice.generation.batch import GenerationConfig, check_resumable, preview, submit
+from brandvoice.generation.campaign import run_job
 from brandvoice.generation.guards import brand_guard, open_guard
 from brandvoice.generation.samples import read_samples, write_samples
 

@@ -275,17 +275,14 @@ def preview(settings: Settings, template, contact: dict, brand: str, *, now=None
 
 
 def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
-    """worker.HANDLERS["generate"]: generate every missing draft of a batch; safe to run again."""
+    """Generate every missing draft of a one-template batch; safe to run again (a campaign's job
+    runs through generation.campaign.run_job, the worker's handler)."""
     from brandvoice import prompting
     from brandvoice.generation.loop import Loop
 
     settings = store.settings
     job = jobs.get(store, job_id)
     p = job["params"]
-    if p.get("campaign"):  # several templates, each contact routed to one (generation.campaign)
-        from brandvoice.generation import campaign
-
-        return campaign.run(store, job, reporter)
     config = GenerationConfig.from_dict(p["config"])
     template = prompting.get_template(p["template"], settings)
     if p.get("template_hash") and template.hash != p["template_hash"]:

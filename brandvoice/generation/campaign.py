@@ -157,6 +157,17 @@ class _Offset:
         self.reporter.log(line)
 
 
+def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
+    """worker.HANDLERS["generate"]: a campaign's job (several templates), or a one-template
+    batch (generation.batch.run_job); safe to run again."""
+    from brandvoice.generation import batch
+
+    job = jobs.get(store, job_id)
+    if job["params"].get("campaign"):
+        return run(store, job, reporter)
+    return batch.run_job(store, job_id, reporter)
+
+
 def run(store: Store, job: dict, reporter) -> dict[str, Any]:
     """Run a campaign job: each template's contacts in turn, one backend and guard for all."""
     from brandvoice import prompting
