@@ -278,17 +278,31 @@ def without_contact(verdict):
     return Verdict.of([x for x in verdict.results if x.check != "contact"], verdict.tone_score)
 
 
+FACT_RULES = {("quality", "dates")}  # the contact-fact check's rule that lives in `quality`
+
+
+def flags_contact_fact(verdict) -> bool:
+    """Whether the contact-fact check flags a draft: its `contact` rules, or a date spoken of as
+    ahead that has passed (quality/dates, which it shares)."""
+    return any(x.status != "pass" and (x.check == "contact" or (x.check, x.rule) in FACT_RULES)
+               for x in verdict.results)
+
+
 def contact_catch(rows: list[dict], verdicts: list) -> dict:
     """Of the drafts a reader said state a contact fact the record contradicts or does not hold
-    ("record_conflict"), the share the contact-fact check flags, and its flags on the others."""
+    ("record_conflict"), the share the contact-fact check flags, and its flags on the others; the
+    same for the drafts whose text is all the template's (no model-written part)."""
+    def count(pairs) -> dict:
+        flagged = [(r, flags_contact_fact(v)) for r, v in pairs]
+        conflicts = [f for r, f in flagged if r["record_conflict"]]
+        others = [f for r, f in flagged if not r["record_conflict"]]
+        return {"read": len(flagged), "conflicts": len(conflicts), "caught": sum(conflicts),
+                "catch_rate": round(sum(conflicts) / len(conflicts), 3) if conflicts else None,
+                "others": len(others), "flagged_others": sum(others)}
+
     read = [(r, v) for r, v in zip(rows, verdicts, strict=True) if "record_conflict" in r]
-    flagged = [(r, any(x.check == "contact" and x.status != "pass" for x in v.results))
-               for r, v in read]
-    conflicts = [f for r, f in flagged if r["record_conflict"]]
-    others = [f for r, f in flagged if not r["record_conflict"]]
-    return {"read": len(read), "conflicts": len(conflicts), "caught": sum(conflicts),
-            "catch_rate": round(sum(conflicts) / len(conflicts), 3) if conflicts else None,
-            "others": len(others), "flagged_others": sum(others)}
+    template_text = [(r, v) for r, v in read if model_texts(r) == []]
+    return {**count(read), "template_text": count(template_text)}
 
 
 def main() -> None:
