@@ -97,16 +97,46 @@ class Brands:
             guard.quality.model_text = status
 
     def check(self, rows: list[dict]) -> list:
-        """The verdict of every row, brand by brand (a brand's rows are one batch)."""
+        """The verdict of every row, brand by brand (a brand's rows are one batch), each as of
+        the day it was written for (its "as_of"; else the day of the check, as readers read)."""
         verdicts: dict[int, object] = {}
         for brand, guard in self.guards.items():
             idx = [i for i, r in enumerate(rows) if r["brand"] == brand]
-            contacts = [rows[i]["contact"] for i in idx]
-            items = [(rows[i]["subject"], rows[i]["body"], rows[i]["contact"], model_texts(rows[i]))
-                     for i in idx]
-            for i, v in zip(idx, guard.check_many(items, batch_contacts=contacts), strict=True):
-                verdicts[i] = v
+            contacts = [contact_of(rows[i]) for i in idx]
+            for day in sorted({rows[i].get("as_of") or "" for i in idx}):
+                if hasattr(guard, "at"):  # a test's stand-in guard has no send day
+                    guard.at(as_of(day))
+                part = [(i, c) for i, c in zip(idx, contacts, strict=True)
+                        if (rows[i].get("as_of") or "") == day]
+                items = [(rows[i]["subject"], rows[i]["body"], c, model_texts(rows[i]))
+                         for i, c in part]
+                for (i, _), v in zip(part, guard.check_many(items, batch_contacts=contacts),
+                                     strict=True):
+                    verdicts[i] = v
+            if hasattr(guard, "at"):
+                guard.at(None)
         return [verdicts[i] for i in range(len(rows))]
+
+
+def contact_of(r: dict) -> dict:
+    """A labelled draft's contact as generation saw it: the CRM fields and the activities (the
+    record keeps them as "YYYY-MM-DD type: detail" lines, newest first)."""
+    acts = []
+    for line in r.get("activities") or []:
+        day, _, rest = line.partition(" ")
+        kind, _, detail = rest.partition(": ")
+        acts.append({"type": kind, "timestamp": f"{day}T12:00:00Z", "detail": detail})
+    return {**r["contact"], "activities": acts}
+
+
+def as_of(day: str):
+    """A labelled draft's send day (ISO 8601) as a datetime, or None (the day of the check)."""
+    from datetime import datetime, timezone
+
+    if not day:
+        return None
+    dt = datetime.fromisoformat(day.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def rates(rows: list[dict], verdicts: list) -> dict:
@@ -231,9 +261,48 @@ def report(brands: Brands, chosen: dict) -> dict:
                           [v for x, v in zip(rows, verdicts, strict=True)
                            if x.get("origin", "pipeline") == o])
                  for o in sorted({x.get("origin", "pipeline") for x in rows})}
+    without = [without_contact(v) for v in verdicts]
     return {"test": r, "targets_met": met(r), "test_by_origin": by_origin,
             "test_per_check": per_check(rows, verdicts),
+            "test_without_contact_check": rates(rows, without),
+            "contact_check": {"test": contact_catch(rows, verdicts),
+                              "calibration": contact_catch(labelled.load("calibration"),
+                                                           brands.check(labelled.load("calibration")))},
             "tone_auc": tone_aucs(brands, rows, verdicts)}
+
+
+def without_contact(verdict):
+    """The verdict the guard gave before the contact-fact check (its results left out)."""
+    from brandvoice.guardrails import Verdict
+
+    return Verdict.of([x for x in verdict.results if x.check != "contact"], verdict.tone_score)
+
+
+FACT_RULES = {("quality", "dates")}  # the contact-fact check's rule that lives in `quality`
+
+
+def flags_contact_fact(verdict) -> bool:
+    """Whether the contact-fact check flags a draft: its `contact` rules, or a date spoken of as
+    ahead that has passed (quality/dates, which it shares)."""
+    return any(x.status != "pass" and (x.check == "contact" or (x.check, x.rule) in FACT_RULES)
+               for x in verdict.results)
+
+
+def contact_catch(rows: list[dict], verdicts: list) -> dict:
+    """Of the drafts a reader said state a contact fact the record contradicts or does not hold
+    ("record_conflict"), the share the contact-fact check flags, and its flags on the others; the
+    same for the drafts whose text is all the template's (no model-written part)."""
+    def count(pairs) -> dict:
+        flagged = [(r, flags_contact_fact(v)) for r, v in pairs]
+        conflicts = [f for r, f in flagged if r["record_conflict"]]
+        others = [f for r, f in flagged if not r["record_conflict"]]
+        return {"read": len(flagged), "conflicts": len(conflicts), "caught": sum(conflicts),
+                "catch_rate": round(sum(conflicts) / len(conflicts), 3) if conflicts else None,
+                "others": len(others), "flagged_others": sum(others)}
+
+    read = [(r, v) for r, v in zip(rows, verdicts, strict=True) if "record_conflict" in r]
+    template_text = [(r, v) for r, v in read if model_texts(r) == []]
+    return {**count(read), "template_text": count(template_text)}
 
 
 def main() -> None:
@@ -261,6 +330,10 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2), encoding="utf-8")
     t = result["test"]
+    cc = result["contact_check"]["test"]
+    print(f"contact-fact check on the test part: {cc['caught']} of {cc['conflicts']} drafts whose "
+          f"text contradicts the record caught ({cc['catch_rate']}); flags {cc['flagged_others']} "
+          f"of {cc['others']} others. Without it: {result['test_without_contact_check']}")
     print(f"test part: {t['n']} drafts, pass precision {t['pass_precision']} (target >= "
           f"{TARGETS['pass_precision']}), catch rate {t['catch_rate']} (target >= "
           f"{TARGETS['catch_rate']}): {'met' if result['targets_met'] else 'not met'}; "

@@ -10,7 +10,9 @@ A draft never changes part (its key is a hash of its brand, campaign, mode, mode
 text: bench/quality.py draft_key), and a draft added later lands in the part its hash gives, so
 the split never moves. Rule and threshold work (the sweeps of bench/calibrate.py) reads the
 calibration part only: `load("calibration")`. The test part is read once, to report the chosen
-settings against the targets: `load("test")`.
+settings against the targets: `load("test")`. A draft's "record_conflict" (whether its text states
+a contact fact the record contradicts or does not hold) is its label's, or a second reading's
+(tests/data/labelled/record_conflicts.jsonl).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
+# A second reading of drafts scored earlier, for one question only: does the text state a contact
+# fact the record contradicts or does not hold? ({"key", "record_conflict", "reason", "scorer"})
+CONFLICTS = LABELS.parent / "record_conflicts.jsonl"
 PARTS = ("calibration", "test")
 
 
@@ -36,9 +41,16 @@ def load(part: str, path: Path = LABELS) -> list[dict]:
 
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, not {part!r}")
+    conflicts = {}
+    if path == LABELS and CONFLICTS.is_file():
+        conflicts = {r["key"]: r for _, r in textio.read_jsonl(CONFLICTS, what="Record conflicts")}
     rows = []
     for _, row in textio.read_jsonl(path, what="Labelled drafts"):
         if part_of(row["key"]) == part:
+            extra = conflicts.get(row["key"])
+            if extra is not None and "record_conflict" not in row:
+                row = {**row, "record_conflict": extra["record_conflict"],
+                       "record_reason": extra.get("reason", "")}
             rows.append({**row, "part": part})
     return rows
 

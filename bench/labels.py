@@ -9,7 +9,9 @@ The pool (bench/results/label_pool.jsonl) is every draft of bench/quality.py's j
 (added with `add --rewrites`). Batches mix them, shuffled, without saying where a draft came from:
 readers score blind, on ../shared/QUALITY.md's scale, each draft in full with its brief and the
 contact's CRM row. A reader's label line is JSON: {"key", "score" (1-5), "reason", "scorer",
-"slots": [{"name", "good" (true/false), "why"}] for the slots the model wrote}. `add` joins labels
+"slots": [{"name", "good" (true/false), "why"}] for the slots the model wrote, and optionally
+"record_conflict" (true/false: the text states a contact fact the record contradicts or does not
+hold)}. `add` joins labels
 to their drafts and writes tests/data/labelled/drafts.jsonl (the guardrails' test and calibration
 data, see bench/calibrate.py).
 """
@@ -31,7 +33,7 @@ POOL = RESULTS / "label_pool.jsonl"
 WORK = REPO / "bench" / ".labelling"
 LABELS = REPO / "tests" / "data" / "labelled" / "drafts.jsonl"
 KEEP = ("key", "origin", "brand", "template", "mode", "k", "model", "contact", "activities",
-        "subject", "body", "slots", "verdict", "tag", "base")
+        "subject", "body", "slots", "verdict", "tag", "base", "as_of")
 
 
 def load(path: Path) -> list[dict]:
@@ -143,6 +145,11 @@ def cmd_batches(args) -> None:
     print(f"{len(todo)} drafts to read in {n - len(earlier)} new batches under {WORK}")
 
 
+def _kept(d: dict) -> dict:
+    """The fields a labelled draft keeps (its send day only when it has one)."""
+    return {k: d.get(k) for k in KEEP if k != "as_of" or d.get("as_of")}
+
+
 def cmd_add(args) -> None:
     """Readers' labels (and, with --rewrites, reviewer rewrites) into the labelled set."""
     by_key = {d["key"]: d for d in pool()}
@@ -165,7 +172,7 @@ def cmd_add(args) -> None:
     labelled = {r["key"]: r for r in load(LABELS)}
     for d in pool():  # the brand's own held-out emails come labelled
         if "score" in d:
-            labelled[d["key"]] = {**{k: d.get(k) for k in KEEP}, "score": d["score"],
+            labelled[d["key"]] = {**_kept(d), "score": d["score"],
                                   "reason": d["reason"], "scorer": d["scorer"]}
     bad = []
     for path in args.files:
@@ -180,9 +187,11 @@ def cmd_add(args) -> None:
                 j = judged.get(s["name"], {})
                 slots.append({**s, "good": j.get("good") if s.get("source") == "model" else None,
                               "why": j.get("why")})
-            labelled[d["key"]] = {**{k: d.get(k) for k in KEEP}, "slots": slots,
-                                  "score": lab["score"], "reason": lab.get("reason", ""),
+            labelled[d["key"]] = {**_kept(d), "slots": slots, "score": lab["score"],
+                                  "reason": lab.get("reason", ""),
                                   "scorer": lab.get("scorer", "reader")}
+            if "record_conflict" in lab:  # the text states a contact fact the record contradicts
+                labelled[d["key"]]["record_conflict"] = bool(lab["record_conflict"])
     LABELS.parent.mkdir(parents=True, exist_ok=True)
     write(LABELS, sorted(labelled.values(), key=lambda r: r["key"]))
     print(f"{len(labelled)} labelled drafts in {LABELS}" + (f"; {len(bad)} lines refused:" if bad else ""))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 from brandvoice import textio
@@ -30,6 +31,9 @@ FILES: dict[str, list[str]] = {
     "activities": ["activities_ledgerly.csv"],
 }
 USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("marketer", "marketer"))
+# The day the demo CRM exports were taken: the demo plans campaigns as of it (its trials end
+# ahead of it, its downloads are recent), whatever today's date.
+EXPORT_DAY = date(2026, 11, 22)
 SEED_CONTACTS = 6  # drafts generated for the first start: enough to review, quick on a CPU
 SEED_TEMPLATE = "ledgerly_after_content_download"  # a slot template: the model writes short parts
 

@@ -62,19 +62,25 @@ def test_the_adapter_follows_the_brand_and_warns_about_another_brands(store, dem
     assert not any("trained on" in w for w in texts(at, "warning"))
 
 
-def test_templates_are_the_brands_own_and_the_shared_ones_with_their_kind(store, demo_people):
+def test_the_campaign_is_the_brands_templates_and_the_plan_shows_who_gets_what(store,
+                                                                                demo_people):
     at = page("generate", demo_people[2]).run()
-    box = at.selectbox(key="g_template_ledgerly")
-    names = box.options
-    assert any("ledgerly_after_demo" in n and "slot template" in n for n in names)
-    assert "after_demo · whole email" in names
-    assert not any("brightbean" in n for n in names)
-    # A slot template asks for candidates per slot.
-    box.set_value("ledgerly_after_demo")
+    no_exception(at)
+    box = at.multiselect(key="g_campaign_ledgerly")
+    assert "after_demo" in box.options and not any("brightbean" in n for n in box.options)
+    assert sorted(box.value) == sorted(n for n in box.options if n.startswith("ledgerly_"))
+    # A slot campaign asks for candidates per slot; the plan is shown before any model runs.
+    assert at.number_input(key="g_candidates").label == "Candidates per slot"
+    values = _metrics(at)
+    assert int(values["Get a draft"]) + int(values["Get none"]) == int(values["In the plan"]) > 30
+    assert at.date_input(key="g_as_of_True").value.isoformat() == "2026-11-22"  # the demo's day
+    md = " ".join(texts(at, "markdown"))
+    assert "no template: too old" in md and "no template: opted out" in md
+    assert any(f"Generate {values['Get a draft']} drafts" == b.label for b in at.button)
+    box.set_value(["ledgerly_after_demo"])
     at.run()
     no_exception(at)
-    assert at.number_input(key="g_candidates").label == "Candidates per slot"
-    assert any("the model writes only the marked slots" in c for c in texts(at, "caption"))
+    assert "no template: no matching activity" in " ".join(texts(at, "markdown"))
 
 
 def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, demo_people,
@@ -85,7 +91,11 @@ def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, de
     plugged("runner", "recording", lambda settings, job_id: started.append(job_id))
     monkeypatch.setenv("BRANDVOICE_JOB_RUNNER", "recording")  # the page starts jobs with it
     at = page("generate", demo_people[2]).run()
-    at.selectbox(key="g_template_ledgerly").set_value("ledgerly_after_demo")
+    plan_key = "g_plan_" + "|".join(at.multiselect(key="g_campaign_ledgerly").value)
+    # the marketer moves the contacts whose download is too old to the re-engagement email,
+    # and leaves the missed meetings out
+    at.selectbox(key=f"{plan_key}_none:too_old").set_value("ledgerly_reengage_cold_lead")
+    at.selectbox(key=f"{plan_key}_ledgerly_missed_meeting").set_value("Leave out")
     at.run()
     k = at.number_input(key="g_candidates")
     from brandvoice.generation import GenerationConfig
@@ -98,7 +108,10 @@ def test_generate_passes_candidates_and_is_disabled_while_the_job_runs(store, de
     (job_id,) = started
     job = jobs.get(store, job_id)
     assert job["params"]["config"]["candidates"] == 2
-    assert job["params"]["template"] == "ledgerly_after_demo"
+    camp = job["params"]["campaign"]
+    assert camp["moves"] == {"none:too_old": "ledgerly_reengage_cold_lead"}
+    assert camp["excludes"] == ["ledgerly_missed_meeting"] and camp["as_of"].startswith("2026-11-22")
+    assert job["total"] == 31  # 33 routed, 6 missed meetings out, 4 too-old contacts moved in
     # While the job is queued or runs, Generate is disabled and Cancel stands beside it.
     assert at.button(key="g_go").disabled
     at.button(key="g_cancel").click()
@@ -163,7 +176,7 @@ def test_a_new_error_never_stands_above_an_old_finished_job(store, demo_people, 
         raise ConfigError("Generating with a base model needs a brand name.",
                           hint="Pass --brand NAME.")
 
-    monkeypatch.setattr(generation, "submit", refuse)
+    monkeypatch.setattr(generation.campaign, "submit", refuse)
     at.button(key="g_go").click()
     at.run()
     no_exception(at)

@@ -53,7 +53,7 @@ def test_demo_crm_shows_profile_and_completeness(store, demo_people):
     no_exception(at)
     values = {m.label: str(m.value) for m in at.metric}
     assert values["Profile"].startswith("HubSpot") and int(values["Contacts"]) > 10
-    assert at.selectbox(key="g_template_ledgerly").options
+    assert at.multiselect(key="g_campaign_ledgerly").value
     assert any("Generate" in b.label for b in at.button)
 
 

@@ -97,6 +97,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             "full_name": ("Person - Name",),
             "company": ("Person - Organization", "Organization - Name"),
             "job_title": ("Person - Job title", "Person - Title"),
+            "lifecycle_stage": ("Person - Lifecycle stage", "Person - Lifecycle"),
             "lead_status": ("Person - Label", "Person - Labels"),
             "deal_stage": ("Deal - Stage",),
             "phone": ("Person - Phone - Work", "Person - Phone", "Person - Phone - Mobile"),

@@ -275,7 +275,8 @@ def preview(settings: Settings, template, contact: dict, brand: str, *, now=None
 
 
 def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
-    """worker.HANDLERS["generate"]: generate every missing draft of a batch; safe to run again."""
+    """Generate every missing draft of a one-template batch; safe to run again (a campaign's job
+    runs through generation.campaign.run_job, the worker's handler)."""
     from brandvoice import prompting
     from brandvoice.generation.loop import Loop
 

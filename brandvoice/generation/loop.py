@@ -265,6 +265,8 @@ class Loop:
                     "attempt_log": item.history}
         if slot_choices:
             settings["slots"] = slot_choices
+        if item.contact.get("route"):  # a campaign's: which route chose this template
+            settings["route"] = item.contact["route"]
         verdict_status = "fail" if malformed else getattr(verdict, "status", None)
         now = utcnow()
         row = dict(job_id=self.job_id, contact_id=item.contact_id, variant=item.variant, attempt=0,
@@ -333,11 +335,14 @@ class Loop:
                 "slots_holdback": slots.count("holdback"),
                 "serving": self.backend.info if self.backend else {}}
 
-    def run(self, people: list[tuple[int, dict]], *, render, system: str) -> dict[str, Any]:
+    def run(self, people: list[tuple[int, dict]], *, render, system: str,
+            shared: tuple | None = None) -> dict[str, Any]:
         """Generate every pending item, reporting each phase and each stored chunk; returns run
-        statistics."""
+        statistics. `shared` is (backend, guard) already open (a campaign's templates share them):
+        used, and left open for the caller to close."""
         total = len(people) * self.config.variants
-        self.batch_contacts = [c for _, c in people]
+        if self.batch_contacts is None:  # a campaign sets the whole job's contacts first
+            self.batch_contacts = [c for _, c in people]
         items = self.pending(people, render)
         done = total - len(items) - self.unrendered
         self.reporter.update(done=done, total=total, metrics=self.metrics("starting"), force=True)
@@ -345,11 +350,13 @@ class Loop:
             settings = self.store.settings
             self.reporter.log(f"{len(items)} of {total} drafts to generate ({self.config.backend}).")
             self.reporter.update(metrics=self.metrics("loading the model"), force=True)
-            self.backend = open_backend(self.config, settings, adapter=self.adapter,
-                                        base_model=self.base_model, brand=self.brand, log=self.reporter.log)
+            self.backend = shared[0] if shared else open_backend(
+                self.config, settings, adapter=self.adapter, base_model=self.base_model,
+                brand=self.brand, log=self.reporter.log)
             try:
                 self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
-                self.guard = open_guard(settings, self.brand, store=self.store, adapter=self.adapter)
+                self.guard = shared[1] if shared else open_guard(settings, self.brand,
+                                                                 store=self.store, adapter=self.adapter)
                 if self.guard is None:
                     raise StateError(f"Job {self.job_id}: the guardrails of {self.brand} could not "
                                      "be loaded; no draft is stored without its checks.",
@@ -369,7 +376,8 @@ class Loop:
                     self.reporter.update(done=done, force=True, metrics=self.metrics(
                         "writing", len(items) - self.new_drafts))
             finally:
-                self.backend.close()
+                if not shared:
+                    self.backend.close()
         self.reporter.update(done=done, metrics=self.metrics("done", 0), force=True)
         return {**self.metrics("done", 0), "render_failed": self.render_failed}
 

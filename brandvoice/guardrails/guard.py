@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from brandvoice.guardrails import contact_facts
 from brandvoice.guardrails.facts import unsupported
 from brandvoice.guardrails.personalization import BatchIndex, PersonalizationChecker
 from brandvoice.guardrails.policy import Policy, load_policy
@@ -65,6 +67,15 @@ class Guard:
         self._your: set[str] | None = None
         self._quality: QualityChecker | None = None
         self._batch: tuple[list[dict], BatchIndex] | None = None
+        self.contact_policy = contact_facts.ContactPolicy.of(policy.raw.get("contact", {}))
+        self.now: datetime | None = None  # the send day drafts are checked for (None: now)
+
+    def at(self, now: datetime | None) -> Guard:
+        """Check drafts as of `now` (a campaign's send day): dates and the contact's record."""
+        self.now = now
+        if self._quality is not None:
+            self._quality.today = now.date() if now else None
+        return self
 
     def batch_index(self, batch_contacts: list[dict] | None) -> BatchIndex | None:
         """The index of a batch's contacts, built once per list: a job's chunks all pass the list
@@ -122,7 +133,8 @@ class Guard:
                 greeting_required=bool(self.policy.profile.greeting),
                 boilerplate=self.policy.profile.boilerplate,
                 model_text=self.policy.model_text,
-                greeting_words=self.personalization.greeting_words)
+                greeting_words=self.personalization.greeting_words,
+                today=self.now.date() if self.now else None)
         return self._quality
 
     def check(self, subject: str, body: str, contact: dict, *,
@@ -153,6 +165,8 @@ class Guard:
             facts = self.personalization.contact_facts(contact, memo)
             results += self.quality.check(subject, body, facts.words, model_texts,
                                           self._own_text(facts))
+            results += contact_facts.check(subject, body, contact, self.contact_policy,
+                                           now=self.now)
             scored = tone_result is not None and self.tone is not None
             out.append(Verdict.of(results, tone_result.score if scored else None))
         return out

@@ -35,6 +35,8 @@ SCHEMA: dict[str, dict[str, str]] = {
     "tone": {"k": INT, "target": STR, "min_recall": NUM, "warn_band": NUM},
     "quality": {"model_text": "status"},
     "slots": {"model_kinds": LIST, "assistant_phrases": LIST, "min_shape": NUM, "inherit": BOOL},
+    "contact": {"prospect_phrases": LIST, "customer_phrases": LIST, "topics": LIST,
+                "severity": SEV, "inherit": BOOL},
     "personalization": {"ngram": INT, "max_list_items": INT, "max_repeats": INT,
                         "injection_phrases": LIST, "greeting_words": LIST,
                         "allowed_placeholders": LIST, "inherit": BOOL},

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import pass_context
 
 from brandvoice.crm.activities import parse_timestamp
+from brandvoice.crm.stages import stage_of
 from brandvoice.prompting.shape import brief_header as _brief_header
 
 # Values a CRM row holds where it has none ("N/A", "-", "first name"): blank, not data.
@@ -189,6 +190,12 @@ def topic(activity: Any) -> str:
     return _DID.sub("", detail, count=1).strip()
 
 
+def stage(contact: Any) -> str:
+    """The contact's lifecycle stage as audiences name it (crm.stages): lead, trial, customer,
+    churned or unknown, whatever the CRM's spelling ("Marketing Qualified Lead" -> lead)."""
+    return stage_of(contact).stage if isinstance(contact, dict) else "unknown"
+
+
 @pass_context
 def crm_fields(ctx, contact: dict, activities: int = 3, notes: int = 400, custom: Any = (),
                location: bool = False) -> str:
@@ -230,6 +237,6 @@ def brief_header(campaign: Any = None, segment: Any = None, audience: Any = None
 FILTERS = {
     "first_name_or": first_name_or, "ago": ago, "date": date, "join_list": join_list,
     "latest": latest, "past": past, "oneline": oneline, "crm_fields": crm_fields, "describe": describe,
-    "topic": topic,
+    "topic": topic, "stage": stage,
 }
 GLOBALS = {"brief_header": brief_header}

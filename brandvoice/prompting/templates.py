@@ -19,18 +19,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from brandvoice.crm.activities import TYPE_ALIASES
 from brandvoice.crm.profiles import SNAPSHOT_FIELDS
 from brandvoice.errors import NotFoundError, TemplateError
+from brandvoice.prompting.audience import AUDIENCE_KEYS, Audience, parse_audience
 from brandvoice.prompting.filters import FILTERS, GLOBALS, is_blank, neutralize
 from brandvoice.prompting.lint import check_template
 from brandvoice.prompting.sandbox import BoundedEnvironment, render_bounded
 from brandvoice.prompting.slots import Skeleton, SlotCollector, slot_extension, split_skeleton
 
-HEADER_KEYS = ("name", "description", "use_case", "required_fields", "kind", "brand")
+HEADER_KEYS = ("name", "description", "use_case", "required_fields", "kind", "brand", *AUDIENCE_KEYS)
 KINDS = ("email", "slots")  # email: the model writes the whole email; slots: only marked slots
 MAX_BRIEF_CHARS = 12000  # a brief is for a small model: anything longer is a template bug
 _HEADER = re.compile(r"\A\s*\{#-?(.*?)-?#\}", re.DOTALL)
 _NAME = NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ACTIVITY_TYPES = frozenset(TYPE_ALIASES)
 
 
 @dataclass
@@ -47,6 +50,7 @@ class TemplateInfo:
     meta: dict[str, str] = field(default_factory=dict)  # every header line, unknown keys included
     kind: str = "email"
     brand: str | None = None  # a template written for one brand (its skeleton is in its words)
+    audience: Audience = field(default_factory=Audience)  # whom it is for (prompting.audience)
 
 
 def _check_field(spec: str) -> bool:
@@ -61,6 +65,7 @@ def parse_template(source: str, *, name: str | None = None, path: Path | None = 
     """Read a template's metadata header and check its syntax; TemplateError names the line at fault."""
     label = name or (path.stem if path else "<editor>")
     meta: dict[str, str] = {}
+    lines: dict[str, int] = {}
     m = _HEADER.match(source)
     if m:
         first_line = source[: m.start(1)].count("\n") + 1
@@ -74,6 +79,7 @@ def parse_template(source: str, *, name: str | None = None, path: Path | None = 
                                     "is not 'key: value'.", template=label, line=first_line + offset,
                                     hint=f"Header keys: {', '.join(HEADER_KEYS)}.")
             meta[key.strip().lower()] = value.strip()
+            lines[key.strip().lower()] = first_line + offset
     required = [f.strip() for f in re.split(r"[,\s]+", meta.get("required_fields", "").strip("[] ")) if f.strip()]
     required = [f.strip("\"'") for f in required]
     bad = [f for f in required if not _check_field(f)]
@@ -95,12 +101,13 @@ def parse_template(source: str, *, name: str | None = None, path: Path | None = 
                             template=tname, line=1,
                             hint="kind: email (the model writes the whole email) or kind: slots "
                                  "(a skeleton with slots).")
+    audience = parse_audience(meta, lines, path.name if path else tname, _ACTIVITY_TYPES)
     _compile(source, tname, _filename(tname, path), kind)  # syntax errors surface on load
     check_template(environment(kind), source, tname, kind)  # names, and CRM text in instructions
     return TemplateInfo(
         name=tname, description=meta.get("description", ""), use_case=meta.get("use_case", tname.replace("_", " ")),
         required_fields=required, path=path, hash=hashlib.sha256(source.encode("utf-8")).hexdigest(),
-        source=source, meta=meta, kind=kind, brand=meta.get("brand") or None)
+        source=source, meta=meta, kind=kind, brand=meta.get("brand") or None, audience=audience)
 
 
 def _filename(name: str, path: Path | None) -> str:

@@ -1,5 +1,6 @@
-"""Generate: import a CRM export (mapping its columns if needed), pick brand, adapter and template,
-run a background job and watch its drafts arrive."""
+"""Generate: import a CRM export (mapping its columns if needed), pick brand, adapter and the
+campaign's templates, see who gets what before any model runs (ui.plan), run a background job and
+watch its drafts arrive."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from brandvoice.errors import BrandvoiceError
-from brandvoice.ui import common, crm_mapping, jobview, labels
+from brandvoice.ui import common, crm_mapping, jobview, labels, plan
 
 BASE = "base"  # the adapter choice "no adapter: the base model alone"
 OTHER_BRAND = "\u2026another brand"
@@ -185,30 +186,8 @@ def _adapter_choice(ready: list, brand: str, col) -> Any:
     return adapter
 
 
-def _template_choice(templates: list, brand: str, col) -> Any:
-    from brandvoice import textio
-
-    mine = [t for t in templates if t.brand and _same_brand(t.brand, brand)]
-    shared = [t for t in templates if not t.brand]
-    usable = mine + shared
-    if not usable:
-        return None
-    by_name = {t.name: t for t in usable}
-
-    def label(n: str) -> str:
-        t = by_name[n]
-        return f"{n} · {'slot template' if t.kind == 'slots' else 'whole email'}"
-
-    name = col.selectbox("Template", list(by_name), key=f"g_template_{textio.compact_key(brand)}",
-                         format_func=label,
-                         help=f"{brand}'s own templates first, then the shared whole-email ones.")
-    return by_name[name]
-
-
 def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> bool:
-    """Choices, completeness and the Generate button; False after an error in this run."""
-    import pandas as pd
-
+    """Choices, the campaign's plan and the Generate button; False after an error in this run."""
     from brandvoice import generation, prompting, training
 
     st.subheader("Drafts")
@@ -224,14 +203,15 @@ def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> 
         st.info("Type the brand's name.")
         return True
     adapter = _adapter_choice(ready, brand, c[1])
-    info = _template_choice(templates, brand, c[2])
-    if info is None:
-        st.warning(f"No template for {brand} and no shared template.")
+    with c[2]:
+        day = plan.send_day(crm_path)
+    infos = plan.campaign_choice(templates, brand, _same_brand, st)
+    if not infos:
+        st.warning(f"Pick the templates of the campaign ({brand}'s own, or the shared ones).")
         return True
-    st.caption(f"{common.md_escape(info.description)} · "
-               f"{labels.TEMPLATE_KINDS.get(info.kind, info.kind)}. Required fields: "
-               + (", ".join(f"`{f}`" for f in info.required_fields) or "none"))
-    slots = info.kind == "slots"
+    slots = all(t.kind == "slots" for t in infos)
+    st.caption(" · ".join(f"{common.md_escape(t.name)}: {common.md_escape(t.audience.describe())}"
+                          for t in infos))
     default_k = int(generation.GenerationConfig.model_fields["candidates"].default)
     s = st.columns([1, 1, 2])
     variants = s[0].number_input("Drafts per contact", min_value=1, max_value=5, value=1,
@@ -252,24 +232,19 @@ def _run_form(user: Any, result: Any, crm_path: Path, act_path: Path | None) -> 
             help="These contacts, picked at random (the same ones if the job is resumed), get "
                  "your template's own text in every slot, so that the Results page can compare "
                  "the model's slots with your plain template on the same campaign.")
-    report = prompting.completeness(info, result.contacts)
-    missing, ok = report.get("missing") or {}, report.get("ok") or []
-    if missing:
-        rows = report.get("rows") or {}
-        st.warning(f"{len(missing)} of {len(result.contacts)} contacts lack fields this template "
-                   f"needs; they are skipped ({len(ok)} can be written to).")
-        with st.expander("Which contacts lack which fields"):
-            st.dataframe(pd.DataFrame([{"row": rows.get(key), "contact": key,
-                                        "missing": ", ".join(v)} for key, v in missing.items()]),
-                         hide_index=True, width="stretch")
-    else:
-        st.success(f"All {len(ok)} contacts have every field the template needs.")
-    return _go(user, crm_path, act_path, info, adapter, brand, len(ok) * int(variants),
-               int(variants), int(k), int(held) / 100)
+    try:
+        the_plan, moves, excludes = plan.plan_section(result, infos, day, brand)
+    except BrandvoiceError as exc:
+        common.show_error(exc)
+        return False
+    n = len(the_plan.routed()) * int(variants)
+    config = {"variants": int(variants), "candidates": int(k), "holdback": int(held) / 100}
+    return _go(user, crm_path, act_path, infos, adapter, brand, n, config,
+               {"as_of": day, "moves": moves, "excludes": excludes})
 
 
-def _go(user: Any, crm_path: Path, act_path: Path | None, info: Any, adapter: Any, brand: str,
-        n: int, variants: int, k: int, holdback: float = 0.0) -> bool:
+def _go(user: Any, crm_path: Path, act_path: Path | None, infos: list, adapter: Any, brand: str,
+        n: int, config: dict, choices: dict) -> bool:
     from brandvoice import generation, jobs
 
     live = None
@@ -289,12 +264,12 @@ def _go(user: Any, crm_path: Path, act_path: Path | None, info: Any, adapter: An
     if not go:
         return True
     try:
-        config = generation.GenerationConfig(variants=variants, candidates=k, holdback=holdback)
-        job_id = generation.submit(common.store(), common.settings(), actor=user, crm=str(crm_path),
-                                   activities=str(act_path) if act_path else None,
-                                   template=info.name, adapter=str(adapter.id) if adapter else None,
-                                   brand=brand, config=config,
-                                   mapping=st.session_state.get("g_mapping"))
+        job_id = generation.campaign.submit(
+            common.store(), common.settings(), actor=user, crm=str(crm_path),
+            activities=str(act_path) if act_path else None, templates=[t.name for t in infos],
+            adapter=str(adapter.id) if adapter else None, brand=brand,
+            config=generation.GenerationConfig(**config),
+            mapping=st.session_state.get("g_mapping"), **choices)
         jobs.start(common.settings(), job_id)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         common.show_error(exc)

@@ -12,6 +12,7 @@ CHECKS: dict[str, str] = {
     "personalization": "Personalization",
     "quality": "Quality",
     "format": "Format",
+    "contact": "Contact facts",
 }
 
 # (check, rule) -> what the rule makes sure of, as a reviewer would say it.
@@ -45,6 +46,11 @@ RULES: dict[tuple[str, str], str] = {
     ("quality", "dates"): "No past date spoken of as ahead",
     ("quality", "model_text"): "Text the model wrote, read by a person",
     ("format", "parse"): "Came out as an email (subject and body)",
+    ("contact", "stage"): "Speaks to the contact as the customer or prospect they are",
+    ("contact", "activity"): "Says of their activities only what the record holds",
+    ("contact", "recency"): "Time words agree with the activity's date",
+    ("contact", "stale"): "No thanks for an old activity as if it were new",
+    ("contact", "trial_date"): "Gives the trial's date on record",
 }
 
 STATUS = {"pass": "passed", "warn": "needs a look", "fail": "failed"}

@@ -84,6 +84,22 @@ def open_page(page, title: str) -> None:
     idle(page)
 
 
+def campaign(page, names: list[str]) -> None:
+    """Make the Generate page's campaign exactly `names` (clear its templates, then pick each)."""
+    box = page.locator('[data-testid="stMultiSelect"]').filter(
+        has_text="Templates in this campaign").first
+    box.get_by_label("Clear all").first.click()
+    idle(page)
+    for name in names:
+        field = page.get_by_role("combobox", name="Templates in this campaign")
+        field.click()
+        field.fill(name)  # the list filters as one types
+        page.get_by_role("option", name=name, exact=True).first.click()
+        idle(page)
+    page.keyboard.press("Escape")
+    idle(page)
+
+
 @contextmanager
 def serve_app(home: Path, env: dict[str, str]) -> Iterator[dict]:
     """`streamlit run app.py` on a free local port for the workspace `home`, until the block ends:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 import pytest
-from e2e_support import REPO, copy_to_docs, idle, open_page, serve_app, skip_reason
+from e2e_support import REPO, campaign, copy_to_docs, idle, open_page, serve_app, skip_reason
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     os.environ.get("BRANDVOICE_DOCS_SCREENSHOTS") != "1",
@@ -95,7 +95,7 @@ def test_marketer_screenshots(demo_server, page, shots):
     shots(page, "docs_generate_progress")
     _wait_text(page, r"Job #\d+ finished", 900)
     # Slot drafts: the model writes the subject, the opening and the ask of the brand's skeleton.
-    _select(page, "Template", SLOT_TEMPLATE)
+    campaign(page, [SLOT_TEMPLATE])
     page.get_by_role("button", name=re.compile(r"Generate \d+ drafts")).click()
     idle(page)
     _wait_text(page, r"Job #\d+: (waiting|Starting|Loading|Writing)", 120)

@@ -15,7 +15,7 @@ import re
 import time
 
 import pytest
-from e2e_support import REPO, idle, open_page, sign_in
+from e2e_support import REPO, campaign, idle, open_page, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +70,7 @@ def test_marketer_trains_then_generates_with_live_progress(app_server, page, sho
     shots(page, "flow_01_trained")
 
     open_page(page, "Generate")
-    _select(page, "Template", "after_demo · whole email")
+    campaign(page, ["after_demo"])  # one whole-email template: the demo followed up
     # The brand's new adapter (after the seeded history's v1-v3) is preselected.
     assert page.get_by_role("combobox", name="Adapter").input_value().startswith("ledgerly v4 · ")
     k = page.get_by_role("spinbutton", name="Candidates per draft")
