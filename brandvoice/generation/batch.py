@@ -241,15 +241,17 @@ def _intake(store: Store, job: dict, reporter) -> tuple[list[tuple[int, dict]], 
 
 def renderer(settings: Settings, template, brand: str, extra: dict | None = None):
     """contact -> what the model is given: a whole-email template's brief, or a slot template's
-    skeleton with the brand profile's greeting and sign-off in place (never the model's to write)."""
+    skeleton with the brand profile's greeting and sign-off in place (never the model's to write).
+    A prompting.BoundedRenderer: every contact renders in a bounded worker process (time, memory,
+    output), `.many(contacts, tick=...)` renders a job's contacts in one worker."""
     from brandvoice import prompting
 
     if template.kind != "slots":
-        return lambda c: prompting.render(template, c, brand=brand, extra=extra)
+        return prompting.BoundedRenderer(template, brand=brand, extra=extra)
     profile = prompting.load_profile(settings.guardrails_dir, brand)
-    return lambda c: prompting.render_skeleton(
-        template, c, brand=brand, signature=profile.signature, extra=extra,
-        greeting=profile.greeting_for(c))
+    return prompting.BoundedRenderer(
+        template, brand=brand, extra=extra,
+        options=lambda c: {"signature": profile.signature, "greeting": profile.greeting_for(c)})
 
 
 def preview(settings: Settings, template, contact: dict, brand: str, *, now=None) -> str:
@@ -257,9 +259,7 @@ def preview(settings: Settings, template, contact: dict, brand: str, *, now=None
     template's email with each slot shown as [[name (kind, ≤N words): fallback]]."""
     extra = {"now": now} if now is not None else None
     if template.kind != "slots":
-        from brandvoice import prompting
-
-        return prompting.render(template, contact, brand=brand, extra=extra)
+        return renderer(settings, template, brand, extra)(contact)
     skeleton = renderer(settings, template, brand, extra)(contact)
     marks = {s.name: f"[[{s.name} ({s.kind}, ≤{s.words} words"
              + (f", must name {s.mention}" if s.mention else "") + f"): {s.fallback}]]"

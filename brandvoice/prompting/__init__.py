@@ -8,14 +8,16 @@ that training and generation share.
 
 Templates and rendering live in `templates`, the filters and the neutralizing of CRM values in
 `filters`, the brief/answer shape in `shape`, the briefs of past emails (training) in `briefs`,
-the bounded sandbox in `sandbox`, the load-time checks in `lint`, saving and trying out templates (a
-bounded worker process) in `editor`.
+the bounded sandbox in `sandbox`, the bounded worker process every rendering of a job or preview
+runs in (`bounded`: BoundedRenderer), the load-time checks in `lint`, saving and trying out
+templates in `editor`.
 
 One rule per concept, used by rendering, slot filling and the guardrails alike: the greeting
 grammar in `greeting`, the sign-off grammar in `signoff`, the placeholder grammar in
 `placeholders`, and a brand's layout (greeting, sign-off naming the sender, footer) in `profile`.
 """
 
+from brandvoice.prompting.bounded import BoundedRenderer, Limits
 from brandvoice.prompting.briefs import CRM_NOTICE, crm_block, greeting_fields, training_brief
 from brandvoice.prompting.editor import preview, save_template
 from brandvoice.prompting.fill import (
@@ -82,7 +84,7 @@ from brandvoice.prompting.templates import (
     render_skeleton,
 )
 
-__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "FILL_EXAMPLES", "FILTERS", "HEADER_KEYS",
+__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "BoundedRenderer", "Limits", "FILL_EXAMPLES", "FILTERS", "HEADER_KEYS",
            "MAX_BRIEF_CHARS", "PROFILE_KEYS", "SLOT_KINDS", "BrandProfile", "Greeting", "Hole",
            "ParsedEmail", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary", "SlotSpec",
            "TemplateInfo", "body_paragraphs", "brand_files", "brief_header", "completeness",

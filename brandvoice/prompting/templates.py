@@ -207,6 +207,8 @@ def _render_text(info: TemplateInfo, contact: dict, brand: str, extra: dict | No
             raise TemplateError(f"Template {info.name}: {exc.message}", hint=exc.hint,
                                 template=info.name) from None
         raise
+    except MemoryError:
+        raise  # the process's memory cap: the bounded worker names it
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is a template error
         line = _error_line(exc, filename)
         where = f" line {line}" if line else ""
