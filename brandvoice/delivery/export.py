@@ -171,7 +171,8 @@ def _record(store: Store, conn, actor: User, prof: Profile, rows: list[dict], sk
     ids = [r["draft_id"] for r in rows]
     conn.execute(export_items.insert(), [{"batch_id": bid, "draft_id": d, "position": i}
                                          for i, d in enumerate(ids)])
-    once.claim(conn, ids, actor, "export", batch_id=bid, profile=prof.name)
+    once.claim(conn, rows, actor, "export", allow_repeat=allow_repeat, batch_id=bid,
+               profile=prof.name)
     superseded = once.supersede(store, conn, actor, [s["id"] for s in skipped if s["supersede"]],
                                 reason="not picked for the contact", batch_id=bid)
     if not allow_repeat:

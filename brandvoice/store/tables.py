@@ -126,10 +126,15 @@ drafts = sa.Table(
     # the row_version at which the current text was written: a guardrail result holds for the
     # text when its row_version is at least this (state changes alone do not call for a new check)
     sa.Column("text_row_version", sa.Integer, nullable=False, default=1, server_default="1"),
+    # true on the one draft that first went (or is going) to its contact in its job, else null:
+    # the unique index lets the database refuse a second first delivery (lifecycle, delivery.once)
+    sa.Column("first_delivery", sa.Boolean, nullable=True),
     sa.UniqueConstraint("job_id", "contact_id", "variant", "attempt", name="uq_draft_slot"),
 )
 sa.Index("ix_drafts_state", drafts.c.state, drafts.c.id)
 sa.Index("ix_drafts_job", drafts.c.job_id)
+sa.Index("uq_drafts_first_delivery", drafts.c.job_id, drafts.c.contact_id, drafts.c.first_delivery,
+         unique=True)
 
 guardrail_results = sa.Table(
     "guardrail_results", metadata,
