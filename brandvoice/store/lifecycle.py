@@ -218,12 +218,14 @@ def move_many(conn: Connection, draft_ids: Iterable[int], action: str, actor: st
     {draft id: new row_version} of the drafts moved. The caller decides whether a draft left
     behind (another state, gone) is an error. A delivery of the drafts in `repeats` is not their
     contact's first (see the module); DeliveryConflict when the database refuses a first one."""
-    wanted = list(dict.fromkeys(int(i) for i in draft_ids))
+    wanted = sorted(dict.fromkeys(int(i) for i in draft_ids))
     moved: dict[int, int] = {}
     for i in range(0, len(wanted), _CHUNK):
         chunk = wanted[i:i + _CHUNK]
+        # locked in id order: two writers over overlapping drafts cannot deadlock
         rows = conn.execute(sa.select(drafts.c.id, drafts.c.state, drafts.c.row_version)
-                            .where(drafts.c.id.in_(chunk)).with_for_update()).all()
+                            .where(drafts.c.id.in_(chunk)).order_by(drafts.c.id)
+                            .with_for_update()).all()
         again = set(repeats)
         by_state: dict[tuple[str, bool], list[Any]] = {}
         for r in rows:
