@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 SESSION_MAX_AGE = 12 * 3600
 _SESSION_SALT = "brandvoice.session"
 _secrets: dict[Path, bytes] = {}
+_SECRET = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -317,10 +318,18 @@ def _session_secret(store: Store) -> bytes:
             pass
         finally:
             tmp.unlink()
-    key = path.read_text(encoding="ascii").strip().encode()
-    if len(key) < 32:
-        raise PermissionDenied(f"The session secret {path} is damaged.",
-                               hint=f"Delete {path}; everyone signs in again.")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    # Only a secret this code made is trusted: 64 hex digits in a file only its owner can read
+    # (a file someone else wrote there, whose bytes they know, would sign sessions for them).
+    private = os.name != "posix" or (path.stat().st_mode & 0o077) == 0
+    if not _SECRET.fullmatch(text) or not private:
+        raise PermissionDenied(f"The session secret {path} is damaged or not private "
+                               "(not 64 hex digits, or readable by others).",
+                               hint=f"Delete {path} (a new one is made; everyone signs in again).")
+    key = text.encode()
     _secrets[path] = key
     return key
 
@@ -353,7 +362,7 @@ def user_from_session(store: Store, token: str | None, *,
         return None
     try:
         data = _serializer(store).loads(token, max_age=max_age)
-    except BadSignature:  # also SignatureExpired
+    except (BadSignature, PermissionDenied):  # also SignatureExpired; a secret not to be trusted
         return None
     if not isinstance(data, dict) or not {"uid", "name", "epoch"} <= data.keys():
         return None

@@ -129,6 +129,10 @@ def templates_skeleton(emails, brand, campaign, name, out) -> None:
     """Start a slot template from the brand's best past email of a campaign."""
     from brandvoice import prompting, textio
 
+    if out:  # a template goes into prompts/ only through `templates save` (role, checks, audit)
+        textio.outside_workspace(settings(), out, what="skeleton file",
+                                 hint="Write it elsewhere, read it, then `brandvoice templates "
+                                      "save NAME FILE`.")
     draft = prompting.draft_skeleton(emails, brand=brand, campaign=campaign, name=name)
     if out:
         textio.atomic_write(out, draft.source)

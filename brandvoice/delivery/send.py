@@ -17,6 +17,7 @@ Dry runs write one RFC 5322 .eml file per draft (all or none) and change no stat
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import smtplib
 import ssl
@@ -386,7 +387,8 @@ def _dry_run(store: Store, actor: User, rows: list[dict], messages: list[EmailMe
                                   what="dry-run file", overwrite=True) for row in rows]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".dry-run-", dir=folder))
+        files.remove_leftovers(store, folder)  # a killed dry run's staging folder
+        staging = Path(tempfile.mkdtemp(prefix=f".dry-run-{os.getpid()}-", dir=folder))
     except OSError as exc:
         raise ExportError(f"Cannot write to {folder}: {exc.strerror or exc}.",
                           hint="Pick a folder you can write to (--dry-run).") from exc
