@@ -130,7 +130,7 @@ LATER_COLUMNS = {("drafts", "parts"), ("drafts", "text_row_version"),  # added b
                  ("export_items", "message_id"), ("export_batches", "file_status"),
                  ("reviews", "verdict"), ("users", "session_epoch"),
                  ("drafts", "first_delivery")}
-LATER_TABLES = {"app_settings", "login_failures"}
+LATER_TABLES = {"app_settings", "login_failures", "login_throttle"}
 
 
 def _create_like_numbered_migrations(url: str) -> None:

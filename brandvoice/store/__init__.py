@@ -42,7 +42,7 @@ head: `cfg = alembic_config(); cfg.attributes["connection"] = conn` inside `Stor
 by hand, `command.upgrade(alembic_config(url=...), "head", sql=True)` prints the SQL.
 """
 
-from brandvoice.store import lifecycle
+from brandvoice.store import lifecycle, throttle
 from brandvoice.store.engine import Store
 from brandvoice.store.tables import (
     adapters,
@@ -55,7 +55,7 @@ from brandvoice.store.tables import (
     export_items,
     guardrail_results,
     jobs,
-    login_failures,
+    login_throttle,
     metadata,
     reviews,
     tone_profiles,
@@ -64,6 +64,6 @@ from brandvoice.store.tables import (
 )
 
 __all__ = ["Store", "adapters", "app_settings", "audit", "contacts", "draft_versions", "drafts",
-           "export_batches", "export_items", "guardrail_results", "jobs", "lifecycle", "login_failures",
+           "export_batches", "export_items", "guardrail_results", "jobs", "lifecycle", "login_throttle",
            "metadata",
-           "reviews", "tone_profiles", "users", "utcnow"]
+           "reviews", "throttle", "tone_profiles", "users", "utcnow"]

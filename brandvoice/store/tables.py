@@ -251,10 +251,11 @@ app_settings = sa.Table(
     _ts("updated_at", nullable=False),
 )
 
-login_failures = sa.Table(
-    "login_failures", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("username", sa.String(100), nullable=False),
-    _ts("created_at", nullable=False),
+# one row per (normalised) username: the sign-in attempts of its window, taken with a conditional
+# UPDATE before the password is checked (users._take_attempt)
+login_throttle = sa.Table(
+    "login_throttle", metadata,
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    _ts("window_start", nullable=False),
 )
-sa.Index("ix_login_failures_username", login_failures.c.username, login_failures.c.created_at)

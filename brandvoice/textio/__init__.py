@@ -19,11 +19,18 @@ where a path a user names may be written in `targets`.
 
 from brandvoice.textio.decode import line_ranges
 from brandvoice.textio.files import atomic_write, write_csv, write_json
-from brandvoice.textio.names import column_key, compact_key, slug
+from brandvoice.textio.names import (
+    check_username,
+    column_key,
+    compact_key,
+    normalize_username,
+    slug,
+)
 from brandvoice.textio.structured import parse_toml, read_jsonl, read_toml
 from brandvoice.textio.tables import DELIMITERS, MAX_CELL, Table, clean_cell, open_table
 from brandvoice.textio.targets import outside_workspace, workspace_part
 
-__all__ = ["DELIMITERS", "MAX_CELL", "Table", "atomic_write", "clean_cell", "column_key",
-           "compact_key", "line_ranges", "open_table", "outside_workspace", "parse_toml", "read_jsonl", "read_toml", "slug",
+__all__ = ["DELIMITERS", "MAX_CELL", "Table", "atomic_write", "check_username", "clean_cell",
+           "column_key",
+           "compact_key", "line_ranges", "normalize_username", "open_table", "outside_workspace", "parse_toml", "read_jsonl", "read_toml", "slug",
            "workspace_part", "write_csv", "write_json"]
