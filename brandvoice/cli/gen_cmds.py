@@ -74,6 +74,9 @@ def _report(job: dict) -> None:
 @click.option("--activities", type=click.Path(dir_okay=False), help="Activity log CSV joined per contact.")
 @click.option("--mapping", type=click.Path(dir_okay=False),
               help="Column mapping file (JSON or TOML) for exports of other tools: field -> column.")
+@click.option("--unmap-opt-out", "unmap_optout", multiple=True, metavar="COLUMN",
+              help="Confirm that the mapping stops reading this opt-out column (audited; repeat "
+                   "for each column).")
 @click.option("--template", help="Prompt template name (see `brandvoice templates list`).")
 @click.option("--adapter", help="Adapter: 'ledgerly', 'ledgerly:v2' or an id.")
 @click.option("--base-model", help="Generate with a base model only (no adapter).")
@@ -84,8 +87,8 @@ def _report(job: dict) -> None:
 @click.option("--background", is_flag=True, help="Run in a background process and return its job id.")
 @click.option("--resume", type=ID, metavar="JOB_ID", help="Finish an interrupted generate job.")
 @acting
-def generate_cmd(actor, crm_path, activities, mapping, template, adapter, base_model, brand,
-                 skip_incomplete, background, resume, **options) -> None:
+def generate_cmd(actor, crm_path, activities, mapping, unmap_optout, template, adapter, base_model,
+                 brand, skip_incomplete, background, resume, **options) -> None:
     """Write personalized drafts for every contact of a CRM export, as a resumable job."""
     from brandvoice import generation, jobs
 
@@ -100,7 +103,8 @@ def generate_cmd(actor, crm_path, activities, mapping, template, adapter, base_m
         job_id = generation.submit(store(), settings(), actor=actor, crm=crm_path,
                                    activities=activities, template=template, adapter=adapter,
                                    base_model=base_model, brand=brand, config=config,
-                                   mapping=_load_mapping(mapping), skip_incomplete=skip_incomplete)
+                                   mapping=_load_mapping(mapping), skip_incomplete=skip_incomplete,
+                                   unmap_optout=unmap_optout)
         click.echo(f"Job {job_id} queued.")
     if background:
         pid = jobs.start(settings(), job_id)

@@ -124,8 +124,8 @@ def _input_paths(crm: str | Path, activities: str | Path | None) -> dict[str, st
     return paths
 
 
-def _usable_contacts(info, paths: dict[str, str], mapping,
-                     skip_incomplete: bool) -> tuple[list[dict], dict]:
+def _usable_contacts(info, paths: dict[str, str], mapping, skip_incomplete: bool,
+                     unmap_optout=()) -> tuple[list[dict], dict]:
     """The CRM file read once, through the template's completeness gate: (the contacts the job
     writes to, the intake summary the job keeps); an InputError when no contact can be used, or
     when some cannot and incomplete rows are not to be skipped."""
@@ -133,7 +133,7 @@ def _usable_contacts(info, paths: dict[str, str], mapping,
     from brandvoice import prompting
 
     result = crm_mod.import_contacts(paths["CRM file"], activities=paths.get("activities file"),
-                                     mapping=mapping)
+                                     mapping=mapping, unmap_optout=unmap_optout)
     gate = prompting.completeness(info, result.contacts)
     missing = gate.get("missing") or {}
     if missing and not skip_incomplete:
@@ -151,7 +151,7 @@ def _usable_contacts(info, paths: dict[str, str], mapping,
     intake = {"profile": result.profile, "contacts": len(keep), "skipped_incomplete": skipped[:500],
               "n_skipped_incomplete": len(skipped), "excluded": list(result.excluded)[:500],
               "n_excluded": len(result.excluded), "problems": list(result.problems)[:100],
-              "n_problems": len(result.problems)}
+              "n_problems": len(result.problems), "optout_unmapped": result.optout_unmapped}
     return keep, intake
 
 
@@ -159,9 +159,11 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
            activities: str | Path | None = None, template: str, adapter: str | None = None,
            base_model: str | None = None, brand: str | None = None,
            config: GenerationConfig | dict | None = None,
-           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True) -> int:
+           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True,
+           unmap_optout: list[str] | tuple[str, ...] = ()) -> int:
     """Validate the inputs (template, adapter, CRM file, completeness) and queue a generate job as
-    `actor` (a marketer or an admin: the creator of every draft of the job; audited)."""
+    `actor` (a marketer or an admin: the creator of every draft of the job; audited). An opt-out
+    column the mapping stops reading must be named in `unmap_optout` (audited with the job)."""
     from brandvoice import prompting
 
     require(store, actor, "generate", action="generate drafts")
@@ -183,7 +185,7 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
         models.resolve(base_model)
     brand_name = _brand(brand, adapter_info)
     paths = _input_paths(crm, activities)
-    keep, intake = _usable_contacts(info, paths, mapping, skip_incomplete)
+    keep, intake = _usable_contacts(info, paths, mapping, skip_incomplete, unmap_optout)
     if config.backend == "openai":
         from brandvoice.generation.backends import open_backend
 
@@ -200,9 +202,14 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
     # again (a file changed or removed after submit changes nothing).
     from brandvoice import crm as crm_mod
 
+    def then(conn, job_id: int) -> None:
+        crm_mod.snapshot_rows(conn, job_id, keep)
+        if intake["optout_unmapped"]:  # confirmed by name: who let which opt-outs in
+            store.audit(conn, "optout_unmapped", actor=created_by, job_id=job_id,
+                        columns=intake["optout_unmapped"], crm=paths["CRM file"])
+
     return jobs.create(store, "generate", params, created_by=created_by,
-                       total=len(keep) * config.variants, metrics={"intake": intake},
-                       then=lambda conn, job_id: crm_mod.snapshot_rows(conn, job_id, keep))
+                       total=len(keep) * config.variants, metrics={"intake": intake}, then=then)
 
 
 def check_resumable(store: Store, job_id: int) -> int:
