@@ -171,3 +171,45 @@ def test_a_worker_that_dies_costs_one_contact(monkeypatch):
         outs = r.many(people)
     assert isinstance(outs[1], TemplateError) and "MB of memory" in str(outs[1])
     assert "name: Dana" in outs[0] and "name: Ana" in outs[2]
+
+
+HEAD = """{#-
+name: probe
+use_case: probe case
+-#}
+{{ brief_header(campaign=use_case) }}
+Task: greet them.
+<crm_data>
+"""
+
+
+@pytest.mark.parametrize("expr,needle", [
+    ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+     "{% endfor %}", "joining with ~"),
+    ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}"
+     "{% endfor %}", "joining with +"),
+    ("{{ ('x' * 1000)|replace('x', 'x' * 1000) }}", "replace"),
+    ("{{ ('x' * 1000).replace('x', 'x' * 1000) }}", "replace"),
+    ("{{ (['x' * 100000] * 100)|join }}", "join"),
+    ("{{ ''.join(['x' * 100000] * 100) }}", "join"),
+    ("{{ lipsum(1000, max=1000) }}", "lipsum"),
+    ("{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
+     "calls"),
+    ("{{ ('x\\n' * 50000)|indent(1000) }}", "indent"),
+    ("{{ ('x ' * 50000)|wordwrap(1, wrapstring='y' * 1000) }}", "wordwrap"),
+    ("{{ '{0:{1}}'.format('x', 999999999) }}", "width from its arguments"),
+    ("{{ '%*d' % (999999999, 1) }}", "width from its arguments"),
+])
+def test_the_sandbox_refuses_growth_before_it_happens(expr, needle):
+    info = prompting.parse_template(HEAD + expr + "\n</crm_data>\n")
+    contact = {"key": "1", "email": "d@x.example", "first_name": "Dana", "custom": {},
+               "activities": []}
+    with pytest.raises(TemplateError, match=needle):
+        prompting.render(info, contact, brand="Acme")
+
+
+def test_a_template_too_large_or_too_deep_is_refused_when_read():
+    with pytest.raises(TemplateError, match="characters"):
+        prompting.parse_template(HEAD + "x" * 200_000 + "\n</crm_data>\n")
+    with pytest.raises(TemplateError, match="nest too deeply"):
+        prompting.parse_template(HEAD + "{% if 1 %}" * 3000 + "{% endif %}" * 3000 + "</crm_data>")

@@ -41,6 +41,8 @@ MAX_INT_BITS = 32_768  # ~10,000 digits: more than any number a brief needs
 MAX_WIDTH = 10_000  # padding, indent and format widths
 _PADDING = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
 _WIDE_FORMAT = re.compile(r"\d{5,}")  # a width or precision of 10,000 or more in a format string
+# a width or precision taken from an argument: "{0:{1}}".format(...), "%*d" % (...)
+_ARG_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\{|%[-#0 +]*(?:\*|\d*\.\*)")
 # [loop iterations, calls] of the rendering under way
 _BUDGET: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("template_loops",
                                                                           default=None)
@@ -56,6 +58,8 @@ def _refuse(what: str) -> SecurityError:
 def _check_format(text: Any) -> None:
     if isinstance(text, str) and _WIDE_FORMAT.search(text):
         raise _refuse(f"format string {text[:40]!r} asks for a width over {MAX_WIDTH:,}")
+    if isinstance(text, str) and _ARG_WIDTH.search(text):
+        raise _refuse(f"format string {text[:40]!r} takes a width from its arguments")
 
 
 def _check_size(n: Any, what: str) -> None:
