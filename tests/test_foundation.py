@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -132,8 +133,12 @@ def test_brand_elements_are_completed_and_recorded():
     assert signed.added == ["footer"] and signed.body.count("Acme team") == 1
 
 
-def test_every_test_runs_in_its_own_workspace(tmp_path):
-    from conftest import TEST_VARIABLES
+def test_every_test_runs_in_its_own_workspace(tmp_path, request):
+    # this folder's conftest by its file: in a whole run `import conftest` may give tests/e2e's
+    here = str(Path(__file__).with_name("conftest.py"))
+    root = next(p for p in request.config.pluginmanager.get_plugins()
+                if getattr(p, "__file__", None) == here)
+    TEST_VARIABLES = root.TEST_VARIABLES  # noqa: N806 - the conftest's constant
 
     from brandvoice.config import Settings
 
