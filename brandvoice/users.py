@@ -199,7 +199,7 @@ def _take_attempt(store: Store, username: str) -> None:
 
 def _give_back(conn: Connection, username: str) -> None:
     """A success: the username's attempts are forgotten."""
-    throttle.give_back(conn, _throttle_key(username))
+    throttle.give_back(conn, _throttle_key(username), window_min=FAILURE_WINDOW_MIN)
 
 
 def authenticate_env(store: Store, username: str | None = None,

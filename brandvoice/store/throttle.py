@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from brandvoice.store.tables import login_throttle
@@ -35,7 +36,10 @@ def take(conn: Connection, key: str, *, limit: int, window_min: float) -> dateti
     """Take one attempt of `key`'s window: None when taken, else when the full window ends."""
     now = datetime.now(timezone.utc)
     cutoff = (now - timedelta(minutes=window_min)).strftime(_FMT)
-    conn.execute(login_throttle.delete().where(login_throttle.c.window_start <= cutoff))
+    # this key's window ended: it starts again (only its own row: concurrent sign-ins of other
+    # names never wait for each other here)
+    conn.execute(login_throttle.delete().where(login_throttle.c.username == key,
+                                               login_throttle.c.window_start <= cutoff))
     conn.execute(_insert_missing(conn, key, now.strftime(_FMT)))
     taken = conn.execute(login_throttle.update().where(
         login_throttle.c.username == key, login_throttle.c.failures < limit)
@@ -48,6 +52,8 @@ def take(conn: Connection, key: str, *, limit: int, window_min: float) -> dateti
     return began + timedelta(minutes=window_min)
 
 
-def give_back(conn: Connection, key: str) -> None:
-    """Forget `key`'s attempts (the guarded work succeeded)."""
-    conn.execute(login_throttle.delete().where(login_throttle.c.username == key))
+def give_back(conn: Connection, key: str, *, window_min: float) -> None:
+    """Forget `key`'s attempts (the guarded work succeeded), and every window that has ended."""
+    cutoff = (datetime.now(timezone.utc) - timedelta(minutes=window_min)).strftime(_FMT)
+    conn.execute(login_throttle.delete().where(sa.or_(login_throttle.c.username == key,
+                                                      login_throttle.c.window_start <= cutoff)))
