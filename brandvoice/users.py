@@ -1,9 +1,15 @@
 """Users and roles: marketer (trains, generates, ships), reviewer (approves, rejects, edits), admin.
 
 Passwords are hashed with argon2 (argon2-cffi's PasswordHasher) and re-hashed on login when the
-hasher's parameters changed. Sign-in is throttled per username in the store: after
-`MAX_FAILURES` failed attempts within `FAILURE_WINDOW_MIN` minutes, even the right password is
-refused until the window has passed (an unknown username is throttled the same way).
+hasher's parameters changed. Sign-in is throttled per username in the store: each attempt takes
+one of `MAX_FAILURES` per `FAILURE_WINDOW_MIN` minutes with one conditional UPDATE before the
+password is checked (so parallel guesses cannot all be checked), a success gives them back; when
+none is left even the right password is refused until the window has passed (an unknown username
+is throttled the same way).
+
+User names are normalised (Unicode NFKC) and must be 2-100 letters, digits, '.', '_', '@' or '-':
+control, bidirectional and invisible characters are refused by name, and a name that differs from
+another only in letter case is taken.
 
 Roles are enforced in the core: every action that changes what a customer receives takes the
 acting `User` and calls `require_role` with the roles of `PERMISSIONS`, which re-reads the user
@@ -13,7 +19,8 @@ refused at once). The roles table of docs/review.md is this table (a test keeps 
 A browser keeps a signed, expiring session token (`session_token`), checked on every page load
 against the store (`user_from_session`): the user must still exist and be active, and the token's
 session epoch must be the user's current one, so signing out (`end_sessions`) or a deactivation
-ends every session of that user at once. Tokens are signed with itsdangerous and a secret kept in
+ends every session of that user at once; so does a new password (set by an admin, or changed by
+the user) and a deactivation. Tokens are signed with itsdangerous and a secret kept in
 BRANDVOICE_HOME/session.key (created once, mode 0600).
 """
 
@@ -23,19 +30,19 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from brandvoice import textio
 from brandvoice.errors import InputError, NotFoundError, PermissionDenied
-from brandvoice.store import Store, login_failures, users, utcnow
+from brandvoice.store import Store, throttle, users, utcnow
 
 Role = Literal["marketer", "reviewer", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$")
 MIN_PASSWORD = 8
 # Five guesses per quarter hour: a person who mistypes gets through, a guessing script gets
 # twenty tries an hour per username.
@@ -63,6 +70,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 SESSION_MAX_AGE = 12 * 3600
 _SESSION_SALT = "brandvoice.session"
 _secrets: dict[Path, bytes] = {}
+normalize_username = textio.normalize_username  # how a typed user name is compared
+_SECRET = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -80,16 +89,20 @@ def _hasher():
     return PasswordHasher()
 
 
-def _validate(username: str, password: str, role: str) -> None:
+def _validate(username: str, password: str, role: str) -> str:
     problems = []
-    if not _USERNAME.match(username or ""):
-        problems.append(f"username {username!r}: use 2-100 letters, digits, '.', '_', '@' or '-'")
+    try:
+        name = textio.check_username(username)
+    except InputError as exc:
+        problems.append(exc.message)
+        name = ""
     if len(password or "") < MIN_PASSWORD:
         problems.append(f"password: at least {MIN_PASSWORD} characters")
     if role not in ROLES:
         problems.append(f"role {role!r}: use one of {', '.join(ROLES)}")
     if problems:
         raise InputError("Cannot add the user:", problems=problems)
+    return name
 
 
 def count_users(store: Store) -> int:
@@ -101,7 +114,7 @@ def count_users(store: Store) -> int:
 def add_user(store: Store, username: str, password: str, role: str, *,
              actor: User | None = None) -> User:
     """Create a user; the very first one (no actor) must be an admin, later ones need an admin actor."""
-    _validate(username, password, role)
+    username = _validate(username, password, role)
     password_hash = _hasher().hash(password)
     with store.tx() as conn:
         store.lock(conn, "users")  # two "first" users at once: one admin, the other is refused
@@ -118,9 +131,12 @@ def add_user(store: Store, username: str, password: str, role: str, *,
                                             "BRANDVOICE_PASSWORD).")
             require_role(conn, actor, *PERMISSIONS["manage users"], action="add users")
             actor_name = actor.username
-        exists = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+        exists = conn.execute(sa.select(users.c.username).where(
+            sa.func.lower(users.c.username) == username.lower())).scalar()
         if exists:
-            raise InputError(f"User {username!r} already exists.", hint="Pick another username.")
+            raise InputError(f"User {username!r} already exists"
+                             + (f" (as {exists!r})." if exists != username else "."),
+                             hint="Pick another username.")
         uid = conn.execute(users.insert().values(
             username=username, password_hash=password_hash, role=role, active=True,
             created_at=utcnow())).inserted_primary_key[0]
@@ -133,9 +149,9 @@ def authenticate(store: Store, username: str, password: str) -> User:
     too many recent failures for this username."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    username = str(username or "")[:100]
+    username = textio.normalize_username(username)[:100]
+    _take_attempt(store, username)  # before the check: parallel guesses share the same budget
     with store.read() as conn:
-        _throttle(conn, username)
         row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
     denied = PermissionDenied(f"Wrong username or password for {username!r}.",
                               hint="Check --as/--password (or BRANDVOICE_USER/BRANDVOICE_PASSWORD).")
@@ -146,56 +162,44 @@ def authenticate(store: Store, username: str, password: str) -> User:
             hasher.verify(hasher.hash("x" * MIN_PASSWORD), password or "")
         except VerificationError:
             pass
-        _failed(store, username)
         raise denied
     try:
         hasher.verify(row["password_hash"], password or "")
     except (VerificationError, InvalidHashError):
-        _failed(store, username)
         raise denied from None
     if not row["active"]:
         raise PermissionDenied(f"User {username!r} is deactivated.", hint="Ask an admin.")
-    with store.read() as conn:
-        had_failures = conn.execute(sa.select(login_failures.c.id)
-                                    .where(login_failures.c.username == username).limit(1)).first()
-    if had_failures or hasher.check_needs_rehash(row["password_hash"]):
-        with store.tx() as conn:
-            conn.execute(login_failures.delete().where(login_failures.c.username == username))
-            if hasher.check_needs_rehash(row["password_hash"]):
-                conn.execute(users.update().where(users.c.id == row["id"])
-                             .values(password_hash=hasher.hash(password)))
+    with store.tx() as conn:
+        _give_back(conn, username)
+        if hasher.check_needs_rehash(row["password_hash"]):
+            conn.execute(users.update().where(users.c.id == row["id"])
+                         .values(password_hash=hasher.hash(password)))
     return User(row["id"], row["username"], row["role"])
 
 
-def _stamp(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _throttle_key(username: str) -> str:
+    return textio.normalize_username(username)[:100].casefold()
 
 
-def _throttle(conn: Connection, username: str) -> None:
-    """PermissionDenied, with the wait, when the username has too many recent failures."""
-    now = datetime.now(timezone.utc)
-    since = _stamp(now - timedelta(minutes=FAILURE_WINDOW_MIN))
-    recent = [r[0] for r in conn.execute(
-        sa.select(login_failures.c.created_at)
-        .where(login_failures.c.username == username, login_failures.c.created_at > since)
-        .order_by(login_failures.c.created_at.desc()).limit(MAX_FAILURES))]
-    if len(recent) < MAX_FAILURES:
+def _take_attempt(store: Store, username: str) -> None:
+    """Take one sign-in attempt of the username's window (store.throttle: atomic across
+    processes); PermissionDenied, with the wait, when none is left."""
+    with store.tx() as conn:
+        ends = throttle.take(conn, _throttle_key(username), limit=MAX_FAILURES,
+                             window_min=FAILURE_WINDOW_MIN)
+    if ends is None:
         return
-    oldest = datetime.strptime(recent[-1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    wait = max(1, -(-int((oldest + timedelta(minutes=FAILURE_WINDOW_MIN) - now).total_seconds()) // 60))
+    left = (ends - datetime.now(timezone.utc)).total_seconds()
+    wait = max(1, -(-int(left) // 60))
     raise PermissionDenied(
         f"Too many failed sign-ins for {username!r} ({MAX_FAILURES} within {FAILURE_WINDOW_MIN} "
         f"minutes): try again in {wait} minute{'s' if wait != 1 else ''}.",
         hint="If you forgot your password, ask an admin to set a new one.")
 
 
-def _failed(store: Store, username: str) -> None:
-    """Record a failed sign-in (and forget this username's failures older than the window)."""
-    cutoff = _stamp(datetime.now(timezone.utc) - timedelta(minutes=FAILURE_WINDOW_MIN))
-    with store.tx() as conn:
-        conn.execute(login_failures.delete().where(login_failures.c.username == username,
-                                                   login_failures.c.created_at <= cutoff))
-        conn.execute(login_failures.insert().values(username=username, created_at=utcnow()))
+def _give_back(conn: Connection, username: str) -> None:
+    """A success: the username's attempts are forgotten."""
+    throttle.give_back(conn, _throttle_key(username), window_min=FAILURE_WINDOW_MIN)
 
 
 def authenticate_env(store: Store, username: str | None = None,
@@ -215,6 +219,7 @@ def authenticate_env(store: Store, username: str | None = None,
 
 def get_user(store: Store, username: str) -> User:
     """A user by name (NotFoundError if missing)."""
+    username = textio.normalize_username(username)
     with store.read() as conn:
         row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
     if row is None:
@@ -230,7 +235,9 @@ def list_users(store: Store) -> list[dict]:
 
 
 def set_active(store: Store, actor: User, username: str, active: bool) -> None:
-    """Activate or deactivate a user (admin only); history stays attributed to them."""
+    """Activate or deactivate a user (admin only); history stays attributed to them. A
+    deactivation ends every session of theirs."""
+    username = textio.normalize_username(username)
     with store.tx() as conn:
         require_role(conn, actor, *PERMISSIONS["manage users"], action="change users")
         if username == actor.username and not active:
@@ -248,6 +255,7 @@ def set_active(store: Store, actor: User, username: str, active: bool) -> None:
 
 def set_role(store: Store, actor: User, username: str, role: str) -> None:
     """Give a user another role (admin only); an admin cannot demote themselves."""
+    username = textio.normalize_username(username)
     if role not in ROLES:
         raise InputError(f"Unknown role {role!r}.", hint=f"Use one of: {', '.join(ROLES)}.")
     with store.tx() as conn:
@@ -262,18 +270,39 @@ def set_role(store: Store, actor: User, username: str, role: str) -> None:
 
 
 def set_password(store: Store, actor: User, username: str, password: str) -> None:
-    """Set a user's password (admin only); their failed sign-ins are forgotten."""
+    """Set a user's password (admin only, a reset); every session of that user ends, and their
+    failed sign-ins are forgotten."""
+    username = textio.normalize_username(username)
     if len(password or "") < MIN_PASSWORD:
         raise InputError(f"The password needs at least {MIN_PASSWORD} characters.")
     password_hash = _hasher().hash(password)
     with store.tx() as conn:
         require_role(conn, actor, *PERMISSIONS["manage users"], action="set passwords")
         n = conn.execute(users.update().where(users.c.username == username)
-                         .values(password_hash=password_hash)).rowcount
+                         .values(password_hash=password_hash,
+                                 session_epoch=users.c.session_epoch + 1)).rowcount
         if not n:
             raise NotFoundError(f"No user {username!r}.", hint="List users with `brandvoice users list`.")
-        conn.execute(login_failures.delete().where(login_failures.c.username == username))
-        store.audit(conn, "user_password", actor=actor.username, username=username)
+        _give_back(conn, username)
+        store.audit(conn, "user_password", actor=actor.username, username=username,
+                    sessions_ended=True)
+
+
+def change_password(store: Store, user: User, old_password: str, new_password: str) -> None:
+    """A user changes their own password (the old one checked, throttled like a sign-in); every
+    session of theirs ends, this one too (the app signs this browser in again)."""
+    if len(new_password or "") < MIN_PASSWORD:
+        raise InputError(f"The password needs at least {MIN_PASSWORD} characters.")
+    me = authenticate(store, user.username, old_password)
+    if me.id != user.id:
+        raise PermissionDenied(f"User {user.username!r} does not exist or is deactivated.")
+    password_hash = _hasher().hash(new_password)
+    with store.tx() as conn:
+        conn.execute(users.update().where(users.c.id == me.id, users.c.username == me.username)
+                     .values(password_hash=password_hash,
+                             session_epoch=users.c.session_epoch + 1))
+        store.audit(conn, "user_password", actor=me.username, username=me.username,
+                    sessions_ended=True)
 
 
 def require(store: Store, actor: User | None, permission: str, *, action: str) -> str:
@@ -317,10 +346,18 @@ def _session_secret(store: Store) -> bytes:
             pass
         finally:
             tmp.unlink()
-    key = path.read_text(encoding="ascii").strip().encode()
-    if len(key) < 32:
-        raise PermissionDenied(f"The session secret {path} is damaged.",
-                               hint=f"Delete {path}; everyone signs in again.")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    # Only a secret this code made is trusted: 64 hex digits in a file only its owner can read
+    # (a file someone else wrote there, whose bytes they know, would sign sessions for them).
+    private = os.name != "posix" or (path.stat().st_mode & 0o077) == 0
+    if not _SECRET.fullmatch(text) or not private:
+        raise PermissionDenied(f"The session secret {path} is damaged or not private "
+                               "(not 64 hex digits, or readable by others).",
+                               hint=f"Delete {path} (a new one is made; everyone signs in again).")
+    key = text.encode()
     _secrets[path] = key
     return key
 
@@ -353,7 +390,7 @@ def user_from_session(store: Store, token: str | None, *,
         return None
     try:
         data = _serializer(store).loads(token, max_age=max_age)
-    except BadSignature:  # also SignatureExpired
+    except (BadSignature, PermissionDenied):  # also SignatureExpired; a secret not to be trusted
         return None
     if not isinstance(data, dict) or not {"uid", "name", "epoch"} <= data.keys():
         return None

@@ -3,14 +3,24 @@
 Each test gets its own database, copied from a template that is migrated once per session
 (CREATE DATABASE ... TEMPLATE: ~0.09 s a test on the throwaway server of tests/pg_cluster.sh,
 against ~0.13 s for an empty database plus the migrations), so tests share nothing, not even
-advisory locks or trigger functions. Every database this session creates carries its prefix and is
-dropped at the end, also after a test that left connections open (DROP DATABASE ... WITH (FORCE)).
+advisory locks or trigger functions. Every database this session creates carries its prefix, is
+owned by the test role, and is dropped at the end, also after a test that left connections open.
+
+Dropping never needs a privilege the test role lacks: `DROP DATABASE ... WITH (FORCE)` refuses
+when a backend of another role is connected (an autovacuum worker: "must be a member of the role
+whose process is being terminated"). So the fixture ends only its own role's backends
+(pg_terminate_backend), then drops without FORCE (PostgreSQL itself stops autovacuum workers in a
+database being dropped), retrying while a backend is still on its way out. A database that still
+cannot be dropped is reported as a warning and dropped again when the session ends: the fixture's
+cleanup never fails a test.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import time
+import warnings
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
@@ -68,17 +78,36 @@ class PgServer:
         """Drop one database of this session (even with connections still open)."""
         name = sa.engine.make_url(url).database
         assert name and name.startswith(self.prefix), name
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._drop(name)
 
     def close(self) -> None:
         """Drop every database this session left behind, then the template."""
         with self.admin.connect() as conn:
-            names = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                 {"p": self.prefix.replace("_", r"\_") + "%"}).scalars().all()
-            for name in names:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            names = conn.execute(sa.text(  # only the databases this role owns
+                "SELECT datname FROM pg_database WHERE datname LIKE :p "
+                "AND datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)"),
+                {"p": self.prefix.replace("_", r"\_") + "%"}).scalars().all()
+        for name in names:
+            self._drop(name)
         self.admin.dispose()
+
+    def _drop(self, name: str, tries: int = 20) -> bool:
+        """End this role's backends on `name`, then DROP DATABASE (no FORCE), retrying while
+        backends are leaving; False (and a warning) if it is still there."""
+        error: Exception | None = None
+        for attempt in range(tries):
+            try:
+                with self.admin.connect() as conn:
+                    conn.execute(sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
+                        "AND usename = current_user AND pid <> pg_backend_pid()"), {"n": name})
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+                return True
+            except sa.exc.DBAPIError as exc:  # still in use: a backend on its way out
+                error = exc
+                time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        warnings.warn(f"could not drop the test database {name}: {error}", stacklevel=2)
+        return False
 
     def _new(self, template: str) -> str:
         name = f"{self.prefix}{next(self._numbers)}"

@@ -48,10 +48,11 @@ start() {
   as_owner "$bin/initdb" -D "$dir/data" -U bv_admin --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
     || { echo "initdb failed:" >&2; tail -n 5 "$dir/initdb.log" >&2; return 1; }
-  # A test server: durability is not wanted, speed is (fsync off makes CREATE DATABASE cheap).
+  # A test server: durability is not wanted, speed is (fsync off makes CREATE DATABASE cheap);
+  # no autovacuum (short-lived databases, and nothing of another role in the tests' databases).
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
     "-p $port -k $dir -c listen_addresses=localhost -c fsync=off -c synchronous_commit=off \
-     -c full_page_writes=off -c max_connections=200" >/dev/null \
+     -c full_page_writes=off -c max_connections=200 -c autovacuum=off" >/dev/null \
     || { echo "pg_ctl start failed:" >&2; tail -n 5 "$dir/server.log" >&2; return 1; }
   as_owner "$bin/psql" -h "$dir" -p "$port" -U bv_admin -d postgres -v ON_ERROR_STOP=1 -q \
     -c "CREATE ROLE brandvoice LOGIN CREATEDB PASSWORD 'brandvoice'" \

@@ -103,7 +103,7 @@ def test_cli_train_list_show_and_load(store, settings, tiny_model_dir, tmp_path)
     runner = CliRunner()
     args = ["train", "--emails", str(emails), "--brand", "Acme", "--base-model",
             str(tiny_model_dir), "--quantization", "none", "--max-steps", "3", "--lr", "0.005",
-            "--rank", "4", "--batch-size", "2", "--quantile", "0", "--max-seq-len", "256"]
+            "--rank", "4", "--batch-size", "2", "--quantile", "0", "--max-seq-len", "320"]
     res = runner.invoke(main, args)
     assert res.exit_code == 1 and "signed-in user" in res.output  # training needs a user
     user(store)

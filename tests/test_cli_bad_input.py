@@ -133,9 +133,9 @@ def _assert_clean(label, args, result, must_fail):
 
 
 def test_every_command_refuses_bad_input_with_a_message(admin_env, tmp_path, monkeypatch):
-    from brandvoice.prompting import editor
+    from brandvoice.prompting import bounded
 
-    monkeypatch.setattr(editor, "PREVIEW_TIMEOUT_S", 30.0)  # a shared machine: no false timeouts
+    monkeypatch.setattr(bounded, "WALL_S", 30.0)  # a shared machine: no false timeouts
     files, odd = _bad_files(tmp_path / "bad"), _odd_files(tmp_path / "odd")
     runner = CliRunner()
     seen = set()

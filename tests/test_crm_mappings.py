@@ -7,6 +7,8 @@ import pytest
 from brandvoice import crm
 from brandvoice.errors import InputError
 
+pytestmark = pytest.mark.usefixtures("fast_hashes")
+
 HEADER = "Kontakt-ID;E-Post;Vorname;Firma;Notizen\n"
 ROWS = "1;dana@acme.example;Dana;Acme;likes graphs\n2;lee@globex.example;Lee;Globex;\n"
 
@@ -24,14 +26,14 @@ def test_preview_reads_the_header_and_first_rows(export):
     assert rows == [["1", "dana@acme.example", "Dana", "Acme", "likes graphs"]]
 
 
-def test_a_saved_mapping_applies_to_files_with_the_same_header(settings, export, tmp_path):
+def test_a_saved_mapping_applies_to_files_with_the_same_header(settings, people, export, tmp_path):
     header, _ = crm.preview(export)
     with pytest.raises(InputError, match="no email column"):
         crm.import_contacts(export)
     assert crm.saved_mapping(settings, header) is None
     path = crm.save_mapping(settings, header, {"key": "Kontakt-ID", "email": "E-Post",
                                                "first_name": "Vorname", "company": "Firma"},
-                            saved_by="mark")
+                            actor=people["mkt"])
     assert path.parent == settings.home / "mappings"
     mapping = crm.saved_mapping(settings, header)
     result = crm.import_contacts(export, mapping=mapping)
@@ -45,14 +47,15 @@ def test_a_saved_mapping_applies_to_files_with_the_same_header(settings, export,
     assert crm.saved_mapping(settings, ["Kontakt-ID", "Mail", "Vorname", "Firma"]) is None
 
 
-def test_save_refuses_a_mapping_that_does_not_fit(settings, export):
+def test_save_refuses_a_mapping_that_does_not_fit(settings, people, export):
     header, _ = crm.preview(export)
+    mkt = people["mkt"]
     with pytest.raises(InputError, match="no email column"):
-        crm.save_mapping(settings, header, {"first_name": "Vorname"})
+        crm.save_mapping(settings, header, {"first_name": "Vorname"}, actor=mkt)
     with pytest.raises(InputError, match="for two fields"):
-        crm.save_mapping(settings, header, {"email": "E-Post", "first_name": "E-Post"})
+        crm.save_mapping(settings, header, {"email": "E-Post", "first_name": "E-Post"}, actor=mkt)
     with pytest.raises(InputError, match="does not fit"):
-        crm.save_mapping(settings, header, {"email": "Email"})
+        crm.save_mapping(settings, header, {"email": "Email"}, actor=mkt)
     # Written the other way round ({column: field}) is read the same.
-    crm.save_mapping(settings, header, {"E-Post": "email", "Vorname": "first_name"})
+    crm.save_mapping(settings, header, {"E-Post": "email", "Vorname": "first_name"}, actor=mkt)
     assert crm.saved_mapping(settings, header) == {"email": "E-Post", "first_name": "Vorname"}

@@ -267,7 +267,7 @@ def test_a_file_appears_only_with_its_batch_and_a_killed_run_is_finished(store, 
     out = tmp_path / "out.csv"
     real_place = delivery_files.place
 
-    def killed(part, final, data=None):
+    def killed(part, final, data=None, **_kw):
         raise KeyboardInterrupt("killed after the commit")
 
     monkeypatch.setattr(delivery_files, "place", killed)
@@ -313,12 +313,42 @@ def test_a_failed_export_leaves_no_file_and_no_batch(store, people, tmp_path, mo
     assert {state(store, d) for d in ids} == {"approved"}
 
 
-def test_mailchimp_continuation_chunks_are_never_neutralized(store, people, tmp_path):
+@pytest.mark.parametrize("second", ["-2", "=HYPERLINK(\"x\")", "+1", "@SUM(A1)", "\n=1"])
+def test_mailchimp_continuation_chunks_never_start_a_formula(store, people, tmp_path, second):
     first = "=SUM(A1) starts like a formula. " + "word " * 43 + "ab "  # 250 characters
-    body = first + "-2" + "y" * 20 + " starts the second chunk"
+    body = first + second + "y" * 20 + " starts the second chunk " + ("=x " * 200)
     approve_all(store, people, make_drafts(store, 1, body=lambda i, f, c: body))
     res = delivery.export(store, people["mkt"], "mailchimp", tmp_path / "m.csv", neutralize=True)
     rows = list(csv.reader(io.StringIO((tmp_path / "m.csv").read_text(encoding="utf-8"))))
-    chunks = rows[1][4:]
-    assert chunks[0] == "'" + first and chunks[1].startswith("-2")  # BODY2 as written
+    chunks = [c for c in rows[1][4:] if c]
+    assert chunks[0].startswith("'=SUM") and len(chunks) > 2
+    for chunk in chunks[1:]:  # reassembled into the body: no quote added, none live either
+        assert not chunk.startswith(("=", "+", "-", "@", "\t", "\r", "\n")), chunk[:20]
+        assert len(chunk.encode("utf-8")) <= 255
     assert "".join(chunks)[1:] == body and res["neutralized_cells"] == 1
+
+
+def test_mailchimp_refuses_a_body_no_cut_can_make_safe(store, people, tmp_path):
+    body = "Hello " + "=" * 600
+    approve_all(store, people, make_drafts(store, 1, body=lambda i, f, c: body))
+    with pytest.raises(ExportError, match="cannot be split into BODY fields"):
+        delivery.export(store, people["mkt"], "mailchimp", tmp_path / "m.csv", neutralize=True)
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_a_killed_writers_temporary_files_are_removed_by_the_next_export(store, people, tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    inner = tmp_path / f"..out.csv.batch-7.part.{dead}.k2j3x9.tmp"  # textio.atomic_write's, killed
+    inner.write_text("half a file")
+    staging = tmp_path / f".dry-run-{dead}-abc"  # a killed dry run's staging folder
+    staging.mkdir()
+    (staging / "draft-1.eml").write_text("x")
+    alive = tmp_path / "..other.csv.batch-8.part.1.q1w2e3.tmp"  # pid 1 is alive: still writing
+    alive.write_text("in progress")
+    approve_all(store, people, make_drafts(store, 1))
+    delivery.export(store, people["mkt"], "generic", tmp_path / "next.csv")
+    assert not inner.exists() and not staging.exists() and alive.exists()

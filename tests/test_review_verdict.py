@@ -124,8 +124,8 @@ def test_bulk_preview_lists_exactly_what_bulk_approval_approves(store, people):
     job = review.get_draft(store, ids[0])["job_id"]
     preview = review.bulk_preview(store, people["rev"], job_id=job)
     assert [p["id"] for p in preview] == [ids[1], ids[5]]
-    assert set(preview[0]) == {"id", "email", "first_name", "last_name", "company", "subject",
-                               "verdict", "tone_score"}
+    assert set(preview[0]) == {"id", "row_version", "email", "first_name", "last_name",
+                               "company", "subject", "verdict", "tone_score"}
     assert preview[1]["email"].endswith("@example.com") and preview[1]["verdict"] == "pass"
     everything = review.bulk_preview(store, people["rev"])
     assert [p["id"] for p in everything] == [ids[1], ids[5], *other_job]  # not rita's own drafts

@@ -128,9 +128,10 @@ LEGACY_TRIGGERS = {  # the numbered migrations' step 4, as it ran
 
 LATER_COLUMNS = {("drafts", "parts"), ("drafts", "text_row_version"),  # added by revisions after 0001
                  ("export_items", "message_id"), ("export_batches", "file_status"),
-                 ("reviews", "verdict"), ("users", "session_epoch")}
-LATER_TABLES = {"app_settings", "login_failures",
-                "result_imports", "result_events", "result_rows"}  # revision 0005
+                 ("reviews", "verdict"), ("users", "session_epoch"),
+                 ("drafts", "first_delivery")}
+LATER_TABLES = {"app_settings", "login_failures", "login_throttle",
+                "result_imports", "result_events", "result_rows"}
 
 
 def _create_like_numbered_migrations(url: str) -> None:
@@ -143,6 +144,8 @@ def _create_like_numbered_migrations(url: str) -> None:
         copy = table.to_metadata(legacy)
         for column in [c for c in copy.columns if (table.name, c.name) in LATER_COLUMNS]:
             copy._columns.remove(column)
+            for index in [ix for ix in copy.indexes if column.name in {c.name for c in ix.columns}]:
+                copy.indexes.discard(index)
         for constraint in copy.constraints:
             if not (constraint.name or "").startswith("uq_"):
                 constraint.name = None

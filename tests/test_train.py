@@ -46,7 +46,7 @@ def write_emails(path: Path, n: int = 14, *, brand: str = "Acme", seed: int = 0)
 def tiny_config(tiny_model_dir: Path, emails: Path, **kw) -> train.TrainConfig:
     opts = {"brand": "Acme", "emails": str(emails), "base_model": str(tiny_model_dir), "quantization": "none",
             "max_steps": 6, "batch_size": 2, "save_steps": 2, "learning_rate": 5e-3, "lora_r": 4,
-            "lora_alpha": 8, "max_seq_len": 256, "min_sends": 100, "quantile": 0.0}
+            "lora_alpha": 8, "max_seq_len": 320, "min_sends": 100, "quantile": 0.0}
     opts.update(kw)
     return train.TrainConfig(**opts)
 

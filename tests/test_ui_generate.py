@@ -231,3 +231,39 @@ def test_columns_are_mapped_in_the_page_and_the_mapping_is_saved(store, demo_peo
     _upload(again, "kontakte-december.csv", CSV + b"3;mei@hooli.example;Mei;Hooli\n")
     no_exception(again)
     assert not texts(again, "error") and _metrics(again)["Contacts"] == "3"
+
+
+OPT_CSV = (b"Record ID,First Name,Email,Company Name,Notes,Unsubscribed from all email\n"
+           b"1,Dana,dana@acme.example,Acme,,\n2,Lee,lee@globex.example,Globex,,true\n")
+
+
+def test_a_saved_mapping_that_unmaps_opt_outs_needs_a_confirmation_on_the_page(
+        store, demo_people, settings):
+    import json
+
+    from brandvoice import crm
+
+    header = ["Record ID", "First Name", "Email", "Company Name", "Notes",
+              "Unsubscribed from all email"]
+    saved = settings.home / "mappings" / f"{crm.header_key(header)}.json"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text("[not a mapping", encoding="utf-8")  # damaged: named, not a crash
+    at = page("generate", demo_people[2]).run()
+    _upload(at, "hubspot.csv", OPT_CSV)
+    no_exception(at)
+    assert any("is damaged" in w for w in texts(at, "warning"))
+    assert _metrics(at)["Contacts"] == "1"  # detected: Lee unsubscribed
+    crm.save_mapping(settings, header, {"email": "Email", "notes": "Unsubscribed from all email"},
+                     actor=demo_people[0], unmap_optout=["Unsubscribed from all email"])
+    assert json.loads(saved.read_text())["saved_by"] == demo_people[0].username
+    at = page("generate", demo_people[2]).run()
+    _upload(at, "hubspot-2.csv", OPT_CSV)
+    no_exception(at)
+    assert any("stops reading opt-out columns" in w for w in texts(at, "warning"))
+    assert "Contacts" not in _metrics(at)  # nothing read until someone says yes
+    box = next(c for c in at.checkbox if c.key.startswith("g_unmap_"))
+    box.check()
+    at.run()
+    no_exception(at)
+    assert _metrics(at)["Contacts"] == "2" and at.session_state["g_unmap"] == [
+        "Unsubscribed from all email"]

@@ -135,7 +135,7 @@ def test_cli_users_add_and_list(store, monkeypatch):
 
 
 def test_sign_in_is_throttled_per_username_in_the_store(store, fast_hashes):
-    from brandvoice.store import login_failures
+    from brandvoice.store import login_throttle
 
     admin = u.add_user(store, "root", "correct horse", "admin")
     u.add_user(store, "mia", "correct horse", "reviewer", actor=admin)
@@ -146,6 +146,8 @@ def test_sign_in_is_throttled_per_username_in_the_store(store, fast_hashes):
     with pytest.raises(PermissionDenied, match=r"Too many failed sign-ins for 'mia' .*try again in "
                                                r"1[45] minutes"):
         u.authenticate(store, "mia", "correct horse")
+    with pytest.raises(PermissionDenied, match="Too many"):  # another spelling of the name too
+        u.authenticate(store, "MIA", "correct horse")
     assert u.authenticate(store, "root", "correct horse").username == "root"  # per username
     for _ in range(u.MAX_FAILURES):  # unknown usernames are throttled alike (no enumeration)
         with pytest.raises(PermissionDenied, match="Wrong username"):
@@ -153,12 +155,12 @@ def test_sign_in_is_throttled_per_username_in_the_store(store, fast_hashes):
     with pytest.raises(PermissionDenied, match="Too many failed sign-ins for 'ghost'"):
         u.authenticate(store, "ghost", "x")
     with store.tx() as conn:  # the window passes
-        conn.execute(login_failures.update().where(login_failures.c.username == "mia")
-                     .values(created_at="2000-01-01T00:00:00.000000Z"))
+        conn.execute(login_throttle.update().where(login_throttle.c.username == "mia")
+                     .values(window_start="2000-01-01T00:00:00.000000Z"))
     assert u.authenticate(store, "mia", "correct horse").role == "reviewer"
     with store.read() as conn:  # a success forgets the failures
-        assert conn.execute(sa.select(sa.func.count()).select_from(login_failures)
-                            .where(login_failures.c.username == "mia")).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(login_throttle)
+                            .where(login_throttle.c.username == "mia")).scalar() == 0
 
 
 def test_admin_sets_roles_and_passwords_audited(store, fast_hashes):

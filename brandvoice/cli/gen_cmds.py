@@ -143,6 +143,9 @@ def _plan_json(plan) -> str:
 @click.option("--exclude", "excludes", multiple=True, metavar="GROUP",
               help="Leave a plan group out (a template, or none:<reason>).")
 @click.option("--json", "as_json", is_flag=True, help="With --plan: print the plan as JSON.")
+@click.option("--unmap-opt-out", "unmap_optout", multiple=True, metavar="COLUMN",
+              help="Confirm that the mapping stops reading this opt-out column (audited; repeat "
+                   "for each column).")
 @click.option("--adapter", help="Adapter: 'ledgerly', 'ledgerly:v2' or an id.")
 @click.option("--base-model", help="Generate with a base model only (no adapter).")
 @click.option("--brand", help="Brand name in the prompt (default: the adapter's brand).")
@@ -152,7 +155,7 @@ def _plan_json(plan) -> str:
 @click.option("--background", is_flag=True, help="Run in a background process and return its job id.")
 @click.option("--resume", type=ID, metavar="JOB_ID", help="Finish an interrupted generate job.")
 @acting
-def generate_cmd(actor, crm_path, activities, mapping, templates, route, plan_only, as_of, moves,
+def generate_cmd(actor, crm_path, activities, mapping, unmap_optout, templates, route, plan_only, as_of, moves,
                  excludes, as_json, adapter, base_model, brand, skip_incomplete, background,
                  resume, **options) -> None:
     """Write personalized drafts for every contact of a CRM export, as a resumable job.
@@ -175,7 +178,7 @@ def generate_cmd(actor, crm_path, activities, mapping, templates, route, plan_on
         if plan_only:
             plan = generation.campaign.preview_plan(
                 settings(), crm=crm_path, activities=activities, templates=names,
-                mapping=_load_mapping(mapping), as_of=day, **choices)
+                mapping=_load_mapping(mapping), as_of=day, unmap_optout=unmap_optout, **choices)
             click.echo(safe(_plan_json(plan) if as_json else _plan_text(plan)))
             return
         config = generation.GenerationConfig(**given(options, GEN_FIELDS))
@@ -183,13 +186,15 @@ def generate_cmd(actor, crm_path, activities, mapping, templates, route, plan_on
             job_id = generation.campaign.submit(
                 store(), settings(), actor=actor, crm=crm_path, activities=activities,
                 templates=names, adapter=adapter, base_model=base_model, brand=brand,
-                config=config, mapping=_load_mapping(mapping), as_of=day, **choices)
+                config=config, mapping=_load_mapping(mapping), as_of=day, unmap_optout=unmap_optout,
+                **choices)
         else:
             job_id = generation.submit(store(), settings(), actor=actor, crm=crm_path,
                                        activities=activities, template=names[0], adapter=adapter,
                                        base_model=base_model, brand=brand, config=config,
                                        mapping=_load_mapping(mapping),
-                                       skip_incomplete=skip_incomplete)
+                                       skip_incomplete=skip_incomplete,
+                                       unmap_optout=unmap_optout)
         click.echo(f"Job {job_id} queued.")
     if background:
         pid = jobs.start(settings(), job_id)

@@ -152,6 +152,7 @@ def check_cmd(drafts_path, brand, emails_path, crm_path, activities_path, out_pa
                          "warns": sum(r.status == "warn" for r in probs),
                          "reasons": " | ".join(v.reasons())})
     out = Path(out_path) if out_path else path.with_name(path.stem + ".checked.csv")
+    out = textio.outside_workspace(s, out, what="results file")
     textio.write_csv(out, [*[h for h in header if h.lower() not in OUT_FIELDS], *OUT_FIELDS], out_rows)
     counts = Counter(v.status for v in verdicts)
     click.echo(f"Checked {len(rows)} draft(s): {counts.get('pass', 0)} pass, {counts.get('warn', 0)} "

@@ -163,24 +163,48 @@ def review_edit(actor, draft_id: int, subject: str | None, body: str | None, bod
                f"before approval: brandvoice review check {draft_id}")
 
 
+class _Pinned(click.ParamType):
+    """A draft id, or ID@VERSION: the draft only at the version a preview showed."""
+
+    name = "id[@version]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        draft, sep, version = text.partition("@")
+        return (ID.convert(draft, param, ctx), ID.convert(version, param, ctx) if sep else None)
+
+
 @review_group.command("bulk-approve")
-@click.argument("draft_ids", type=ID, nargs=-1)
+@click.argument("draft_ids", type=_Pinned(), nargs=-1)
 @click.option("--job", "job_id", type=ID, help="Only drafts of this generation job.")
-@click.option("--preview", is_flag=True, help="List the drafts it would approve, approve nothing.")
+@click.option("--preview", is_flag=True, help="List the drafts it would approve (ID@VERSION), "
+                                              "approve nothing.")
 @acting
-def review_bulk(actor, draft_ids: tuple[int, ...], job_id: int | None, preview: bool) -> None:
-    """Approve, in one step, pending drafts whose current text passed every guardrail."""
+def review_bulk(actor, draft_ids: tuple[tuple[int, int | None], ...], job_id: int | None,
+                preview: bool) -> None:
+    """Approve, in one step, pending drafts whose current text passed every guardrail. Give the
+    ID@VERSION pairs --preview lists to approve exactly what you saw: a draft changed since is
+    left out and named."""
     from brandvoice import review
 
     if preview:
         rows = review.bulk_preview(store(), actor, job_id=job_id)
-        echo_table(rows, ["id", "email", "first_name", "company", "subject", "tone_score"])
+        echo_table(rows, ["id", "row_version", "email", "first_name", "company", "subject",
+                          "tone_score"])
         click.echo(f"{len(rows)} draft(s) would be approved.")
+        if rows:
+            click.echo("Approve exactly these: brandvoice review bulk-approve "
+                       + " ".join(f"{r['id']}@{r['row_version']}" for r in rows))
         return
-    res = review.bulk_approve_passed(store(), actor, list(draft_ids) or None, job_id=job_id)
+    pinned = {d: v for d, v in draft_ids if v is not None}
+    plain = [d for d, v in draft_ids if v is None]
+    res = review.bulk_approve_passed(store(), actor, plain or None if not pinned else plain,
+                                     job_id=job_id, versions=pinned or None)
     click.echo(f"Approved {int(res)} draft(s).")
     for s in res.skipped:
-        click.echo(f"  skipped {s['id']}: {s['reason']}")
+        click.echo(f"  skipped {s['id']}: {safe(s['reason'])}")
 
 
 @review_group.command("metrics")

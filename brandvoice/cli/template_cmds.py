@@ -64,20 +64,24 @@ def _pick(contacts: list[dict], row: int | None, key: str | None, crm_path: str)
 @click.option("--crm", "crm_path", required=True, type=_CRM, help="CRM contacts export (CSV).")
 @click.option("--activities", type=_CRM, help="Activity log CSV joined to the contacts.")
 @click.option("--mapping", type=_CRM, help="Column mapping file (JSON or TOML).")
+@click.option("--unmap-opt-out", "unmap_optout", multiple=True, metavar="COLUMN",
+              help="Confirm that the mapping stops reading this opt-out column (audited; repeat "
+                   "for each column).")
 @click.option("--row", type=click.IntRange(1, 10**9),
               help="Render for the contact on this row (header = row 1). Default: first.")
 @click.option("--key", "--contact", "contact_key", help="Render for the contact with this record id or email.")
 @click.option("--brand", default="our company", show_default=True, help="Brand name for the system prompt.")
 @click.option("--now", "now_text", help="Reference time for relative dates (ISO 8601). Default: now.")
 @click.option("--system", "show_system", is_flag=True, help="Also print the system prompt.")
-def templates_render(name, crm_path, activities, mapping, row, contact_key, brand, now_text,
-                     show_system) -> None:
+def templates_render(name, crm_path, activities, mapping, unmap_optout, row, contact_key, brand,
+                     now_text, show_system) -> None:
     """Render what a template gives the model for one CRM contact: a whole-email brief, or a slot
     template's email with its slots marked (no model involved)."""
     from brandvoice import crm, prompting
 
     info = prompting.get_template(name, settings())
-    result = crm.import_contacts(crm_path, activities=activities, mapping=mapping)
+    result = crm.import_contacts(crm_path, activities=activities, mapping=mapping,
+                                 unmap_optout=unmap_optout)
     contact = _pick(result.contacts, row, contact_key, crm_path)
     now = datetime.now(timezone.utc)
     if now_text:
@@ -129,6 +133,10 @@ def templates_skeleton(emails, brand, campaign, name, out) -> None:
     """Start a slot template from the brand's best past email of a campaign."""
     from brandvoice import prompting, textio
 
+    if out:  # a template goes into prompts/ only through `templates save` (role, checks, audit)
+        textio.outside_workspace(settings(), out, what="skeleton file",
+                                 hint="Write it elsewhere, read it, then `brandvoice templates "
+                                      "save NAME FILE`.")
     draft = prompting.draft_skeleton(emails, brand=brand, campaign=campaign, name=name)
     if out:
         textio.atomic_write(out, draft.source)
@@ -142,20 +150,25 @@ def templates_skeleton(emails, brand, campaign, name, out) -> None:
 @click.argument("crm_path", type=_CRM)
 @click.option("--activities", type=_CRM, help="Activity log CSV joined to the contacts.")
 @click.option("--mapping", type=_CRM, help="Column mapping file (JSON or TOML): field -> column.")
+@click.option("--unmap-opt-out", "unmap_optout", multiple=True, metavar="COLUMN",
+              help="Confirm that the mapping stops reading this opt-out column (audited; repeat "
+                   "for each column).")
 @click.option("--profile", help="Force a profile (hubspot, salesforce, pipedrive, generic).")
 @click.option("--template", help="Also run the completeness gate of this template.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def crm_check(crm_path, activities, mapping, profile, template, as_json) -> None:
+def crm_check(crm_path, activities, mapping, unmap_optout, profile, template, as_json) -> None:
     """Show how a CRM export is read: profile, column mapping, counts, excluded rows and problems."""
     from brandvoice import crm, prompting
 
-    result = crm.import_contacts(crm_path, activities=activities, mapping=mapping, profile=profile)
+    result = crm.import_contacts(crm_path, activities=activities, mapping=mapping, profile=profile,
+                                 unmap_optout=unmap_optout)
     gate = None
     if template:
         gate = prompting.completeness(prompting.get_template(template, settings()), result.contacts)
     if as_json:
         click.echo(json.dumps({"profile": result.profile, "mapping": result.mapping, "stats": result.stats,
                                "excluded": result.excluded, "problems": result.problems,
+                               "optout_unmapped": result.optout_unmapped,
                                "completeness": gate}, indent=2, default=str))
         return
     s = result.stats
@@ -164,6 +177,10 @@ def crm_check(crm_path, activities, mapping, profile, template, as_json) -> None
                + ", ".join(f"{k} {v}" for k, v in sorted(s["scores"].items(), key=lambda kv: -kv[1])))
     click.echo("\nColumn mapping:")
     echo_table([{"field": k, "column": v} for k, v in result.mapping.items()], ["field", "column"])
+    for d in result.optout_unmapped:
+        click.echo(f"warning: opt-out column {safe(d['column'])!r} ({d['field']}) is not read as "
+                   "an opt-out (confirmed with --unmap-opt-out): its unsubscribed contacts are in.",
+                   err=True)
     if s["custom_fields"]:
         click.echo(f"\nCustom fields (available as contact.custom[...]): {', '.join(s['custom_fields'])}")
     if "activities" in s:

@@ -64,7 +64,8 @@ def users_set_role(actor, username: str, role: str) -> None:
               help="The new password (prompted if missing; env BRANDVOICE_NEW_PASSWORD).")
 @acting
 def users_set_password(actor, username: str, new_password: str | None) -> None:
-    """Set a user's password (admin only); their failed sign-ins are forgotten."""
+    """Set a user's password (admin only): every session of theirs ends, failed sign-ins are
+    forgotten."""
     from brandvoice import users
 
     if new_password is None:
@@ -72,6 +73,29 @@ def users_set_password(actor, username: str, new_password: str | None) -> None:
                                     confirmation_prompt=True)
     users.set_password(store(), actor, username, new_password)
     click.echo(f"Password of {username} set.")
+
+
+@users_group.command("change-password")
+@click.option("--as", "as_user", metavar="USER", envvar="BRANDVOICE_USER",
+              help="Your username (env BRANDVOICE_USER).")
+@click.option("--password", default=None, envvar="BRANDVOICE_PASSWORD",
+              help="Your current password (env BRANDVOICE_PASSWORD; prompted if missing).")
+@click.option("--new-password", default=None, envvar="BRANDVOICE_NEW_PASSWORD",
+              help="The new password (env BRANDVOICE_NEW_PASSWORD; prompted if missing).")
+def users_change_password(as_user: str | None, password: str | None,
+                          new_password: str | None) -> None:
+    """Change your own password: every session of yours ends (sign in again)."""
+    from brandvoice import users
+
+    if not as_user:
+        raise click.UsageError("Give --as USER (or BRANDVOICE_USER).")
+    if password is None:
+        password = click.prompt("Current password", hide_input=True)
+    if new_password is None:
+        new_password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    users.change_password(store(), users.get_user(store(), as_user), password, new_password)
+    click.echo(f"Password of {users.normalize_username(as_user)} changed; every session of "
+               "yours has ended.")
 
 
 @users_group.command("deactivate")

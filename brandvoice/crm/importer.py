@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from brandvoice import textio
+from brandvoice.crm import optouts
 from brandvoice.crm.activities import ActivityLog, load_activities, stage_from
 from brandvoice.crm.profiles import (
     KNOWN_COLUMNS,
@@ -53,6 +55,8 @@ class ImportResult:
     excluded: list[dict]  # {"row": 12, "email": ..., "reason": "opted out (...)"}
     problems: list[str]  # "crm.csv row 12: invalid email 'bob@'"
     stats: dict[str, Any] = field(default_factory=dict)  # file, encoding, delimiter, counts, scores
+    # opt-out columns detection found that this import does not read (each confirmed by name)
+    optout_unmapped: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for a CLI or UI: profile and counts."""
@@ -98,16 +102,25 @@ def _opt_out_reason(cells: dict[str, str], mapping: dict[str, str]) -> str | Non
 
 def import_contacts(path: str | Path, *, activities: str | Path | None = None,
                     mapping: dict[str, str] | str | Path | None = None,
-                    profile: str | None = None) -> ImportResult:
-    """Read a CRM export (and optional activity log) into validated contact snapshots."""
+                    profile: str | None = None, unmap_optout: Iterable[str] = ()) -> ImportResult:
+    """Read a CRM export (and optional activity log) into validated contact snapshots.
+
+    A mapping or profile that stops reading an opt-out column detection finds is refused
+    (optouts.OptOutUnmapped) unless `unmap_optout` names that column."""
     f = textio.open_table(path, what="CRM file", known=KNOWN_COLUMNS, unique=(), formats=("csv",),
                           item="contacts", hint=CSV_HINT)
     det, used_profile, colmap = _columns(f, profile, mapping)
+    source = str(mapping) if isinstance(mapping, (str, Path)) else \
+        "the mapping given" if mapping is not None else f"the {used_profile} profile"
+    unmapped = optouts.check(f.header, colmap, source=source, profile=profile,
+                             confirmed=unmap_optout)
     log: ActivityLog | None = load_activities(activities) if activities else None
     run = _Import(f, det, colmap, used_profile, log)
     for row, cells in f.rows(clean=True):
         run.add(row, cells)
-    return run.result()
+    result = run.result()
+    result.optout_unmapped = unmapped
+    return result
 
 
 def _columns(f: textio.Table, profile: str | None,
@@ -116,7 +129,12 @@ def _columns(f: textio.Table, profile: str | None,
     applied over the detected one); refuses a file without an email column."""
     name = f.name
     det = detect(f.header, profile=profile)
-    used_profile, colmap = det.profile, det.mapping
+    used_profile, colmap = det.profile, dict(det.mapping)
+    if profile is not None:  # a forced profile still reads the opt-out columns detection finds
+        taken = set(colmap.values())
+        for field, column in detect(f.header).mapping.items():
+            if field in optouts.OPT_OUT_FIELDS and field not in colmap and column not in taken:
+                colmap[field] = column
     if mapping is not None:
         source = str(mapping) if isinstance(mapping, (str, Path)) else "the mapping argument"
         explicit = load_mapping(mapping) if isinstance(mapping, (str, Path)) else dict(mapping)

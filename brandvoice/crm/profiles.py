@@ -245,20 +245,38 @@ def orient_mapping(mapping: dict[str, str]) -> dict[str, str]:
     return mapping
 
 
+MAX_MAPPING_BYTES = 1_000_000  # a mapping names a few dozen columns
+
+
 def load_mapping(path: str | Path) -> dict[str, str]:
-    """A column mapping from a JSON or TOML file: {canonical field: column name}."""
+    """A column mapping from a JSON or TOML file: {canonical field: column name}; InputError naming
+    the file for anything else (a damaged, huge or deeply nested file included)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Mapping file {path} does not exist.",
                          hint='Write a JSON file such as {"email": "E-mail", "first_name": "Given"}.')
+    if path.stat().st_size > MAX_MAPPING_BYTES:
+        raise InputError(f"Mapping file {path.name} is {path.stat().st_size:,} bytes; a column "
+                         "mapping is a few lines.", hint=_EXAMPLE)
     if path.suffix.lower() == ".toml":
         data, _ = textio.read_toml(path, what="Mapping file")
         data = data.get("mapping", data)
     else:
         data = _json(path)
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise InputError(f"Mapping file {path.name} must map field names to column names (strings).",
-                         hint='Example: {"email": "E-mail", "first_name": "Given"}')
+    return mapping_from(data, f"Mapping file {path.name}")
+
+
+_EXAMPLE = 'Example: {"email": "E-mail", "first_name": "Given"}'
+
+
+def mapping_from(data, what: str) -> dict[str, str]:
+    """{field: column} from parsed data; InputError (`what` names the source) unless every key
+    and value is a short string."""
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(k) <= 200 and len(v) <= 1000
+            for k, v in data.items()):
+        raise InputError(f"{what} must map field names to column names (strings).",
+                         hint=_EXAMPLE)
     return {str(k): v for k, v in data.items()}
 
 
@@ -266,6 +284,10 @@ def _json(path: Path):
     """A JSON mapping file's content; InputError naming the file when it does not parse."""
     try:
         return json.loads(path.read_text(encoding="utf-8-sig"))
-    except ValueError as exc:
-        raise InputError(f"Mapping file {path.name} is not valid JSON: {exc}",
-                         hint='Example: {"email": "E-mail", "first_name": "Given"}') from exc
+    except (ValueError, RecursionError) as exc:
+        why = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(f"Mapping file {path.name} is not valid JSON: {why}",
+                         hint=_EXAMPLE) from None
+    except OSError as exc:
+        raise InputError(f"Cannot read mapping file {path.name}: {exc.strerror or exc}.",
+                         hint="Check the path and its permissions.") from exc

@@ -20,7 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from brandvoice.delivery import files, once
-from brandvoice.delivery.profiles import PROFILES, Options, Profile, get_profile, neutralize_cell
+from brandvoice.delivery.profiles import (
+    FORMULA_PREFIXES,
+    PROFILES,
+    Options,
+    Profile,
+    get_profile,
+    neutralize_cell,
+)
 from brandvoice.errors import ExportError, NotFoundError
 from brandvoice.store import Store, contacts, drafts, export_batches, export_items, utcnow
 from brandvoice.users import PERMISSIONS, User, require, require_role
@@ -37,7 +44,8 @@ def render(profile: Profile, rows: list[dict], options: Options, *, bom: bool) -
     """The CSV bytes for rows under a profile, and the profile's extras (e.g. Mailchimp snippet).
 
     Neutralizing prefixes the first chunk of a field only: a continuation chunk (Mailchimp's BODY2
-    and on) is reassembled into the middle of the body, where a quote would be a stray character.
+    and on) is reassembled into the middle of the body, where a quote would be a stray character;
+    the profile splits the body so that no continuation starts like a formula (checked here).
     """
     clean = [{k: ("" if v is None else str(v)) for k, v in r.items()} for r in rows]
     header, cells, extras = profile.build(clean, options)
@@ -48,6 +56,9 @@ def render(profile: Profile, rows: list[dict], options: Options, *, bom: bool) -
     neutralized = 0
     for line in cells:
         if options.neutralize:
+            if any(line[i].startswith(FORMULA_PREFIXES) for i in continued):  # never a live formula
+                raise ExportError("A continuation field would start like a formula; nothing was "
+                                  "written.", hint="Export with neutralizing off, or edit the body.")
             fixed = [c if i in continued else neutralize_cell(c) for i, c in enumerate(line)]
             neutralized += sum(a != b for a, b in zip(fixed, line, strict=True))
             line = fixed
@@ -92,6 +103,7 @@ def _final_path(settings, out_path: str | Path) -> tuple[Path, bool]:
     that exists or one written with a trailing slash)."""
     out = Path(out_path)
     if out.is_dir() or str(out_path).endswith(("/", os.sep)):
+        files.check_outside(settings, out, what="export folder")  # before anything is made there
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -141,7 +153,8 @@ def export(store: Store, actor: User, profile: str | None, out_path: str | Path,
                             allow_repeat=allow_repeat)
     if nothing is not None:
         raise nothing
-    files.place(batch["part"], batch["target"], batch["data"])  # committed: the file takes its name
+    files.place(batch["part"], batch["target"], batch["data"],  # committed: the file takes its name
+                settings=store.settings)
     files.mark_written(store, batch["id"])
     return _result(batch["id"], prof, batch["target"], len(rows), batch["file_hash"],
                    batch["recorded"], batch["extras"], batch["snippet_path"], batch["ids"],
@@ -171,7 +184,8 @@ def _record(store: Store, conn, actor: User, prof: Profile, rows: list[dict], sk
     ids = [r["draft_id"] for r in rows]
     conn.execute(export_items.insert(), [{"batch_id": bid, "draft_id": d, "position": i}
                                          for i, d in enumerate(ids)])
-    once.claim(conn, ids, actor, "export", batch_id=bid, profile=prof.name)
+    once.claim(conn, rows, actor, "export", allow_repeat=allow_repeat, batch_id=bid,
+               profile=prof.name)
     superseded = once.supersede(store, conn, actor, [s["id"] for s in skipped if s["supersede"]],
                                 reason="not picked for the contact", batch_id=bid)
     if not allow_repeat:
@@ -255,7 +269,7 @@ def _reexport(store: Store, actor: User, profile: str | None, out: Path, batch_i
     target = files.check_target(store.settings, target)
     with store.tx() as conn:
         store.audit(conn, "export_again", actor=actor.username, batch_id=batch_id, path=str(target))
-    files.place(files.write_part(target, batch_id, data), target, data)
+    files.place(files.write_part(target, batch_id, data), target, data, settings=store.settings)
     snippet_path = _snippet(store.settings, target, extras, batch_id)
     ids = [r["draft_id"] for r in rows]
     return _result(batch_id, prof, target, len(rows), batch["file_hash"], batch["options"] or {},

@@ -1,13 +1,16 @@
 """Where delivery writes, and how an export file appears only together with its batch record.
 
-- Never onto the store's database (or its -wal/-shm/-journal), a brand policy (guardrails/*.toml),
-  a template (prompts/*.j2) or anything in the adapters or models folders; never over an existing
-  file (two batches cannot share a file name: a folder as the target gets `<profile>-batch-<id>.csv`).
+- Never inside the workspace (`textio.workspace_part`: BRANDVOICE_HOME but its exports folder, the
+  store's database and its -wal/-shm/-journal, the session secret, the templates, brand policies,
+  adapters and models folders), whatever the path's spelling or links, checked when the path is
+  chosen and again just before the file takes its name; never over an existing file (two batches
+  cannot share a file name: a folder as the target gets `<profile>-batch-<id>.csv`).
 - An export writes its file under a temporary name (`.<name>.batch-<id>.part`), commits the batch
   (file_status "pending"), then renames the file into place and marks the batch "written". A run
   killed in between is finished by the next export or send (`recover`): the temporary file is
   renamed, or the batch is rendered again from the store; a leftover of a run killed before its
-  commit (no such batch) is removed once it is an hour old.
+  commit (no such batch) is removed once it is an hour old, and a writer's own temporary file
+  (`.<part>.<pid>.<random>.tmp`, `.dry-run-<pid>-...`) as soon as its process is gone.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -26,43 +30,21 @@ from brandvoice.store import Store, export_batches
 
 LEFTOVER_AGE_S = 3600  # a temporary file younger than this may belong to a run still going
 _PART = re.compile(r"^\.(?P<name>.+)\.batch-(?P<id>\d+)\.part$")
+# a writer's own temporary files: textio.atomic_write's, and a dry run's staging folder
+_OWN_TMP = re.compile(r"^\..+\.batch-\d+\.part\.(?P<pid>\d+)\.[^.]+\.tmp$|^\.dry-run-(?P<dpid>\d+)-")
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-        return True
-    except ValueError:
-        return False
-
-
-def _protected(settings) -> tuple[set[Path], list[tuple[Path, str | None]]]:
-    files: set[Path] = set()
-    url = settings.db_url or ""
-    if url.startswith("sqlite"):
-        db = sa.engine.make_url(url).database
-        if db and db != ":memory:":
-            base = Path(db).expanduser().resolve()
-            files |= {base, *(base.with_name(base.name + s) for s in ("-wal", "-shm", "-journal"))}
-    folders = [(Path(settings.adapters_dir), None), (Path(settings.models_dir), None),
-               (Path(settings.guardrails_dir), ".toml"), (Path(settings.prompts_dir), ".j2")]
-    return files, [(f.expanduser().resolve(), suffix) for f, suffix in folders]
+def check_outside(settings, path: Path, *, what: str = "export file") -> Path:
+    """The real path to write; ExportError when it lies inside the workspace."""
+    return textio.outside_workspace(settings, path, what=what, error=ExportError,
+                                    hint="Write exports to another folder (--out), or to the "
+                                         f"workspace's exports folder {settings.exports_dir}.")
 
 
 def check_target(settings, path: Path, *, what: str = "export file", overwrite: bool = False) -> Path:
-    """The resolved path to write; ExportError for a protected file, or an existing one unless
-    `overwrite` (a dry run's own .eml files)."""
-    target = Path(path).expanduser().resolve()
-    files, folders = _protected(settings)
-    if target in files:
-        raise ExportError(f"Refusing to write the {what} onto the store's database {target}.",
-                          hint="Pick another file name (--out).")
-    for folder, suffix in folders:
-        if _inside(target, folder) and (suffix is None or target.suffix.lower() == suffix):
-            kind = {".toml": "a brand policy", ".j2": "a template"}.get(suffix or "",
-                                                                       "the adapters or models folder")
-            raise ExportError(f"Refusing to write the {what} {target}: it would be {kind} "
-                              f"({folder}).", hint="Write exports to another folder (--out).")
+    """The real path to write; ExportError for a path inside the workspace, or an existing file
+    unless `overwrite` (a dry run's own .eml files)."""
+    target = check_outside(settings, path, what=what)
     if target.exists() and not (overwrite and target.is_file()):
         raise ExportError(f"The {what} {target} exists already; an export never writes over a "
                           "file (it may hold another batch).",
@@ -88,9 +70,11 @@ def write_part(final: Path, batch_id: int, data: bytes | str) -> Path:
     return part
 
 
-def place(part: Path, final: Path, data: bytes | str | None = None) -> None:
+def place(part: Path, final: Path, data: bytes | str | None = None, *, settings=None) -> None:
     """Rename the temporary file into place (or, if it is gone, write `data`); never over a file
-    that differs."""
+    that differs, nor (with `settings`) into the workspace: its folders are checked again now."""
+    if settings is not None:
+        check_outside(settings, final)
     blob = data.encode("utf-8") if isinstance(data, str) else data
     if part.exists():
         if final.exists() and (blob is None or final.read_bytes() != blob):
@@ -124,7 +108,7 @@ def recover(store: Store, render_again) -> list[dict]:
         part = part_path(final, b["id"])
         try:
             if part.exists() and hashlib.sha256(part.read_bytes()).hexdigest() == b["file_hash"]:
-                place(part, final)
+                place(part, final, settings=store.settings)
                 how = "moved into place"
             elif final.exists() and hashlib.sha256(final.read_bytes()).hexdigest() == b["file_hash"]:
                 part.unlink(missing_ok=True)
@@ -132,7 +116,7 @@ def recover(store: Store, render_again) -> list[dict]:
             else:
                 data, extras = render_again(b["id"])
                 part.unlink(missing_ok=True)
-                place(write_part(final, b["id"], data), final, data)
+                place(write_part(final, b["id"], data), final, data, settings=store.settings)
                 if extras.get("snippet"):
                     snippet = final.with_name(final.stem + ".snippet.txt")
                     if not snippet.exists():
@@ -149,23 +133,57 @@ def recover(store: Store, render_again) -> list[dict]:
     return done
 
 
+def _gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _remove_own_tmp(folder: Path) -> list[Path]:
+    """Temporary files and staging folders of writers that are gone (killed mid-write)."""
+    removed = []
+    for p in folder.iterdir():
+        m = _OWN_TMP.match(p.name)
+        if m is None:
+            continue
+        try:
+            old = time.time() - p.lstat().st_mtime > LEFTOVER_AGE_S
+        except OSError:
+            continue
+        if old or _gone(int(m.group("pid") or m.group("dpid"))):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
 def remove_leftovers(store: Store, folder: Path) -> list[Path]:
     """Temporary export files in `folder` whose batch was never committed (or is finished),
-    older than LEFTOVER_AGE_S; the paths removed."""
+    older than LEFTOVER_AGE_S, and the temporary files of writers that are gone; the paths
+    removed."""
     if not folder.is_dir():
         return []
+    removed_tmp = _remove_own_tmp(folder)
     found = {}
     for p in folder.iterdir():
         m = _PART.match(p.name)
         if m and time.time() - p.stat().st_mtime > LEFTOVER_AGE_S:
             found[p] = int(m.group("id"))
     if not found:
-        return []
+        return removed_tmp
     with store.read() as conn:
         live = {r[0] for r in conn.execute(sa.select(export_batches.c.id).where(
             export_batches.c.id.in_(sorted(set(found.values()))),
             export_batches.c.file_status == "pending"))}
-    removed = []
+    removed = removed_tmp
     for p, bid in found.items():
         if bid not in live:
             p.unlink(missing_ok=True)

@@ -6,6 +6,11 @@ unless the user asks for more (`allow_repeat`). One delivery holds one row per e
 its contact's other approved variants of the same job become `superseded` (audited): they were not
 picked. A draft is delivered only from `approved`, through the lifecycle (which locks the rows and
 checks their state), so an export and a send can never both take it.
+
+Two deliveries to the same contact are serialised by the database: each locks its contacts' rows
+(`lock_contacts`, in id order, before it asks what was delivered) until it commits, so the second
+sees the first one's drafts; and the unique first-delivery index (`store.lifecycle`) refuses a
+second first email to a contact of a job whatever the path, rolling the delivery back.
 """
 
 from __future__ import annotations
@@ -17,11 +22,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from brandvoice.errors import ExportError
-from brandvoice.store import Store, drafts, lifecycle
+from brandvoice.store import Store, contacts, drafts, lifecycle
 from brandvoice.users import User
 
 DUPLICATE_POLICIES = ("refuse", "newest", "oldest")
 DELIVERED = lifecycle.DELIVERED
+
+
+def lock_contacts(conn: Connection, rows: Iterable[dict]) -> None:
+    """Hold the rows' contacts until this transaction ends: another delivery to one of them waits
+    (PostgreSQL row locks, taken in id order so two deliveries cannot deadlock; SQLite's writers
+    already run one at a time)."""
+    ids = sorted({int(r["contact_id"]) for r in rows})
+    for i in range(0, len(ids), 500):
+        conn.execute(sa.select(contacts.c.id).where(contacts.c.id.in_(ids[i:i + 500]))
+                     .order_by(contacts.c.id).with_for_update()).all()
 
 
 def delivered(conn: Connection, rows: Iterable[dict]) -> dict[tuple[int, int], int]:
@@ -107,8 +122,11 @@ def dedupe(rows: list[dict], on_duplicate: str) -> tuple[list[dict], list[dict]]
 
 
 def plan(conn: Connection, rows: list[dict], *, explicit: bool, on_duplicate: str,
-         allow_repeat: bool) -> tuple[list[dict], list[dict]]:
-    """The drafts a delivery takes, and the skipped ones ({id, reason, supersede})."""
+         allow_repeat: bool, lock: bool = True) -> tuple[list[dict], list[dict]]:
+    """The drafts a delivery takes, and the skipped ones ({id, reason, supersede}); `lock` holds
+    their contacts for the rest of the transaction first (a delivery that takes them in it)."""
+    if lock:
+        lock_contacts(conn, rows)
     if explicit:
         refuse_repeats(conn, rows, allow_repeat)
         skipped: list[dict] = []
@@ -143,10 +161,36 @@ def supersede_siblings(store: Store, conn: Connection, actor: User, rows: list[d
     return ids
 
 
-def claim(conn: Connection, draft_ids: list[int], actor: User, action: str, **details) -> None:
-    """Move every id from approved by `action` ("export"), audited with `details`, or ExportError
-    (nothing moves: the caller rolls back)."""
-    moved = lifecycle.move_many(conn, draft_ids, action, actor.username, details=details)
+def repeats(conn: Connection, rows: list[dict], allow_repeat: bool) -> list[int]:
+    """The drafts of `rows` whose contact already received a draft of their job (or gets one
+    earlier in `rows`): ExportError unless `allow_repeat`. Ask with the contacts locked."""
+    done = delivered(conn, rows)
+    seen: set[tuple[int, int]] = set()
+    again: list[int] = []
+    for r in rows:
+        pair = (r["job_id"], r["contact_id"])
+        if pair in done or pair in seen:
+            again.append(r["draft_id"])
+        seen.add(pair)
+    if again and not allow_repeat:
+        raise ExportError(f"{len(again)} draft(s) would be a second email of a job to their contact "
+                          f"(drafts {', '.join(map(str, again[:10]))}); nothing was taken.",
+                          hint="Run it again: a contact who received a draft of the job is "
+                               "skipped (or --allow-repeat, on purpose).")
+    return again
+
+
+def claim(conn: Connection, rows: list[dict], actor: User, action: str, *,
+          allow_repeat: bool = False, **details) -> None:
+    """Move every row's draft from approved by `action` ("export"), audited with `details`, or
+    ExportError (nothing moves: the caller rolls back). The database refuses a second first
+    delivery to a contact of a job (see the module)."""
+    draft_ids = [r["draft_id"] for r in rows]
+    try:
+        moved = lifecycle.move_many(conn, draft_ids, action, actor.username, details=details,
+                                    repeats=repeats(conn, rows, allow_repeat))
+    except lifecycle.DeliveryConflict as exc:
+        raise ExportError(exc.message, hint=exc.hint) from None
     if len(moved) != len(set(draft_ids)):
         raise ExportError("Some drafts changed (another export or send took them, or a "
                           "reviewer changed them) while this delivery ran; nothing was taken.",

@@ -71,11 +71,27 @@ def body_html(body: str) -> str:
                    for p in paragraphs)
 
 
-def split_utf8(text: str, limit: int = MAILCHIMP_FIELD_BYTES) -> list[str]:
+def _safe_cut(rest: str, cut: int, avoid: tuple[str, ...]) -> int:
+    """The largest cut <= `cut` after which the next chunk does not start with one of `avoid`:
+    at a word boundary if one serves, else between characters; 0 when none does."""
+    if not avoid or cut >= len(rest) or not rest[cut:].startswith(avoid):
+        return cut
+    for word_boundary in (True, False):
+        for c in range(cut - 1, 0, -1):
+            if not rest[c:].startswith(avoid) and (not word_boundary or rest[c - 1].isspace()):
+                return c
+    return 0
+
+
+def split_utf8(text: str, limit: int = MAILCHIMP_FIELD_BYTES, *,
+               avoid: tuple[str, ...] = ()) -> list[str]:
     """Split text into chunks of at most `limit` UTF-8 bytes, at word boundaries where possible.
 
     "".join(chunks) == text exactly; whitespace stays at the end of the chunk before a cut. A word
     longer than a chunk is cut between characters (never inside a character, an HTML tag or entity).
+    No chunk after the first starts with one of `avoid` (a spreadsheet's formula characters: a
+    continuation chunk cannot be neutralized without changing the body); ValueError when no cut
+    can avoid them.
     """
     chunks: list[str] = []
     start = 0
@@ -93,6 +109,10 @@ def split_utf8(text: str, limit: int = MAILCHIMP_FIELD_BYTES) -> list[str]:
                 i = fit.rfind(opener)
                 if i > 0 and fit.rfind(closer) < i:
                     cut = min(cut, i)
+        cut = _safe_cut(rest, cut, avoid)
+        if cut <= 0:
+            raise ValueError("every place to cut it starts the next part with "
+                             f"{rest[len(fit):len(fit) + 1]!r}, a spreadsheet formula character")
         chunks.append(rest[:cut])
         start += cut
     return chunks
@@ -125,7 +145,12 @@ def _mailchimp(rows, o):
             problems.append(f"draft {r['draft_id']} ({r['email']}): SUBJECT is "
                             f"{len(r['subject'].encode())} bytes, Mailchimp merge fields hold "
                             f"{MAILCHIMP_FIELD_BYTES}")
-        chunks = split_utf8(_body(r, o))
+        try:  # neutralized: BODY2 and on never start a formula (they cannot carry a quote)
+            chunks = split_utf8(_body(r, o), avoid=FORMULA_PREFIXES if o.neutralize else ())
+        except ValueError as exc:
+            problems.append(f"draft {r['draft_id']} ({r['email']}): the body cannot be split into "
+                            f"BODY fields: {exc}")
+            continue
         if len(chunks) > o.max_body_fields:
             problems.append(f"draft {r['draft_id']} ({r['email']}): the body needs {len(chunks)} "
                             f"BODY fields of {MAILCHIMP_FIELD_BYTES} bytes, more than the "
@@ -139,7 +164,7 @@ def _mailchimp(rows, o):
     cells = [[r["email"], r["first_name"], r["last_name"], r["subject"], *c, *[""] * (n - len(c))]
              for r, c in zip(rows, parts, strict=True)]
     snippet = "".join(f"*|{t}|*" for t in tags)
-    # BODY2 and on continue the body: only BODY1 can start a formula (see export.render)
+    # BODY2 and on continue the body: split so that none starts a formula (see export.render)
     continued = list(range(len(header) - n + 1, len(header)))
     return header, cells, {"snippet": snippet, "subject_merge_tag": "*|SUBJECT|*", "body_fields": n,
                            "continuation_columns": continued}

@@ -17,6 +17,7 @@ Dry runs write one RFC 5322 .eml file per draft (all or none) and change no stat
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import smtplib
 import ssl
@@ -145,8 +146,9 @@ def _rows(store: Store, draft_ids: list[int] | None, job_id: int | None, on_dupl
             raise ExportError("Only approved drafts are sent:\n" +
                               "\n".join(f"  - {b}" for b in bad[:20]),
                               hint="Approve them first, or leave them out.")
+        # a plan only: each draft's claim locks its contact and asks again (`_Run.claim`)
         rows, skipped = once.plan(conn, rows, explicit=draft_ids is not None,
-                                  on_duplicate=on_duplicate, allow_repeat=allow_repeat)
+                                  on_duplicate=on_duplicate, allow_repeat=allow_repeat, lock=False)
     return rows, skipped
 
 
@@ -280,27 +282,44 @@ class _Run:
         self.ids_hash = hashlib.sha256()
 
     def claim(self, pos: int, row: dict, message_id: str) -> bool:
-        with self.store.tx() as conn:
-            if self.batch_id is None:
-                c = self.config
-                self.batch_id = conn.execute(export_batches.insert().values(
-                    profile="smtp", created_by=self.actor.username,
-                    options={"host": c.host, "port": c.port, "security": c.security,
-                             "from": c.from_addr}, n_rows=0, file_hash="", path=None,
-                    created_at=utcnow())).inserted_primary_key[0]
-            if not self.allow_repeat and once.delivered(conn, [row]):
-                self.skipped.append({"id": row["id"], "reason": "another draft of the job went to "
-                                     f"{row['email']} meanwhile", "supersede": False})
-                return False
-            claimed = lifecycle.move(conn, row["id"], "send_claim", self.actor.username,
-                                     batch_id=self.batch_id, message_id=message_id, to=row["email"])
-            if claimed is None:
-                self.skipped.append({"id": row["id"], "reason": "no longer approved (another "
-                                     "export or send took it, or a reviewer changed it)",
-                                     "supersede": False})
-                return False
-            conn.execute(export_items.insert().values(batch_id=self.batch_id, draft_id=row["id"],
-                                                      position=pos, message_id=message_id))
+        """approved -> sending with the Message-ID recorded, committed; False (and the reason in
+        `skipped`) when the draft or its contact was taken meanwhile."""
+        new_batch = self.batch_id is None
+        try:
+            with self.store.tx() as conn:
+                return self._claim(conn, pos, row, message_id)
+        except lifecycle.DeliveryConflict:  # the database refused a second first email
+            if new_batch:
+                self.batch_id = None  # rolled back with the claim
+            self.skipped.append({"id": row["id"], "reason": "another delivery gave "
+                                 f"{row['email']} a draft of the job meanwhile",
+                                 "supersede": False})
+            return False
+
+    def _claim(self, conn, pos: int, row: dict, message_id: str) -> bool:
+        if self.batch_id is None:
+            c = self.config
+            self.batch_id = conn.execute(export_batches.insert().values(
+                profile="smtp", created_by=self.actor.username,
+                options={"host": c.host, "port": c.port, "security": c.security,
+                         "from": c.from_addr}, n_rows=0, file_hash="", path=None,
+                created_at=utcnow())).inserted_primary_key[0]
+        once.lock_contacts(conn, [row])  # a delivery to this contact elsewhere waits for us
+        prior = once.delivered(conn, [row])
+        if prior and not self.allow_repeat:
+            self.skipped.append({"id": row["id"], "reason": "another draft of the job went to "
+                                 f"{row['email']} meanwhile", "supersede": False})
+            return False
+        claimed = lifecycle.move(conn, row["id"], "send_claim", self.actor.username,
+                                 repeat=bool(prior), batch_id=self.batch_id,
+                                 message_id=message_id, to=row["email"])
+        if claimed is None:
+            self.skipped.append({"id": row["id"], "reason": "no longer approved (another "
+                                 "export or send took it, or a reviewer changed it)",
+                                 "supersede": False})
+            return False
+        conn.execute(export_items.insert().values(batch_id=self.batch_id, draft_id=row["id"],
+                                                  position=pos, message_id=message_id))
         return True
 
     def one(self, pos: int, row: dict, msg: EmailMessage, server) -> bool:
@@ -368,7 +387,8 @@ def _dry_run(store: Store, actor: User, rows: list[dict], messages: list[EmailMe
                                   what="dry-run file", overwrite=True) for row in rows]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".dry-run-", dir=folder))
+        files.remove_leftovers(store, folder)  # a killed dry run's staging folder
+        staging = Path(tempfile.mkdtemp(prefix=f".dry-run-{os.getpid()}-", dir=folder))
     except OSError as exc:
         raise ExportError(f"Cannot write to {folder}: {exc.strerror or exc}.",
                           hint="Pick a folder you can write to (--dry-run).") from exc

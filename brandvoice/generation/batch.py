@@ -126,8 +126,8 @@ def _input_paths(crm: str | Path, activities: str | Path | None) -> dict[str, st
     return paths
 
 
-def _usable_contacts(info, paths: dict[str, str], mapping,
-                     skip_incomplete: bool) -> tuple[list[dict], dict]:
+def _usable_contacts(info, paths: dict[str, str], mapping, skip_incomplete: bool,
+                     unmap_optout=()) -> tuple[list[dict], dict]:
     """The CRM file read once, through the template's completeness gate: (the contacts the job
     writes to, the intake summary the job keeps); an InputError when no contact can be used, or
     when some cannot and incomplete rows are not to be skipped."""
@@ -135,7 +135,7 @@ def _usable_contacts(info, paths: dict[str, str], mapping,
     from brandvoice import prompting
 
     result = crm_mod.import_contacts(paths["CRM file"], activities=paths.get("activities file"),
-                                     mapping=mapping)
+                                     mapping=mapping, unmap_optout=unmap_optout)
     gate = prompting.completeness(info, result.contacts)
     missing = gate.get("missing") or {}
     if missing and not skip_incomplete:
@@ -153,7 +153,7 @@ def _usable_contacts(info, paths: dict[str, str], mapping,
     intake = {"profile": result.profile, "contacts": len(keep), "skipped_incomplete": skipped[:500],
               "n_skipped_incomplete": len(skipped), "excluded": list(result.excluded)[:500],
               "n_excluded": len(result.excluded), "problems": list(result.problems)[:100],
-              "n_problems": len(result.problems)}
+              "n_problems": len(result.problems), "optout_unmapped": result.optout_unmapped}
     return keep, intake
 
 
@@ -161,9 +161,11 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
            activities: str | Path | None = None, template: str, adapter: str | None = None,
            base_model: str | None = None, brand: str | None = None,
            config: GenerationConfig | dict | None = None,
-           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True) -> int:
+           mapping: dict[str, str] | str | Path | None = None, skip_incomplete: bool = True,
+           unmap_optout: list[str] | tuple[str, ...] = ()) -> int:
     """Validate the inputs (template, adapter, CRM file, completeness) and queue a generate job as
-    `actor` (a marketer or an admin: the creator of every draft of the job; audited)."""
+    `actor` (a marketer or an admin: the creator of every draft of the job; audited). An opt-out
+    column the mapping stops reading must be named in `unmap_optout` (audited with the job)."""
     from brandvoice import prompting
 
     require(store, actor, "generate", action="generate drafts")
@@ -189,7 +191,7 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
         models.resolve(base_model)
     brand_name = _brand(brand, adapter_info)
     paths = _input_paths(crm, activities)
-    keep, intake = _usable_contacts(info, paths, mapping, skip_incomplete)
+    keep, intake = _usable_contacts(info, paths, mapping, skip_incomplete, unmap_optout)
     if config.backend == "openai":
         from brandvoice.generation.backends import open_backend
 
@@ -206,9 +208,14 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path,
     # again (a file changed or removed after submit changes nothing).
     from brandvoice import crm as crm_mod
 
+    def then(conn, job_id: int) -> None:
+        crm_mod.snapshot_rows(conn, job_id, keep)
+        if intake["optout_unmapped"]:  # confirmed by name: who let which opt-outs in
+            store.audit(conn, "optout_unmapped", actor=created_by, job_id=job_id,
+                        columns=intake["optout_unmapped"], crm=paths["CRM file"])
+
     return jobs.create(store, "generate", params, created_by=created_by,
-                       total=len(keep) * config.variants, metrics={"intake": intake},
-                       then=lambda conn, job_id: crm_mod.snapshot_rows(conn, job_id, keep))
+                       total=len(keep) * config.variants, metrics={"intake": intake}, then=then)
 
 
 def check_resumable(store: Store, job_id: int) -> int:
@@ -247,15 +254,17 @@ def _intake(store: Store, job: dict, reporter) -> tuple[list[tuple[int, dict]], 
 
 def renderer(settings: Settings, template, brand: str, extra: dict | None = None):
     """contact -> what the model is given: a whole-email template's brief, or a slot template's
-    skeleton with the brand profile's greeting and sign-off in place (never the model's to write)."""
+    skeleton with the brand profile's greeting and sign-off in place (never the model's to write).
+    A prompting.BoundedRenderer: every contact renders in a bounded worker process (time, memory,
+    output), `.many(contacts, tick=...)` renders a job's contacts in one worker."""
     from brandvoice import prompting
 
     if template.kind != "slots":
-        return lambda c: prompting.render(template, c, brand=brand, extra=extra)
+        return prompting.BoundedRenderer(template, brand=brand, extra=extra)
     profile = prompting.load_profile(settings.guardrails_dir, brand)
-    return lambda c: prompting.render_skeleton(
-        template, c, brand=brand, signature=profile.signature, extra=extra,
-        greeting=profile.greeting_for(c))
+    return prompting.BoundedRenderer(
+        template, brand=brand, extra=extra,
+        options=lambda c: {"signature": profile.signature, "greeting": profile.greeting_for(c)})
 
 
 def preview(settings: Settings, template, contact: dict, brand: str, *, now=None) -> str:
@@ -263,9 +272,7 @@ def preview(settings: Settings, template, contact: dict, brand: str, *, now=None
     template's email with each slot shown as [[name (kind, ≤N words): fallback]]."""
     extra = {"now": now} if now is not None else None
     if template.kind != "slots":
-        from brandvoice import prompting
-
-        return prompting.render(template, contact, brand=brand, extra=extra)
+        return renderer(settings, template, brand, extra)(contact)
     skeleton = renderer(settings, template, brand, extra)(contact)
     marks = {s.name: f"[[{s.name} ({s.kind}, ≤{s.words} words"
              + (f", must name {s.mention}" if s.mention else "") + f"): {s.fallback}]]"

@@ -42,13 +42,13 @@ def _day(as_of: datetime | None) -> datetime:
     return as_of if as_of.tzinfo else as_of.replace(tzinfo=timezone.utc)
 
 
-def _import(crm: str | Path, activities: str | Path | None, mapping):
+def _import(crm: str | Path, activities: str | Path | None, mapping, unmap_optout=()):
     from brandvoice import crm as crm_mod
     from brandvoice.generation.batch import _input_paths
 
     paths = _input_paths(crm, activities)
     result = crm_mod.import_contacts(paths["CRM file"], activities=paths.get("activities file"),
-                                     mapping=mapping)
+                                     mapping=mapping, unmap_optout=unmap_optout)
     return paths, result
 
 
@@ -63,9 +63,9 @@ def plan_for(result, templates: list, *, as_of: datetime | None = None,
 def preview_plan(settings: Settings, *, crm: str | Path, templates: list[str],
                  activities: str | Path | None = None, mapping=None,
                  as_of: datetime | None = None, moves: dict[str, str] | None = None,
-                 excludes=()) -> routing.Plan:
+                 excludes=(), unmap_optout: list[str] | tuple[str, ...] = ()) -> routing.Plan:
     """Who would get which template, and who none and why: no model, nothing written."""
-    _, result = _import(crm, activities, mapping)
+    _, result = _import(crm, activities, mapping, unmap_optout)
     return plan_for(result, _templates(settings, templates), as_of=as_of, moves=moves,
                     excludes=excludes)
 
@@ -74,7 +74,7 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path, te
            activities: str | Path | None = None, adapter: str | None = None,
            base_model: str | None = None, brand: str | None = None, config=None, mapping=None,
            as_of: datetime | None = None, moves: dict[str, str] | None = None,
-           excludes=()) -> int:
+           excludes=(), unmap_optout: list[str] | tuple[str, ...] = ()) -> int:
     """Route the CRM export's contacts over the campaign's templates and queue one generate job
     for the routed ones, as `actor` (a marketer or an admin; checked and audited)."""
     from brandvoice.crm.profiles import load_mapping
@@ -95,7 +95,7 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path, te
 
         models.resolve(base_model)
     brand_name = _brand(brand, adapter_info)
-    paths, result = _import(crm, activities, mapping)
+    paths, result = _import(crm, activities, mapping, unmap_optout)
     day = _day(as_of)
     plan = plan_for(result, infos, as_of=day, moves=moves, excludes=excludes)
     keep = _routed_contacts(result.contacts, plan, [t.name for t in infos])
@@ -119,7 +119,8 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path, te
         k: summary[k] for k in ("contacts", "routed", "per_template", "per_reason")},
         "n_skipped_incomplete": summary["per_reason"].get("missing field", 0),
         "excluded": list(result.excluded)[:500], "n_excluded": len(result.excluded),
-        "problems": list(result.problems)[:100], "n_problems": len(result.problems)}
+        "problems": list(result.problems)[:100], "n_problems": len(result.problems),
+        "optout_unmapped": result.optout_unmapped}
     from brandvoice import crm as crm_mod
 
     def then(conn, job_id: int) -> None:
@@ -128,6 +129,9 @@ def submit(store: Store, settings: Settings, *, actor: User, crm: str | Path, te
                     templates=[t.name for t in infos], as_of=summary["as_of"],
                     moves=dict(moves or {}), excludes=sorted(excludes),
                     per_template=summary["per_template"], per_reason=summary["per_reason"])
+        if result.optout_unmapped:  # confirmed by name: who let which opt-outs in
+            store.audit(conn, "optout_unmapped", actor=actor.username, job_id=job_id,
+                        columns=result.optout_unmapped, crm=paths["CRM file"])
 
     return jobs.create(store, "generate", params, created_by=actor.username,
                        total=len(keep) * config.variants, metrics={"intake": intake}, then=then)

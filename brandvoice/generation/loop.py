@@ -51,6 +51,14 @@ class Pending:
         return str(self.contact.get("key") or self.contact.get("email") or self.contact_id)
 
 
+def _try(render, contact: dict):
+    """render(contact), or the TemplateError it raised."""
+    try:
+        return render(contact)
+    except TemplateError as exc:
+        return exc
+
+
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -89,22 +97,30 @@ class Loop:
         return {(r.contact_id, r.variant) for r in conn.execute(q)}
 
     def pending(self, people: list[tuple[int, dict]], render) -> list[Pending]:
-        """Slots without a draft, rendered; ordered by prompt length so batches pad little."""
+        """Slots without a draft, rendered (in the renderer's bounded worker: a contact whose
+        rendering fails or hits a bound is recorded, the others go on; the job's cancel is checked
+        while it waits); ordered by prompt length so batches pad little."""
         with self.store.read() as conn:
             have = self.existing(conn)
+        todo = [(contact_id, contact, [v for v in range(self.config.variants)
+                                       if (contact_id, v) not in have])
+                for contact_id, contact in people]
+        todo = [t for t in todo if t[2]]
+
+        def tick() -> None:  # raises JobCancelled when a user cancelled the job
+            self.reporter.update(metrics=self.metrics("rendering the template"))
+
+        many = getattr(render, "many", None)
+        contacts = [contact for _, contact, _ in todo]
+        users = many(contacts, tick=tick) if many is not None else [_try(render, c) for c in contacts]
         items: list[Pending] = []
-        for contact_id, contact in people:
-            todo = [v for v in range(self.config.variants) if (contact_id, v) not in have]
-            if not todo:
+        for (contact_id, contact, variants), user in zip(todo, users, strict=True):
+            if isinstance(user, TemplateError):
+                self.render_failed.append({"key": contact.get("key"), "error": str(user)[:300]})
+                self.unrendered += len(variants)
+                self.reporter.log(f"Contact {contact.get('key')}: template failed to render: {user}")
                 continue
-            try:
-                user = render(contact)
-            except TemplateError as exc:
-                self.render_failed.append({"key": contact.get("key"), "error": str(exc)[:300]})
-                self.unrendered += len(todo)
-                self.reporter.log(f"Contact {contact.get('key')}: template failed to render: {exc}")
-                continue
-            items.extend(Pending(contact_id, contact, v, user) for v in todo)
+            items.extend(Pending(contact_id, contact, v, user) for v in variants)
         items.sort(key=lambda s: len(getattr(s.user, "body", s.user)))  # little padding
         return items
 

@@ -8,8 +8,9 @@ that training and generation share.
 
 Templates and rendering live in `templates`, the filters and the neutralizing of CRM values in
 `filters`, the brief/answer shape in `shape`, the briefs of past emails (training) in `briefs`,
-the bounded sandbox in `sandbox`, the load-time checks in `lint`, saving and trying out templates (a
-bounded worker process) in `editor`, whom a template is for (its header's audience) in `audience`.
+the bounded sandbox in `sandbox`, the bounded worker process every rendering of a job or preview
+runs in (`bounded`: BoundedRenderer), the load-time checks in `lint`, saving and trying out
+templates in `editor`, whom a template is for (its header's audience) in `audience`.
 
 One rule per concept, used by rendering, slot filling and the guardrails alike: the greeting
 grammar in `greeting`, the sign-off grammar in `signoff`, the placeholder grammar in
@@ -17,6 +18,7 @@ grammar in `greeting`, the sign-off grammar in `signoff`, the placeholder gramma
 """
 
 from brandvoice.prompting.audience import REASONS, Audience, Fit, fit
+from brandvoice.prompting.bounded import BoundedRenderer, Limits
 from brandvoice.prompting.briefs import CRM_NOTICE, crm_block, greeting_fields, training_brief
 from brandvoice.prompting.editor import preview, save_template
 from brandvoice.prompting.fill import (
@@ -83,7 +85,7 @@ from brandvoice.prompting.templates import (
     render_skeleton,
 )
 
-__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "REASONS", "Audience", "Fit", "fit", "FILL_EXAMPLES", "FILTERS", "HEADER_KEYS",
+__all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "REASONS", "Audience", "BoundedRenderer", "Fit", "Limits", "fit", "FILL_EXAMPLES", "FILTERS", "HEADER_KEYS",
            "MAX_BRIEF_CHARS", "PROFILE_KEYS", "SLOT_KINDS", "BrandProfile", "Greeting", "Hole",
            "ParsedEmail", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary", "SlotSpec",
            "TemplateInfo", "body_paragraphs", "brand_files", "brief_header", "completeness",

@@ -6,7 +6,9 @@ past email's greeting ("Hi Dana," / "Dana," / "Hey Dana —") becomes `name: Dan
 ("Hi Kestrel Logistics team,") becomes `company: Kestrel Logistics`, and the block is printed by the
 very filter templates use, so both sides share delimiters, labels and line shapes. A generic greeting
 ("Hi there,", "Hello team,") or none gives the empty block a template renders for a contact without
-data.
+data. The email's segment and audience go into the block too (as lifecycle stage and job title,
+where a template's block has them): a brief's instructions hold no contact data, in training as in
+generation.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ def crm_block(contact: dict) -> str:
 
 def training_brief(campaign: str | None, segment: str | None, audience: str | None,
                    body: str | None = None) -> str:
-    """The brief for a past email: metadata, the generic ask and the CRM data its greeting reveals."""
+    """The brief for a past email: its campaign, the generic ask and the CRM data (what its greeting
+    reveals, and its segment and audience as the lifecycle stage and job title a template's block
+    shows): as at generation, where no CRM value stands outside the data block."""
     contact = greeting_fields(body) if body else {}
-    return f"{brief_header(campaign, segment, audience)}\nTask: write this email.\n{crm_block(contact)}"
+    contact.update({k: v for k, v in (("job_title", audience), ("lifecycle_stage", segment))
+                    if v and str(v).strip()})
+    return f"{brief_header(campaign)}\nTask: write this email.\n{crm_block(contact)}"

@@ -2,12 +2,14 @@
 
 - Every filter and test it uses exists. Jinja itself reports an unknown filter only when the line
   runs, so a typo inside an `{% if %}` would otherwise surface in the middle of a batch.
-- A whole-email template (the model reads it as instructions) prints CRM values outside its
-  <crm_data> block only as one neutral line: through a filter that makes one (`oneline`,
-  `first_name_or`, ...) or a helper whose output is ours (`brief_header`). A raw `{{ company }}` in
-  the Task line could carry "Ignore the above" or a new "Task:" into the brief. Slot templates
-  print CRM values into the email text, which the model never reads as instructions; their
-  `mention=`/`brief=` settings are made one neutral line where the slot is built.
+- A whole-email template (the model reads it as instructions) prints no CRM value outside its
+  <crm_data> block: not a name, a company or an activity's detail, not even as one line. Outside
+  the block it prints only its own text, trusted variables (brand, use_case, template, now,
+  loop), numbers and dates made from CRM values (`ago`, `date`, `length`, ...) and
+  `brief_header(...)` of trusted values. The block is written once, at the top level of the
+  template (not inside an `{% if %}` or a macro), so where it is cannot depend on the data.
+  Slot templates print CRM values into the email text, which the fill brief carries inside its
+  <email> data block; their `mention=`/`brief=` settings go into its <slots> block.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from jinja2 import nodes
 
 from brandvoice.errors import TemplateError
 
-# Filters whose output is one neutral line (or a number or a date), whatever they are given.
-NEUTRAL_FILTERS = frozenset({"oneline", "first_name_or", "ago", "date", "describe", "topic",
-                             "join_list", "length", "count", "int", "float", "round", "abs",
+# Filters whose output holds none of the text they are given: a number or a date.
+NEUTRAL_FILTERS = frozenset({"ago", "date", "length", "count", "int", "float", "round", "abs",
                              "wordcount", "filesizeformat"})
 # Template variables that do not come from the CRM record.
 TRUSTED_NAMES = frozenset({"brand", "use_case", "template", "now", "loop"})
@@ -56,28 +57,62 @@ def _check_names(env, tree: nodes.Template, name: str) -> None:
                                 hint=f"Use one of the {what}s listed in prompts/README.md.")
 
 
+def _refuse_raw(raw: nodes.Node, name: str) -> TemplateError:
+    return TemplateError(
+        f"Template {name} line {raw.lineno}: it prints CRM text ({_label(raw)}) into the "
+        "instructions, outside the <crm_data> block, where a value could add lines or "
+        "instructions of its own.", template=name, line=raw.lineno,
+        hint="Print CRM values only inside the <crm_data> block (e.g. {{ contact|crm_fields }}); "
+             "the instructions may say 'the contact in the record below', and use |ago or |date "
+             "for when something happened.")
+
+
 def _check_instructions(tree: nodes.Template, name: str) -> None:
-    inside = False
-    for output in tree.find_all(nodes.Output):
-        for child in output.nodes:
-            if isinstance(child, nodes.TemplateData):
-                text = child.data
-                opened, closed = text.rfind(_OPEN), text.rfind(_CLOSE)
-                if opened > closed:
-                    inside = True
-                elif closed > opened:
-                    inside = False
-                continue
-            if inside:
-                continue
-            raw = _raw_crm(child)
-            if raw is not None:
+    state = "before"  # before, inside, after the <crm_data> block
+    for top in tree.body:
+        if isinstance(top, nodes.Output):
+            for child in top.nodes:
+                if isinstance(child, nodes.TemplateData):
+                    state = _advance(state, child, name)
+                elif state != "inside" and (raw := _raw_crm(child)) is not None:
+                    raise _refuse_raw(raw, name)
+            continue
+        for data in top.find_all(nodes.TemplateData):
+            if _OPEN in data.data.lower() or _CLOSE in data.data.lower():
                 raise TemplateError(
-                    f"Template {name} line {raw.lineno}: it prints CRM text ({_label(raw)}) into "
-                    "the instructions, where a value could add lines or instructions of its own.",
-                    template=name, line=raw.lineno,
-                    hint="Print it through |oneline(N) (one neutral line), or inside the "
-                         "<crm_data> block.")
+                    f"Template {name} line {data.lineno}: write <crm_data> and </crm_data> at the "
+                    "top level of the template, not inside a block tag ({% if %}, {% for %}, a "
+                    "macro ...).", template=name, line=data.lineno,
+                    hint="Where the data block is must not depend on the data.")
+        if state == "inside":
+            continue
+        for out in top.find_all(nodes.Output):
+            for child in out.nodes:
+                if not isinstance(child, nodes.TemplateData) and \
+                        (raw := _raw_crm(child)) is not None:
+                    raise _refuse_raw(raw, name)
+        for call in top.find_all(nodes.CallBlock):  # {% call %}: its macro prints here
+            raise _refuse_raw(call, name)
+
+
+def _advance(state: str, data: nodes.TemplateData, name: str) -> str:
+    """The position after a piece of the template's own text: the block opens once, then closes."""
+    text = data.data.lower()
+    pos = 0
+    while True:
+        at = [(text.find(m, pos), m) for m in (_OPEN, _CLOSE)]
+        at = [(i, m) for i, m in at if i >= 0]
+        if not at:
+            return state
+        i, marker = min(at)
+        want = {"before": _OPEN, "inside": _CLOSE}.get(state)
+        if marker != want:
+            raise TemplateError(f"Template {name} line {data.lineno}: write <crm_data> once, then "
+                                "</crm_data> once, in that order.", template=name,
+                                line=data.lineno,
+                                hint="Put all CRM values inside one <crm_data> block.")
+        state = "inside" if state == "before" else "after"
+        pos = i + len(marker)
 
 
 def _raw_crm(node: nodes.Node) -> nodes.Node | None:
@@ -87,12 +122,13 @@ def _raw_crm(node: nodes.Node) -> nodes.Node | None:
     if isinstance(node, nodes.Name):
         return None if node.name in TRUSTED_NAMES else node
     if isinstance(node, nodes.Filter):
-        if node.name in NEUTRAL_FILTERS:
-            return None
+        if node.name in NEUTRAL_FILTERS:  # its own arguments must not be CRM text either
+            return _first(*node.args, *(kw.value for kw in node.kwargs))
         return _raw_crm(node.node) if node.node is not None else None
     if isinstance(node, nodes.Call):
         if isinstance(node.node, nodes.Name) and node.node.name in TRUSTED_CALLS:
-            return None
+            return _first(*node.args, *(kw.value for kw in node.kwargs), node.dyn_args,
+                          node.dyn_kwargs)
         return node
     if isinstance(node, nodes.CondExpr):
         return _first(node.expr1, node.expr2)

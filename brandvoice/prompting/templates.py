@@ -31,6 +31,7 @@ from brandvoice.prompting.slots import Skeleton, SlotCollector, slot_extension, 
 HEADER_KEYS = ("name", "description", "use_case", "required_fields", "kind", "brand", *AUDIENCE_KEYS)
 KINDS = ("email", "slots")  # email: the model writes the whole email; slots: only marked slots
 MAX_BRIEF_CHARS = 12000  # a brief is for a small model: anything longer is a template bug
+MAX_SOURCE_CHARS = 100_000  # a template's own text: a few dozen lines; compiling stays cheap
 _HEADER = re.compile(r"\A\s*\{#-?(.*?)-?#\}", re.DOTALL)
 _NAME = NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ACTIVITY_TYPES = frozenset(TYPE_ALIASES)
@@ -64,6 +65,19 @@ def _check_field(spec: str) -> bool:
 def parse_template(source: str, *, name: str | None = None, path: Path | None = None) -> TemplateInfo:
     """Read a template's metadata header and check its syntax; TemplateError names the line at fault."""
     label = name or (path.stem if path else "<editor>")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise TemplateError(f"Template {label} is {len(source):,} characters (limit "
+                            f"{MAX_SOURCE_CHARS:,}).", template=label, line=1,
+                            hint="A template is a short brief or one email; shorten it.")
+    try:
+        return _parse(source, label, path)
+    except RecursionError:
+        raise TemplateError(f"Template {label}: its tags or expressions nest too deeply to read.",
+                            template=label, line=1,
+                            hint="Flatten the nesting (fewer {% if %} inside each other).") from None
+
+
+def _parse(source: str, label: str, path: Path | None) -> TemplateInfo:
     meta: dict[str, str] = {}
     lines: dict[str, int] = {}
     m = _HEADER.match(source)
@@ -214,6 +228,8 @@ def _render_text(info: TemplateInfo, contact: dict, brand: str, extra: dict | No
             raise TemplateError(f"Template {info.name}: {exc.message}", hint=exc.hint,
                                 template=info.name) from None
         raise
+    except MemoryError:
+        raise  # the process's memory cap: the bounded worker names it
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is a template error
         line = _error_line(exc, filename)
         where = f" line {line}" if line else ""

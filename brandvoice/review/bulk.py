@@ -4,10 +4,15 @@
 approval rule of a single approval (`actions.approval_refusal`: the draft may be approved, the
 check of its current text is current, the review policy lets the actor approve it), with a
 passing verdict only. The drafts move through the lifecycle (set-based), audited one by one.
+
+What was previewed is what is approved: the preview gives each draft's `row_version`, and
+`bulk_approve_passed(..., versions={id: row_version})` approves a draft only at that version; a
+draft changed since (edited, re-checked, moved) is left out and named with both versions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,22 +106,44 @@ def bulk_preview(store: Store, actor: User, *, job_id: int | None = None) -> lis
         require_role(conn, actor, *REVIEW_ROLES, action="approve drafts")
         rows, _ = _candidates(conn, None, job_id, lock=False)
         todo, _ = eligible(conn, actor, rows)
-    keys = ("id", "email", "first_name", "last_name", "company", "subject", "verdict", "tone_score")
+    keys = ("id", "row_version", "email", "first_name", "last_name", "company", "subject",
+            "verdict", "tone_score")
     return [{k: getattr(r, k) for k in keys} for r in todo]
 
 
+def _unchanged(rows: list[Any], versions: Mapping[int, int]) -> tuple[list[Any], list[dict]]:
+    """The rows still at the version previewed, and the others named as skipped."""
+    keep, changed = [], []
+    for r in rows:
+        seen = versions.get(r.id)
+        if seen is None or int(seen) == r.row_version:
+            keep.append(r)
+        else:
+            changed.append({"id": r.id, "reason": f"changed since it was previewed (version "
+                            f"{seen} then, {r.row_version} now, {r.state}): open it and decide "
+                            "on what it says now"})
+    return keep, changed
+
+
 def bulk_approve_passed(store: Store, actor: User, draft_ids: list[int] | None = None, *,
-                        job_id: int | None = None, note: str | None = None) -> BulkResult:
+                        job_id: int | None = None, note: str | None = None,
+                        versions: Mapping[int, int] | None = None) -> BulkResult:
     """Approve, in one transaction, the pending drafts whose current text passed every guardrail.
 
-    Without draft_ids: every such draft (of job_id if given). A listed draft that does not qualify
-    (see `eligible`) is skipped and reported with its reason.
+    Without draft_ids: every such draft (of job_id if given). With `versions` ({draft id:
+    row_version}, as `bulk_preview` gave them): exactly those drafts, each only at the version
+    previewed. A listed draft that does not qualify (see `eligible`) or changed since the preview
+    is skipped and reported with its reason.
     """
+    if versions is not None:
+        versions = {int(k): int(v) for k, v in versions.items()}
+        draft_ids = sorted(set(versions) | set(int(i) for i in draft_ids or ()))
     with store.tx() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="approve drafts")
         rows, missing = _candidates(conn, draft_ids, job_id)
+        rows, changed = _unchanged(rows, versions or {})
         todo, skipped = eligible(conn, actor, rows)
-        skipped = missing + skipped
+        skipped = missing + changed + skipped
         now = utcnow()
         decisions = [decision_row(r, actor, "approve", "approved", verdict="pass",
                                   reason_text=note or "bulk approve (all passed)", now=now)
@@ -132,5 +159,6 @@ def bulk_approve_passed(store: Store, actor: User, draft_ids: list[int] | None =
         if decisions:
             conn.execute(reviews.insert(), decisions)
         store.audit(conn, "bulk_approve", actor=actor.username, approved=len(approved),
-                    skipped=len(skipped), job_id=job_id)
+                    skipped=len(skipped), job_id=job_id, previewed=versions is not None,
+                    changed=[c["id"] for c in changed])
     return BulkResult(approved, skipped)

@@ -42,7 +42,7 @@ head: `cfg = alembic_config(); cfg.attributes["connection"] = conn` inside `Stor
 by hand, `command.upgrade(alembic_config(url=...), "head", sql=True)` prints the SQL.
 """
 
-from brandvoice.store import lifecycle
+from brandvoice.store import lifecycle, throttle
 from brandvoice.store.engine import Store
 from brandvoice.store.tables import (
     adapters,
@@ -55,7 +55,7 @@ from brandvoice.store.tables import (
     export_items,
     guardrail_results,
     jobs,
-    login_failures,
+    login_throttle,
     metadata,
     result_events,
     result_imports,
@@ -68,5 +68,5 @@ from brandvoice.store.tables import (
 
 __all__ = ["Store", "adapters", "app_settings", "audit", "contacts", "draft_versions", "drafts",
            "export_batches", "export_items", "guardrail_results", "jobs", "lifecycle",
-           "login_failures", "metadata", "result_events", "result_imports", "result_rows",
-           "reviews", "tone_profiles", "users", "utcnow"]
+           "login_throttle", "metadata", "result_events", "result_imports", "result_rows",
+           "reviews", "throttle", "tone_profiles", "users", "utcnow"]

@@ -18,6 +18,12 @@ importing upward (see `.importlinter`). What the store cannot know stays with th
 it down: the acting user's *name* (roles are checked by the caller through `users`, which sits above
 the store), the reviewer's decision row (`review`), the export batch (`delivery`). The guardrail
 verdict columns are written here as well (`record_verdict`), so that one module writes drafts rows.
+
+Exactly once per contact and job is the database's to hold: a move into a delivered state
+(`export`, `send_claim`) marks the draft `first_delivery` unless the caller says it is a repeat the
+user asked for, and a unique index lets one draft per (job, contact) carry the mark; a second first
+delivery, however it raced past the checks, is refused (DeliveryConflict) and its transaction rolls
+back. A move out of a delivered state (`send_not_sent`) clears the mark.
 """
 
 from __future__ import annotations
@@ -52,6 +58,29 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 }
 REVIEW_ACTIONS = ("approve", "reject", "edit", "reopen", "regenerate")
 _CHUNK = 500
+
+
+class DeliveryConflict(ConflictError):
+    """Another delivery gave the contact a draft of the same job first (the unique index)."""
+
+
+def _delivery_values(state: str, nxt: str, repeat: bool) -> dict[str, Any]:
+    """The first_delivery column for a move from `state` to `nxt`."""
+    if nxt in DELIVERED and state not in DELIVERED:
+        return {"first_delivery": None if repeat else True}
+    if state in DELIVERED and nxt not in DELIVERED:
+        return {"first_delivery": None}
+    return {}
+
+
+def _refused_delivery(exc: sa.exc.IntegrityError, ids: list[int]) -> DeliveryConflict | None:
+    text = str(getattr(exc, "orig", exc))
+    if "first_delivery" not in text:
+        return None
+    return DeliveryConflict(
+        f"Another delivery gave the contact of draft(s) {', '.join(map(str, ids[:10]))} a draft "
+        "of the same generation job first; nothing of this delivery was taken.",
+        hint="Run it again: a contact who already received a draft of the job is skipped.")
 
 
 def allowed_actions(state: str) -> list[str]:
@@ -92,7 +121,7 @@ def load(conn: Connection, draft_id: int, *, lock: bool = True) -> dict[str, Any
 
 def _new_row(row: Mapping[str, Any], actor: str | None, now: str) -> dict[str, Any]:
     values = {k: v for k, v in row.items() if k not in ("id", "state", "row_version",
-                                                         "text_row_version")}
+                                                         "text_row_version", "first_delivery")}
     values.setdefault("generated_subject", values["subject"])
     values.setdefault("generated_body", values["body"])
     values.setdefault("created_at", now)
@@ -144,15 +173,22 @@ def transition(conn: Connection, draft: Mapping[str, Any], action: str, actor: s
     row_version and audits the move with `details`; returns the new row_version."""
     nxt = check(draft, action, expected_version)
     new_version = draft["row_version"] + 1
-    extra = dict(values or {})
+    extra = {**_delivery_values(draft["state"], nxt, False), **(values or {})}
     if text:
         extra["text_row_version"] = new_version
     now = utcnow()
-    n = conn.execute(drafts.update()
-                     .where(drafts.c.id == draft["id"], drafts.c.row_version == draft["row_version"],
-                            drafts.c.state == draft["state"])
-                     .values(state=nxt, row_version=new_version, updated_at=now, updated_by=actor,
-                             **extra)).rowcount
+    try:
+        n = conn.execute(drafts.update()
+                         .where(drafts.c.id == draft["id"],
+                                drafts.c.row_version == draft["row_version"],
+                                drafts.c.state == draft["state"])
+                         .values(state=nxt, row_version=new_version, updated_at=now,
+                                 updated_by=actor, **extra)).rowcount
+    except sa.exc.IntegrityError as exc:
+        refused = _refused_delivery(exc, [draft["id"]])
+        if refused is None:
+            raise
+        raise refused from None
     if n != 1:
         fresh = load(conn, draft["id"], lock=False)
         raise ConflictError(f"Draft {draft['id']} was changed by {fresh['updated_by'] or 'someone'} "
@@ -163,46 +199,60 @@ def transition(conn: Connection, draft: Mapping[str, Any], action: str, actor: s
     return new_version
 
 
-def move(conn: Connection, draft_id: int, action: str, actor: str | None,
-         **details: Any) -> int | None:
+def move(conn: Connection, draft_id: int, action: str, actor: str | None, *,
+         repeat: bool = False, **details: Any) -> int | None:
     """Move one draft, by id, if its state allows `action`: its new row_version, or None (not
-    moved: it is in another state, or gone)."""
-    moved = move_many(conn, [draft_id], action, actor, details=details)
+    moved: it is in another state, or gone). `repeat`: a delivery the user asked for to a contact
+    who already received a draft of the job (not marked as its first)."""
+    moved = move_many(conn, [draft_id], action, actor, details=details,
+                      repeats=[draft_id] if repeat else ())
     return moved[draft_id] if moved else None
 
 
 def move_many(conn: Connection, draft_ids: Iterable[int], action: str, actor: str | None, *,
               details: Mapping[str, Any] | None = None,
-              per_draft: Mapping[int, Mapping[str, Any]] | None = None) -> dict[int, int]:
+              per_draft: Mapping[int, Mapping[str, Any]] | None = None,
+              repeats: Iterable[int] = ()) -> dict[int, int]:
     """Move every listed draft whose state allows `action` (set-based: one locked read and one
     UPDATE per chunk and state), each audited with `details` (and its `per_draft` entry); returns
     {draft id: new row_version} of the drafts moved. The caller decides whether a draft left
-    behind (another state, gone) is an error."""
-    wanted = list(dict.fromkeys(int(i) for i in draft_ids))
+    behind (another state, gone) is an error. A delivery of the drafts in `repeats` is not their
+    contact's first (see the module); DeliveryConflict when the database refuses a first one."""
+    wanted = sorted(dict.fromkeys(int(i) for i in draft_ids))
     moved: dict[int, int] = {}
     for i in range(0, len(wanted), _CHUNK):
         chunk = wanted[i:i + _CHUNK]
+        # locked in id order: two writers over overlapping drafts cannot deadlock
         rows = conn.execute(sa.select(drafts.c.id, drafts.c.state, drafts.c.row_version)
-                            .where(drafts.c.id.in_(chunk)).with_for_update()).all()
-        by_state: dict[str, list[Any]] = {}
+                            .where(drafts.c.id.in_(chunk)).order_by(drafts.c.id)
+                            .with_for_update()).all()
+        again = set(repeats)
+        by_state: dict[tuple[str, bool], list[Any]] = {}
         for r in rows:
             if action in TRANSITIONS.get(r.state, {}):
-                by_state.setdefault(r.state, []).append(r)
-        for state, group in by_state.items():
+                by_state.setdefault((r.state, r.id in again), []).append(r)
+        for (state, repeat), group in by_state.items():
             moved.update(_move_group(conn, state, group, action, actor, details or {},
-                                     per_draft or {}))
+                                     per_draft or {}, repeat=repeat))
     return moved
 
 
 def _move_group(conn: Connection, state: str, group: list[Any], action: str, actor: str | None,
-                details: Mapping[str, Any], per_draft: Mapping[int, Mapping[str, Any]]
-                ) -> dict[int, int]:
+                details: Mapping[str, Any], per_draft: Mapping[int, Mapping[str, Any]], *,
+                repeat: bool = False) -> dict[int, int]:
     nxt = TRANSITIONS[state][action]
     now = utcnow()
     ids = [r.id for r in group]
-    n = conn.execute(drafts.update().where(drafts.c.id.in_(ids), drafts.c.state == state)
-                     .values(state=nxt, row_version=drafts.c.row_version + 1, updated_at=now,
-                             updated_by=actor)).rowcount
+    try:
+        n = conn.execute(drafts.update().where(drafts.c.id.in_(ids), drafts.c.state == state)
+                         .values(state=nxt, row_version=drafts.c.row_version + 1, updated_at=now,
+                                 updated_by=actor, **_delivery_values(state, nxt, repeat))
+                         ).rowcount
+    except sa.exc.IntegrityError as exc:
+        refused = _refused_delivery(exc, ids)
+        if refused is None:
+            raise
+        raise refused from None
     if n != len(ids):  # the rows are locked: only a bug elsewhere gets here
         raise ConflictError(f"{len(ids) - n} of {len(ids)} drafts changed while they were moved "
                             f"to {nxt}; nothing was changed.", hint="Try again.")

@@ -126,10 +126,15 @@ drafts = sa.Table(
     # the row_version at which the current text was written: a guardrail result holds for the
     # text when its row_version is at least this (state changes alone do not call for a new check)
     sa.Column("text_row_version", sa.Integer, nullable=False, default=1, server_default="1"),
+    # true on the one draft that first went (or is going) to its contact in its job, else null:
+    # the unique index lets the database refuse a second first delivery (lifecycle, delivery.once)
+    sa.Column("first_delivery", sa.Boolean, nullable=True),
     sa.UniqueConstraint("job_id", "contact_id", "variant", "attempt", name="uq_draft_slot"),
 )
 sa.Index("ix_drafts_state", drafts.c.state, drafts.c.id)
 sa.Index("ix_drafts_job", drafts.c.job_id)
+sa.Index("uq_drafts_first_delivery", drafts.c.job_id, drafts.c.contact_id, drafts.c.first_delivery,
+         unique=True)
 
 guardrail_results = sa.Table(
     "guardrail_results", metadata,
@@ -246,13 +251,14 @@ app_settings = sa.Table(
     _ts("updated_at", nullable=False),
 )
 
-login_failures = sa.Table(
-    "login_failures", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("username", sa.String(100), nullable=False),
-    _ts("created_at", nullable=False),
+# one row per (normalised) username: the sign-in attempts of its window, taken with a conditional
+# UPDATE before the password is checked (users._take_attempt)
+login_throttle = sa.Table(
+    "login_throttle", metadata,
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    _ts("window_start", nullable=False),
 )
-sa.Index("ix_login_failures_username", login_failures.c.username, login_failures.c.created_at)
 
 # --- campaign results: what the email tools and the mailbox report back ----------------------------
 result_imports = sa.Table(

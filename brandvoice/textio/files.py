@@ -17,7 +17,8 @@ def atomic_write(path: str | Path, data: bytes | str, *, encoding: str = "utf-8"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = data.encode(encoding) if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the writer's pid in the name: a leftover of a killed writer is known as one (delivery.files)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)

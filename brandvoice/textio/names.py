@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from brandvoice.errors import ConfigError
+from brandvoice.errors import ConfigError, InputError
+
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,99}")  # fullmatch: "$" would take a "\n"
 
 
 def slug(text: str) -> str:
@@ -32,3 +35,29 @@ def compact_key(text: str | None) -> str:
 def column_key(name: str) -> str:
     """A column name as compared: lower case, punctuation folded ("E-mail Address" -> "e mail address")."""
     return re.sub(r"[^a-z0-9]+", " ", str(name).lower()).strip()
+
+
+def normalize_username(username: str) -> str:
+    """A user name as stored and compared: Unicode NFKC (full-width letters become ASCII)."""
+    return unicodedata.normalize("NFKC", str(username or ""))
+
+
+def _odd_characters(name: str) -> list[str]:
+    """Control, format (bidirectional, zero-width), separator and other invisible characters."""
+    return [f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})" for ch in name
+            if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+            or (ch.isspace() and ch != " ")]
+
+
+def check_username(username: str) -> str:
+    """The normalised user name, or InputError naming what is wrong with it."""
+    name = normalize_username(username)
+    odd = _odd_characters(name)
+    if odd:
+        raise InputError(f"username {name!r} holds characters that are not allowed: "
+                         f"{', '.join(dict.fromkeys(odd))}.",
+                         hint="Use 2-100 letters, digits, '.', '_', '@' or '-'.")
+    if not USERNAME.fullmatch(name):
+        raise InputError(f"username {name!r}: use 2-100 letters, digits, '.', '_', '@' or '-', "
+                         "starting with a letter or digit.")
+    return name

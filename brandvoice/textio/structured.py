@@ -57,6 +57,9 @@ def parse_toml(text: str, *, where: str, error: type[BrandvoiceError] = InputErr
     """TOML text as a dict; `error` (naming `where`, the line and column) when it does not parse."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise error(f"{where} is not usable TOML: it nests lists or tables too deeply.",
+                    hint="Write the file flat: keys and plain values.") from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         at = f", line {m.group(1)}, column {m.group(2)}" if m else ""

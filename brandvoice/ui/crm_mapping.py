@@ -92,7 +92,8 @@ def editor(header: list[str], rows: list[list[str]], initial: dict[str, str], *,
         if c[0].button("Save mapping", key=f"g_map_save_{key}", icon=":material/save:",
                        disabled=saved and mapping == initial):
             with common.errors():
-                crm.save_mapping(common.settings(), header, mapping, saved_by=user.username)
+                crm.save_mapping(common.settings(), header, mapping, actor=user,
+                                 unmap_optout=st.session_state.get("g_unmap") or ())
                 st.session_state["g_flash"] = ("Column mapping saved: every export with these "
                                                "columns is read this way.")
                 st.rerun()

@@ -4,6 +4,7 @@ watch its drafts arrive."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,48 @@ OTHER_BRAND = "\u2026another brand"
 
 
 @st.cache_data(show_spinner="Reading the CRM export...", max_entries=16)
-def _import(path: str, mtime: float, activities: str | None, mapping: str | None) -> Any:
+def _import(path: str, mtime: float, activities: str | None, mapping: str | None,
+            unmap: tuple[str, ...] = ()) -> Any:
     from brandvoice import crm
 
     return crm.import_contacts(path, activities=activities,
-                               mapping=json.loads(mapping) if mapping else None)
+                               mapping=json.loads(mapping) if mapping else None,
+                               unmap_optout=unmap)
+
+
+def _read(path: str, mtime: float, activities: str | None, mapping: dict | None) -> Any:
+    """The import with this mapping; when the mapping stops reading opt-out columns, the page
+    asks for an explicit confirmation first (recorded with the job or the saved mapping)."""
+    from brandvoice.crm.optouts import OptOutUnmapped
+
+    key = crm_mapping.mapping_json(mapping)
+    try:
+        return _import(path, mtime, activities, key)
+    except OptOutUnmapped as exc:
+        st.warning("**This column mapping stops reading opt-out columns**: contacts who "
+                   "unsubscribed there would be written to.\n\n"
+                   + "\n".join(f"- {common.md_escape(p)}" for p in exc.problems),
+                   icon=":material/unsubscribe:")
+        columns = tuple(exc.columns)
+        if not st.checkbox("I confirm: read " + ", ".join(f"'{c}'" for c in columns) + " as "
+                           "ordinary data (recorded in the audit trail with the job)",
+                           key="g_unmap_" + hashlib.sha256(repr((key, columns)).encode())
+                           .hexdigest()[:12]):
+            return None
+        st.session_state["g_unmap"] = list(columns)
+        return _import(path, mtime, activities, key, columns)
+
+
+def _saved(header: list[str]) -> dict | None:
+    """The mapping saved for this header; a damaged file is named, and the columns detected."""
+    from brandvoice import crm
+
+    try:
+        return crm.saved_mapping(common.settings(), header)
+    except BrandvoiceError as exc:
+        st.warning(f"{common.md_escape(exc.message)} {common.md_escape(exc.hint or '')}",
+                   icon=":material/warning:")
+        return None
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -73,8 +111,6 @@ def page() -> None:
 # --- the import -----------------------------------------------------------------------------------
 def _import_section(user: Any, crm_path: Path, act_path: Path | None) -> Any:
     """Preview, mapping editor, import and its report; the ImportResult, or None after an error."""
-    from brandvoice import crm
-
     st.subheader("Import")
     mtime = crm_path.stat().st_mtime
     acts = str(act_path) if act_path else None
@@ -83,10 +119,11 @@ def _import_section(user: Any, crm_path: Path, act_path: Path | None) -> Any:
     except Exception as exc:  # noqa: BLE001 - a file that cannot be read at all
         common.show_error(exc)
         return None
-    saved = crm.saved_mapping(common.settings(), header)
+    st.session_state["g_unmap"] = []  # opt-out columns confirmed on this run only
+    saved = _saved(header)
     auto, auto_error = None, None
     try:
-        auto = _import(str(crm_path), mtime, acts, crm_mapping.mapping_json(saved))
+        auto = _read(str(crm_path), mtime, acts, saved)
     except BrandvoiceError as exc:
         auto_error = exc
     initial = auto.mapping if auto is not None else (saved or {})
@@ -95,7 +132,7 @@ def _import_section(user: Any, crm_path: Path, act_path: Path | None) -> Any:
     result = auto
     if mapping is not None and mapping != initial:  # edited here: read the file that way
         try:
-            result = _import(str(crm_path), mtime, acts, crm_mapping.mapping_json(mapping))
+            result = _read(str(crm_path), mtime, acts, mapping)
         except Exception as exc:  # noqa: BLE001 - shown on the page
             common.show_error(exc)
             return None
@@ -269,7 +306,8 @@ def _go(user: Any, crm_path: Path, act_path: Path | None, infos: list, adapter: 
             activities=str(act_path) if act_path else None, templates=[t.name for t in infos],
             adapter=str(adapter.id) if adapter else None, brand=brand,
             config=generation.GenerationConfig(**config),
-            mapping=st.session_state.get("g_mapping"), **choices)
+            mapping=st.session_state.get("g_mapping"),
+            unmap_optout=st.session_state.get("g_unmap") or (), **choices)
         jobs.start(common.settings(), job_id)
     except Exception as exc:  # noqa: BLE001 - shown on the page
         common.show_error(exc)

@@ -152,8 +152,10 @@ def _bulk_approve(review, user) -> None:
         if items and st.button(f"Approve these {len(items)} drafts", key="bulk_approve",
                                type="primary"):
             with common.errors():
-                done = review.bulk_approve_passed(common.store(), user,
-                                                  [int(r["id"]) for r in items])
+                # exactly what was listed: a draft changed since is left out and named
+                done = review.bulk_approve_passed(
+                    common.store(), user, versions={int(r["id"]): int(r["row_version"])
+                                                    for r in items})
                 st.session_state.pop("bulk_list", None)
                 msg = f"Approved {int(done)} drafts that passed every check."
                 skipped = getattr(done, "skipped", None) or []
