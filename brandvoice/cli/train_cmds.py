@@ -51,7 +51,7 @@ def train_cmd(actor, emails: str, brand: str, background: bool, **options) -> No
     job_id = review.submit_training(st, s, config, actor)
     if background:
         pid = jobs.start(s, job_id)
-        click.echo(f"Training job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
+        click.echo(f"Training job {job_id} {jobs.where(pid)}; follow it with `brandvoice jobs show {job_id}`.")
         return
     click.echo(f"Training job {job_id}: {brand} on {config.base_model} ({config.quantization}).")
     from transformers.utils import logging as hf_logging

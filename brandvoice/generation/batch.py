@@ -9,6 +9,7 @@ was killed and is run again finishes the remaining slots; `uq_draft_slot` forbid
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -268,16 +269,43 @@ def preview(settings: Settings, template, contact: dict, brand: str, *, now=None
     return f"Subject: {subject}\n\n{body}"
 
 
-def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
-    """worker.HANDLERS["generate"]: generate every missing draft of a batch; safe to run again."""
-    from brandvoice import prompting
-    from brandvoice.generation.loop import Loop
+@dataclass
+class JobPlan:
+    """What every run of a generate job (the whole, or one part) needs, read from the store."""
 
-    settings = store.settings
+    config: GenerationConfig
+    template: Any
+    adapter: Any
+    brand: str
+    people: list[tuple[int, dict]]  # (contacts.id, snapshot) of every contact of the job
+    intake: dict
+    params: dict
+
+    def loop(self, store: Store, job_id: int, reporter):
+        """A Loop over this job's drafts, reporting to `reporter`."""
+        from brandvoice.generation.loop import Loop
+
+        p = self.params
+        return Loop(store, job_id, self.config, template=self.template, adapter=self.adapter,
+                    brand=self.brand, base_model=p.get("base_model"), created_by=p.get("created_by"),
+                    reporter=reporter, intake=self.intake)
+
+    def render(self, settings: Settings):
+        return renderer(settings, self.template, self.brand)
+
+    @property
+    def system(self) -> str:
+        return shape.system_prompt(self.brand)
+
+
+def load_plan(store: Store, job_id: int, reporter) -> JobPlan:
+    """A generate job's settings, template (unchanged since submit), adapter and contacts."""
+    from brandvoice import prompting
+
     job = jobs.get(store, job_id)
     p = job["params"]
     config = GenerationConfig.from_dict(p["config"])
-    template = prompting.get_template(p["template"], settings)
+    template = prompting.get_template(p["template"], store.settings)
     if p.get("template_hash") and template.hash != p["template_hash"]:
         raise StateError(f"Template {template.name!r} changed since job {job_id} started "
                          f"(hash {p['template_hash'][:12]} then, {template.hash[:12]} now).",
@@ -292,11 +320,15 @@ def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
             raise StateError(f"Adapter {p.get('adapter')} of job {job_id} no longer exists.") from exc
     brand = p.get("brand") or _brand(None, adapter)
     people, intake = _intake(store, job, reporter)
-    loop = Loop(store, job_id, config, template=template, adapter=adapter, brand=brand,
-                base_model=p.get("base_model"), created_by=p.get("created_by"), reporter=reporter,
-                intake=intake)
+    return JobPlan(config, template, adapter, brand, people, intake, p)
+
+
+def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
+    """worker.HANDLERS["generate"]: generate every missing draft of a batch; safe to run again."""
+    plan = load_plan(store, job_id, reporter)
+    loop = plan.loop(store, job_id, reporter)
     started = time.perf_counter()
-    stats = loop.run(people, render=renderer(settings, template, brand), system=shape.system_prompt(brand))
+    stats = loop.run(plan.people, render=plan.render(store.settings), system=plan.system)
     summary = loop.summary()
-    summary.update(intake=intake, run=stats, seconds=round(time.perf_counter() - started, 1))
+    summary.update(intake=plan.intake, run=stats, seconds=round(time.perf_counter() - started, 1))
     return summary

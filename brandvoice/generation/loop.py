@@ -335,19 +335,25 @@ class Loop:
         """Generate every pending item, reporting each phase and each stored chunk; returns run
         statistics."""
         total = len(people) * self.config.variants
-        self.batch_contacts = [c for _, c in people]
+        if self.batch_contacts is None:  # a part of a job is given the whole job's contacts
+            self.batch_contacts = [c for _, c in people]
         items = self.pending(people, render)
         done = total - len(items) - self.unrendered
         self.reporter.update(done=done, total=total, metrics=self.metrics("starting"), force=True)
         if items:
             settings = self.store.settings
             self.reporter.log(f"{len(items)} of {total} drafts to generate ({self.config.backend}).")
-            self.reporter.update(metrics=self.metrics("loading the model"), force=True)
-            self.backend = open_backend(self.config, settings, adapter=self.adapter,
-                                        base_model=self.base_model, brand=self.brand, log=self.reporter.log)
+            own = self.backend is None  # else the caller's, loaded once for many parts
+            if own:
+                self.reporter.update(metrics=self.metrics("loading the model"), force=True)
+                self.backend = open_backend(self.config, settings, adapter=self.adapter,
+                                            base_model=self.base_model, brand=self.brand,
+                                            log=self.reporter.log)
             try:
-                self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
-                self.guard = open_guard(settings, self.brand, store=self.store, adapter=self.adapter)
+                if self.guard is None:
+                    self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
+                    self.guard = open_guard(settings, self.brand, store=self.store,
+                                            adapter=self.adapter)
                 if self.guard is None:
                     raise StateError(f"Job {self.job_id}: the guardrails of {self.brand} could not "
                                      "be loaded; no draft is stored without its checks.",
@@ -367,7 +373,8 @@ class Loop:
                     self.reporter.update(done=done, force=True, metrics=self.metrics(
                         "writing", len(items) - self.new_drafts))
             finally:
-                self.backend.close()
+                if own:
+                    self.backend.close()
         self.reporter.update(done=done, metrics=self.metrics("done", 0), force=True)
         return {**self.metrics("done", 0), "render_failed": self.render_failed}
 
