@@ -79,6 +79,7 @@ def run_part(store: Store, job_id: int, reporter, first_contact: int,
     people = [(cid, c) for cid, c in plan.people if first_contact <= cid <= last_contact]
     loop = plan.loop(store, job_id, reporter)
     loop.batch_contacts = shared.contacts
+    loop.quick_start = first_contact == shared.plan.people[0][0]  # the job's first part only
     if shared.backend is None:
         shared.backend = open_backend(plan.config, settings, adapter=plan.adapter,
                                       base_model=plan.params.get("base_model"), brand=plan.brand,
