@@ -72,7 +72,7 @@ def train_cmd(actor, emails: str, brand: str, background: bool, **options) -> No
                    f"{m['heldout_ppl_adapter']:.2f} (x{m['heldout_ppl_ratio']:.2f})")
 
 
-adapters_group = group("adapters", "Trained brand-voice adapters: list and show.")
+adapters_group = group("adapters", "Trained brand-voice adapters: list, show, export for a server.")
 
 
 @adapters_group.command("list")
@@ -116,3 +116,31 @@ def adapters_show(ref: str, as_json: bool) -> None:
     click.echo("metrics: " + json.dumps(a.metrics))
     if man.get("feedback_draft_ids"):
         click.echo(f"learned from reviewed drafts: {man['feedback_draft_ids']}")
+
+
+@adapters_group.command("export")
+@click.argument("refs", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["vllm", "gguf"]), required=True,
+              help="vllm: a PEFT folder per adapter (--lora-modules); gguf: a LoRA GGUF per adapter "
+                   "for llama.cpp's server (--lora).")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write to.")
+@click.option("--max-lora-rank", type=int, default=None,
+              help="vllm: the server's --max-lora-rank; an adapter of a higher rank is refused.")
+def adapters_export(refs: tuple[str, ...], fmt: str, out: str, max_lora_rank: int | None) -> None:
+    """Write what a server needs to serve adapters by name (REFS: 'ledgerly', 'ledgerly:v2' or ids;
+    default: each brand's newest ready version), and print how to start it."""
+    from pathlib import Path
+
+    from brandvoice.generation import serving
+
+    done = serving.export(store(), settings(), list(refs), fmt=fmt, out=Path(out),
+                          max_lora_rank=max_lora_rank)
+    for a in done["adapters"]:
+        click.echo(f"{a['adapter']}: served as {a['name']} from {a['path']}")
+    if done.get("server_config"):
+        click.echo(f"llama-cpp-python server config: {done['server_config']}\n  {done['server_command']}")
+    click.echo("Start the server with:")
+    for line in done["commands"]:
+        click.echo(f"  {line}")
+    click.echo("Then generate with --backend openai --server-url http://HOST:PORT: each adapter is "
+               "checked (its name, its answer to the probe) before a draft is written.")

@@ -23,7 +23,7 @@ from brandvoice import jobs, models, textio
 from brandvoice.config import Settings
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.store import Store, utcnow
-from brandvoice.training import adapters
+from brandvoice.training import adapters, probe
 
 # The run's settings live in `training.config`; named here too, where the job and its callers
 # (the CLI, the demo, tests that swap in a tiny model) have always found them.
@@ -364,6 +364,8 @@ def save_adapter(store: Store, settings: Settings, config: TrainConfig, model: A
             "hyperparameters": hyper, "slot_shape": SLOT_SHAPE if config.slots else None,
             "metrics": metrics, "feedback_draft_ids": data["feedback_draft_ids"],
             "versions": _versions(), "job_id": job_id, "created_at": utcnow(),
+            # what a server serving it must answer (generation.remote checks it before a job)
+            "probe": probe.record(settings, staging, config.base_model, config.brand),
         }
         return adapters.register(store, settings, name=name, staging=staging, manifest=manifest, job_id=job_id)
     finally:
