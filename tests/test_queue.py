@@ -277,3 +277,19 @@ def test_start_names_where_the_job_runs():
     assert "brandvoice worker" in jobs.where(None)
     assert jobs.runner_name(Settings(db_url="postgresql+psycopg://u:p@h/db")) == "queue"
     assert queue.conninfo("postgresql+psycopg://u:p@h:5/db") == "postgresql://u:p@h:5/db"
+
+
+def test_the_job_page_says_when_no_worker_takes_the_queue():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(
+        "from brandvoice.ui import jobview\n"
+        "jobview._queue_line({'status': 'queued', 'queue': {'parts': 3, 'by_status': "
+        "{'queued': 2, 'done': 1}, 'hosts': [], 'workers': 0, 'live': True}})\n"
+        "jobview._queue_line({'status': 'running', 'queue': {'parts': 3, 'by_status': "
+        "{'running': 2, 'done': 1}, 'hosts': ['gpu-a', 'gpu-b'], 'workers': 2, 'live': True}})\n")
+    at.run()
+    assert [c.value for c in at.caption] == ["Job queue: 3 part(s): 1 done, 2 queued",
+                                             "Job queue: 3 part(s): 1 done, 2 running; running on "
+                                             "gpu-a, gpu-b"]
+    assert len(at.warning) == 1 and "brandvoice worker" in at.warning[0].value

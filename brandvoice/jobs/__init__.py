@@ -22,8 +22,6 @@ say so (a part waiting, or taken by a worker whose heartbeat is recent), never b
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -33,16 +31,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice.config import Settings, worker_environment
-from brandvoice.errors import BrandvoiceError, ConfigError, NotFoundError, StateError
+from brandvoice.errors import BrandvoiceError, NotFoundError, StateError
 from brandvoice.jobs.base import JobCancelled, this_host
 from brandvoice.store import Store, jobs, utcnow
 from brandvoice.users import PERMISSIONS, User, require_role
 
 # The kinds of job; brandvoice.worker.HANDLERS maps each to its function(store, job_id, reporter).
 KINDS = ("train", "generate", "demo")  # demo: train the demo adapter, then generate with it
-# Kinds the queue splits into parts by their contacts (worker.PART_HANDLERS runs one part).
-PARTED = ("generate",)
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "failed", "cancelled")
 HEARTBEAT_S = 10.0
@@ -319,74 +314,16 @@ def run(store: Store, job_id: int, handler, *, echo=None, takeover: bool = False
     return get(store, job_id)
 
 
-# How a queued job is started, by name (Settings.job_runner): runner(settings, job_id) -> a pid or None.
-_RUNNERS: dict[str, Callable[[Settings, int], int | None]] = {}
-
-
-def register_runner(name: str, runner: Callable[[Settings, int], int | None]) -> None:
-    """Plug in a way to start queued jobs (a queue of a job engine, a test's recorder) under
-    `name`; Settings.job_runner = name (BRANDVOICE_JOB_RUNNER) selects it. The runner returns the
-    pid of the process it started, or None."""
-    _RUNNERS[name] = runner
-
-
-def unregister_runner(name: str) -> None:
-    """Forget a registered runner (built-in ones stay)."""
-    if name not in ("process", "queue"):
-        _RUNNERS.pop(name, None)
-
-
-def runner_name(settings: Settings) -> str:
-    """The runner Settings.job_runner names; "auto" is the queue on PostgreSQL, else a process."""
-    if settings.job_runner != "auto":
-        return settings.job_runner
-    return "queue" if str(settings.db_url).startswith("postgresql") else "process"
-
-
-def start(settings: Settings, job_id: int) -> int | None:
-    """Start a queued job with the settings' runner (on SQLite by default a background worker
-    process that outlives the caller, e.g. a UI page reload; on PostgreSQL the job queue); returns
-    the pid of the process started, or None for a runner without one (the queue)."""
-    name = runner_name(settings)
-    runner = _RUNNERS.get(name)
-    if runner is None:
-        raise ConfigError(f"Unknown job runner {settings.job_runner!r} (BRANDVOICE_JOB_RUNNER).",
-                          hint=f"Use one of: auto, {', '.join(sorted(_RUNNERS))}.")
-    return runner(settings, job_id)
-
-
-def where(pid: int | None) -> str:
-    """Where a started job runs, for a message: its process, or the job queue."""
-    return (f"running in process {pid}" if pid else
-            "waiting in the job queue for a worker (`brandvoice worker` on any machine)")
-
-
-def start_process(settings: Settings, job_id: int) -> int:
-    """The "process" runner: `python -m brandvoice.worker JOB_ID`, given every settings field
-    (`config.worker_environment`), its output in <home>/jobs/job-N.log; returns its pid."""
-    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.jobs_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen([sys.executable, "-m", "brandvoice.worker", str(job_id)],
-                            env=worker_environment(settings), stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    log.close()
-    store = Store(settings)
-    with store.tx() as conn:
-        conn.execute(jobs.update().where(jobs.c.id == job_id).values(
-            pid=proc.pid, host=this_host(), runner="process"))
-    return proc.pid
-
-
-def start_queue(settings: Settings, job_id: int) -> None:
-    """The "queue" runner (PostgreSQL): the job, or each part of it, waits in the job engine's
-    queue for any `brandvoice worker`."""
-    from brandvoice.jobs import queue
-
-    queue.enqueue(Store(settings), job_id, parted=PARTED)
-
-
-register_runner("process", start_process)
-register_runner("queue", start_queue)
+from brandvoice.jobs.runners import (  # noqa: E402 - how a queued job is started
+    PARTED,
+    register_runner,
+    runner_name,
+    start,
+    start_process,
+    start_queue,
+    unregister_runner,
+    where,
+)
 
 
 def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> dict[str, Any]:
@@ -400,3 +337,8 @@ def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> 
             raise StateError(f"Job {job_id} still {job['status']} after {timeout:.0f} s.")
         time.sleep(poll)
 
+
+__all__ = ["ACTIVE", "HEARTBEAT_S", "KINDS", "PARTED", "RESUMABLE", "STALE_AFTER_S", "JobCancelled",
+           "Reporter", "cancel", "create", "get", "list_jobs", "register_runner", "resume", "run",
+           "runner_name", "start", "start_process", "start_queue", "this_host", "unregister_runner",
+           "utcnow", "wait", "where"]
