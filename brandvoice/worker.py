@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from brandvoice import demo, generation, jobs, training
+from brandvoice import demo, generation, jobs, models, training
 from brandvoice.config import Settings, quiet_openmp, worker_settings
 from brandvoice.errors import BrandvoiceError
 from brandvoice.jobs import parts, queue
@@ -49,6 +49,7 @@ def serve(settings: Settings, *, name: str | None = None, once: bool = False, ec
     running part; a killed worker's part goes back to the queue), or with `once` until the queue
     is empty. Start one per core on as many machines as share the database."""
     quiet_openmp()
+    models.quiet_bitsandbytes()  # before anything imports peft (a training part may)
     queue.conninfo(str(settings.db_url))  # PostgreSQL, or a ConfigError that says so
     store = Store(settings)  # brings the store and the queue's tables to the newest schema
     name = name or f"{jobs.this_host()}:{os.getpid()}"

@@ -292,4 +292,4 @@ def test_the_job_page_says_when_no_worker_takes_the_queue():
     assert [c.value for c in at.caption] == ["Job queue: 3 part(s): 1 done, 2 queued",
                                              "Job queue: 3 part(s): 1 done, 2 running; running on "
                                              "gpu-a, gpu-b"]
-    assert len(at.warning) == 1 and "brandvoice worker" in at.warning[0].value
+    assert len(at.warning) == 1 and "No queue worker is running" in at.warning[0].value

@@ -25,7 +25,7 @@ from brandvoice import prompting
 from brandvoice.errors import StateError, TemplateError
 from brandvoice.generation.backends import GenOutput, GenRequest, open_backend, seed_for
 from brandvoice.generation.guards import open_guard
-from brandvoice.guardrails import result_rows
+from brandvoice.guardrails import verdict_rows
 from brandvoice.prompting import shape
 from brandvoice.store import Store, drafts, guardrail_results, lifecycle, utcnow
 
@@ -320,7 +320,7 @@ class Loop:
                         status="fail", score=None, message="Malformed output: " + "; ".join(problems),
                         details={"problems": problems, "attempts": item.attempt}, created_at=now))
                 else:
-                    results += result_rows(draft_id, 1, verdict, now)
+                    results += verdict_rows(draft_id, 1, verdict, now)
             if results:
                 conn.execute(guardrail_results.insert(), results)
         return ids

@@ -64,7 +64,7 @@ class Verdict:
                 "results": [r.to_dict() for r in self.results]}
 
 
-def result_rows(draft_id: int, row_version: int, verdict: Verdict, now: str) -> list[dict]:
+def verdict_rows(draft_id: int, row_version: int, verdict: Verdict, now: str) -> list[dict]:
     """A verdict's results as rows of guardrail_results (for a new draft, written with it in one
     insert; `store_results` for a draft checked again)."""
     import json
@@ -99,7 +99,7 @@ def store_results(store, conn, draft_id: int, row_version: int, verdict: Verdict
                             hint="Reload the draft and check it again.")
     conn.execute(sa.delete(guardrail_results).where(
         guardrail_results.c.draft_id == draft_id, guardrail_results.c.row_version == row_version))
-    rows = result_rows(draft_id, row_version, verdict, utcnow())
+    rows = verdict_rows(draft_id, row_version, verdict, utcnow())
     if rows:
         conn.execute(guardrail_results.insert(), rows)
     lifecycle.record_verdict(conn, draft_id, verdict.status, verdict.tone_score)

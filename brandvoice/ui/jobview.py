@@ -143,8 +143,8 @@ def _queue_line(job: dict[str, Any]) -> None:
     hosts = ", ".join(q.get("hosts") or [])
     st.caption(f"Job queue: {q['parts']} part(s): {parts}" + (f"; running on {hosts}" if hosts else ""))
     if not q.get("workers"):
-        st.warning("No queue worker is running: start one with `brandvoice worker` (on any machine "
-                   "that reaches the database).")
+        st.warning("No queue worker is running, so this job waits. Ask whoever runs your "
+                   "servers to start a worker on a machine that reaches the database.")
 
 
 @st.fragment(run_every=POLL_SECONDS)
