@@ -277,3 +277,23 @@ def test_llama_cpp_loads_the_gguf_adapter_and_answers_as_the_adapter(settings, t
     plain, adapted = answer(), answer(lora_path=done["adapters"][0]["path"])
     assert adapted != plain
     assert adapted.split()[:3] == ours.split()[:3]
+
+
+def test_an_older_adapter_gets_its_probe_recorded(store, settings, tiny_model_dir, lora_dir):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from brandvoice.cli import main
+    from brandvoice.training import adapters
+
+    staging = lora_dir.parent / "staging"
+    shutil.copytree(lora_dir, staging)
+    info = adapters.register(store, settings, name="acme", staging=staging, manifest={
+        "brand": "Acme", "base_model": str(tiny_model_dir), "quantization": "none"})
+    assert "probe" not in info.manifest
+    res = CliRunner().invoke(main, ["adapters", "probe", "acme:v1"])
+    assert res.exit_code == 0, res.output
+    again = adapters.get_adapter(store, "acme:v1")
+    assert again.manifest["probe"]["answer"] and again.manifest["brand"] == "Acme"
+    assert "probe recorded" in res.output

@@ -144,3 +144,16 @@ def adapters_export(refs: tuple[str, ...], fmt: str, out: str, max_lora_rank: in
         click.echo(f"  {line}")
     click.echo("Then generate with --backend openai --server-url http://HOST:PORT: each adapter is "
                "checked (its name, its answer to the probe) before a draft is written.")
+
+
+@adapters_group.command("probe")
+@click.argument("ref")
+def adapters_probe(ref: str) -> None:
+    """Record the probe of an adapter published by an earlier version (REF: 'ledgerly:v2' or an
+    id): its own answer to a fixed brief, which a server serving it must give."""
+    from brandvoice import training
+    from brandvoice.training import probe
+
+    info = training.get_adapter(store(), ref)
+    found = probe.record_for(settings(), info)
+    click.echo(f"{info.label}: probe recorded; its answer starts {found['answer'][:60]!r}.")

@@ -118,7 +118,8 @@ class OpenAIBackend:
             raise ModelError(f"{who} cannot be checked to serve adapter {adapter.label}: the "
                              "adapter has no recorded probe answer (it was published by an "
                              "earlier version of brandvoice).",
-                             hint="Train the adapter again; its new version records its probe.")
+                             hint=f"Record it: `brandvoice adapters probe {adapter.name}:v"
+                                  f"{adapter.version}` (or train the adapter again).")
         payload: dict[str, Any] = {"model": self.model, "max_tokens": int(probe["max_tokens"]),
                                    "temperature": 0.0, "top_p": 1.0, "seed": 0,
                                    "repetition_penalty": 1.0, "repeat_penalty": 1.0}

@@ -79,3 +79,15 @@ def mismatch(probe: dict, served: str) -> str | None:
     like_base = _common(got, base) > split
     return (f"its answer to the probe starts {got[:70]!r}; the adapter's starts {answer[:70]!r}"
             + (" (the server answers as the base model does)" if like_base else ""))
+
+
+def record_for(settings: Settings, info) -> dict:
+    """Record the probe of an adapter published before probes were (its manifest gains it; its
+    weights are untouched); returns the probe."""
+    from brandvoice import textio
+
+    found = record(settings, info.path, info.base_model, info.brand)
+    manifest = dict(info.manifest or {}, probe=found)
+    textio.write_json(Path(info.path) / "manifest.json", manifest)
+    info.manifest = manifest
+    return found
