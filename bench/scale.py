@@ -107,11 +107,17 @@ def start_workers(n: int, env: dict, logs: Path, first: int = 0) -> list[subproc
 def stop_workers(procs: list[subprocess.Popen]) -> dict[str, float]:
     """SIGTERM each worker (it ends after its part) and collect its CPU seconds."""
     cpu = {}
+    for p in procs:  # os.kill, not send_signal: that would reap a killed worker before wait4
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        _, status, usage = os.wait4(p.pid, 0)
+        try:
+            _, status, usage = os.wait4(p.pid, 0)
+        except ChildProcessError:  # reaped already: its CPU time is not known
+            cpu[str(p.pid)] = None
+            continue
         p.returncode = status
         cpu[str(p.pid)] = round(usage.ru_utime + usage.ru_stime, 1)
     return cpu
@@ -148,13 +154,16 @@ def wait_done(store, job_id: int, procs, *, kill_at: float | None = None, poll: 
                 (job["status"] == "interrupted" and kill_at is None):
             return time.perf_counter() - t0, job, killed
         if kill_at is not None and killed is None and job["done"] >= kill_at * job["total"]:
+            # SIGKILL the first worker once it is in the middle of a part
             with store.read() as conn:
                 part = conn.execute(sa.text(
-                    "SELECT part, first_contact, last_contact FROM job_parts WHERE job_id = :id "
-                    "AND status = 'running' AND worker LIKE 'w0#%'"), {"id": job_id}).first()
-            if part is not None:
-                before = _drafts_in(store, job_id, part)
-                procs[0].send_signal(signal.SIGKILL)
+                    "SELECT part, first_contact, last_contact, contacts FROM job_parts WHERE "
+                    "job_id = :id AND status = 'running' AND worker LIKE 'w0#%'"),
+                    {"id": job_id}).first()
+            before = _drafts_in(store, job_id, part) if part is not None else 0
+            # in the middle of a part: some of its chunks stored, the next one on its way
+            if part is not None and 0 < before < part.contacts:
+                os.kill(procs[0].pid, signal.SIGKILL)
                 time.sleep(0.5)
                 killed = {"part": part.part, "at_done": job["done"], "after_s": round(time.perf_counter() - t0, 1),
                           "part_drafts_when_killed": _drafts_in(store, job_id, part),
@@ -190,6 +199,15 @@ def one_run(settings, env, crm, args, n: int, logs: Path, kill: bool = False) ->
            "exactly_once": exact, "checks": facts, "worker_cpu_s": cpu,
            "load_before": before, "load_after": after}
     if kill:
+        if killed is not None:
+            import sqlalchemy as sa
+
+            with store.read() as conn:
+                row = conn.execute(sa.text(
+                    "SELECT attempts, contacts, first_contact, last_contact, host FROM job_parts "
+                    "WHERE job_id = :id AND part = :p"), {"id": job_id, "p": killed["part"]}).first()
+            killed.update(part_contacts=row.contacts, part_runs=row.attempts,
+                          part_drafts_at_end=_drafts_in(store, job_id, row))
         run["killed"] = killed
     print(json.dumps({k: v for k, v in run.items() if k not in ("checks", "worker_cpu_s")}),
           flush=True)
