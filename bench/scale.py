@@ -214,6 +214,33 @@ def one_run(settings, env, crm, args, n: int, logs: Path, kill: bool = False) ->
     return run
 
 
+def _load(values) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
+
+
+def table(result: dict) -> str:
+    """The runs as a markdown table (bench/docs.py writes it into docs/scale.md), and the kill."""
+    lines = ["| workers | contacts | seconds | drafts/s | vs 1 worker | every contact drafted once "
+             "| load average (1, 5, 15 min) before → after |",
+             "|---|---|---|---|---|---|---|"]
+    for r in result["runs"]:
+        who = f"{r['workers']}, one killed" if "killed" in r else str(r["workers"])
+        lines.append(f"| {who} | {r['contacts']:,} | {r['seconds']:,} | {r['drafts_per_s']} | "
+                     f"{r['speedup_vs_1']:.2f}× | {'yes' if r['exactly_once'] else 'NO'} | "
+                     f"{_load(r['load_before'])} → {_load(r['load_after'])} |")
+    s = result["settings"]
+    lines += ["", f"Stub latency {s['stub_latency_s']} s per request, {s['concurrency_per_worker']} "
+              f"requests in flight per worker, chunks of {s['batch_size']}, parts of "
+              f"{s['part_size']} contacts, worker timeout {s['worker_timeout_s']} s."]
+    killed = next((r["killed"] for r in result["runs"] if r.get("killed")), None)
+    if killed:
+        lines += ["", f"The killed worker (SIGKILL, {killed['after_s']} s into the run) had stored "
+                  f"{killed['part_drafts_when_killed']} of the {killed['part_contacts']} drafts of "
+                  f"its part {killed['part']}; the part ran {killed['part_runs']} times and ended "
+                  f"with {killed['part_drafts_at_end']} drafts."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--contacts", type=int, default=100_000)

@@ -93,6 +93,21 @@ def project(prompt: float, new: float, cpu_per_draft: float | None) -> list[dict
     return rows
 
 
+def table(result: dict) -> str:
+    """The projection as a markdown table (bench/docs.py writes it into docs/scale.md)."""
+    lines = ["| GPU | base preset | bound by | new tokens/s (estimate) | contacts per hour "
+             "(estimate) | worker cores to keep up |", "|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['gpu']} | {r['model']} | {r['bound']} | {r['new_tokens_per_s']:,} | "
+                     f"{int(r['contacts_per_hour']):,} | {r.get('worker_cores_to_keep_up', '–')} |")
+    m, a = result["measured"], result["assumed"]
+    lines += ["", f"Measured: {m['prompt_tokens_mean']} prompt tokens and "
+              f"{m['new_tokens_per_draft']} new tokens per draft, {m['worker_cpu_s_per_draft']} "
+              f"worker CPU seconds per draft. Assumed: {a['utilisation_of_peak']:.0%} of the "
+              f"dense bf16 peak, {a['lora_throughput_factor']:.0%} of that with LoRA adapters."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "scale_projection.json"))
