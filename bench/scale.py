@@ -85,7 +85,7 @@ def submit(settings, crm: Path, args) -> tuple[int, float]:
     except NotFoundError:
         actor = users.add_user(store, "bench", "bench-password-1", "admin")
     config = generation.GenerationConfig(
-        backend="openai", server_url=args.server_url, model=MODEL, batch_size=args.batch,
+        backend="openai", server_url=args.server_url, model=args.model, batch_size=args.batch,
         concurrency=args.concurrency, candidates=1, max_tries=1, guard_tries=1, backoff=0.2)
     t0 = time.perf_counter()
     job_id = generation.submit(store, settings, actor=actor, crm=crm, template="reengage_cold_lead",
@@ -253,6 +253,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--part-size", type=int, default=500)
     ap.add_argument("--worker-timeout", type=float, default=15.0)
+    ap.add_argument("--server-url", help="A real OpenAI-compatible server instead of the stub.")
+    ap.add_argument("--model", default=MODEL, help="The model name the server serves.")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "scale.json"))
     args = ap.parse_args()
 
@@ -261,10 +263,14 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bv-scale-"))
     tmp.chmod(0o755)  # the throwaway server runs as its own user
     cluster = Cluster(args.db_url, tmp)
-    stub = subprocess.Popen([sys.executable, str(REPO / "tests" / "helpers_openai.py"), "--model", MODEL,
-                             "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
+    stub = None
+    if args.server_url is None:  # the stub stands for the GPU server
+        stub = subprocess.Popen([sys.executable, str(REPO / "tests" / "helpers_openai.py"), "--model",
+                                 args.model, "--latency", str(args.latency)], stdout=subprocess.PIPE,
+                                text=True)
     try:
-        args.server_url = stub.stdout.readline().strip()
+        if stub is not None:
+            args.server_url = stub.stdout.readline().strip()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BRANDVOICE_")}
         env.update(BRANDVOICE_HOME=str(tmp / "home"), BRANDVOICE_DB_URL=cluster.url,
                    BRANDVOICE_JOB_PART_SIZE=str(args.part_size),
@@ -278,7 +284,8 @@ def main() -> None:
         if args.kill:
             runs.append(one_run(settings, env, crm, args, args.kill_workers, logs, kill=True))
     finally:
-        stub.terminate()
+        if stub is not None:
+            stub.terminate()
         cluster.stop()
     base = next((r["drafts_per_s"] for r in runs if r["workers"] == 1 and "killed" not in r), None)
     for r in runs:
@@ -288,7 +295,8 @@ def main() -> None:
         "command": "python bench/scale.py " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "peak_rss_mb_of_this_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024},
-        "settings": {"contacts": args.contacts, "stub_latency_s": args.latency, "batch_size": args.batch,
+        "settings": {"contacts": args.contacts, "server": "stub" if stub is not None else args.server_url,
+                     "stub_latency_s": args.latency, "batch_size": args.batch,
                      "concurrency_per_worker": args.concurrency, "part_size": args.part_size,
                      "worker_timeout_s": args.worker_timeout, "guard": "brand (rules; no adapter: "
                      "tone not checked)", "template": "reengage_cold_lead", "brand": "Ledgerly"},
