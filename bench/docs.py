@@ -44,12 +44,26 @@ def _guardrails(result: dict) -> str:
     return guardrails.table(result)
 
 
+def _scale(result: dict) -> str:
+    import scale
+
+    return scale.table(result)
+
+
+def _scale_projection(result: dict) -> str:
+    import scale_projection
+
+    return scale_projection.table(result)
+
+
 # block name -> (the doc it is in, its results file, its renderer)
 BLOCKS = {
     "train": ("training.md", "train.json", _train),
     "quality": ("generation.md", "quality.json", _quality),
     "calibration": ("guardrails.md", "calibration.json", _calibration),
     "guardrails": ("guardrails.md", "guardrails.json", _guardrails),
+    "scale": ("scale.md", "scale.json", _scale),
+    "scale-projection": ("scale.md", "scale_projection.json", _scale_projection),
 }
 
 

@@ -195,8 +195,16 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
     guard: str = Field("brand", description="The guard generation stores verdicts from: a "
                        "registered name (generation.guards); \"brand\" = the brand's guardrails.")
-    job_runner: str = Field("process", description="How a queued job is started: a registered "
-                            "name (jobs.runners); \"process\" = a background worker process.")
+    job_runner: str = Field("auto", description="How a queued job is started: a registered "
+                            "name (jobs.register_runner); \"process\" = a background worker "
+                            "process, \"queue\" = the job queue on PostgreSQL (run by `brandvoice "
+                            "worker` on any machine), \"auto\" = the queue on PostgreSQL, else a "
+                            "process.")
+    job_part_size: int = Field(500, ge=1, le=100_000, description="Contacts per part of a "
+                               "generate job in the queue (any worker takes any part).")
+    worker_timeout: float = Field(60.0, ge=5, le=3600, description="Seconds without a heartbeat "
+                                  "after which a queue worker is taken for dead and its part is "
+                                  "run again by another worker.")
     raise_errors: bool = Field(False, description="Let the edges (CLI, pages) raise an unexpected "
                                "exception with its traceback instead of a short message.")
     user: str | None = Field(None, description="The CLI's acting user when --as is not given.")

@@ -210,7 +210,7 @@ def seed_queue(store, settings: Settings, *, n: int = SEED_CONTACTS,
     yield (f"Review queue: {what} {n} drafts with it (template {template.name}) in job {job_id}.")
     if not wait:
         pid = jobs.start(settings, job_id)
-        yield (f"  Running in the background (process {pid}): training shows on the Brand voice page, "
+        yield (f"  In the background ({jobs.where(pid)}): training shows on the Brand voice page, "
                f"drafts appear in the review queue as they are written; `brandvoice jobs show {job_id}`.")
         return
     started = time.monotonic()

@@ -86,7 +86,8 @@ def test_every_results_file_has_its_script():
         assert writers, f"no script in bench/ writes bench/results/{f}"
 
 
-@pytest.mark.parametrize("name", ["train", "quality", "calibration", "guardrails"])
+@pytest.mark.parametrize("name", ["train", "quality", "calibration", "guardrails", "scale",
+                                  "scale-projection"])
 def test_every_script_table_in_the_docs_is_what_its_results_say(name):
     import docblock
 

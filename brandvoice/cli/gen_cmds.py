@@ -198,6 +198,6 @@ def generate_cmd(actor, crm_path, activities, mapping, unmap_optout, templates, 
         click.echo(f"Job {job_id} queued.")
     if background:
         pid = jobs.start(settings(), job_id)
-        click.echo(f"Job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
+        click.echo(f"Job {job_id} {jobs.where(pid)}; follow it with `brandvoice jobs show {job_id}`.")
         return
     _report(_run_with_progress(job_id))

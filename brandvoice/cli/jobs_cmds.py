@@ -59,16 +59,29 @@ def jobs_resume(actor, job_id: int, background: bool) -> None:
     """Run an interrupted, failed or cancelled job again; it continues where it stopped."""
     from brandvoice import jobs, worker
 
-    if jobs.get(store(), job_id)["status"] != "queued":
+    job = jobs.get(store(), job_id)
+    if job["status"] != "queued":
         jobs.resume(store(), actor, job_id)
-    if background:
+    if background or job.get("runner") == "queue":  # a queue job resumes in the queue
         pid = jobs.start(settings(), job_id)
-        click.echo(f"Job {job_id} running in process {pid}.")
+        click.echo(f"Job {job_id} {jobs.where(pid)}.")
         return
     job = worker.run(store(), job_id)
     click.echo(f"Job {job_id}: {job['status']}" + (f": {safe(job['error'])}" if job["error"] else ""))
     if job["status"] != "done":
         raise SystemExit(1)
+
+
+@main.command("worker")
+@click.option("--name", help="The worker's name in logs and job records (default: host:pid).")
+@click.option("--once", is_flag=True,
+              help="Stop when the queue is empty (default: run until Ctrl+C or SIGTERM).")
+def worker_cmd(name: str | None, once: bool) -> None:
+    """Run queued jobs on this machine (PostgreSQL): start one per core, on as many machines as
+    share the database; a generate job is split into parts that any worker takes."""
+    from brandvoice import worker
+
+    worker.serve(settings(), name=name, once=once, echo=lambda line: click.echo(safe(line)))
 
 
 @main.command("setup")

@@ -60,7 +60,7 @@ def train_cmd(actor, emails: str, brand: str, from_results: str | None, backgrou
         job_id = review.submit_training(st, s, config, actor)
     if background:
         pid = jobs.start(s, job_id)
-        click.echo(f"Training job {job_id} running in process {pid}; follow it with `brandvoice jobs show {job_id}`.")
+        click.echo(f"Training job {job_id} {jobs.where(pid)}; follow it with `brandvoice jobs show {job_id}`.")
         return
     click.echo(f"Training job {job_id}: {brand} on {config.base_model} ({config.quantization}).")
     from transformers.utils import logging as hf_logging
@@ -81,7 +81,7 @@ def train_cmd(actor, emails: str, brand: str, from_results: str | None, backgrou
                    f"{m['heldout_ppl_adapter']:.2f} (x{m['heldout_ppl_ratio']:.2f})")
 
 
-adapters_group = group("adapters", "Trained brand-voice adapters: list and show.")
+adapters_group = group("adapters", "Trained brand-voice adapters: list, show, export for a server.")
 
 
 @adapters_group.command("list")
@@ -129,3 +129,44 @@ def adapters_show(ref: str, as_json: bool) -> None:
     if learned:
         click.echo(f"learned from campaign results ({learned.get('metric')}): imports "
                    f"{learned.get('import_ids')}, drafts {learned.get('draft_ids')}")
+
+
+@adapters_group.command("export")
+@click.argument("refs", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["vllm", "gguf"]), required=True,
+              help="vllm: a PEFT folder per adapter (--lora-modules); gguf: a LoRA GGUF per adapter "
+                   "for llama.cpp's server (--lora).")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write to.")
+@click.option("--max-lora-rank", type=int, default=None,
+              help="vllm: the server's --max-lora-rank; an adapter of a higher rank is refused.")
+def adapters_export(refs: tuple[str, ...], fmt: str, out: str, max_lora_rank: int | None) -> None:
+    """Write what a server needs to serve adapters by name (REFS: 'ledgerly', 'ledgerly:v2' or ids;
+    default: each brand's newest ready version), and print how to start it."""
+    from pathlib import Path
+
+    from brandvoice.generation import serving
+
+    done = serving.export(store(), settings(), list(refs), fmt=fmt, out=Path(out),
+                          max_lora_rank=max_lora_rank)
+    for a in done["adapters"]:
+        click.echo(f"{a['adapter']}: served as {a['name']} from {a['path']}")
+    if done.get("server_config"):
+        click.echo(f"llama-cpp-python server config: {done['server_config']}\n  {done['server_command']}")
+    click.echo("Start the server with:")
+    for line in done["commands"]:
+        click.echo(f"  {line}")
+    click.echo("Then generate with --backend openai --server-url http://HOST:PORT: each adapter is "
+               "checked (its name, its answer to the probe) before a draft is written.")
+
+
+@adapters_group.command("probe")
+@click.argument("ref")
+def adapters_probe(ref: str) -> None:
+    """Record the probe of an adapter published by an earlier version (REF: 'ledgerly:v2' or an
+    id): its own answer to a fixed brief, which a server serving it must give."""
+    from brandvoice import training
+    from brandvoice.training import probe
+
+    info = training.get_adapter(store(), ref)
+    found = probe.record_for(settings(), info)
+    click.echo(f"{info.label}: probe recorded; its answer starts {found['answer'][:60]!r}.")

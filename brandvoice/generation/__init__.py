@@ -5,7 +5,8 @@
                                adapter="ledgerly", config=generation.GenerationConfig())
 
 A campaign (several templates, each contact routed to the one that fits before any model runs)
-is planned in `routing` and submitted in `campaign`. The job (submit, run) lives in `batch`, the inner loop in `loop`, backends in `backends`, `local`
+is planned in `routing` and submitted in `campaign`. The job's submit lives in `batch`, its run in `runner`, its
+parts as the job queue runs them in `parts`, the inner loop in `loop`, backends in `backends`, `local`
 and `remote`; a new adapter's sample drafts beside its base model's in `samples`. Backends and the
 guard a job stores verdicts from are plug-in points: `backends.register(name, factory)` (chosen by
 GenerationConfig.backend) and `guards.register(name, factory)` (chosen by Settings.guard).
@@ -14,10 +15,13 @@ GenerationConfig.backend) and `guards.register(name, factory)` (chosen by Settin
 from brandvoice.generation import campaign, routing
 from brandvoice.generation.backends import Backend, GenOutput, GenRequest, open_backend, seed_for
 from brandvoice.generation.batch import GenerationConfig, check_resumable, preview, submit
-from brandvoice.generation.campaign import run_job
 from brandvoice.generation.guards import brand_guard, open_guard
+from brandvoice.generation.parts import forget as parts_forget
+from brandvoice.generation.parts import run_part, summarize
+from brandvoice.generation.runner import run_job
 from brandvoice.generation.samples import read_samples, write_samples
 
-__all__ = ["Backend", "campaign", "routing", "GenOutput", "GenRequest", "GenerationConfig", "brand_guard", "check_resumable",
-           "open_backend", "open_guard", "preview", "read_samples", "run_job", "seed_for", "submit",
+__all__ = ["Backend", "GenOutput", "GenRequest", "GenerationConfig", "brand_guard", "campaign",
+           "check_resumable", "open_backend", "open_guard", "parts_forget", "preview",
+           "read_samples", "routing", "run_job", "run_part", "seed_for", "submit", "summarize",
            "write_samples"]

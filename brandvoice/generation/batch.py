@@ -8,17 +8,15 @@ was killed and is run again finishes the remaining slots; `uq_draft_slot` forbid
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import Field, field_validator
 
 from brandvoice import jobs
 from brandvoice.config import Config, Quantization, Settings
-from brandvoice.errors import ConfigError, InputError, NotFoundError, StateError
-from brandvoice.prompting import shape
+from brandvoice.errors import ConfigError, InputError, StateError
 from brandvoice.store import Store
 from brandvoice.store import contacts as contacts_t
 from brandvoice.users import User, require
@@ -279,38 +277,3 @@ def preview(settings: Settings, template, contact: dict, brand: str, *, now=None
              for s in skeleton.slots}
     subject, body = skeleton.fill(marks)
     return f"Subject: {subject}\n\n{body}"
-
-
-def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
-    """Generate every missing draft of a one-template batch; safe to run again (a campaign's job
-    runs through generation.campaign.run_job, the worker's handler)."""
-    from brandvoice import prompting
-    from brandvoice.generation.loop import Loop
-
-    settings = store.settings
-    job = jobs.get(store, job_id)
-    p = job["params"]
-    config = GenerationConfig.from_dict(p["config"])
-    template = prompting.get_template(p["template"], settings)
-    if p.get("template_hash") and template.hash != p["template_hash"]:
-        raise StateError(f"Template {template.name!r} changed since job {job_id} started "
-                         f"(hash {p['template_hash'][:12]} then, {template.hash[:12]} now).",
-                         hint="Restore the template, or start a new batch with the new version.")
-    adapter = None
-    if p.get("adapter_id") is not None:
-        from brandvoice.training import adapters
-
-        try:
-            adapter = adapters.get_adapter(store, str(p["adapter_id"]))
-        except NotFoundError as exc:
-            raise StateError(f"Adapter {p.get('adapter')} of job {job_id} no longer exists.") from exc
-    brand = p.get("brand") or _brand(None, adapter)
-    people, intake = _intake(store, job, reporter)
-    loop = Loop(store, job_id, config, template=template, adapter=adapter, brand=brand,
-                base_model=p.get("base_model"), created_by=p.get("created_by"), reporter=reporter,
-                intake=intake)
-    started = time.perf_counter()
-    stats = loop.run(people, render=renderer(settings, template, brand), system=shape.system_prompt(brand))
-    summary = loop.summary()
-    summary.update(intake=intake, run=stats, seconds=round(time.perf_counter() - started, 1))
-    return summary

@@ -17,14 +17,12 @@ and every draft keeps its route in its settings (settings["route"]).
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from brandvoice import jobs
 from brandvoice.config import Settings
-from brandvoice.errors import InputError, StateError
+from brandvoice.errors import InputError
 from brandvoice.generation import routing
 from brandvoice.store import Store
 from brandvoice.users import User, require
@@ -143,111 +141,4 @@ def _routed_contacts(contacts: list[dict], plan: routing.Plan, names: list[str])
     out = []
     for r in plan.routed():
         out.append({**by_key[r.key], "route": r.record(plan.as_of, names)})
-    return out
-
-
-class _Offset:
-    """A job reporter for one template's part of a campaign: its counts shifted by the parts
-    written before it, the job's total kept."""
-
-    def __init__(self, reporter, offset: int, total: int):
-        self.reporter, self.offset, self.total = reporter, offset, total
-
-    def update(self, *, done: int | None = None, total: int | None = None, **kw) -> None:
-        self.reporter.update(done=None if done is None else self.offset + done,
-                             total=self.total, **kw)
-
-    def log(self, line: str) -> None:
-        self.reporter.log(line)
-
-
-def run_job(store: Store, job_id: int, reporter) -> dict[str, Any]:
-    """worker.HANDLERS["generate"]: a campaign's job (several templates), or a one-template
-    batch (generation.batch.run_job); safe to run again."""
-    from brandvoice.generation import batch
-
-    job = jobs.get(store, job_id)
-    if job["params"].get("campaign"):
-        return run(store, job, reporter)
-    return batch.run_job(store, job_id, reporter)
-
-
-def run(store: Store, job: dict, reporter) -> dict[str, Any]:
-    """Run a campaign job: each template's contacts in turn, one backend and guard for all."""
-    from brandvoice import prompting
-    from brandvoice.generation.backends import open_backend
-    from brandvoice.generation.batch import GenerationConfig, _brand, _intake, renderer
-    from brandvoice.generation.guards import open_guard
-    from brandvoice.generation.loop import Loop
-
-    settings, p = store.settings, job["params"]
-    config = GenerationConfig.from_dict(p["config"])
-    camp = p["campaign"]
-    day = datetime.fromisoformat(camp["as_of"].replace("Z", "+00:00"))
-    templates = []
-    for t in camp["templates"]:
-        info = prompting.get_template(t["name"], settings)
-        if info.hash != t["hash"]:
-            raise StateError(f"Template {info.name!r} changed since job {job['id']} started.",
-                             hint="Restore the template, or start a new campaign with it.")
-        templates.append(info)
-    adapter = _job_adapter(store, p, job["id"])
-    brand = p.get("brand") or _brand(None, adapter)
-    people, intake = _intake(store, job, reporter)
-    everyone = [c for _, c in people]
-    parts = [(t, [(i, c) for i, c in people if (c.get("route") or {}).get("template") == t.name])
-             for t in templates]
-    total = len(people) * config.variants
-    started, offset, runs, summaries = time.perf_counter(), 0, {}, []
-    backend = guard = None
-    try:
-        for info, group in [(t, g) for t, g in parts if g]:
-            if backend is None:
-                backend = open_backend(config, settings, adapter=adapter,
-                                       base_model=p.get("base_model"), brand=brand, log=reporter.log)
-                guard = open_guard(settings, brand, store=store, adapter=adapter)
-                if guard is None:
-                    raise StateError(f"Job {job['id']}: the guardrails of {brand} could not be "
-                                     "loaded; no draft is stored without its checks.")
-                if hasattr(guard, "at"):
-                    guard.at(day)
-            reporter.log(f"{info.name}: {len(group)} contacts.")
-            loop = Loop(store, job["id"], config, template=info, adapter=adapter, brand=brand,
-                        base_model=p.get("base_model"), created_by=p.get("created_by"),
-                        reporter=_Offset(reporter, offset, total), intake=intake)
-            loop.batch_contacts = everyone  # the leakage check sees the whole job
-            runs[info.name] = loop.run(group, render=renderer(settings, info, brand, {"now": day}),
-                                       system=prompting.system_prompt(brand),
-                                       shared=(backend, guard))
-            offset += len(group) * config.variants
-            summaries.append(loop)
-    finally:
-        if backend is not None:
-            backend.close()
-    summary = summaries[-1].summary() if summaries else {}
-    summary.update(template=", ".join(t.name for t, g in parts if g), intake=intake,
-                   run=_merged(runs), runs=runs, seconds=round(time.perf_counter() - started, 1))
-    return summary
-
-
-def _job_adapter(store: Store, p: dict, job_id: int):
-    from brandvoice.errors import NotFoundError
-
-    if p.get("adapter_id") is None:
-        return None
-    from brandvoice.training import adapters
-
-    try:
-        return adapters.get_adapter(store, str(p["adapter_id"]))
-    except NotFoundError as exc:
-        raise StateError(f"Adapter {p.get('adapter')} of job {job_id} no longer exists.") from exc
-
-
-def _merged(runs: dict[str, dict]) -> dict:
-    """The campaign's run statistics: the parts' counts added up."""
-    out: dict[str, Any] = {"new_drafts": 0, "new_tokens": 0, "retries": 0, "render_failed": []}
-    for r in runs.values():
-        for k in ("new_drafts", "new_tokens", "retries"):
-            out[k] += r.get(k) or 0
-        out["render_failed"] += r.get("render_failed") or []
     return out

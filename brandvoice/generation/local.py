@@ -23,7 +23,7 @@ from brandvoice.prompting import shape
 if TYPE_CHECKING:  # pragma: no cover
     from brandvoice.config import Settings
 
-PROBE_TOKENS = 32
+PROBE_TOKENS = shape.PROBE_TOKENS
 
 
 def _sampler_class():
@@ -258,10 +258,8 @@ def inference_dtype(choice: str):
 
 
 def probe_prompt(tokenizer: Any, brand: str) -> str:
-    """The fixed prompt the merged adapter is checked on."""
-    user = shape.brief_header("follow-up after a demo", "customer", "finance lead") + \
-        "\nTask: write this email."
-    return models.prompt_text(tokenizer, shape.system_prompt(brand or "our company"), user)
+    """The fixed prompt the merged adapter is checked on (the probe of `shape.probe_messages`)."""
+    return models.prompt_text(tokenizer, *shape.probe_messages(brand))
 
 
 def try_merge(model: Any, tokenizer: Any, *, mode: str, brand: str = "", log=None) -> tuple[Any, dict]:

@@ -25,7 +25,7 @@ from brandvoice import prompting
 from brandvoice.errors import StateError, TemplateError
 from brandvoice.generation.backends import GenOutput, GenRequest, open_backend, seed_for
 from brandvoice.generation.guards import open_guard
-from brandvoice.guardrails import store_results
+from brandvoice.guardrails import verdict_rows
 from brandvoice.prompting import shape
 from brandvoice.store import Store, drafts, guardrail_results, lifecycle, utcnow
 
@@ -84,6 +84,7 @@ class Loop:
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
         self.slot_sources: list[str] = []  # "model" / "fallback" / "template" of every slot this run
         self.batch_contacts: list[dict] | None = None  # every contact of the job (leakage check)
+        self.quick_start = True  # a small first chunk
         # the brand's greeting, sign-off and footer, around what the model wrote
         self.profile = prompting.load_profile(store.settings.guardrails_dir, brand)
 
@@ -302,10 +303,11 @@ class Loop:
         return f"base:{self.base_model or self.store.settings.base_model}"
 
     def insert(self, chunk: list[Pending]) -> list[int]:
-        """Store a chunk's drafts in one transaction; items filled meanwhile are left alone."""
-        ids: list[int] = []
+        """Store a chunk's drafts in one transaction (one insert per table for the whole chunk);
+        items filled meanwhile are left alone."""
         with self.store.tx() as conn:
             have = self.existing(conn, sorted({s.contact_id for s in chunk}))
+            rows, checks = [], []
             for item in chunk:
                 if (item.contact_id, item.variant) in have:
                     self.reporter.log(f"Contact {item.key} variant {item.variant} already has a "
@@ -317,21 +319,29 @@ class Loop:
                                      "guardrail verdict; nothing of this chunk was stored.",
                                      hint="Check the brand's guardrails (policy file, tone "
                                           "profile), then resume the job.")
-                draft_id = lifecycle.create(
-                    conn, row, self.created_by, job_id=self.job_id, contact=item.key,
-                    variant=item.variant, adapter=row["adapter_label"], template=self.template.name,
-                    template_hash=self.template.hash, seed=row["seed"], verdict=row["verdict"],
-                    flags=row["flags"])
-                if problems:
-                    conn.execute(guardrail_results.insert().values(
-                        draft_id=draft_id, row_version=1, check="format", rule="parse", status="fail",
-                        score=None, message="Malformed output: " + "; ".join(problems),
-                        details={"problems": problems, "attempts": item.attempt},
-                        created_at=row["created_at"]))
-                else:
-                    store_results(self.store, conn, draft_id, 1, verdict)
+                row["audit"] = dict(contact=item.key, variant=item.variant, seed=row["seed"],
+                                    verdict=row["verdict"], flags=row["flags"])
+                rows.append(row)
+                checks.append((item, verdict, problems, row["created_at"]))
                 have.add((item.contact_id, item.variant))
-                ids.append(draft_id)
+            if not rows:
+                return []
+            # the verdict is in each new row already; its results go in with it
+            ids = lifecycle.create_many(conn, rows, self.created_by, job_id=self.job_id,
+                                        adapter=rows[0]["adapter_label"],
+                                        template=self.template.name,
+                                        template_hash=self.template.hash)
+            results = []
+            for draft_id, (item, verdict, problems, now) in zip(ids, checks, strict=True):
+                if problems:
+                    results.append(dict(
+                        draft_id=draft_id, row_version=1, check="format", rule="parse",
+                        status="fail", score=None, message="Malformed output: " + "; ".join(problems),
+                        details={"problems": problems, "attempts": item.attempt}, created_at=now))
+                else:
+                    results += verdict_rows(draft_id, 1, verdict, now)
+            if results:
+                conn.execute(guardrail_results.insert(), results)
         return ids
 
     # --- the loop ------------------------------------------------------------------------------
@@ -357,7 +367,7 @@ class Loop:
         statistics. `shared` is (backend, guard) already open (a campaign's templates share them):
         used, and left open for the caller to close."""
         total = len(people) * self.config.variants
-        if self.batch_contacts is None:  # a campaign sets the whole job's contacts first
+        if self.batch_contacts is None:  # a campaign, or a part of a job, sets the whole job's
             self.batch_contacts = [c for _, c in people]
         items = self.pending(people, render)
         done = total - len(items) - self.unrendered
@@ -365,20 +375,26 @@ class Loop:
         if items:
             settings = self.store.settings
             self.reporter.log(f"{len(items)} of {total} drafts to generate ({self.config.backend}).")
-            self.reporter.update(metrics=self.metrics("loading the model"), force=True)
-            self.backend = shared[0] if shared else open_backend(
-                self.config, settings, adapter=self.adapter, base_model=self.base_model,
-                brand=self.brand, log=self.reporter.log)
+            if shared:
+                self.backend, self.guard = shared
+            own = self.backend is None  # else the caller's, loaded once for many parts or templates
+            if own:
+                self.reporter.update(metrics=self.metrics("loading the model"), force=True)
+                self.backend = open_backend(self.config, settings, adapter=self.adapter,
+                                            base_model=self.base_model, brand=self.brand,
+                                            log=self.reporter.log)
             try:
-                self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
-                self.guard = shared[1] if shared else open_guard(settings, self.brand,
-                                                                 store=self.store, adapter=self.adapter)
+                if self.guard is None:
+                    self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
+                    self.guard = open_guard(settings, self.brand, store=self.store,
+                                            adapter=self.adapter)
                 if self.guard is None:
                     raise StateError(f"Job {self.job_id}: the guardrails of {self.brand} could not "
                                      "be loaded; no draft is stored without its checks.",
                                      hint="Check guardrails/<brand>.toml, then resume the job.")
-                # The first chunk is small so that the first drafts (and a measured ETA) show early.
-                first = max(1, min(2, self.config.batch_size))
+                # The first chunk is small so that the first drafts (and a measured ETA) show
+                # early (not in each part of a job the queue runs: its first part does that).
+                first = max(1, min(2, self.config.batch_size)) if self.quick_start else 0
                 chunks = [items[:first], *_chunks(items[first:], self.config.batch_size)]
                 for chunk in [c for c in chunks if c]:
                     self.reporter.update(metrics=self.metrics("writing", len(items) - self.new_drafts),
@@ -392,7 +408,7 @@ class Loop:
                     self.reporter.update(done=done, force=True, metrics=self.metrics(
                         "writing", len(items) - self.new_drafts))
             finally:
-                if not shared:
+                if own:
                     self.backend.close()
         self.reporter.update(done=done, metrics=self.metrics("done", 0), force=True)
         return {**self.metrics("done", 0), "render_failed": self.render_failed}

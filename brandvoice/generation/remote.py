@@ -3,6 +3,12 @@
 Requests go out concurrently (a thread pool, at most `concurrency` in flight) over one httpx client;
 429, 5xx, timeouts and dropped connections are retried with exponential backoff (honouring
 Retry-After). Other 4xx answers are configuration errors and stop the job with the server's message.
+
+A server that is to write as an adapter must prove it before the job writes a draft: it lists the
+adapter's name, and its greedy answer to the adapter's probe (recorded when the adapter was
+published, `training.probe`) follows the adapter's own. A server that serves another adapter, or
+the base model under the adapter's name (llama.cpp's server answers an unknown name with its first
+model), is refused with both named.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ class OpenAIBackend:
     """Sends rendered messages to `<server_url>/v1/chat/completions` (or /v1/completions)."""
 
     def __init__(self, server_url: str, model: str | None, config, *, api_key: str | None = None,
-                 tokenizer: Any = None, log=None, sleep=time.sleep):
+                 tokenizer: Any = None, log=None, sleep=time.sleep, adapter=None):
         import httpx
 
         self.config = config
@@ -50,11 +56,17 @@ class OpenAIBackend:
                                    timeout=httpx.Timeout(config.timeout, connect=10.0),
                                    limits=httpx.Limits(max_connections=config.concurrency))
         self.pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="bv-remote")
-        self.model = self._pick_model(model)
-        self.label = f"openai:{self.model}@{self.base_url}"
-        self.retries = 0
-        self.info = {"backend": "openai", "server_url": self.base_url, "model": self.model,
-                     "endpoint": config.endpoint, "concurrency": config.concurrency}
+        try:
+            self.model = self._pick_model(model, listed=adapter is not None)
+            self.label = f"openai:{self.model}@{self.base_url}"
+            self.retries = 0
+            self.info = {"backend": "openai", "server_url": self.base_url, "model": self.model,
+                         "endpoint": config.endpoint, "concurrency": config.concurrency}
+            if adapter is not None:
+                self.info["probe"] = self.verify(adapter)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def from_config(cls, config, settings: Settings, *, adapter=None, base_model: str | None = None,
@@ -71,10 +83,12 @@ class OpenAIBackend:
 
             tokenizer = models.load_tokenizer(base_model or (adapter.base_model if adapter else None)
                                               or settings.base_model, settings)
-        return cls(config.server_url, wanted, config, api_key=api_key, tokenizer=tokenizer, log=log)
+        return cls(config.server_url, wanted, config, api_key=api_key, tokenizer=tokenizer, log=log,
+                   adapter=adapter)
 
-    def _pick_model(self, wanted: str | None) -> str:
-        """Check the server is up and serves `wanted`; with no name, take the only model it serves."""
+    def _pick_model(self, wanted: str | None, *, listed: bool = False) -> str:
+        """Check the server is up and serves `wanted` (`listed`: it must list it by name); with no
+        name, take the only model it serves."""
         import httpx
 
         try:
@@ -83,7 +97,7 @@ class OpenAIBackend:
             raise ModelError(f"Cannot reach the generation server at {self.base_url}: {exc}",
                              hint="Start it (see docs/generation.md: vLLM / llama.cpp commands) or fix --server-url.") from exc
         served = [m.get("id") for m in (resp.json().get("data") or []) if isinstance(m, dict)]
-        if wanted and (not served or wanted in served):
+        if wanted and (wanted in served or (not served and not listed)):
             return wanted
         if not wanted and len(served) == 1:
             return served[0]
@@ -92,6 +106,52 @@ class OpenAIBackend:
             f"{', '.join(map(str, served)) or '(nothing listed)'}.",
             hint="Pass --model with one of those names, or serve the adapter under that name "
             "(vLLM: --lora-modules NAME=ADAPTER_DIR).")
+
+    def verify(self, adapter) -> dict:
+        """Refuse (ModelError) a server whose greedy answer to the adapter's probe is not the
+        adapter's own; returns what was checked."""
+        from brandvoice.training import probe as probe_mod
+
+        who = f"The server at {self.base_url} (model {self.model!r})"
+        probe = (getattr(adapter, "manifest", None) or {}).get("probe")
+        if not probe or not probe.get("answer"):
+            raise ModelError(f"{who} cannot be checked to serve adapter {adapter.label}: the "
+                             "adapter has no recorded probe answer (it was published by an "
+                             "earlier version of brandvoice).",
+                             hint=f"Record it: `brandvoice adapters probe {adapter.name}:v"
+                                  f"{adapter.version}` (or train the adapter again).")
+        payload: dict[str, Any] = {"model": self.model, "max_tokens": int(probe["max_tokens"]),
+                                   "temperature": 0.0, "top_p": 1.0, "seed": 0,
+                                   "repetition_penalty": 1.0, "repeat_penalty": 1.0}
+        if self.config.endpoint == "completions":
+            from brandvoice import models
+
+            payload["prompt"] = models.prompt_text(self.tokenizer, probe["system"], probe["user"])
+            path = "/v1/completions"
+        else:
+            payload["messages"] = [{"role": "system", "content": probe["system"]},
+                                   {"role": "user", "content": probe["user"]}]
+            path = "/v1/chat/completions"
+        import httpx
+
+        try:
+            choice = self._request("POST", path, payload).json()["choices"][0]
+            served = choice["text"] if "text" in choice else choice["message"]["content"]
+        except httpx.HTTPError as exc:
+            raise ModelError(f"{who} did not answer the probe of adapter {adapter.label}: {exc}",
+                             hint="Check the server; nothing was written.") from exc
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise ModelError(f"{who} sent no answer to the probe of adapter {adapter.label}.",
+                             hint="Is --server-url an OpenAI-compatible server?") from exc
+        why = probe_mod.mismatch(probe, served or "")
+        if why is not None:
+            raise ModelError(f"{who} does not serve adapter {adapter.label}: {why}. No draft was "
+                             "written.",
+                             hint="Serve the adapter under that name (`brandvoice adapters export "
+                                  "--format vllm|gguf` writes what vLLM or llama.cpp needs), or "
+                                  "pass --model with the name it is served under.")
+        self.log(f"{who} serves adapter {adapter.label}: its answer to the probe is the adapter's.")
+        return {"adapter": adapter.label, "matched": True}
 
     def _request(self, method: str, path: str, payload: dict | None = None):
         """One HTTP call with retries on 429/5xx/timeouts; raises ModelError on other failures."""

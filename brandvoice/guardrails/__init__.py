@@ -7,7 +7,8 @@
 
 from brandvoice.guardrails.guard import Guard, tone_calibrations
 from brandvoice.guardrails.policy import Policy, load_policy
-from brandvoice.guardrails.verdict import CheckResult, Verdict, store_results, worst
+from brandvoice.guardrails.verdict import CheckResult, Verdict, store_results, verdict_rows, worst
 
 __all__ = ["CheckResult", "Guard", "Policy", "Verdict", "load_policy", "store_results", "tone_calibrations",
+           "verdict_rows",
            "worst"]

@@ -64,6 +64,17 @@ class Verdict:
                 "results": [r.to_dict() for r in self.results]}
 
 
+def verdict_rows(draft_id: int, row_version: int, verdict: Verdict, now: str) -> list[dict]:
+    """A verdict's results as rows of guardrail_results (for a new draft, written with it in one
+    insert; `store_results` for a draft checked again)."""
+    import json
+
+    return [{"draft_id": draft_id, "row_version": row_version, "check": r.check, "rule": r.rule,
+             "status": r.status, "score": None if r.score is None else float(r.score),
+             "message": r.message, "details": json.loads(json.dumps(r.details, default=str)),
+             "created_at": now} for r in verdict.results]
+
+
 def store_results(store, conn, draft_id: int, row_version: int, verdict: Verdict) -> None:
     """Write a draft's guardrail results (for the checked text version) and its verdict/tone score.
 
@@ -72,8 +83,6 @@ def store_results(store, conn, draft_id: int, row_version: int, verdict: Verdict
     when the draft's text changed after `row_version` (the version that was checked), nothing is
     written and ConflictError says so.
     """
-    import json
-
     import sqlalchemy as sa
 
     from brandvoice.errors import ConflictError, NotFoundError
@@ -88,13 +97,9 @@ def store_results(store, conn, draft_id: int, row_version: int, verdict: Verdict
                             f"{row_version} was checked; its text is now version "
                             f"{current.text_row_version}): the verdict was not saved.",
                             hint="Reload the draft and check it again.")
-    now = utcnow()
     conn.execute(sa.delete(guardrail_results).where(
         guardrail_results.c.draft_id == draft_id, guardrail_results.c.row_version == row_version))
-    rows = [{"draft_id": draft_id, "row_version": row_version, "check": r.check, "rule": r.rule,
-             "status": r.status, "score": None if r.score is None else float(r.score),
-             "message": r.message, "details": json.loads(json.dumps(r.details, default=str)),
-             "created_at": now} for r in verdict.results]
+    rows = verdict_rows(draft_id, row_version, verdict, utcnow())
     if rows:
         conn.execute(guardrail_results.insert(), rows)
     lifecycle.record_verdict(conn, draft_id, verdict.status, verdict.tone_score)

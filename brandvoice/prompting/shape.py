@@ -31,6 +31,18 @@ def brief_header(campaign: str | None = None, segment: str | None = None,
 
 # Generation primes the answer with this prefix (the model continues after "Subject:"), which keeps
 # even a base model without an adapter in the subject/body shape that training teaches.
+# The fixed probe of an adapter: its greedy answer to this one brief (PROBE_TOKENS tokens) is
+# recorded when it is published; a server that claims to serve it must answer the same.
+PROBE_TOKENS = 32
+
+
+def probe_messages(brand: str) -> tuple[str, str]:
+    """(system, user) of the probe brief for a brand's adapters."""
+    user = brief_header("follow-up after a demo", "customer", "finance lead") + \
+        "\nTask: write this email."
+    return system_prompt(brand or "our company"), user
+
+
 ANSWER_PREFIX = "Subject:"
 
 

@@ -8,8 +8,9 @@
         store.audit(conn, "recheck", actor="rita", draft_id=7)
 
 SQLite (WAL mode) under BRANDVOICE_HOME by default; a PostgreSQL URL for teams. The tables live in
-`tables`, the engine in `engine`, a draft's states and their one writer in `lifecycle`, the schema's history in `migrations/versions/` (Alembic), applied
-by `migrate` when a store opens.
+`tables`, the engine in `engine`, a draft's states and their one writer in `lifecycle`, the
+schema's history in `migrations/versions/` (Alembic), applied by `migrate` when a store opens, and
+on PostgreSQL the job engine's own tables (`queue_schema`), applied in the same step.
 
 Changing the schema (say, a new column `drafts.language`):
 
@@ -42,7 +43,7 @@ head: `cfg = alembic_config(); cfg.attributes["connection"] = conn` inside `Stor
 by hand, `command.upgrade(alembic_config(url=...), "head", sql=True)` prints the SQL.
 """
 
-from brandvoice.store import lifecycle, throttle
+from brandvoice.store import lifecycle, queue_schema, throttle
 from brandvoice.store.engine import Store
 from brandvoice.store.tables import (
     adapters,
@@ -51,9 +52,11 @@ from brandvoice.store.tables import (
     contacts,
     draft_versions,
     drafts,
+    engine_schemas,
     export_batches,
     export_items,
     guardrail_results,
+    job_parts,
     jobs,
     login_throttle,
     metadata,
@@ -67,6 +70,7 @@ from brandvoice.store.tables import (
 )
 
 __all__ = ["Store", "adapters", "app_settings", "audit", "contacts", "draft_versions", "drafts",
-           "export_batches", "export_items", "guardrail_results", "jobs", "lifecycle",
-           "login_throttle", "metadata", "result_events", "result_imports", "result_rows",
-           "reviews", "throttle", "tone_profiles", "users", "utcnow"]
+           "engine_schemas", "export_batches", "export_items", "guardrail_results", "job_parts",
+           "jobs", "lifecycle", "login_throttle", "metadata", "queue_schema", "result_events",
+           "result_imports", "result_rows", "reviews", "throttle", "tone_profiles", "users",
+           "utcnow"]

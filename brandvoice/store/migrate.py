@@ -8,6 +8,8 @@
   and swap whole tables, and checks the foreign keys before committing.
 - A database of the numbered migrations (`schema_version` 4, no `alembic_version`) is stamped at
   revision 0001, which reproduces that schema, then upgraded: its rows are never copied.
+- On PostgreSQL the job engine's own tables (Procrastinate) are brought to the installed level in
+  the same locked transaction, after the revisions (`queue_schema`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from brandvoice.errors import ConfigError
+from brandvoice.store import queue_schema
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -28,11 +31,13 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions; a test keeps it equal to Alembic's head. It lets an
 # up-to-date database open without importing alembic (~0.15 s of every CLI command).
-HEAD = "0007"
+HEAD = "0008"
 BASELINE = "0001"  # the revision equal to the last numbered migration
 LEGACY_VERSION = 4  # that last numbered migration
 # pg_advisory_xact_lock key: any constant that other applications sharing the database do not use.
 PG_LOCK_KEY = 0x6272_616E_6476_6F69  # "brandvoi"
+# Objects in the database that are not the store's own: the job engine's (store.queue_schema).
+FOREIGN_PREFIXES = ("procrastinate_",)
 
 
 def alembic_config(script_location: Path | str | None = None, url: str | None = None) -> Config:
@@ -57,7 +62,8 @@ def upgrade(engine: Engine, script_location: Path | str | None = None) -> None:
     """Bring the database to the newest revision (takes over databases of numbered migrations)."""
     if script_location is None:
         with engine.connect() as conn:
-            if current(conn.execution_options(brandvoice_read=True)) == HEAD:
+            conn = conn.execution_options(brandvoice_read=True)
+            if current(conn) == HEAD and queue_schema.is_current(conn):
                 return
     from alembic import command
     from alembic.util import CommandError
@@ -74,6 +80,8 @@ def upgrade(engine: Engine, script_location: Path | str | None = None) -> None:
                 f"The database {engine.url.render_as_string(hide_password=True)} is at schema "
                 f"revision {current(conn)!r}, which this brandvoice does not know: {exc}",
                 hint="It was upgraded by a newer brandvoice: install that version.") from exc
+        if script_location is None:
+            queue_schema.apply(conn)
 
 
 @contextmanager

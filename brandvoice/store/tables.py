@@ -72,6 +72,38 @@ jobs = sa.Table(
     _ts("started_at"),
     _ts("finished_at"),
     _ts("heartbeat_at"),
+    # where it runs: the machine of the process that claimed it (a pid means something only
+    # there), and how it was started (process | queue | a registered runner)
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("runner", sa.String(30), nullable=True),
+)
+
+# A job the queue runs in parts (a generate job: contacts by id range), each taken by any worker.
+job_parts = sa.Table(
+    "job_parts", metadata,
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id"), primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("first_contact", sa.Integer, nullable=False),  # contacts.id range, both ends in
+    sa.Column("last_contact", sa.Integer, nullable=False),
+    sa.Column("contacts", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # queued | running | done | failed | cancelled
+    sa.Column("queue_job_id", sa.BigInteger, nullable=True),  # the job engine's id of the part
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("worker", sa.String(100), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("done", sa.Integer, nullable=False, default=0),  # drafts written by this part's runs
+    sa.Column("error", sa.Text, nullable=True),
+    _ts("started_at"),
+    _ts("finished_at"),
+)
+
+# The schema level of a job engine that keeps its own tables in this database (Procrastinate's on
+# PostgreSQL): the name of the newest of its migration scripts applied (store.queue_schema).
+engine_schemas = sa.Table(
+    "engine_schemas", metadata,
+    sa.Column("engine", sa.String(40), primary_key=True),
+    sa.Column("level", sa.String(200), nullable=False),
+    _ts("applied_at", nullable=False),
 )
 
 # --- contacts, drafts, guardrail results ----------------------------------------------------------

@@ -23,7 +23,7 @@ from brandvoice import jobs, models, textio
 from brandvoice.config import Settings
 from brandvoice.errors import ConfigError, InputError
 from brandvoice.store import Store, utcnow
-from brandvoice.training import adapters
+from brandvoice.training import adapters, probe
 
 # The run's settings live in `training.config`; named here too, where the job and its callers
 # (the CLI, the demo, tests that swap in a tiny model) have always found them.
@@ -376,6 +376,8 @@ def save_adapter(store: Store, settings: Settings, config: TrainConfig, model: A
             "metrics": metrics, "feedback_draft_ids": data["feedback_draft_ids"],
             "results": data.get("results"),
             "versions": _versions(), "job_id": job_id, "created_at": utcnow(),
+            # what a server serving it must answer (generation.remote checks it before a job)
+            "probe": probe.record(settings, staging, config.base_model, config.brand),
         }
         return adapters.register(store, settings, name=name, staging=staging, manifest=manifest, job_id=job_id)
     finally:

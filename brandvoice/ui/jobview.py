@@ -132,6 +132,21 @@ def _outcome(job: dict[str, Any]) -> None:
         st.caption(f"Job #{job['id']} finished" + (f" at {when} UTC." if when else "."))
 
 
+def _queue_line(job: dict[str, Any]) -> None:
+    """Where a job of the job queue stands: its parts, the machines working on it, and a warning
+    when it waits for a worker that is not running."""
+    q = job.get("queue")
+    if not q or job["status"] not in LIVE:
+        return
+    by = q.get("by_status") or {}
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(by.items()))
+    hosts = ", ".join(q.get("hosts") or [])
+    st.caption(f"Job queue: {q['parts']} part(s): {parts}" + (f"; running on {hosts}" if hosts else ""))
+    if not q.get("workers"):
+        st.warning("No queue worker is running, so this job waits. Ask whoever runs your "
+                   "servers to start a worker on a machine that reaches the database.")
+
+
 @st.fragment(run_every=POLL_SECONDS)
 def panel(job_id: int, extra: Callable[[dict[str, Any]], None] | None = None, *,
           cancel_here: bool = True) -> None:
@@ -153,6 +168,7 @@ def panel(job_id: int, extra: Callable[[dict[str, Any]], None] | None = None, *,
         st.rerun()  # the whole page: its start button is enabled again
     st.session_state[seen_key] = status
     st.progress(min(1.0, float(job.get("progress") or 0.0)), text=_headline(job))
+    _queue_line(job)
     if job["kind"] == "generate":
         _generate_metrics(job)
     else:

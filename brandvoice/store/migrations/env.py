@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from alembic import context
 
+from brandvoice.store.migrate import FOREIGN_PREFIXES
 from brandvoice.store.tables import metadata
 
 # The numbered-migrations table of databases created before Alembic; left in place so that an
-# older brandvoice still sees its schema as complete, and ignored by autogenerate.
+# older brandvoice still sees its schema as complete, and ignored by autogenerate; so are the job
+# engine's own tables (store.queue_schema).
 LEGACY_TABLES = {"schema_version"}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and name in LEGACY_TABLES)
+    if type_ == "table" and (name in LEGACY_TABLES or name.startswith(FOREIGN_PREFIXES)):
+        return False
+    # the job engine's indexes live on its own tables (skipped above), but say so by name too
+    return not (type_ == "index" and str(name or "").startswith(FOREIGN_PREFIXES))
 
 
 def run_online(connection) -> None:

@@ -1,22 +1,27 @@
-"""Long jobs (training, batch generation) as records in the store, run inline or in a background process.
+"""Long jobs (training, batch generation) as records in the store, run inline, in a background
+process, or by the workers of a job queue.
 
 A job records its progress in the store so that the UI can poll it and survive a page reload. A
 running job writes a heartbeat every `HEARTBEAT_S` seconds (from a thread, so a long model call does
-not silence it); a job whose heartbeat is older than `STALE_AFTER_S`, or whose process is gone, is
-seen as `interrupted`. A user resumes it (`resume`, which puts it back in the queue) and it continues
-where it stopped; `run` claims a queued job with one UPDATE and refuses one it did not claim, so two
+not silence it) and the host it runs on; a job whose heartbeat is older than `STALE_AFTER_S`, or
+whose process is gone (looked up only on its own host: a pid means nothing elsewhere), is seen as
+`interrupted`. A user resumes it (`resume`, which puts it back in the queue) and it continues where
+it stopped; `run` claims a queued job with one UPDATE and refuses one it did not claim, so two
 workers never run one job. Cancelling and resuming take the acting user (role checked, audited).
 This module knows no job kind's code: `run(store, job_id, handler)` takes the handler, and the
-worker (`python -m brandvoice.worker JOB_ID`) maps kinds to handlers by import. `start` hands a
-queued job to the runner Settings.job_runner names: "process" starts that worker with every
-settings field; another runner (a job engine's queue) plugs in with `register_runner`.
+worker (`python -m brandvoice.worker JOB_ID`, `brandvoice worker`) maps kinds to handlers by import.
+
+`start` hands a queued job to the runner Settings.job_runner names: "process" starts that worker
+with every settings field; "queue" (PostgreSQL) puts it in the job engine's queue (`jobs.queue`,
+Procrastinate), where any `brandvoice worker` on any machine takes it, a generate job in parts
+(`jobs.parts`); "auto" (the default) is the queue on PostgreSQL and a process on SQLite. Another
+runner plugs in with `register_runner`. A job the queue runs is alive while the engine's records
+say so (a part waiting, or taken by a worker whose heartbeat is recent), never by a pid.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -26,8 +31,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice.config import Settings, worker_environment
-from brandvoice.errors import BrandvoiceError, ConfigError, NotFoundError, StateError
+from brandvoice.errors import BrandvoiceError, NotFoundError, StateError
+from brandvoice.jobs.base import JobCancelled, this_host
 from brandvoice.store import Store, jobs, utcnow
 from brandvoice.users import PERMISSIONS, User, require_role
 
@@ -38,10 +43,6 @@ RESUMABLE = ("interrupted", "failed", "cancelled")
 HEARTBEAT_S = 10.0
 # Ten missed heartbeats: a worker on a loaded machine is late, not dead.
 STALE_AFTER_S = 120.0
-
-
-class JobCancelled(BrandvoiceError):
-    """The job was cancelled by a user."""
 
 
 def create(store: Store, kind: str, params: dict[str, Any], *, created_by: str | None = None,
@@ -68,25 +69,40 @@ def _stale_before() -> str:
 
 
 def _interrupted(job: dict) -> bool:
-    """A running job whose process is gone or whose heartbeat went quiet."""
-    if job["status"] not in ("running", "cancelling"):
+    """A running job whose process is gone (on this host) or whose heartbeat went quiet; a job the
+    queue runs is judged by the queue (`queue.describe`)."""
+    if job["status"] not in ("running", "cancelling") or job.get("runner") == "queue":
         return False
-    if job["pid"] and not _alive(job["pid"]):
+    if job["pid"] and job.get("host") in (None, this_host()) and not _alive(job["pid"]):
         return True
     beat = job.get("heartbeat_at") or job.get("started_at")
     return beat is None or beat < _stale_before()
 
 
+def _with_liveness(store: Store, conn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    queued = [job for job in rows if job.get("runner") == "queue"]
+    if queued:
+        from brandvoice.jobs import queue
+
+        states = queue.describe(conn, [job["id"] for job in queued], store.settings.worker_timeout)
+        for job in queued:
+            job["queue"] = states.get(job["id"])
+            if job["status"] in ("running", "cancelling") and not (job["queue"] or {}).get("live"):
+                job["status"] = "interrupted"
+    for job in rows:
+        if _interrupted(job):
+            job["status"] = "interrupted"
+    return rows
+
+
 def get(store: Store, job_id: int) -> dict[str, Any]:
-    """One job as a dict; a running job whose process is gone is reported as interrupted."""
+    """One job as a dict; a running job whose process is gone is reported as interrupted (a job
+    the queue runs: when none of its parts waits or runs on a live worker)."""
     with store.read() as conn:
         row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
-    if row is None:
-        raise NotFoundError(f"No job with id {job_id}.", hint="List jobs with `brandvoice jobs`.")
-    job = dict(row)
-    if _interrupted(job):
-        job["status"] = "interrupted"
-    return job
+        if row is None:
+            raise NotFoundError(f"No job with id {job_id}.", hint="List jobs with `brandvoice jobs`.")
+        return _with_liveness(store, conn, [dict(row)])[0]
 
 
 def list_jobs(store: Store, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -95,11 +111,7 @@ def list_jobs(store: Store, kind: str | None = None, limit: int = 50) -> list[di
     if kind:
         q = q.where(jobs.c.kind == kind)
     with store.read() as conn:
-        rows = [dict(r) for r in conn.execute(q).mappings()]
-    for job in rows:
-        if _interrupted(job):
-            job["status"] = "interrupted"
-    return rows
+        return _with_liveness(store, conn, [dict(r) for r in conn.execute(q).mappings()])
 
 
 def cancel(store: Store, actor: User, job_id: int) -> dict[str, Any]:
@@ -112,6 +124,12 @@ def cancel(store: Store, actor: User, job_id: int) -> dict[str, Any]:
             raise StateError(f"Job {job_id} is {job['status']}; only a queued or running job can be "
                              "cancelled.")
         to = "cancelled" if job["status"] == "queued" else "cancelling"
+        if job.get("runner") == "queue":
+            from brandvoice.jobs import queue
+
+            # parts still waiting leave the queue now; a running one stops at its next report
+            if not queue.cancel_waiting(conn, job_id):
+                to = "cancelled"
         n = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status == job["status"])
                          .values(status=to, **({"finished_at": utcnow()} if to == "cancelled"
                                                else {}))).rowcount
@@ -139,7 +157,7 @@ def resume(store: Store, actor: User, job_id: int) -> dict[str, Any]:
         # The row as it was read: a worker that wrote a heartbeat since is alive after all.
         n = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status.in_(
             ("running", "cancelling") if stored == "running" else (stored,)), beat)
-            .values(status="queued", pid=None, error=None, finished_at=None)).rowcount
+            .values(status="queued", pid=None, host=None, error=None, finished_at=None)).rowcount
         if n != 1:
             raise StateError(f"Job {job_id} is still alive (it reported since it was read).",
                              hint=f"Follow it with `brandvoice jobs show {job_id}`.")
@@ -224,13 +242,13 @@ class Reporter:
             raise JobCancelled(f"Job {self.job_id} was cancelled.")
 
 
-def _claim(store: Store, job_id: int) -> dict[str, Any] | None:
+def _claim(store: Store, job_id: int, statuses: tuple[str, ...] = ("queued",)) -> dict[str, Any] | None:
     """Take a queued job for this process with one UPDATE; None when it was not queued."""
     now = utcnow()
     with store.tx() as conn:
-        n = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status == "queued").values(
-            status="running", pid=os.getpid(), started_at=now, heartbeat_at=now, finished_at=None,
-            error=None)).rowcount
+        n = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.status.in_(statuses)).values(
+            status="running", pid=os.getpid(), host=this_host(), started_at=now, heartbeat_at=now,
+            finished_at=None, error=None)).rowcount
     return get(store, job_id) if n == 1 else None
 
 
@@ -252,13 +270,14 @@ class _Heartbeat(threading.Thread):
                 continue
 
 
-def run(store: Store, job_id: int, handler, *, echo=None) -> dict[str, Any]:
+def run(store: Store, job_id: int, handler, *, echo=None, takeover: bool = False) -> dict[str, Any]:
     """Claim a queued job and run it in this process to the end with `handler(store, job_id,
-    reporter)`; returns the finished job record (a done job as it is)."""
+    reporter)`; returns the finished job record (a done job as it is). `takeover`: the job queue
+    hands this process a job whose last worker died, so a "running" record is claimed as well."""
     job = get(store, job_id)
     if job["status"] == "done":
         return job
-    claimed = _claim(store, job_id)
+    claimed = _claim(store, job_id, ("queued", "running") if takeover else ("queued",))
     if claimed is None:
         job = get(store, job_id)
         if job["status"] == "done":
@@ -295,49 +314,16 @@ def run(store: Store, job_id: int, handler, *, echo=None) -> dict[str, Any]:
     return get(store, job_id)
 
 
-# How a queued job is started, by name (Settings.job_runner): runner(settings, job_id) -> a pid or None.
-_RUNNERS: dict[str, Callable[[Settings, int], int | None]] = {}
-
-
-def register_runner(name: str, runner: Callable[[Settings, int], int | None]) -> None:
-    """Plug in a way to start queued jobs (a queue of a job engine, a test's recorder) under
-    `name`; Settings.job_runner = name (BRANDVOICE_JOB_RUNNER) selects it. The runner returns the
-    pid of the process it started, or None."""
-    _RUNNERS[name] = runner
-
-
-def unregister_runner(name: str) -> None:
-    """Forget a registered runner (built-in ones stay)."""
-    if name != "process":
-        _RUNNERS.pop(name, None)
-
-
-def start(settings: Settings, job_id: int) -> int | None:
-    """Start a queued job with the settings' runner (default: a background worker process that
-    outlives the caller, e.g. a UI page reload); returns its pid, or None for a runner without one."""
-    runner = _RUNNERS.get(settings.job_runner)
-    if runner is None:
-        raise ConfigError(f"Unknown job runner {settings.job_runner!r} (BRANDVOICE_JOB_RUNNER).",
-                          hint=f"Use one of: {', '.join(sorted(_RUNNERS))}.")
-    return runner(settings, job_id)
-
-
-def start_process(settings: Settings, job_id: int) -> int:
-    """The "process" runner: `python -m brandvoice.worker JOB_ID`, given every settings field
-    (`config.worker_environment`), its output in <home>/jobs/job-N.log; returns its pid."""
-    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.jobs_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen([sys.executable, "-m", "brandvoice.worker", str(job_id)],
-                            env=worker_environment(settings), stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    log.close()
-    store = Store(settings)
-    with store.tx() as conn:
-        conn.execute(jobs.update().where(jobs.c.id == job_id).values(pid=proc.pid))
-    return proc.pid
-
-
-register_runner("process", start_process)
+from brandvoice.jobs.runners import (  # noqa: E402 - how a queued job is started
+    PARTED,
+    register_runner,
+    runner_name,
+    start,
+    start_process,
+    start_queue,
+    unregister_runner,
+    where,
+)
 
 
 def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> dict[str, Any]:
@@ -350,3 +336,9 @@ def wait(store: Store, job_id: int, timeout: float = 600, poll: float = 0.5) -> 
         if time.monotonic() > deadline:
             raise StateError(f"Job {job_id} still {job['status']} after {timeout:.0f} s.")
         time.sleep(poll)
+
+
+__all__ = ["ACTIVE", "HEARTBEAT_S", "KINDS", "PARTED", "RESUMABLE", "STALE_AFTER_S", "JobCancelled",
+           "Reporter", "cancel", "create", "get", "list_jobs", "register_runner", "resume", "run",
+           "runner_name", "start", "start_process", "start_queue", "this_host", "unregister_runner",
+           "utcnow", "wait", "where"]
