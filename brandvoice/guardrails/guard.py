@@ -82,7 +82,9 @@ class Guard:
                   heldout_emails=None, negative_emails=None, adapter_id: int | None = None,
                   origin: str = "emails given", tone: bool = True) -> Guard:
         """Load the brand's policy and build its tone profile from `training_emails` (calibrated on
-        `heldout_emails` against `negative_emails` and generic off-brand copy).
+        `heldout_emails` against the off-brand reference shipped in guardrails/, the same for every
+        brand; `negative_emails` adds to it, for experiments only: production never passes other
+        brands, so that a brand's verdicts do not depend on its neighbours).
 
         The caller gathers the emails (generation.brand_guard takes them from an adapter); with
         `store`, the profile's calibration is recorded in tone_profiles (for `adapter_id`).
