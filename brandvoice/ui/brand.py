@@ -11,24 +11,31 @@ import streamlit as st
 
 from brandvoice.ui import adapter_view, common, jobview
 
-# Characters a brand name is written with; anything else (markup, symbols) is refused before a
-# training job starts.
-BRAND_CHARS = re.compile(r"[^\w .,&'’!+()-]")
+# A brand's name is whatever the marketer types ("Greenrow Co/op", "Ça Va!"); only control
+# characters are refused (files and lookups use its slug, pages escape it).
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 METRIC_LABELS = {"click_rate": "Click rate", "open_rate": "Open rate", "reply_rate": "Reply rate",
                  "conversion_rate": "Conversion rate"}
 COUNT_AXIS = {"tickMinStep": 1, "format": "d"}  # counts have whole-number ticks
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _brands_in(path: str, mtime: float) -> dict[str, int]:
+    from brandvoice import corpus
+
+    return corpus.file_brands(path)
+
+
 @st.cache_data(show_spinner="Reading and cleaning the emails...", max_entries=8)
 def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: float,
-             min_sends: int, mode: str) -> dict[str, Any]:
+             min_sends: int, mode: str, rows_of: str | None = None) -> dict[str, Any]:
     """Load, clean, select and split (the same steps training runs), as plain data for the page."""
     from brandvoice import corpus, training
 
-    loaded = corpus.read_emails(path, brand=brand or None)
+    loaded = corpus.read_emails(path, brand=brand or None, rows_of=rows_of)
     cleaned, cleaning = corpus.clean(loaded.emails, metric=metric, min_sends=min_sends)
-    selected, selection = corpus.select(cleaned, metric=metric, quantile=quantile,
-                                        min_sends=min_sends, mode=mode)
+    selected, selection = corpus.choose(cleaned, metric=metric, quantile=quantile,
+                                        min_sends=min_sends, mode=mode, name=Path(path).name)
     picked = {e.source: e for e in selected}
     rows = []
     for e in cleaned:
@@ -66,10 +73,8 @@ def brand_problem(brand: str) -> str | None:
         return "Type the brand's name on the Past emails tab."
     if not any(ch.isalnum() for ch in brand):
         return f"“{brand}” has no letters or digits: type the brand's name."
-    bad = sorted(set(BRAND_CHARS.findall(brand)))
-    if bad:
-        return (f"A brand name is letters, digits, spaces and . , & ' ! + - ( ); not "
-                f"{' '.join(bad)}.")
+    if CONTROL.search(brand):
+        return "A brand name is one line of text, without control characters."
     if len(brand) > 100:
         return "A brand name is at most 100 characters."
     return None
@@ -92,9 +97,16 @@ def page() -> None:
             st.info("Upload past emails (CSV or JSONL with at least subject and body) or pick a "
                     "demo file.")
         else:
+            in_file = {}
+            with common.errors():
+                in_file = _brands_in(str(path), path.stat().st_mtime)
             c = st.columns(5)
-            brand = c[0].text_input("Brand", value=_brand_guess(path), key=f"b_brand_{path.name}",
-                                    help="Rows of other brands in the same file are skipped.")
+            brand = c[0].text_input("Brand", value=_brand_guess(path, in_file),
+                                    key=f"b_brand_{path.name}",
+                                    help="The brand's name, as its emails should say it (any "
+                                         "characters). The file's brand column, if any, may name "
+                                         "it differently.")
+            rows_of = _rows_of(path, in_file, brand)
             metric = c[1].selectbox("Metric", list(corpus.METRICS), key="b_metric",
                                     index=list(corpus.METRICS).index("click_rate"),
                                     format_func=lambda m: METRIC_LABELS.get(m, m))
@@ -105,12 +117,13 @@ def page() -> None:
                                    disabled=mode != "top")
             min_sends = c[4].number_input("Min sends", 0, 1_000_000, 100, 50, key="b_min_sends")
             rule = {"brand": brand.strip(), "metric": metric, "quantile": float(quantile),
-                    "min_sends": int(min_sends), "mode": mode}
+                    "min_sends": int(min_sends), "mode": mode, "rows_of": rows_of}
             if (problem := brand_problem(rule["brand"])) and rule["brand"]:
                 st.warning(problem)
             with common.errors():
                 data = _analyse(str(path), path.stat().st_mtime, **rule)
             if data is not None:
+                _what_was_read(data, rule["brand"])
                 _selection_view(data, metric)
     with tab_train, common.errors():
         started_ok = True
@@ -130,11 +143,53 @@ def page() -> None:
         adapter_view.adapters(user)
 
 
-def _brand_guess(path: Path) -> str:
+def _brand_guess(path: Path, in_file: dict[str, int]) -> str:
+    """The brand's name to start from: the file's one brand, else a demo file's brand, else none."""
+    if len(in_file) == 1:
+        return next(iter(in_file))
     name = path.stem.lower()
     if "brightbean" in name:
         return "Bright Bean"
     return "Ledgerly" if "ledgerly" in name else ""
+
+
+def _rows_of(path: Path, in_file: dict[str, int], brand: str) -> str | None:
+    """Whose rows to read when the file holds several brands (None: the file decides)."""
+    from brandvoice import corpus
+
+    if len(in_file) < 2:
+        return None
+    names = list(in_file)
+    typed = corpus.brand_key(brand)
+    index = next((i for i, n in enumerate(names) if corpus.brand_key(n) == typed), 0)
+    return st.selectbox("Rows of", names, index=index, key=f"b_rows_of_{path.name}",
+                        format_func=lambda n: f"{n} ({in_file[n]} rows)",
+                        help="The file holds several brands: the rows of this one are read, as "
+                             "the brand named on the left.")
+
+
+def _what_was_read(data: dict[str, Any], brand: str) -> None:
+    """What the file gave, in words: its format, the columns read and ignored, the brand, and what
+    a missing column means (no metrics: every email is used)."""
+    info = data["info"]
+    read = ", ".join(info.get("columns") or [])
+    lines = [f"Read {info.get('rows_read', 0)} rows of {info.get('file', 'the file')} "
+             f"({info.get('format', '').upper()}, {info.get('encoding', 'UTF-8')}): columns "
+             f"{read or '(none)'}" + (f"; ignored: {', '.join(info['ignored_columns'])}"
+                                      if info.get("ignored_columns") else "") + "."]
+    renamed = info.get("renamed")
+    if renamed:
+        lines.append(f"The file calls the brand “{renamed['from']}”: its rows are read as "
+                     f"{brand}'s.")
+    elif not info.get("file_brands") and brand:
+        lines.append(f"No brand column: every row is read as {brand}'s.")
+    if data["selection"].get("fallback") == "no_metrics":
+        lines.append("No engagement columns (sends and opens, clicks, replies or conversions): "
+                     "nothing ranks the emails, so every email is used, unranked. Add those "
+                     "columns to train on the best performers only.")
+    if "campaign" not in (info.get("columns") or []):
+        lines.append("No campaign column: the emails form one campaign, “general”.")
+    st.info("\n\n".join(common.md_escape(x) for x in lines), icon=":material/fact_check:")
 
 
 # --- past emails ----------------------------------------------------------------------------------
@@ -300,7 +355,7 @@ def _hyperparameters(defaults) -> tuple[float, int, float, str, bool]:
 
 
 def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
-                quantile: float, min_sends: int, mode: str) -> bool:
+                quantile: float, min_sends: int, mode: str, rows_of: str | None = None) -> bool:
     """The training form; False when starting a job failed in this run (the error is shown)."""
     from brandvoice import review, training
 
@@ -336,7 +391,7 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
             epochs=float(epochs), lora_r=int(rank),
             lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
             metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
-            include_approved=feedback)
+            include_approved=feedback, rows_of=rows_of)
         job_id = review.submit_training(common.store(), common.settings(), config, user)
         jobs.start(common.settings(), job_id)
     except Exception as exc:  # noqa: BLE001 - shown on the page
