@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "train": ("marketer", "admin"),
     "generate": ("marketer", "admin"),
     "edit templates": ("marketer", "admin"),
+    "edit policies": ("marketer", "admin"),
     "control jobs": ("marketer", "admin"),
     "review": ("reviewer", "admin"),
     "regenerate": ("marketer", "reviewer", "admin"),

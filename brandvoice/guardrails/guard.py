@@ -151,10 +151,11 @@ class Guard:
                                                                       strict=True):
             results = [tone_result] if tone_result is not None else []
             results += self.policy.check(subject, body)
-            results += self.personalization.check(subject, body, contact, batch, memo,
+            plain = self.policy.untagged(subject)  # the brand's list tag is not a placeholder
+            results += self.personalization.check(plain, body, contact, batch, memo,
                                                   written=model_texts)
             facts = self.personalization.contact_facts(contact, memo)
-            results += self.quality.check(subject, body, facts.words, model_texts,
+            results += self.quality.check(plain, body, facts.words, model_texts,
                                           self._own_text(facts))
             scored = tone_result is not None and self.tone is not None
             out.append(Verdict.of(results, tone_result.score if scored else None))

@@ -33,6 +33,12 @@ def _literal(text: str) -> str:
     return _JINJA.sub(lambda m: "{{ '" + m.group(0) + "' }}", text)
 
 
+def _list_tag(subject: str) -> tuple[str, str]:
+    """(a leading list tag such as "[Greenrow Notes]", the rest of the subject)."""
+    m = re.match(r"\s*(\[[^\]\n]{1,40}\])\s+(\S.*)$", subject)
+    return (m.group(1), m.group(2).strip()) if m else ("", subject)
+
+
 def skeleton_source(subject: str, body: str, *, name: str, brand: str, use_case: str,
                     origin: str = "") -> str:
     """A slot template's source drafted from one email's subject and body."""
@@ -41,10 +47,12 @@ def skeleton_source(subject: str, body: str, *, name: str, brand: str, use_case:
         raise InputError(f"{origin or 'The email'} has no text between its greeting and sign-off.",
                          hint="Pick another past email.")
     found = {x.kind: x.text for x in past_email_slots(subject, paras)}
+    tag, subject = _list_tag(subject)  # a newsletter's "[List name]" stays the template's own
     out = ["{#-", f"name: {name}", "kind: slots", f"brand: {brand}",
            f"description: Drafted from {origin or 'a past email'}; read it and replace what only "
            "that email could say.", f"use_case: {use_case}", "required_fields: first_name", "-#}",
-           f'Subject: {{% slot "subject", kind="subject", words={SLOT_KINDS["subject"].words} %}}'
+           f'Subject: {_literal(tag) + " " if tag else ""}'
+           f'{{% slot "subject", kind="subject", words={SLOT_KINDS["subject"].words} %}}'
            f"{_literal(subject)}{{% endslot %}}", "", "{{ greeting }}", ""]
     first = paras[0]
     opening = found.get("opening")
