@@ -99,3 +99,69 @@ def test_the_page_picks_whose_rows_in_a_shared_file(store, demo_people, tmp_path
     assert at.selectbox(key="b_rows_of_shared.jsonl").value == "Greenrow"
     assert {m.label: str(m.value) for m in at.metric}["Selected for training"] == "17"
     assert "its rows are read as Greenrow Co/op's" in " ".join(texts(at, "info"))
+
+
+@pytest.fixture
+def own_prompts(monkeypatch, tmp_path):
+    """A copy of the shipped prompts folder: a saved template never lands in the repo."""
+    import shutil
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "prompts", folder)
+    monkeypatch.setenv("BRANDVOICE_PROMPTS", str(folder))
+    return folder
+
+
+def test_marks_make_a_slot_template_with_the_emails_own_fallbacks():
+    from brandvoice import prompting
+
+    emails, _ = corpus.load_emails(GREENROW, brand="Greenrow Co/op")
+    e = next(x for x in emails if x.subject == "Good to see you at the open day")
+    marks = prompting.default_marks(e.subject, e.body)
+    assert [m.kind for m in marks] == ["subject", "opening", "ask"]
+    assert marks[1].text == "Thanks for walking the hoop houses with us on Saturday."
+    own = prompting.sentences(e.body)[3]  # a middle sentence the marketer marks instead
+    source = prompting.skeleton_source(
+        e.subject, e.body, name="greenrow_open_day", brand="Greenrow Co/op", use_case="general",
+        marks=[marks[0], prompting.Mark("opening", own, fallback=own, mention="plugs")])
+    info = prompting.parse_template(source, name="greenrow_open_day")
+    assert info.kind == "slots"
+    assert f'mention="plugs" %}}{own}{{% endslot %}}' in source
+    assert "Want us to hold two flats" in source  # the ask stays the brand's text
+    news = next(x for x in emails if x.subject.startswith("[Greenrow Notes]"))
+    source = prompting.skeleton_source(news.subject, news.body, name="n", brand="Greenrow Co/op",
+                                       use_case="newsletter")
+    assert source.splitlines()[8].startswith('Subject: [Greenrow Notes] {% slot "subject"')
+    with pytest.raises(InputError, match="not in the email's text"):
+        prompting.skeleton_source(e.subject, e.body, name="x", brand="B", use_case="general",
+                                  marks=[prompting.Mark("opening", "A sentence it never had.")])
+
+
+def test_the_page_makes_and_saves_a_slot_template_from_a_past_email(store, demo_people,
+                                                                    own_prompts):
+    from brandvoice import prompting
+    from brandvoice.config import Settings
+
+    at = page("brand", demo_people[2]).run(timeout=120)
+    at = _upload(at, "greenrow_emails.csv", GREENROW.read_bytes())
+    at.text_input(key="b_brand_greenrow_emails.csv").set_value("Greenrow Co/op")
+    at.run(timeout=120)
+    no_exception(at)
+    box = at.selectbox(key="n_email")
+    pick = next(i for i in box.options if "Good to see you at the open day" in str(i))
+    box.set_value(box.options.index(pick) if isinstance(pick, str) else pick)
+    at.run(timeout=120)
+    no_exception(at)
+    fallback = next(t for t in at.text_input if t.key.startswith("n_fb_opening_"))
+    assert fallback.value == "Thanks for walking the hoop houses with us on Saturday."
+    at.text_input(key=next(t.key for t in at.text_input if t.key.startswith("n_name_"))) \
+        .set_value("greenrow_after_open_day")
+    at.run(timeout=120)
+    area = next(a for a in at.text_area if a.key.startswith("n_src_"))
+    assert '{% slot "opening", kind="opening", words=25 %}Thanks for walking' in area.value
+    at.button(key="n_save").click()
+    at.run(timeout=120)
+    no_exception(at)
+    assert any("Saved greenrow_after_open_day" in s for s in texts(at, "success"))
+    info = prompting.get_template("greenrow_after_open_day", Settings.from_env())
+    assert info.kind == "slots" and info.brand == "Greenrow Co/op"

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from brandvoice.ui import adapter_view, common, jobview, past_emails, policy_view
+from brandvoice.ui import adapter_view, common, jobview, past_emails, policy_view, template_new
 
 # A brand's name is whatever the marketer types ("Greenrow Co/op", "Ça Va!"); only control
 # characters are refused (files and lookups use its slug, pages escape it).
@@ -78,8 +78,8 @@ def page() -> None:
 
     user = common.require_user()
     st.title("Brand voice")
-    tab_data, tab_rules, tab_train, tab_adapters = st.tabs(["Past emails", "Brand rules", "Train",
-                                                            "Adapters"])
+    tab_data, tab_rules, tab_templates, tab_train, tab_adapters = st.tabs(
+        ["Past emails", "Brand rules", "Slot templates", "Train", "Adapters"])
     data, path, rule = None, None, {}
     with tab_data:
         path = common.file_picker("Past emails", "emails", ["csv", "jsonl", "ndjson", "json"],
@@ -123,6 +123,11 @@ def page() -> None:
             st.info(brand_problem(rule.get("brand", "")))
         else:
             policy_view.rules(user, path, rule.get("brand", ""), rule.get("rows_of"))
+    with tab_templates, common.errors():
+        if brand_problem(rule.get("brand", "")):
+            st.info(brand_problem(rule.get("brand", "")))
+        else:
+            template_new.builder(user, path, rule["brand"], rule.get("rows_of"))
     with tab_train, common.errors():
         started_ok = True
         if data is not None and path is not None:
