@@ -95,8 +95,9 @@ class Guard:
         if not tone:
             note = "Tone check switched off."
         elif len(train) < 3:
+            # Stored with the draft and shown on pages: no command-line words here.
             note = (f"Tone not checked: no past emails of {brand} to compare with. Train an adapter "
-                    "for the brand, or pass its past emails (--emails).")
+                    "for the brand first.")
         else:
             if embedder is None:
                 from brandvoice.guardrails.embedder import load_embedder
