@@ -220,7 +220,10 @@ class Guard:
                          allowed_placeholders=self.personalization.allowed_placeholders,
                          assistant=self.policy.slot_assistant_re,
                          your=self.brand_your_words | your_words(context, spec.mention or "",
-                                                                 *facts.trusted))
+                                                                 *facts.trusted),
+                         context="\n".join([context, *facts.trusted, *(
+                             self.slot_references(spec.kind, campaign) if spec.kind == "ask"
+                             else [])]) if context else "")
 
         def not_backed(t: str) -> list[str]:
             return [f["text"] for f in unsupported(t, facts.known, tokenize(t).set_low)]

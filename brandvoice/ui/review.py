@@ -82,6 +82,13 @@ def page() -> None:
         review_draft.draft(review, user, draft_id, may_review)
 
 
+def first_lines(body: str, limit: int = 180) -> str:
+    """What a draft says first: its lines after the greeting, on one line, cut at `limit`."""
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    text = " ".join(lines[1:] if len(lines) > 1 and lines[0].endswith((",", ":")) else lines)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _name(r: dict[str, Any]) -> str:
     return " ".join(x for x in (r.get("first_name"), r.get("last_name")) if x) or r.get("email") or ""
 
@@ -96,7 +103,7 @@ def _table(rows: list[dict[str, Any]]) -> int | None:
 
     df = pd.DataFrame([{
         "id": r["id"], "state": r.get("state"),
-        "checks": labels.VERDICTS.get(r.get("verdict"), r.get("verdict")),
+        "checks": labels.verdict_line(r.get("verdict"), r.get("reasons")),
         "tone": r.get("tone_score"), "contact": _name(r),
         "company": r.get("company") or "", "subject": r.get("subject"),
         "template": r.get("template_name"), "adapter": r.get("adapter_label"),
@@ -140,9 +147,15 @@ def _bulk_approve(review, user) -> None:
         if not items:
             st.info("No pending draft passed every check.")
         else:
-            st.dataframe(pd.DataFrame([{"draft": f"#{r['id']}", "contact": _name(r),
-                                        "subject": r.get("subject")} for r in items]),
-                         hide_index=True, width="stretch", height=min(400, 38 + 35 * len(items)))
+            notes = review.check_notes(common.store(), [int(r["id"]) for r in items])
+            st.dataframe(pd.DataFrame([{
+                "draft": f"#{r['id']}", "contact": _name(r), "subject": r.get("subject"),
+                "first lines": first_lines(r.get("body") or ""),
+                "why it passed": " · ".join(n["message"] for n in notes.get(int(r["id"]), []))}
+                for r in items]), hide_index=True, width="stretch",
+                height=min(400, 38 + 35 * len(items)),
+                column_config={"first lines": st.column_config.TextColumn(width="large"),
+                               "why it passed": st.column_config.TextColumn(width="large")})
             if listing.get("more"):
                 st.caption(f"… and {listing['more']} more: approve these first, then list again.")
         if listing.get("skipped"):
