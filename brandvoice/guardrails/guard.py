@@ -16,6 +16,7 @@ from brandvoice.guardrails.slot_checks import (
     MIN_SLOT_SHAPE,
     NEAR_COPY,
     SlotFacts,
+    grounded_share,
     shape_similarity,
     slot_problems,
     templated,
@@ -239,7 +240,21 @@ class Guard:
                            f"(closest {shape:.2f})")
             elif NEAR_COPY <= shape < 0.995:
                 out.append(f"a brand line with words swapped (similarity {shape:.2f})")
+            elif spec.kind == "subject" and context and self._past_subject(text):
+                # A past email's subject, word for word, is about that email: it fits only where
+                # all it speaks of is in this one ("The meadow walk, and your slope" on an open
+                # day's follow-up); the brand's shape with this contact's mention is its own.
+                share, loose = grounded_share(text, slot.context, spec.mention or "")
+                if share < 1:
+                    out.append(f"another email's subject ({', '.join(sorted(loose)[:3])} are not "
+                               "in this one)")
         return out
+
+    def _past_subject(self, text: str) -> bool:
+        """Whether a text is one of the brand's past subjects, word for word."""
+        key = " ".join(text.lower().split())
+        return any(" ".join(x.text.lower().split()) == key
+                   for x in self.slot_library.of("subject", None))
 
 def tone_calibrations(store) -> dict:
     """The newest tone calibration per adapter id (key: the id) and per brand (key: ("brand", name))."""
