@@ -30,10 +30,12 @@ USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("marketer", "marketer"))
 SEED_CONTACTS = 6  # drafts generated for the first start: enough to review, quick on a CPU
 SEED_TEMPLATE = "ledgerly_after_content_download"  # a slot template: the model writes short parts
 # The demo's first adapter: the slot task only (the demo's templates are slot templates; whole
-# emails from the embedded model were unusable) and a fixed step budget, so that the first drafts
-# arrive in minutes even where other jobs share the 2 cores (bench/demo.py measures it; the full
-# default run took 31 minutes on such a machine). The Train tab trains the full run.
-DEMO_TRAINING = {"whole_emails": False, "max_steps": 40}
+# emails from the embedded model were unusable), the base in full precision (on a CPU 1.7x the
+# tokens/s of nf4: bench/results/train.json "variants") and a fixed budget of 40 steps of 2
+# examples, so that the first drafts arrive in minutes even where other jobs share the 2 cores
+# (bench/demo.py measures it; the full default run took 31 minutes on such a machine). The Train
+# tab trains the full run.
+DEMO_TRAINING = {"whole_emails": False, "max_steps": 40, "grad_accum": 2, "quantization": "none"}
 DEMO_CANDIDATES = 2  # two openings per contact: more of them written by the model, not the fallback
 
 
