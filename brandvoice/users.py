@@ -148,6 +148,10 @@ def authenticate(store: Store, username: str, password: str) -> User:
         except VerificationError:
             pass
         _failed(store, username)
+        if count_users(store) == 0:  # an empty workspace: nobody can sign in until one exists
+            raise PermissionDenied(f"No user exists yet in this workspace ({store.settings.home}).",
+                                   hint="Create the first admin: `brandvoice users add NAME "
+                                        "--role admin` (or in the app's sign-in page).")
         raise denied
     try:
         hasher.verify(row["password_hash"], password or "")

@@ -165,3 +165,38 @@ def test_the_page_makes_and_saves_a_slot_template_from_a_past_email(store, demo_
     assert any("Saved greenrow_after_open_day" in s for s in texts(at, "success"))
     info = prompting.get_template("greenrow_after_open_day", Settings.from_env())
     assert info.kind == "slots" and info.brand == "Greenrow Co/op"
+
+
+def test_signing_in_to_an_empty_workspace_says_that_no_user_exists(store, fast_hashes):
+    from brandvoice import users
+    from brandvoice.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="No user exists yet") as err:
+        users.authenticate(store, "marketer", "whatever-password")
+    assert "users add" in err.value.hint
+    users.add_user(store, "admin", "correct horse battery", "admin")
+    with pytest.raises(PermissionDenied, match="Wrong username or password"):
+        users.authenticate(store, "marketer", "whatever-password")
+
+
+def test_the_skeleton_command_needs_no_campaign_and_skips_long_newsletters(tmp_path):
+    import csv
+
+    from brandvoice import prompting
+
+    long_news = tmp_path / "with_newsletter.csv"
+    newsletter = "[Greenrow Notes] Everything we grew this year"
+    body = "Hi there,\n\n" + " ".join(["The meadow grew tall this year."] * 400) + \
+        "\n\n— Ines and the Greenrow crew"
+    with GREENROW.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    with long_news.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([rows[0], ["2025-12-02", newsletter, body], *rows[1:]])
+    assert corpus.load_emails(long_news)[0][0].subject == newsletter  # first, as the issue had it
+    draft = prompting.draft_skeleton(long_news, brand="Greenrow Co/op", name="greenrow_first")
+    assert draft.subject != newsletter
+    info = prompting.parse_template(draft.source, name="greenrow_first")
+    assert {s.kind for s in prompting.render_skeleton(
+        info, {"first_name": "June"}, brand="Greenrow Co/op", greeting="Hi June,",
+        signature="— Ines").slots} == {"subject", "opening", "ask"}
+    assert "use_case: general" in draft.source

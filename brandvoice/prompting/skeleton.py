@@ -143,18 +143,35 @@ def skeleton_source(subject: str, body: str, *, name: str, brand: str, use_case:
     return "\n".join(out)
 
 
-def draft_skeleton(emails: str | Path, *, brand: str, campaign: str, name: str) -> SkeletonDraft:
-    """A slot template drafted from the brand's best past email of a campaign (the same selection
-    training makes: cleaned, high performers first, by the lower bound of their click rate)."""
+MAX_SKELETON_WORDS = 250  # a long newsletter makes a poor follow-up skeleton: one slot in 2,700 words
+
+
+def _fit(e) -> tuple:
+    """How well a past email suits a skeleton, best first: its performance score (when the file has
+    metrics), then all three slots found, then a follow-up's length (not a long newsletter)."""
+    words = len(e.body.split())
+    return (e.score if e.score is not None else -1.0, len(default_marks(e.subject, e.body)),
+            words <= MAX_SKELETON_WORDS, -abs(words - 120), e.weight)
+
+
+def draft_skeleton(emails: str | Path, *, brand: str, name: str,
+                   campaign: str | None = None) -> SkeletonDraft:
+    """A slot template drafted from the brand's best past email of a campaign (any campaign when
+    none is given or the file has no campaign column): the same selection training makes (cleaned,
+    high performers first by the lower bound of their click rate); without metrics, the email with
+    all three slots closest to a follow-up's length."""
     from brandvoice import corpus
 
     c = corpus.prepare(emails, brand=brand)
-    pool = [e for e in c.train + c.test if (e.campaign or "").strip().lower() == campaign.lower()]
+    every = c.train + c.test
+    pool = [e for e in every if not campaign
+            or (e.campaign or "general").strip().lower() == campaign.strip().lower()]
     if not pool:
-        campaigns = sorted({e.campaign for e in c.train + c.test if e.campaign})
+        campaigns = sorted({e.campaign or "general" for e in every})
         raise InputError(f"No selected past email of {brand} has the campaign {campaign!r}.",
-                         hint=f"Campaigns in the file: {', '.join(campaigns) or '(none)'}.")
-    best = max(pool, key=lambda e: (e.score if e.score is not None else -1.0, e.weight))
-    source = skeleton_source(best.subject, best.body, name=name, brand=brand, use_case=campaign,
-                             origin=best.source)
+                         hint=f"Campaigns in the file: {', '.join(campaigns)} (or leave the "
+                              "campaign out).")
+    best = max(pool, key=_fit)
+    source = skeleton_source(best.subject, best.body, name=name, brand=brand,
+                             use_case=campaign or best.campaign or "general", origin=best.source)
     return SkeletonDraft(source=source, subject=best.subject, origin=best.source, score=best.score)
