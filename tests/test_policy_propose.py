@@ -128,3 +128,33 @@ def test_the_page_proposes_the_rules_and_the_marketer_saves_them(store, demo_peo
     assert guardrails.policy_path(settings, BRAND).is_file()
     reviewer = page("brand", demo_people[1]).run(timeout=120)
     no_exception(reviewer)
+
+
+def test_a_slot_must_follow_from_the_email_around_it(settings, emails):
+    """Nonsense openings from the base model once passed the slot checks ("A world at war ... How
+    to choose a new car?"); a line whose topic words come from nowhere in the email is refused,
+    and so is another email's subject word for word."""
+    from brandvoice import prompting
+    from brandvoice.guardrails import Guard
+
+    guard = Guard.for_brand(settings, BRAND, training_emails=emails, tone=False)
+    e = next(x for x in emails if x.subject == "Good to see you at the open day")
+    info = prompting.parse_template(prompting.skeleton_source(
+        e.subject, e.body, name="t", brand=BRAND, use_case="general"), name="t")
+    sk = prompting.render_skeleton(info, {"first_name": "June"}, brand=BRAND, greeting="Hi June,",
+                                   signature="— Ines and the Greenrow crew")
+    context = "\n".join(sk.fill({}))
+    spec = {s.kind: s for s in sk.slots}
+    contact = {"first_name": "June", "email": "june@fieldandfern.example"}
+
+    def problems(kind, text):
+        return guard.slot_problems(text, spec[kind], contact, campaign="general", context=context)
+
+    for nonsense in ("A world at war is a world of change.", "How to choose a new car?",
+                     "It has been the year that the meadow walk has taken off, and we are proud."):
+        assert any("does not follow from the email" in p for p in problems("opening", nonsense))
+    assert not problems("opening", "Thanks for spending part of your Saturday at the open day.")
+    assert not problems("opening", "Thanks for walking the hoop houses with us on Saturday.")
+    copied = problems("subject", "The meadow walk, and your slope")  # another past email's
+    assert any("another email's subject" in p or "does not follow" in p for p in copied)
+    assert not problems("subject", "Good to see you at the open day")

@@ -75,6 +75,8 @@ made one ones thing things way ways lot lots much many well still even ever real
 thanks thank hope glad happy great good nice want wanted like love need know see seen look looking
 reply write hear back send sent share time times day days week weeks next last first new help
 question questions note quick just sure free happy please let us team crew folks everyone
+spend spending spent part come coming came join joining joined stop stopping stopped bring bringing
+brought visit visiting visited take taking took give giving gave keep keeping hold around
 """.split())
 _TOPIC = re.compile(r"[a-z][a-z'’-]{2,}")
 # A slot must follow from the email around it: at least this share of its topic words must stand in
@@ -180,7 +182,10 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
     if loop:
         out.append(f"repeats itself ({loop})")
     when = _WHEN.search(t)
-    if when and when.group(0).lower() not in facts.contact_words:
+    # A time word the CRM row or the email around the slot says ("on Saturday" where the
+    # marketer's own text says it) is not the slot's invention.
+    if when and when.group(0).lower() not in facts.contact_words \
+            and when.group(0).lower() not in facts.context.lower():
         out.append(f"says when (“{when.group(0)}”) without the CRM row saying so")
     names = new_names(t, facts.known_words) + [n for n in foreign_names(t, facts.own_text)
                                                if facts.own_text]
