@@ -134,7 +134,9 @@ def _bulk_list(review, user) -> dict[str, Any]:
 def _bulk_approve(review, user) -> None:
     import pandas as pd
 
-    with st.expander("Bulk approve", icon=":material/done_all:"):
+    # Open while a listing is shown: the rerun of "List" would otherwise fold the list away.
+    with st.expander("Bulk approve", icon=":material/done_all:",
+                     expanded="bulk_list" in st.session_state):
         st.write("Approve, in one go, the pending drafts that passed every check. First look at "
                  "the list; only the drafts listed are approved.")
         if st.button("List the drafts that passed every check", key="bulk_preview"):
