@@ -131,17 +131,26 @@ def _bulk_list(review, user) -> dict[str, Any]:
     return {"items": [dict(i) for i in items], "skipped": []}
 
 
+def _list_for_bulk(review, user) -> None:
+    try:
+        st.session_state["bulk_list"] = _bulk_list(review, user)
+    except Exception as exc:  # noqa: BLE001 - shown on the page by the run that follows
+        st.session_state["bulk_error"] = exc
+
+
 def _bulk_approve(review, user) -> None:
     import pandas as pd
 
-    # Open while a listing is shown: the rerun of "List" would otherwise fold the list away.
+    # The list is made in the button's callback, before the run: the expander is then drawn open
+    # in the very run that shows the list (made during the run, the browser folded it away).
     with st.expander("Bulk approve", icon=":material/done_all:",
                      expanded="bulk_list" in st.session_state):
         st.write("Approve, in one go, the pending drafts that passed every check. First look at "
                  "the list; only the drafts listed are approved.")
-        if st.button("List the drafts that passed every check", key="bulk_preview"):
-            with common.errors():
-                st.session_state["bulk_list"] = _bulk_list(review, user)
+        st.button("List the drafts that passed every check", key="bulk_preview",
+                  on_click=_list_for_bulk, args=(review, user))
+        if err := st.session_state.pop("bulk_error", None):
+            common.show_error(err)
         listing = st.session_state.get("bulk_list")
         if listing is None:
             return
