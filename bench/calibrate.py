@@ -72,11 +72,10 @@ class Brands:
         self.settings, self.embedder = settings, embedder
         self.data = {b: corpus.prepare(REPO / p, brand=b) for b, p in EMAILS.items()}
         self.guards = {}
-        for brand, data in self.data.items():
-            others = [e for b, d in self.data.items() if b != brand for e in d.train + d.test]
+        for brand, data in self.data.items():  # negatives: the shipped reference, as in production
             self.guards[brand] = Guard.for_brand(settings, brand, embedder=embedder,
                                                  training_emails=data.train,
-                                                 heldout_emails=data.test, negative_emails=others)
+                                                 heldout_emails=data.test)
 
     def set_tone(self, min_recall: float | None) -> None:
         """Recalibrate every brand's tone gate (None: the best F1)."""
@@ -84,9 +83,8 @@ class Brands:
 
         for brand, guard in self.guards.items():
             data = self.data[brand]
-            others = [e for b, d in self.data.items() if b != brand for e in d.train + d.test]
             guard.tone = build_profile(
-                brand, data.train, data.test, others + load_offbrand(self.settings.guardrails_dir),
+                brand, data.train, data.test, load_offbrand(self.settings.guardrails_dir),
                 self.embedder, cache_dir=Path(self.settings.cache_dir), k=guard.tone.k,
                 target="f1" if min_recall is None else "recall",
                 min_recall=min_recall if min_recall is not None else 0.9)

@@ -210,8 +210,9 @@ class Settings(BaseSettings):
     user: str | None = Field(None, description="The CLI's acting user when --as is not given.")
     password: SecretStr | None = Field(None, description="That user's password.")
     demo_password: str = Field("brandvoice-demo", description="The demo users' password.")
-    demo_seed: Literal["auto", "model", "quick"] = Field(
-        "auto", description="How the demo seeds its review queue (auto times the model first).")
+    demo_seed: Literal["auto", "model", "none"] = Field(
+        "auto", description="How the demo seeds its review queue: with the model (auto, model) "
+                            "or not at all (none).")
     demo_wait: bool = Field(False, description="Seed the demo queue in this process, not in the "
                                                "background.")
 

@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "train": ("marketer", "admin"),
     "generate": ("marketer", "admin"),
     "edit templates": ("marketer", "admin"),
+    "edit policies": ("marketer", "admin"),
     "control jobs": ("marketer", "admin"),
     "review": ("reviewer", "admin"),
     "regenerate": ("marketer", "reviewer", "admin"),
@@ -162,6 +163,10 @@ def authenticate(store: Store, username: str, password: str) -> User:
             hasher.verify(hasher.hash("x" * MIN_PASSWORD), password or "")
         except VerificationError:
             pass
+        if count_users(store) == 0:  # an empty workspace: nobody can sign in until one exists
+            raise PermissionDenied(f"No user exists yet in this workspace ({store.settings.home}).",
+                                   hint="Create the first admin: `brandvoice users add NAME "
+                                        "--role admin` (or in the app's sign-in page).")
         raise denied
     try:
         hasher.verify(row["password_hash"], password or "")

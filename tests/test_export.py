@@ -43,7 +43,7 @@ def test_generic_profile_rfc4180_and_state(store, people, tmp_path):
     raw, rows = read_csv(out)
     assert rows[0] == ["Email", "First Name", "Last Name", "Company", "Subject", "Body"]
     assert len(rows) == 4 and res["rows"] == 3 and res["draft_ids"] == ids
-    assert raw.count(b"\r\n") >= 4 and not raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\r\n") >= 4 and raw.startswith(b"\xef\xbb\xbf")  # for Excel
     assert rows[1][5] == review.get_draft(store, ids[0])["body"]  # multi-line body round-trips
     assert {review.get_draft(store, i)["state"] for i in ids} == {"exported"}
     assert review.get_draft(store, pending[0])["state"] == "pending"

@@ -763,3 +763,28 @@ def test_a_shared_prefix_is_read_once_and_rows_keep_their_own_budgets(tiny_model
     assert all(r[1] <= b for r, b in zip(together, (4, 12, 7), strict=True))
     # A prefix that a prompt does not start with is not used (plain left padding).
     assert local._encode(tok, prompts + ["Something else"], prefix)[1] == 0
+
+
+def test_a_whole_email_job_reports_progress_from_its_first_token(store, settings, crm_file,
+                                                                tiny_model_dir, use_guard):
+    """A chunk of whole emails decodes for minutes on a CPU: the job's progress and time left move
+    with every token, not only when the chunk is stored (it once sat at 0 for 280 s)."""
+    use_guard(FakeGuard())
+    cfg = GenerationConfig(batch_size=4, max_tries=1, max_new_tokens=24, candidates=1)
+    job_id = submit(store, settings, actor=user(store), crm=crm_file, template=TEMPLATE,
+                    base_model=str(tiny_model_dir), brand="Acme", config=cfg)
+    seen = []
+    job = worker.run(store, job_id, echo=lambda pending: seen.append(
+        (pending.get("done"), dict(pending.get("metrics") or {}))))
+    assert job["status"] == "done", job["error"]
+    early = [m for done, m in seen if m.get("chunk_tokens") and not job_drafts_before(seen, m)]
+    assert early, "no progress while the first chunk decoded"
+    first = early[0]
+    assert 0 < first["partial"] < 1 and first["eta_s"] is not None and first["eta_s"] > 0
+    assert first["chunk_budget"] == 24 and first["phase"] == "writing"
+
+
+def job_drafts_before(seen, metrics) -> bool:
+    """Whether a draft was stored before this progress report (the job's done count moved)."""
+    index = next(i for i, (_, m) in enumerate(seen) if m is metrics)
+    return any(done for done, _ in seen[:index] if done)

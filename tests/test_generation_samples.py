@@ -71,3 +71,30 @@ def test_samples_come_from_the_adapter_and_the_base_model_and_are_kept(settings,
     assert result["base"][0]["subject"].startswith("From the base")
     assert result["contact"]["first_name"] == "Dana" and "activities" not in result["contact"]
     assert generation.read_samples(adapter) == result
+
+
+def test_samples_say_how_far_they_are_token_by_token(settings, store, tmp_path, plugged,
+                                                     tiny_model_dir):
+    """The page shows each step and the tokens as the models write them (a bare spinner once sat
+    busy for minutes); the shares only grow and end at 1."""
+    from brandvoice.generation.local import LocalBackend
+
+    def open_backend(config, settings, *, adapter=None, base_model=None, brand="", log=None):
+        return LocalBackend.load(config, settings, base_model=str(tiny_model_dir), brand=brand)
+
+    plugged("backend", "tiny", open_backend)
+    plugged("guard", "passing", lambda settings, brand, **kw: Passing())
+    settings.guard = "passing"
+    template = prompting.get_template("reengage_cold_lead", settings)
+    seen: list[tuple[str, float]] = []
+    generation.write_samples(
+        store, Adapter(path=tmp_path / "a" / "v1"), template=template, n=2,
+        contact={"key": "1", "email": "dana@acme.example", "first_name": "Dana"},
+        config=generation.GenerationConfig(merge="no", backend="tiny", max_new_tokens=16,
+                                           max_tries=1, dtype="float32"),
+        progress=lambda what, share: seen.append((what, share)))
+    shares = [s for _, s in seen]
+    assert shares == sorted(shares) and shares[-1] == 1.0 and seen[-1][0] == "Done"
+    writing = [s for what, s in seen if what == "Writing with the adapter"]
+    assert len(writing) > 2 and 0.1 < max(writing) < 0.55  # token by token, within its share
+    assert any(what == "Writing with the base model alone" for what, _ in seen)

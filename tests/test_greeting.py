@@ -67,10 +67,10 @@ def test_flags_names_and_extra_generic_words():
     ("Dana,\nBody", "Hi Priya,\nBody"),
     ("Your trial ends Friday.", "Hi Priya,\n\nYour trial ends Friday."),
 ])
-def test_demo_readdresses_past_emails(body, expected):
-    from brandvoice.demo import _greet
+def test_a_past_email_is_readdressed(body, expected):
+    from brandvoice.prompting import readdress
 
-    assert _greet(body, "Priya") == expected
+    assert readdress(body, "Priya") == expected
 
 
 @pytest.fixture(scope="module")

@@ -120,13 +120,13 @@ def test_embeddings_are_cached_on_disk(fake_embedder, tmp_path):
     assert list((tmp_path / "tone" / "counting-fake").glob("*.npy"))
 
 
-def make_adapter(store, settings, name="acme"):
+def make_adapter(store, settings, name="acme", vocab=COFFEE):
     from brandvoice.store import adapters, utcnow
 
     path = settings.adapters_dir / name / "v1"
     path.mkdir(parents=True)
     (path / "manifest.json").write_text(json.dumps({"brand": "Acme"}), encoding="utf-8")
-    for fname, rows in (("train.jsonl", emails(COFFEE, 20, 1)), ("heldout.jsonl", emails(COFFEE, 6, 2))):
+    for fname, rows in (("train.jsonl", emails(vocab, 20, 1)), ("heldout.jsonl", emails(vocab, 6, 2))):
         (path / fname).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     with store.tx() as conn:
         return conn.execute(adapters.insert().values(
@@ -156,13 +156,36 @@ def test_guard_from_latest_adapter_records_profile_once(store, settings, fake_em
     assert all(v.tone_score is not None for v in verdicts)
 
 
-def test_other_brands_negatives_skip_the_brand_under_its_older_name(store, settings):
-    from brandvoice.generation.guards import _other_brand_emails
+def test_a_brands_tone_verdicts_do_not_depend_on_its_neighbours(store, settings, fake_embedder):
+    """The gate is calibrated against the shipped off-brand reference only: training other brands
+    in the workspace (one, then several) changes neither its threshold nor any verdict."""
+    make_adapter(store, settings, name="acme")
+    drafts = [(e["subject"], e["body"], {"first_name": "Dana"})
+              for vocab, seed in ((COFFEE, 11), (FINANCE, 12), (GENERIC, 13)) for e in emails(vocab, 4, seed)]
 
-    make_adapter(store, settings, name="brightbean")  # "Bright Bean", named before slugs
-    make_adapter(store, settings, name="ledgerly")
-    assert len(_other_brand_emails(store, "Bright Bean")) == 26  # ledgerly's 20 + 6 only
-    assert len(_other_brand_emails(store, "Ledgerly")) == 26
+    def verdicts():
+        g = brand_guard(settings, "Acme", store=store, embedder=fake_embedder)
+        tone = [next(r for r in v.results if r.check == "tone") for v in g.check_many(drafts)]
+        return g.tone.calibration["threshold"], [(r.status, r.score) for r in tone]
+
+    alone = verdicts()
+    make_adapter(store, settings, name="ledgerly", vocab=FINANCE)
+    beside_one = verdicts()
+    for i, vocab in enumerate((GENERIC, FINANCE[::-1], COFFEE[:12] + GENERIC[:8])):
+        make_adapter(store, settings, name=f"neighbour-{i}", vocab=vocab)
+    beside_four = verdicts()
+    assert alone == beside_one == beside_four
+    assert {s for s, _ in alone[1]} >= {"pass", "fail"}  # the gate decides something
+
+
+def test_the_offbrand_reference_is_varied_and_names_no_demo_brand(settings):
+    from brandvoice.guardrails.tone import load_offbrand
+
+    ref = load_offbrand(settings.guardrails_dir)
+    assert len(ref) >= 80 and len({r["subject"] for r in ref}) == len(ref)
+    text = " ".join(f"{r['subject']} {r['body']}" for r in ref).lower()
+    for word in ("ledgerly", "bright bean", "brightbean", "reconcil", "espresso", "month-end"):
+        assert word not in text
 
 
 def test_guard_without_brand_emails_says_tone_not_checked(store, settings):

@@ -125,7 +125,7 @@ def test_bulk_preview_lists_exactly_what_bulk_approval_approves(store, people):
     preview = review.bulk_preview(store, people["rev"], job_id=job)
     assert [p["id"] for p in preview] == [ids[1], ids[5]]
     assert set(preview[0]) == {"id", "row_version", "email", "first_name", "last_name",
-                               "company", "subject", "verdict", "tone_score"}
+                               "company", "subject", "body", "verdict", "tone_score"}
     assert preview[1]["email"].endswith("@example.com") and preview[1]["verdict"] == "pass"
     everything = review.bulk_preview(store, people["rev"])
     assert [p["id"] for p in everything] == [ids[1], ids[5], *other_job]  # not rita's own drafts
@@ -155,9 +155,9 @@ def test_pass_precision_per_week_and_overall(store, people):
                      .values(created_at="2026-11-10T10:00:00.000000Z"))  # ISO week 46
     rows = review.pass_precision(store)
     assert rows == [
-        {"period": "2026-W45", "approved": 1, "rejected": 1, "precision": 0.5},
-        {"period": "2026-W46", "approved": 2, "rejected": 0, "precision": 1.0},
-        {"period": "all", "approved": 3, "rejected": 1, "precision": 0.75}]
+        {"period": "2026-W45", "approved": 1, "rejected": 1, "bulk_approved": 0, "precision": 0.5},
+        {"period": "2026-W46", "approved": 2, "rejected": 0, "bulk_approved": 0, "precision": 1.0},
+        {"period": "all", "approved": 3, "rejected": 1, "bulk_approved": 0, "precision": 0.75}]
     assert [r["period"] for r in review.pass_precision(store, by="month")] == ["2026-11", "all"]
     with pytest.raises(InputError, match="Unknown period"):
         review.pass_precision(store, by="year")

@@ -356,6 +356,10 @@ def test_quality_reads_an_email_as_emails_are_written(guard):
     assert results.pop("model_text").status == "pass"  # nobody said the model wrote it
     written = guard.quality.check("The close checklist you asked for", body, {"lee"},
                                   model_texts=["The close checklist you asked for", body])
+    assert next(r for r in written if r.rule == "model_text").status == "pass"  # the default
+    guard.quality.model_text = "warn"  # a brand whose labelled drafts say: read the model's text
+    written = guard.quality.check("The close checklist you asked for", body, {"lee"},
+                                  model_texts=["The close checklist you asked for", body])
     assert next(r for r in written if r.rule == "model_text").status == "warn"  # read it first
     assert all(r.status == "pass" for r in results.values()), [r.message for r in results.values()
                                                                if r.status != "pass"]

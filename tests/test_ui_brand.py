@@ -41,13 +41,19 @@ def test_brand_is_checked_before_training_starts(store, demo_people):
     key = "b_brand_emails_ledgerly.csv"
     assert not at.button(key="t_go").disabled  # Ledgerly, guessed from the demo file
     for bad, why in (("", "Type the brand's name"), ("****", "has no letters or digits"),
-                     ("Acme<b>", "not <")):
+                     ("Acme\x07", "control characters")):
         at.text_input(key=key).set_value(bad)
         at.run(timeout=120)
         no_exception(at)
         assert at.button(key="t_go").disabled, bad
         assert why in _train_tab_caption(at), (bad, _train_tab_caption(at))
         assert not any("emails of ****" in m for m in texts(at, "markdown"))
+    for fine in ("Greenrow Co/op", "Acme <b>Labs</b> & Sons #1", "Ça Va! 100%"):
+        at.text_input(key=key).set_value(fine)
+        at.run(timeout=120)
+        no_exception(at)
+        assert not at.button(key="t_go").disabled, fine  # any characters name a brand
+        assert any(f"emails of **{fine}**" in m for m in texts(at, "markdown")), fine
 
 
 def test_small_sets_say_what_to_expect_before_training(store, demo_people):

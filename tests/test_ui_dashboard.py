@@ -45,7 +45,7 @@ def test_pass_precision_over_time(store, demo_people):
     no_exception(at)
     values = {m.label: str(m.value) for m in at.metric}
     assert values["Pass precision"] == "86%"
-    assert any("14 reviewer decisions" in c for c in texts(at, "caption"))
+    assert any("14 reviewer judgements" in c for c in texts(at, "caption"))
     spec = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
                 if "approved among passed" in c.proto.spec)
     assert spec["encoding"]["y"]["axis"]["format"] == "%"
@@ -61,3 +61,27 @@ def test_count_axes_are_whole_numbers_and_reasons_plain(store, demo_people):
     # The data travels beside the spec (Arrow): the reason's plain words are in it.
     assert any(b"Does not sound like the brand" in d.data.data
                for c in at.get("vega_lite_chart") for d in c.proto.datasets)
+
+
+def test_bulk_approvals_are_not_reviewer_judgements(store, demo_people):
+    """Bulk approve takes what passed without reading it: the pass precision leaves it out and the
+    Dashboard counts it apart (it once read 100 % from bulk approvals alone)."""
+    from brandvoice import review
+
+    bulk = make_drafts(store, 6, created_by="mark")
+    assert review.bulk_approve_passed(store, demo_people[1], bulk) == 6
+    overall = review.pass_precision(store)[-1]
+    assert overall["period"] == "all"
+    assert (overall["approved"], overall["bulk_approved"], overall["precision"]) == (0, 6, None)
+    at = page("dashboard", demo_people[1]).run()
+    no_exception(at)
+    assert "Pass precision" not in {m.label for m in at.metric}
+    assert any("6 were bulk-approved, which is not a judgement" in c for c in texts(at, "caption"))
+    judged = make_drafts(store, 2, created_by="mark")
+    review.approve(store, demo_people[1], judged[0], expected_version=1)
+    review.reject(store, demo_people[1], judged[1], expected_version=1, reason_code="off-brand")
+    at.run()
+    values = {m.label: str(m.value) for m in at.metric}
+    assert values["Pass precision"] == "50%" and values["Bulk-approved passes"] == "6"
+    assert any("2 reviewer judgements" in c and "the 6 bulk approvals are left out" in c
+               for c in texts(at, "caption"))

@@ -125,3 +125,21 @@ def test_no_page_speaks_of_cli_flags_or_commands():
                     and id(node) not in docstrings and wording.CLI.search(node.value):
                 offenders.append(f"{path.name}:{node.lineno}: {node.value[:80]}")
     assert not offenders
+
+
+def test_no_check_message_speaks_of_cli_flags():
+    """A guardrail's message is stored with the draft and shown on the pages as it is (the tone
+    note once said "(--emails)"): no check message may name a flag or a command."""
+    offenders = []
+    for path in (CORE / "guardrails").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            texts = []
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "CheckResult":
+                texts = [_text_of(a) for a in node.args[3:4]]
+            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "note"
+                                                      for t in node.targets):
+                texts = [_text_of(node.value)]
+            offenders += [f"{path.name}:{node.lineno}: {t[:80]}" for t in texts
+                          if t and wording.CLI.search(t)]
+    assert not offenders

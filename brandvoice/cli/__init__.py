@@ -6,6 +6,7 @@ from brandvoice.cli import (  # noqa: F401 - importing registers the commands
     guard_cmds,
     jobs_cmds,
     models_cmds,
+    policy_cmds,
     results_cmds,
     review_cmds,
     template_cmds,

@@ -23,7 +23,9 @@ def _skipped(res: dict) -> None:
               help="The email tool's import format.")
 @click.option("--out", type=click.Path(), help="The CSV file to write (new), or a folder: the file "
                                                 "is then named after the batch.")
-@click.option("--bom", is_flag=True, help="Start the file with a UTF-8 BOM (for Excel).")
+@click.option("--bom/--no-bom", default=None,
+              help="Start the file with a UTF-8 byte-order mark, for Excel (profile default: on "
+                   "for generic).")
 @click.option("--batch", "batch_id", type=ID, help="Write an earlier batch again (same bytes).")
 @click.option("--html-body/--plain-body", default=None, help="Body as simple HTML (profile default).")
 @click.option("--neutralize/--no-neutralize", default=None,

@@ -126,7 +126,8 @@ def templates_save(actor, name: str, source_file: str) -> None:
 @templates_group.command("skeleton")
 @click.option("--emails", required=True, type=_CRM, help="The brand's past emails (CSV or JSONL).")
 @click.option("--brand", required=True, help="The brand whose emails these are.")
-@click.option("--campaign", required=True, help="The campaign (use case) to start from, e.g. 'content follow-up'.")
+@click.option("--campaign", default=None, help="The campaign (use case) to start from, e.g. "
+              "'content follow-up' (default: the best email of any campaign).")
 @click.option("--name", required=True, help="The new template's name, e.g. ledgerly_after_webinar.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write it here (default: print it).")
 def templates_skeleton(emails, brand, campaign, name, out) -> None:

@@ -13,7 +13,7 @@ from brandvoice.training.trainer import TrainConfig
 
 TRAIN_FIELDS = ["base_model", "quantization", "epochs", "max_steps", "min_steps", "learning_rate",
                 "lora_r", "lora_alpha", "batch_size", "max_seq_len", "metric", "quantile",
-                "min_sends", "mode", "seed", "slots", "include_approved"]
+                "min_sends", "mode", "seed", "slots", "include_approved", "rows_of"]
 RENAMED = {"learning_rate": "lr", "lora_r": "rank", "lora_alpha": "alpha"}  # the short names
 
 
@@ -44,7 +44,8 @@ def train_cmd(actor, emails: str, brand: str, from_results: str | None, backgrou
     from brandvoice import corpus, jobs, review, worker
 
     s = settings()
-    corpus.load_emails(emails)  # an unreadable file is named now, not in the job's log
+    # an unreadable file, or one holding several brands none named `brand`, is named now
+    corpus.load_emails(emails, brand=brand, rows_of=options.get("rows_of"))
     values = given(options, TRAIN_FIELDS)
     values.setdefault("base_model", s.base_model)
     values.setdefault("quantization", s.quantization)

@@ -8,12 +8,13 @@ Reading lives in `reader`, cleaning in `clean`, selection and the split in `sele
 types in `records`, the whole pass in `prepare`.
 """
 
-from brandvoice.corpus.prepare import clean, data_hash, prepare
+from brandvoice.corpus.prepare import choose, clean, data_hash, prepare
 from brandvoice.corpus.reader import (
     ALIASES,
     MAX_CELL_CHARS,
     MAX_FILE_BYTES,
     LoadResult,
+    file_brands,
     load_emails,
     read_emails,
 )
@@ -40,5 +41,5 @@ from brandvoice.corpus.selection import (
 
 __all__ = ["ALIASES", "COUNTS", "KNOWN", "MAX_CELL_CHARS", "MAX_FILE_BYTES", "METRICS", "MIN_GROUP",
            "MODES", "REQUIRED", "TEXTS", "Corpus", "Email", "LoadResult", "brand_key", "check_rule",
-           "clean", "data_hash", "load_emails", "normalize_metric", "performance_score", "prepare",
-           "read_emails", "select", "split", "wilson_lower_bound"]
+           "choose", "clean", "data_hash", "file_brands", "load_emails", "normalize_metric",
+           "performance_score", "prepare", "read_emails", "select", "split", "wilson_lower_bound"]

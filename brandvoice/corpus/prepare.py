@@ -10,7 +10,7 @@ from typing import Any
 
 from brandvoice.corpus.clean import clean_emails, near_duplicates_of
 from brandvoice.corpus.reader import read_emails
-from brandvoice.corpus.records import Corpus, Email, brand_key, normalize_metric
+from brandvoice.corpus.records import METRICS, Corpus, Email, brand_key, normalize_metric
 from brandvoice.corpus.selection import check_rule, select, split
 from brandvoice.errors import ConfigError, InputError
 
@@ -33,31 +33,44 @@ def data_hash(train: list[Email], test: list[Email], rule: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def choose(cleaned: list[Email], *, metric: str = "click_rate", quantile: float = 0.5,
+           min_sends: int = 100, mode: str = "top", per_campaign: bool = True,
+           name: str = "the file") -> tuple[list[Email], dict]:
+    """The selection training makes (`select`), and the fallback for a file without engagement
+    data: nothing can rank its emails, so all of them teach the voice, and the selection says why
+    (selection["fallback"] == "no_metrics") instead of selecting none."""
+    metric = normalize_metric(metric)
+    if mode != "all" and cleaned and all(e.rate(metric) is None for e in cleaned):
+        selected, selection = select(cleaned, metric=metric, mode="all")
+        selection["explanation"].insert(0, f"No {metric.replace('_', ' ')} data in {name} (no "
+                                        f"sends and {METRICS[metric]} columns): all "
+                                        f"{len(cleaned)} cleaned emails are used, unranked.")
+        selection["fallback"] = "no_metrics"
+        return selected, selection
+    return select(cleaned, metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
+                  per_campaign=per_campaign)
+
+
 def prepare(path: str | Path, *, brand: str, metric: str = "click_rate", quantile: float = 0.5,
             min_sends: int = 100, mode: str = "top", test_fraction: float = 0.15, seed: int = 0,
-            extra: list[Email] | None = None, per_campaign: bool = True) -> Corpus:
-    """Load, clean, select and split a brand's past emails; `extra` (reviewed drafts) joins train."""
+            extra: list[Email] | None = None, per_campaign: bool = True,
+            rows_of: str | None = None) -> Corpus:
+    """Load, clean, select and split a brand's past emails; `extra` (reviewed drafts) joins train.
+    `rows_of`: the file's brand whose rows to read, when it holds several (see read_emails)."""
     if not brand or not brand_key(brand):
         raise ConfigError("A brand name is required to prepare a corpus.", hint="Pass --brand NAME.")
     rule = check_rule(metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
                       test_fraction=test_fraction)
-    loaded = read_emails(path, brand=brand)
+    loaded = read_emails(path, brand=brand, rows_of=rows_of)
     cleaned, cleaning = clean(loaded.emails, metric=rule["metric"], min_sends=min_sends)
     name = Path(path).name
     if not cleaned:
         raise InputError(f"{name}: no emails left after cleaning.",
                          problems=[f"{d['source']}: {d['reason']}" for d in cleaning["dropped"]],
                          hint="The bodies were only quoted text, links or footers.")
-    selected, selection = select(cleaned, metric=rule["metric"], quantile=quantile,
-                                 min_sends=min_sends, mode=mode, per_campaign=per_campaign)
-    if mode != "all" and all(e.rate(rule["metric"]) is None for e in cleaned):
-        # A plain export of past emails has no engagement columns: nothing can rank them, so all
-        # of them teach the voice, and the selection says why instead of refusing to train.
-        selected, selection = select(cleaned, metric=rule["metric"], mode="all")
-        selection["explanation"].insert(0, f"No {rule['metric']} data in {name} (no sends and "
-                                        f"{rule['metric'].split('_')[0]}s columns): all "
-                                        f"{len(cleaned)} cleaned emails are used, unranked.")
-        selection["fallback"] = "no_metrics"
+    selected, selection = choose(cleaned, metric=rule["metric"], quantile=quantile,
+                                 min_sends=min_sends, mode=mode, per_campaign=per_campaign,
+                                 name=name)
     if len(selected) < 2:
         raise InputError(
             f"{name}: only {len(selected)} email(s) for {brand} passed the selection; at least 2 "

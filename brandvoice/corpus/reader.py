@@ -78,14 +78,37 @@ class LoadResult:
     info: dict
 
 
-def load_emails(path: str | Path, *, brand: str | None = None) -> tuple[list[Email], list[str]]:
+def load_emails(path: str | Path, *, brand: str | None = None,
+                rows_of: str | None = None) -> tuple[list[Email], list[str]]:
     """Read past emails from CSV or JSONL; returns (emails, problems like 'row 7: body is empty')."""
-    result = read_emails(path, brand=brand)
+    result = read_emails(path, brand=brand, rows_of=rows_of)
     return result.emails, result.problems
 
 
-def read_emails(path: str | Path, *, brand: str | None = None) -> LoadResult:
-    """load_emails with the details (format, encoding, delimiter, columns, other brands)."""
+def file_brands(path: str | Path) -> dict[str, int]:
+    """The brand column's values in a past-emails file and their row counts ({} without one)."""
+    table = textio.open_table(path, what="Email file", known=(*KNOWN, *ALIASES), item="email rows",
+                              max_cell=MAX_CELL_CHARS, max_bytes=MAX_FILE_BYTES, hint=HINT_FORMAT)
+    records, _ = (_csv_records if table.format == "csv" else _json_records)(table, {})
+    names: dict[str, str] = {}
+    counts: Counter = Counter()
+    for _, rec in records:
+        value = str(rec.get("brand") or "").strip()
+        if value and brand_key(value):
+            key = brand_key(value)
+            names.setdefault(key, value)
+            counts[key] += 1
+    return {names[k]: n for k, n in counts.most_common()}
+
+
+def read_emails(path: str | Path, *, brand: str | None = None,
+                rows_of: str | None = None) -> LoadResult:
+    """load_emails with the details (format, encoding, delimiter, columns, other brands).
+
+    `brand` is the name the marketer gives the brand, any characters. The rows read are those of
+    `rows_of` (a value of the file's brand column) when given; else those whose brand column names
+    `brand`; else, when the file names one brand only (or has no brand column), every row. The
+    rows read are the brand's under the name typed (info["renamed"] records the file's name)."""
     table = textio.open_table(path, what="Email file", known=(*KNOWN, *ALIASES), item="email rows",
                               max_cell=MAX_CELL_CHARS, max_bytes=MAX_FILE_BYTES, hint=HINT_FORMAT)
     name, unit = table.name, table.unit
@@ -95,15 +118,18 @@ def read_emails(path: str | Path, *, brand: str | None = None) -> LoadResult:
     else:
         records, problems = _json_records(table, info)
     info["rows_read"] = len(records) + len(problems)
+    wanted = _wanted_rows(records, brand, rows_of, info)
     emails: list[Email] = []
     others: dict[str, list[int]] = defaultdict(list)
     for n, rec in records:
         email, reasons = _to_email(rec, f"{name}:{unit} {n}", brand)
         if reasons:
             problems.append(f"{unit} {n}: " + "; ".join(reasons))
-        elif brand and email.brand and brand_key(email.brand) != brand_key(brand):
+        elif wanted and email.brand and brand_key(email.brand) != wanted:
             others[email.brand].append(n)
         else:
+            if brand:
+                email.brand = brand  # the name the marketer gave the brand
             emails.append(email)
     problems.sort(key=lambda p: int(re.match(r"\D*(\d+)", p).group(1)))
     info["rows_rejected"] = len(problems)  # one problem per rejected row; other brands follow
@@ -113,13 +139,39 @@ def read_emails(path: str | Path, *, brand: str | None = None) -> LoadResult:
         problems.append(f"{rows} {textio.line_ranges(ns)}) for brand {other!r}, not {brand!r}: skipped")
     if not emails:
         if others:
-            raise InputError(f"{name} has no emails for brand {brand!r}.", problems=problems,
-                             hint="Brands in the file: " + ", ".join(
-                                 f"{b} ({len(n)})" for b, n in others.items()) + ".")
+            raise InputError(f"{name} has no emails for brand {rows_of or brand!r}.",
+                             problems=problems, hint="Choose whose rows to read; brands in the "
+                             "file: " + ", ".join(f"{b} ({len(n)})" for b, n in others.items()) + ".")
         raise InputError(f"{name}: no usable emails; all {info['rows_read']} rows were rejected.",
                          problems=problems, hint="Fix the rows listed above. " + HINT_FORMAT)
     info["rows_loaded"] = len(emails)
     return LoadResult(emails, problems, info)
+
+
+def _wanted_rows(records: list[tuple[int, dict]], brand: str | None, rows_of: str | None,
+                 info: dict) -> str | None:
+    """The brand key whose rows are read (None: every row), and what was decided in `info`."""
+    values: dict[str, str] = {}
+    for _, rec in records:
+        value = str(rec.get("brand") or "").strip()
+        if value and brand_key(value):
+            values.setdefault(brand_key(value), value)
+    info["file_brands"] = list(values.values())
+    if rows_of and brand_key(rows_of):
+        wanted = brand_key(rows_of)
+    elif brand and brand_key(brand) in values:
+        wanted = brand_key(brand)
+    elif len(values) == 1:
+        wanted = None  # one brand in the file: every row is the brand's, under the name typed
+    elif not values:
+        return None
+    else:
+        return brand_key(brand) if brand else None  # several: the caller must choose
+    if brand and wanted in values and brand_key(brand) != wanted:
+        info["renamed"] = {"from": values[wanted], "to": brand}
+    elif brand and wanted is None and brand_key(brand) not in values:
+        info["renamed"] = {"from": next(iter(values.values())), "to": brand}
+    return wanted
 
 
 def _column(name: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice.delivery import files, once
+from brandvoice.delivery import campaign, files, once
 from brandvoice.delivery.profiles import (
     FORMULA_PREFIXES,
     PROFILES,
@@ -37,7 +37,8 @@ DUPLICATE_POLICIES = once.DUPLICATE_POLICIES
 
 _COLS = [drafts.c.id.label("draft_id"), drafts.c.subject, drafts.c.body, drafts.c.state,
          drafts.c.updated_at, drafts.c.job_id, drafts.c.contact_id, contacts.c.email,
-         contacts.c.first_name, contacts.c.last_name, contacts.c.company, contacts.c.contact_key]
+         contacts.c.first_name, contacts.c.last_name, contacts.c.company, contacts.c.contact_key,
+         drafts.c.template_name, drafts.c.brand]
 
 
 def render(profile: Profile, rows: list[dict], options: Options, *, bom: bool) -> tuple[bytes, dict]:
@@ -114,7 +115,7 @@ def _final_path(settings, out_path: str | Path) -> tuple[Path, bool]:
 
 
 def export(store: Store, actor: User, profile: str | None, out_path: str | Path, *,
-           bom: bool = False, html_body: bool | None = None, batch_id: int | None = None,
+           bom: bool | None = None, html_body: bool | None = None, batch_id: int | None = None,
            draft_ids: list[int] | None = None, job_id: int | None = None,
            neutralize: bool | None = None, on_duplicate: str = "refuse",
            max_body_fields: int | None = None, allow_repeat: bool = False) -> dict[str, Any]:
@@ -122,7 +123,8 @@ def export(store: Store, actor: User, profile: str | None, out_path: str | Path,
 
     `out_path` is a new file, or a folder (the file is named `<profile>-batch-<id>.csv`). With
     batch_id: write that batch's file again (same bytes, checked against the recorded hash).
-    `allow_repeat`: a contact may receive another draft of a job it already received one of.
+    `allow_repeat`: a contact may receive another draft of a job (or another copy of a campaign's
+    follow-up) it already received. `bom`, `html_body`, `neutralize`: None takes the profile's.
     """
     out = Path(out_path)
     require(store, actor, "export", action="export drafts")
@@ -132,12 +134,18 @@ def export(store: Store, actor: User, profile: str | None, out_path: str | Path,
         return _reexport(store, actor, profile, out, batch_id)
     prof = get_profile(profile or "")
     options = _options(prof, html_body, neutralize, max_body_fields)
+    bom = prof.bom if bom is None else bool(bom)
     target, named_later = _final_path(store.settings, out_path)
     with store.tx() as conn:
         require_role(conn, actor, *EXPORT_ROLES, action="export drafts")
         rows = _select(conn, draft_ids, job_id)
         rows, skipped = once.plan(conn, rows, explicit=draft_ids is not None,
                                   on_duplicate=on_duplicate, allow_repeat=allow_repeat)
+        rows, repeats = campaign.drop_sent(conn, rows, explicit=draft_ids is not None,
+                                           allow_repeat=allow_repeat)
+        left_out = once.supersede(store, conn, actor, [s["id"] for s in repeats], batch_id=None,
+                                  reason="the contact already received this campaign's follow-up")
+        skipped += [{**s, "supersede": False} for s in repeats]
         if not rows:  # the variants set aside stay set aside; then say why nothing was written
             once.supersede(store, conn, actor, [s["id"] for s in skipped if s["supersede"]],
                            reason="the contact already received a draft of the job", batch_id=None)
@@ -158,7 +166,7 @@ def export(store: Store, actor: User, profile: str | None, out_path: str | Path,
     files.mark_written(store, batch["id"])
     return _result(batch["id"], prof, batch["target"], len(rows), batch["file_hash"],
                    batch["recorded"], batch["extras"], batch["snippet_path"], batch["ids"],
-                   once.skipped_report(skipped), superseded=batch["superseded"],
+                   once.skipped_report(skipped), superseded=batch["superseded"] + left_out,
                    recovered=recovered)
 
 

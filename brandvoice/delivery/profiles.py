@@ -52,6 +52,9 @@ class Profile:
     html_body: bool
     note: str
     build: Callable[[list[dict], Options], tuple[list[str], list[list[str]], dict]]
+    # A UTF-8 byte-order mark: Excel reads a file without one in the machine's legacy code page,
+    # so "José" shows as "JosÃ©". On for files people open in a spreadsheet.
+    bom: bool = False
 
     @property
     def description(self) -> str:
@@ -211,7 +214,8 @@ def _sfmc(rows, o):
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("generic", "Mail merge (generic)", True, False,
             "For mail-merge add-ons (Google Sheets, Excel/Word): opened in a spreadsheet, so cells "
-            "that start like a formula are prefixed with a single quote.", _generic),
+            "that start like a formula are prefixed with a single quote; a byte-order mark lets "
+            "Excel show accented names right.", _generic, bom=True),
     Profile("mailchimp", "Mailchimp audience import", False, False,
             "Import into an audience with text fields SUBJECT, BODY1..BODYn (tags <= 10 characters, "
             "255 bytes each); paste the snippet file's *|BODY1|**|BODY2|*... into the campaign and "

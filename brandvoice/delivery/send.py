@@ -32,7 +32,7 @@ from pydantic import Field, field_validator, model_validator
 
 from brandvoice import textio
 from brandvoice.config import Config
-from brandvoice.delivery import files, once
+from brandvoice.delivery import campaign, files, once
 from brandvoice.delivery.export import recover_exports
 from brandvoice.errors import ConfigError, ExportError
 from brandvoice.store import (
@@ -129,7 +129,8 @@ def _rows(store: Store, draft_ids: list[int] | None, job_id: int | None, on_dupl
           allow_repeat: bool) -> tuple[list[dict], list[dict]]:
     q = (sa.select(drafts.c.id, drafts.c.id.label("draft_id"), drafts.c.subject, drafts.c.body,
                    drafts.c.state, drafts.c.job_id, drafts.c.contact_id, drafts.c.updated_at,
-                   contacts.c.email, contacts.c.first_name, contacts.c.last_name)
+                   contacts.c.email, contacts.c.first_name, contacts.c.last_name,
+                   drafts.c.template_name, drafts.c.brand)
          .join(contacts, contacts.c.id == drafts.c.contact_id).order_by(drafts.c.id))
     if draft_ids is not None:
         q = q.where(drafts.c.id.in_([int(i) for i in draft_ids]))
@@ -149,7 +150,9 @@ def _rows(store: Store, draft_ids: list[int] | None, job_id: int | None, on_dupl
         # a plan only: each draft's claim locks its contact and asks again (`_Run.claim`)
         rows, skipped = once.plan(conn, rows, explicit=draft_ids is not None,
                                   on_duplicate=on_duplicate, allow_repeat=allow_repeat, lock=False)
-    return rows, skipped
+        rows, repeats = campaign.drop_sent(conn, rows, explicit=draft_ids is not None,
+                                           allow_repeat=allow_repeat)
+    return rows, skipped + repeats
 
 
 def _nothing_to_send(waiting: list[dict]) -> ExportError:

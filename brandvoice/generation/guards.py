@@ -1,7 +1,9 @@
 """The guardrails of a brand, built from what its adapters learned from, and the guard a job uses.
 
 Guardrails take emails, not adapters (they sit below training): this is where an adapter's
-training and held-out emails become a brand's tone profile, and other brands' emails its negatives.
+training and held-out emails become a brand's tone profile. Its negatives are the fixed off-brand
+reference shipped with the project (guardrails/offbrand_samples.jsonl), never the other brands of
+the workspace: a brand's verdicts do not change when another brand is trained beside it.
 
 Generation stores a draft only with its guard's verdict. The guard is chosen by name
 (Settings.guard, default "brand": `brand_guard`); another one plugs in the same way:
@@ -17,29 +19,11 @@ objects, and `policy` (the brand's guardrails.Policy: its footer and sign-off co
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from brandvoice import training
 from brandvoice.errors import ConfigError, NotFoundError
 from brandvoice.guardrails import Guard
-
-log = logging.getLogger(__name__)
-
-
-def _other_brand_emails(store, brand: str) -> list:
-    """Emails of every other brand's latest ready adapter (negatives for calibration)."""
-    out, seen = [], set(training.brand_keys(brand))  # its adapters, under any of its names
-    for info in training.list_adapters(store):
-        keys = training.brand_keys(info.name)
-        if info.status != "ready" or keys & seen:
-            continue
-        seen |= keys
-        try:
-            out += training.training_emails(info) + training.heldout_emails(info)
-        except Exception as exc:  # noqa: BLE001 - a broken other adapter must not block this brand
-            log.warning("skipping %s as tone negatives: %s", info.label, exc)
-    return out
 
 
 def brand_guard(settings, brand: str, *, store, adapter=None, embedder=None,
@@ -59,7 +43,6 @@ def brand_guard(settings, brand: str, *, store, adapter=None, embedder=None,
         settings, brand, store=store, embedder=embedder, tone=tone,
         training_emails=training.training_emails(adapter),
         heldout_emails=training.heldout_emails(adapter),
-        negative_emails=_other_brand_emails(store, brand) if tone else [],
         adapter_id=adapter.id, origin=adapter.label)
 
 

@@ -90,13 +90,14 @@ def _is_quantized(model: Any) -> bool:
 def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] | None, *,
               max_new_tokens: int | list[int], temperature: float, top_k: int, top_p: float,
               repetition_penalty: float, lines: int | list[int] = 0,
-              prefix: str = "") -> list[tuple[str, int, str, float | None]]:
+              prefix: str = "", on_step=None) -> list[tuple[str, int, str, float | None]]:
     """(text, new tokens, finish reason, mean log-probability) per prompt; greedy when seeds is
     None or temperature is 0 (no log-probabilities then).
 
     `max_new_tokens` may be given per prompt: one decoding loop then serves prompts of different
     budgets (a row stops at its own). `prefix` is text every prompt starts with (the system turn):
-    it is read once for the whole batch, not once per row."""
+    it is read once for the whole batch, not once per row. `on_step(step, budget)` is called after
+    every decoding step (progress from the first token, not after the batch)."""
     import torch
     from transformers import GenerationConfig as HFGenerationConfig
     from transformers import LogitsProcessorList
@@ -119,6 +120,8 @@ def _generate(model: Any, tokenizer: Any, prompts: list[str], seeds: list[int] |
     criteria = [_Lines(tokenizer, prompt_len, per_row)] if any(per_row) else []
     if len(set(budgets)) > 1:
         criteria.append(_Budgets(prompt_len, budgets))
+    if on_step is not None:
+        criteria.append(_Steps(prompt_len, max(budgets), on_step))
     with torch.inference_mode():
         cache = _shared_prefill(model, prompts, enc, prefix_len)
         out = model.generate(**enc, generation_config=gconf, logits_processor=processors,
@@ -189,6 +192,19 @@ class _Budgets:
         done = input_ids.shape[1] - self.prompt_len
         return torch.tensor([done >= b for b in self.budgets], dtype=torch.bool,
                             device=input_ids.device)
+
+
+class _Steps:
+    """Reports each decoding step (`callback(step, budget)`); never stops a row."""
+
+    def __init__(self, prompt_len: int, budget: int, callback):
+        self.prompt_len, self.budget, self.callback = prompt_len, budget, callback
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        self.callback(input_ids.shape[1] - self.prompt_len, self.budget)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 def _encode(tokenizer: Any, prompts: list[str], prefix: str) -> tuple[dict, int]:
@@ -313,6 +329,7 @@ class LocalBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.label = label
         self.info = {"backend": "local", **(info or {})}
+        self.on_step = None  # callback(step, budget) after each decoding step: live progress
 
     @classmethod
     def load(cls, config, settings: Settings, *, adapter=None, base_model: str | None = None,
@@ -372,7 +389,8 @@ class LocalBackend:
                              temperature=c.temperature, top_k=c.top_k, top_p=c.top_p,
                              repetition_penalty=c.repetition_penalty,
                              lines=[requests[i].lines for i in idx],
-                             prefix=models.prompt_prefix(self.tokenizer, system))
+                             prefix=models.prompt_prefix(self.tokenizer, system),
+                             on_step=self.on_step)
             for i, prompt, (text, n, reason, lp) in zip(idx, prompts, rows, strict=True):
                 out[i] = GenOutput(text=requests[i].prime + text, prompt=prompt, new_tokens=n,
                                    finish_reason=reason, mean_logprob=lp)

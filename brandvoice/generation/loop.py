@@ -83,6 +83,9 @@ class Loop:
         self.guard = None
         self.writer = None  # slot templates: the SkeletonWriter, with the backend
         self.slot_sources: list[str] = []  # "model" / "fallback" / "template" of every slot this run
+        # the chunk decoding now: (drafts done before it, its size, total, left, when it started)
+        self._chunk: tuple[int, int, int, int, float] = (0, 0, 0, 0, time.monotonic())
+        self._step_at = 0.0
         self.batch_contacts: list[dict] | None = None  # every contact of the job (leakage check)
         self.quick_start = True  # a small first chunk
         # the brand's greeting, sign-off and footer, around what the model wrote
@@ -361,6 +364,22 @@ class Loop:
                 "slots_holdback": slots.count("holdback"),
                 "serving": self.backend.info if self.backend else {}}
 
+    def _on_step(self, step: int, budget: int) -> None:
+        """Progress while a chunk decodes, from its first token: on a CPU a chunk of whole emails
+        takes minutes, and progress that moves only when a chunk is stored sat at 0 for 280 s."""
+        now = time.monotonic()
+        if now - self._step_at < 1.0 and step < budget:
+            return
+        self._step_at = now
+        done, n, total, left, started = self._chunk
+        per_step = (now - started) / max(step, 1)
+        after = -(-max(0, left - n) // max(1, self.config.batch_size))  # chunks still to come
+        m = self.metrics("writing", left)
+        m.update(partial=round(min(1.0, (done + n * min(1.0, step / max(budget, 1))) / total), 4)
+                 if total else None, chunk_tokens=step, chunk_budget=budget,
+                 chunk_drafts=n, eta_s=round(per_step * ((budget - step) + after * budget), 1))
+        self.reporter.update(metrics=m)
+
     def run(self, people: list[tuple[int, dict]], *, render, system: str,
             shared: tuple | None = None) -> dict[str, Any]:
         """Generate every pending item, reporting each phase and each stored chunk; returns run
@@ -383,6 +402,8 @@ class Loop:
                 self.backend = open_backend(self.config, settings, adapter=self.adapter,
                                             base_model=self.base_model, brand=self.brand,
                                             log=self.reporter.log)
+            if hasattr(self.backend, "on_step"):  # a backend that decodes here reports each step
+                self.backend.on_step = self._on_step
             try:
                 if self.guard is None:
                     self.reporter.update(metrics=self.metrics("loading the guardrails"), force=True)
@@ -397,8 +418,9 @@ class Loop:
                 first = max(1, min(2, self.config.batch_size)) if self.quick_start else 0
                 chunks = [items[:first], *_chunks(items[first:], self.config.batch_size)]
                 for chunk in [c for c in chunks if c]:
-                    self.reporter.update(metrics=self.metrics("writing", len(items) - self.new_drafts),
-                                         force=True)
+                    left = len(items) - self.new_drafts
+                    self.reporter.update(metrics=self.metrics("writing", left), force=True)
+                    self._chunk = (done, len(chunk), total, left, time.monotonic())
                     self.produce(chunk, system)
                     for item in chunk:
                         self.slot_sources += [s["source"] for s in (item.best or {}).get("slots", [])]

@@ -44,7 +44,7 @@ def _draft(item) -> dict[str, Any]:
 
 
 def _write(store: Store, config, *, template, adapter, base_model: str | None, brand: str,
-           contact: dict, n: int, guard) -> list[dict[str, Any]]:
+           contact: dict, n: int, guard, progress=None) -> list[dict[str, Any]]:
     from brandvoice.generation.backends import open_backend
     from brandvoice.generation.batch import renderer
     from brandvoice.generation.loop import Loop, Pending
@@ -57,6 +57,8 @@ def _write(store: Store, config, *, template, adapter, base_model: str | None, b
     items = [Pending(0, contact, variant, user) for variant in range(n)]
     loop.backend = open_backend(config, settings, adapter=adapter, base_model=base_model,
                                 brand=brand)
+    if progress is not None and hasattr(loop.backend, "on_step"):
+        loop.backend.on_step = lambda step, budget: progress(min(1.0, step / max(budget, 1)))
     loop.guard = guard
     loop.batch_contacts = [contact]  # the samples' one contact: what the leakage check compares
     try:
@@ -66,26 +68,43 @@ def _write(store: Store, config, *, template, adapter, base_model: str | None, b
     return [_draft(item) for item in items]
 
 
+# The share of the work each step takes (the two models' loads and their writing), for progress.
+STEPS = (("Loading the guardrails", 0.0), ("Writing with the adapter", 0.1),
+         ("Writing with the base model alone", 0.55), ("Done", 1.0))
+
+
 def write_samples(store: Store, adapter, *, template, contact: dict, n: int = 2,
-                  config=None) -> dict[str, Any]:
+                  config=None, progress=None) -> dict[str, Any]:
     """n drafts for one contact with the adapter and n with its base model (same seeds), guarded;
-    kept in the adapter's folder and returned."""
+    kept in the adapter's folder and returned. `progress(what, share)` is called as it goes: at
+    each step and with every token the models write (a page shows it as it happens)."""
     from brandvoice.generation.batch import GenerationConfig
     from brandvoice.generation.guards import open_guard
 
+    say = progress or (lambda _what, _share: None)
     # No merged copy: two drafts do not repay the merge check's extra generation.
     config = config or GenerationConfig(merge="no")
     brand = adapter.brand
+    say(*STEPS[0])
     guard = open_guard(store.settings, brand, store=store, adapter=adapter)
     common = {"template": template, "brand": brand, "contact": contact, "n": n, "guard": guard}
+
+    def steps(i: int):
+        (what, start), (_, end) = STEPS[i], STEPS[i + 1]
+        say(what, start)
+        return lambda share: say(what, start + (end - start) * 0.9 * share)
+
+    with_adapter = _write(store, config, adapter=adapter, base_model=None, progress=steps(1),
+                          **common)
+    base = _write(store, config, adapter=None, base_model=adapter.base_model, progress=steps(2),
+                  **common)
+    say(*STEPS[3])
     result = {
         "adapter": adapter.label, "adapter_id": adapter.id, "base_model": adapter.base_model,
         "template": template.name, "template_kind": template.kind, "brand": brand,
         "contact": {k: contact.get(k) for k in ("key", "first_name", "last_name", "company",
                                                 "job_title", "email")},
-        "with_adapter": _write(store, config, adapter=adapter, base_model=None, **common),
-        "base": _write(store, config, adapter=None, base_model=adapter.base_model, **common),
-        "created_at": utcnow(),
+        "with_adapter": with_adapter, "base": base, "created_at": utcnow(),
     }
     textio.write_json(Path(adapter.path) / SAMPLES_FILE, result)
     return result

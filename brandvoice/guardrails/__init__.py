@@ -7,8 +7,9 @@
 
 from brandvoice.guardrails.guard import Guard, tone_calibrations
 from brandvoice.guardrails.policy import Policy, load_policy
+from brandvoice.guardrails.propose import Proposal, policy_path, policy_text, propose, save_policy
 from brandvoice.guardrails.verdict import CheckResult, Verdict, store_results, verdict_rows, worst
 
-__all__ = ["CheckResult", "Guard", "Policy", "Verdict", "load_policy", "store_results", "tone_calibrations",
-           "verdict_rows",
-           "worst"]
+__all__ = ["CheckResult", "Guard", "Policy", "Proposal", "Verdict", "load_policy", "policy_path",
+           "policy_text", "propose", "save_policy", "store_results", "tone_calibrations",
+           "verdict_rows", "worst"]

@@ -17,6 +17,7 @@ from brandvoice.guardrails.quality import QualityChecker, known_words_of
 from brandvoice.guardrails.slot_checks import (
     NEAR_COPY,
     SlotFacts,
+    grounded_share,
     shape_similarity,
     slot_problems,
     templated,
@@ -92,7 +93,9 @@ class Guard:
                   heldout_emails=None, negative_emails=None, adapter_id: int | None = None,
                   origin: str = "emails given", tone: bool = True) -> Guard:
         """Load the brand's policy and build its tone profile from `training_emails` (calibrated on
-        `heldout_emails` against `negative_emails` and generic off-brand copy).
+        `heldout_emails` against the off-brand reference shipped in guardrails/, the same for every
+        brand; `negative_emails` adds to it, for experiments only: production never passes other
+        brands, so that a brand's verdicts do not depend on its neighbours).
 
         The caller gathers the emails (generation.brand_guard takes them from an adapter); with
         `store`, the profile's calibration is recorded in tone_profiles (for `adapter_id`).
@@ -103,8 +106,9 @@ class Guard:
         if not tone:
             note = "Tone check switched off."
         elif len(train) < 3:
+            # Stored with the draft and shown on pages: no command-line words here.
             note = (f"Tone not checked: no past emails of {brand} to compare with. Train an adapter "
-                    "for the brand, or pass its past emails (--emails).")
+                    "for the brand first.")
         else:
             if embedder is None:
                 from brandvoice.guardrails.embedder import load_embedder
@@ -160,10 +164,11 @@ class Guard:
                                                                       strict=True):
             results = [tone_result] if tone_result is not None else []
             results += self.policy.check(subject, body)
-            results += self.personalization.check(subject, body, contact, batch, memo,
+            plain = self.policy.untagged(subject)  # the brand's list tag is not a placeholder
+            results += self.personalization.check(plain, body, contact, batch, memo,
                                                   written=model_texts)
             facts = self.personalization.contact_facts(contact, memo)
-            results += self.quality.check(subject, body, facts.words, model_texts,
+            results += self.quality.check(plain, body, facts.words, model_texts,
                                           self._own_text(facts))
             results += contact_facts.check(subject, body, contact, self.contact_policy,
                                            now=self.now)
@@ -230,7 +235,10 @@ class Guard:
                          assistant=self.policy.slot_assistant_re,
                          your=self.brand_your_words | your_words(context, spec.mention or "",
                                                                  *facts.trusted),
-                         backing=facts.words | known_words_of([context]))
+                         backing=facts.words | known_words_of([context]),
+                         context="\n".join([context, *facts.trusted, *(
+                             self.slot_references(spec.kind, campaign) if spec.kind == "ask"
+                             else [])]) if context else "")
 
         def not_backed(t: str) -> list[str]:
             return [f["text"] for f in unsupported(t, facts.known, tokenize(t).set_low)]
@@ -246,7 +254,21 @@ class Guard:
                            f"(closest {shape:.2f})")
             elif NEAR_COPY <= shape < 0.995:
                 out.append(f"a brand line with words swapped (similarity {shape:.2f})")
+            elif spec.kind == "subject" and context and self._past_subject(text):
+                # A past email's subject, word for word, is about that email: it fits only where
+                # all it speaks of is in this one ("The meadow walk, and your slope" on an open
+                # day's follow-up); the brand's shape with this contact's mention is its own.
+                share, loose = grounded_share(text, slot.context, spec.mention or "")
+                if share < 1:
+                    out.append(f"another email's subject ({', '.join(sorted(loose)[:3])} are not "
+                               "in this one)")
         return out
+
+    def _past_subject(self, text: str) -> bool:
+        """Whether a text is one of the brand's past subjects, word for word."""
+        key = " ".join(text.lower().split())
+        return any(" ".join(x.text.lower().split()) == key
+                   for x in self.slot_library.of("subject", None))
 
 def tone_calibrations(store) -> dict:
     """The newest tone calibration per adapter id (key: the id) and per brand (key: ("brand", name))."""

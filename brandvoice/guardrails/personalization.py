@@ -173,6 +173,10 @@ class PersonalizationChecker:
                                                   allow.get("urls", []))
         self.allowed_emails = policy.allowed_emails if policy else set()
         self.allowed_names = policy.allowed_names if policy else set()
+        # The brand's own footer and sign-off (its profile) are never a copy of a past email.
+        profile = policy.profile if policy is not None else None
+        self.boilerplate = [r for r in (getattr(profile, "footer_re", None),
+                                        getattr(profile, "signature_re", None)) if r is not None]
         emails = list(training_emails or [])
         self.training = TrainingIndex(emails, n=self.n, generic=self.greeting_words) if emails else None
         # Words the brand's own emails use (products, customers it quotes), without the names of
@@ -335,6 +339,8 @@ class PersonalizationChecker:
     def _copying(self, body: str) -> CheckResult:
         if self.training is None:
             return CheckResult("personalization", "copying", "pass", "No training emails to compare.")
+        for pattern in self.boilerplate:  # the brand's footer and sign-off, as the profile knows them
+            body = pattern.sub("\n", body)
         length, idx, copied = self.training.longest_copy(body)
         if idx is None:
             return CheckResult("personalization", "copying", "pass",

@@ -86,6 +86,17 @@ class Policy:
         # What a model's slot must not say: a helpful assistant's lines, not the brand's.
         self.slot_assistant_re = PhraseMatcher(t("slots").get("assistant_phrases", []))
         self.personalization = t("personalization")
+        # A newsletter's subjects start with its list's name ("[Greenrow Notes] ..."): the brand's
+        # convention, not a placeholder; the checks that read a subject's words read it without.
+        self.subject_tags: tuple[str, ...] = tuple(t("subject").get("tags", []))
+
+    def untagged(self, subject: str) -> str:
+        """The subject without the brand's list tag it starts with (as it is when it has none)."""
+        s = subject.lstrip()
+        for tag in self.subject_tags:
+            if s.lower().startswith(tag.lower()) and s[len(tag):].strip():
+                return s[len(tag):].strip()
+        return subject
 
     def check(self, subject: str, body: str) -> list[CheckResult]:
         """All policy rules on one draft; one result per rule."""

@@ -30,6 +30,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "style": {"max_exclamations": INT, "max_caps_words": INT, "caps_allow": LIST, "severity": SEV,
               "inherit": BOOL},
     "reading": {"max_grade": NUM, "min_grade": NUM, "severity": SEV},
+    "subject": {"tags": LIST, "inherit": BOOL},
     "allow": {"facts": LIST, "prices": LIST, "urls": LIST, "phones": LIST, "emails": LIST,
               "names": LIST, "inherit": BOOL},
     "tone": {"k": INT, "target": STR, "min_recall": NUM, "warn_band": NUM},

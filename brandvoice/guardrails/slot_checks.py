@@ -96,6 +96,55 @@ def ungrounded(text: str, grounded: set[str]) -> list[str]:
             if m.group(1).lower().rstrip("'’") not in grounded | EVERYONE_HAS]
 
 
+# Words that say nothing of what an email is about: function words and the words every follow-up
+# uses to thank, ask and offer. What is left of a line are its topic words.
+_PLAIN = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has
+have having he her here hers him his how i if in into is it its just me more most my no nor not now
+of off on once only or other our ours out over own same she should so some such than that the their
+them then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your yours yourself us let lets get got make
+made one ones thing things way ways lot lots much many well still even ever really quite
+thanks thank hope glad happy great good nice want wanted like love need know see seen look looking
+reply write hear back send sent share time times day days week weeks next last first new help
+question questions note quick just sure free happy please let us team crew folks everyone
+spend spending spent part come coming came join joining joined stop stopping stopped bring bringing
+brought visit visiting visited take taking took give giving gave keep keeping hold around
+""".split())
+_TOPIC = re.compile(r"[a-z][a-z'’-]{2,}")
+# A slot must follow from the email around it: at least this share of its topic words must stand in
+# the email (the template's text and fallbacks), the contact's record or what it must mention.
+# "A world at war is a world of change." beside a follow-up of an open day shares none; "About the
+# meadow walk" (another event) shares half; "Thanks for coming out to the open day on Saturday."
+# two thirds.
+MIN_GROUNDED = 0.6
+
+
+def _stem(word: str) -> str:
+    w = word.strip("'’-").lower()
+    for end in ("ing", "ies", "ed", "es", "s"):
+        if len(w) > len(end) + 3 and w.endswith(end):
+            return w[: -len(end)] + ("y" if end == "ies" else "")
+    return w
+
+
+def topic_words(text: str) -> set[str]:
+    """The stems of the words that say what a text is about (function and courtesy words left out)."""
+    return {_stem(w) for w in _TOPIC.findall(text.lower()) if w not in _PLAIN and
+            _stem(w) not in _PLAIN}
+
+
+def grounded_share(text: str, *behind: str) -> tuple[float, set[str]]:
+    """(the share of a text's topic words found in the texts `behind` it, the ones that are not)."""
+    topics = topic_words(text)
+    if not topics:
+        return 1.0, set()
+    known = set().union(*(topic_words(b) for b in behind if b))
+    loose = topics - known
+    return 1 - len(loose) / len(topics), loose
+
+
 def mentions(text: str, mention: str) -> bool:
     """Whether a text names `mention` (case, quotes and a leading article ignored)."""
     def norm(s: str) -> str:
@@ -126,6 +175,7 @@ class SlotFacts:
     assistant: object = None  # a PhraseMatcher of assistant-speak ([slots] assistant_phrases)
     your: set[str] | None = None  # what the reader may be said to have (`your_words`); None: any
     backing: set[str] | None = None  # words a premise may rest on (`premise`); None: not checked
+    context: str = ""  # the email around the slot and what else the slot may draw on; "": unchecked
 
 
 def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
@@ -167,7 +217,10 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
     if loop:
         out.append(f"repeats itself ({loop})")
     when = _WHEN.search(t)
-    if when and when.group(0).lower() not in facts.contact_words:
+    # A time word the CRM row or the email around the slot says ("on Saturday" where the
+    # marketer's own text says it) is not the slot's invention.
+    if when and when.group(0).lower() not in facts.contact_words \
+            and when.group(0).lower() not in facts.context.lower():
         out.append(f"says when (“{when.group(0)}”) without the CRM row saying so")
     names = new_names(t, facts.known_words) + [n for n in foreign_names(t, facts.own_text)
                                                if facts.own_text]
@@ -187,6 +240,11 @@ def slot_problems(text: str, *, kind: str, words_max: int, mention: str | None,
         bad = unsupported(t)
         if bad:
             out.append("states facts the CRM row does not back: " + ", ".join(bad[:3]))
+    if facts.context:
+        share, loose = grounded_share(t, facts.context, mention or "")
+        if share < MIN_GROUNDED:
+            out.append("does not follow from the email around it (" + ", ".join(sorted(loose)[:4])
+                       + " come from nowhere in it)")
     return out
 
 

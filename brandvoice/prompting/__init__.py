@@ -58,7 +58,15 @@ from brandvoice.prompting.shape import (
     system_prompt,
 )
 from brandvoice.prompting.signoff import ends_body, is_signoff, opens_signoff
-from brandvoice.prompting.skeleton import SkeletonDraft, draft_skeleton, skeleton_source
+from brandvoice.prompting.skeleton import (
+    Mark,
+    SkeletonDraft,
+    default_marks,
+    draft_skeleton,
+    list_tag,
+    sentences,
+    skeleton_source,
+)
 from brandvoice.prompting.slots import (
     SLOT_KINDS,
     Skeleton,
@@ -86,16 +94,16 @@ from brandvoice.prompting.templates import (
 )
 
 __all__ = ["ANSWER_PREFIX", "CRM_NOTICE", "REASONS", "Audience", "BoundedRenderer", "Fit", "Limits", "fit", "FILL_EXAMPLES", "FILTERS", "HEADER_KEYS",
-           "MAX_BRIEF_CHARS", "PROFILE_KEYS", "SLOT_KINDS", "BrandProfile", "Greeting", "Hole",
+           "MAX_BRIEF_CHARS", "Mark", "PROFILE_KEYS", "SLOT_KINDS", "BrandProfile", "Greeting", "Hole",
            "ParsedEmail", "Skeleton", "SkeletonDraft", "SlotExample", "SlotLibrary", "SlotSpec",
            "TemplateInfo", "body_paragraphs", "brand_files", "brief_header", "completeness",
-           "crm_block", "draft_skeleton", "ends_body", "environment", "fill_answer", "fill_brief",
+           "crm_block", "default_marks", "draft_skeleton", "ends_body", "environment", "fill_answer", "fill_brief",
            "fill_budget", "fill_contact", "fill_system_prompt", "find_mention",
            "find_placeholders", "first_name_or", "format_email", "get_template",
            "greeting_fields", "greeting_line", "holes_for", "is_blank", "is_signoff",
-           "list_templates", "load_profile", "mention_kind", "missing_fields", "neutralize",
+           "list_tag", "list_templates", "load_profile", "mention_kind", "missing_fields", "neutralize",
            "oneline", "opens_signoff", "opens_with_salutation", "parse_email", "parse_fill",
            "parse_greeting", "parse_template", "past_email_contact", "past_email_holes",
            "past_email_slots", "preview", "readdress", "render", "render_skeleton",
-           "save_template", "skeleton_source", "structure_email", "system_prompt",
+           "save_template", "sentences", "skeleton_source", "structure_email", "system_prompt",
            "training_brief"]

@@ -45,13 +45,20 @@ from brandvoice.review.feedback import (
     submit_training,
 )
 from brandvoice.review.policy import get_review_policy, self_approval_allowed, set_review_policy
-from brandvoice.review.queue import audit_trail, filter_options, get_draft, list_queue, queue_stamp
+from brandvoice.review.queue import (
+    audit_trail,
+    check_notes,
+    filter_options,
+    get_draft,
+    list_queue,
+    queue_stamp,
+)
 from brandvoice.review.regenerate import add_regenerated, regenerate, request_regeneration
 
 __all__ = ["DELIVERED", "GENERATE_ROLES", "OVERRIDE", "REASON_ALIASES", "REASON_CODES",
            "REGENERATE_ROLES", "REVIEW_ROLES", "STATES", "TRANSITIONS", "BulkResult",
            "adapter_metrics", "add_regenerated", "allowed_actions", "approval_blocker", "approve", "audit_trail",
-           "bulk_approve_passed", "bulk_preview", "canonical_reason", "dashboard", "edit",
+           "bulk_approve_passed", "bulk_preview", "canonical_reason", "check_notes", "dashboard", "edit",
            "edit_distance", "email_text", "feedback_examples", "filter_options", "get_draft",
            "get_review_policy", "job_contacts", "list_queue", "negative_examples", "pass_precision",
            "queue_stamp", "recheck", "regenerate", "reject", "reopen", "request_regeneration",

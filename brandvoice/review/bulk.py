@@ -101,12 +101,12 @@ def _candidates(conn: Connection, draft_ids: list[int] | None, job_id: int | Non
 
 def bulk_preview(store: Store, actor: User, *, job_id: int | None = None) -> list[dict]:
     """The drafts `bulk_approve_passed(store, actor, job_id=job_id)` would approve now: id, email,
-    first_name, last_name, company, subject, verdict, tone_score."""
+    first_name, last_name, company, subject, body, verdict, tone_score."""
     with store.read() as conn:
         require_role(conn, actor, *REVIEW_ROLES, action="approve drafts")
         rows, _ = _candidates(conn, None, job_id, lock=False)
         todo, _ = eligible(conn, actor, rows)
-    keys = ("id", "row_version", "email", "first_name", "last_name", "company", "subject",
+    keys = ("id", "row_version", "email", "first_name", "last_name", "company", "subject", "body",
             "verdict", "tone_score")
     return [{k: getattr(r, k) for k in keys} for r in todo]
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from brandvoice.errors import InputError
 from brandvoice.review.actions import canonical_reason
-from brandvoice.store import Store, contacts, draft_versions, drafts, reviews
+from brandvoice.store import Store, audit, contacts, draft_versions, drafts, reviews
 
 if TYPE_CHECKING:
     from brandvoice.corpus import Email
@@ -158,37 +158,53 @@ def _period(stamp: str, by: str) -> str:
     return stamp[:PERIODS[by]]
 
 
+def _bulk_approved(conn, draft_ids: list[int]) -> set[int]:
+    """The drafts whose latest approval was a bulk approval (the lifecycle's audit says so)."""
+    out: dict[int, bool] = {}
+    for i in range(0, len(draft_ids), 500):
+        q = (sa.select(audit.c.draft_id, audit.c.details)
+             .where(audit.c.action == "approve", audit.c.draft_id.in_(draft_ids[i:i + 500]))
+             .order_by(audit.c.id))
+        for draft_id, details in conn.execute(q):
+            out[draft_id] = bool((details or {}).get("bulk"))
+    return {d for d, bulk in out.items() if bulk}
+
+
 def pass_precision(store: Store, *, by: str = "week") -> list[dict]:
     """How often "pass" meant usable, per period (day, week or month) and overall ("all").
 
     Among drafts whose guardrail verdict was pass when a reviewer decided (their latest approval
-    or rejection): approved (still approved, delivered, or superseded after approval), rejected,
-    and precision = approved / (approved + rejected), None without decisions. A draft counts in
-    the period of that decision.
+    or rejection), a reviewer's own judgement: approved (still approved, delivered, or superseded
+    after approval), rejected, and precision = approved / (approved + rejected), None without
+    judgements. A bulk approval approves what passed without reading it: it is counted apart
+    (`bulk_approved`), never as a judgement. A draft counts in the period of that decision.
     """
     if by not in ("day", "week", "month"):
         raise InputError(f"Unknown period {by!r}.", hint="Use day, week or month.")
     last = (sa.select(sa.func.max(reviews.c.id).label("rid"))
             .where(reviews.c.action.in_(("approve", "reject"))).group_by(reviews.c.draft_id)
             .subquery())
-    q = (sa.select(reviews.c.action, reviews.c.created_at, drafts.c.state)
+    q = (sa.select(reviews.c.draft_id, reviews.c.action, reviews.c.created_at, drafts.c.state)
          .join(drafts, drafts.c.id == reviews.c.draft_id)
          .where(reviews.c.id.in_(sa.select(last.c.rid)), reviews.c.verdict == "pass"))
     counts: dict[str, Counter] = defaultdict(Counter)
     with store.read() as conn:
-        for action, created_at, state in conn.execute(q):
-            if action == "approve" and state in APPROVED_STATES:
-                outcome = "approved"
-            elif action == "reject" and state == "rejected":
-                outcome = "rejected"
-            else:  # reopened since: undecided again
-                continue
-            counts[_period(created_at, by)][outcome] += 1
-            counts["all"][outcome] += 1
+        rows = conn.execute(q).all()
+        bulk = _bulk_approved(conn, sorted({r.draft_id for r in rows if r.action == "approve"}))
+    for draft_id, action, created_at, state in rows:
+        if action == "approve" and state in APPROVED_STATES:
+            outcome = "bulk_approved" if draft_id in bulk else "approved"
+        elif action == "reject" and state == "rejected":
+            outcome = "rejected"
+        else:  # reopened since: undecided again
+            continue
+        counts[_period(created_at, by)][outcome] += 1
+        counts["all"][outcome] += 1
     out = []
     for period in [*sorted(p for p in counts if p != "all"), "all"]:
         c = counts[period]
         decided = c["approved"] + c["rejected"]
         out.append({"period": period, "approved": c["approved"], "rejected": c["rejected"],
+                    "bulk_approved": c["bulk_approved"],
                     "precision": round(c["approved"] / decided, 4) if decided else None})
     return out

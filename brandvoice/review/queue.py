@@ -64,7 +64,40 @@ def list_queue(store: Store, *, state: str | None = None, verdict: str | None = 
              .select_from(drafts.join(contacts, contacts.c.id == drafts.c.contact_id))
              .where(drafts.c.id.in_(page.scalar_subquery())).order_by(drafts.c.id))
         rows = [dict(r) for r in conn.execute(q).mappings()]
+    notes = check_notes(store, [r["id"] for r in rows])
+    for r in rows:  # the verdict's reasons, reason first ("needs a look" says why)
+        r["reasons"] = [n for n in notes.get(r["id"], []) if n["status"] != "pass"]
     return rows, total
+
+
+_ORDER = {"fail": 0, "warn": 1, "pass": 2}
+# What a passing draft's reader learns first: how close it sounds, and what the model wrote.
+_PASS_NOTES = {("tone", "similarity"), ("quality", "model_text")}
+
+
+def check_notes(store: Store, draft_ids: list[int]) -> dict[int, list[dict]]:
+    """draft id -> the results of its newest check that a reader should see first: the failures,
+    then what needs a look (each {status, check, rule, message}); for a draft that passed, the
+    tone and what the model wrote. The verdict's reasons, reason first."""
+    gr = guardrail_results
+    out: dict[int, list[dict]] = {}
+    ids = sorted({int(i) for i in draft_ids})
+    with store.read() as conn:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            newest = (sa.select(gr.c.draft_id, sa.func.max(gr.c.row_version).label("v"))
+                      .where(gr.c.draft_id.in_(chunk)).group_by(gr.c.draft_id).subquery())
+            q = (sa.select(gr.c.draft_id, gr.c.status, gr.c.check, gr.c.rule, gr.c.message)
+                 .join(newest, sa.and_(gr.c.draft_id == newest.c.draft_id,
+                                       gr.c.row_version == newest.c.v))
+                 .order_by(gr.c.id))
+            for r in conn.execute(q).mappings():
+                out.setdefault(r["draft_id"], []).append(dict(r))
+    for draft_id, results in out.items():
+        problems = [r for r in results if r["status"] != "pass"]
+        shown = problems or [r for r in results if (r["check"], r["rule"]) in _PASS_NOTES]
+        out[draft_id] = sorted(shown, key=lambda r: _ORDER.get(r["status"], 3))
+    return out
 
 
 def _draft_row(conn: sa.Connection, draft_id: int) -> dict[str, Any]:

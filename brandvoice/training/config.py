@@ -28,6 +28,9 @@ class TrainConfig(Config):
 
     brand: str = Field(description="The brand the adapter writes for.")
     emails: str = Field(description="Past emails (CSV or JSONL).")
+    rows_of: str | None = Field(None, description="The file's brand (its brand column) whose rows "
+                                "to learn from, when the file holds several brands; default: the "
+                                "rows naming `brand`, or every row of a one-brand file.")
     base_model: str = models.DEFAULT_MODEL
     quantization: Quantization = Field("nf4", description="Base weights while training (nf4 = QLoRA).")
     # QLoRA's own recipe computes in bfloat16; on a CPU with AVX512-BF16 an nf4 step ran 2.97x the

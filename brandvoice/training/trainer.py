@@ -70,7 +70,8 @@ def prepare_data(config: TrainConfig, job_dir: Path, feedback: list[dict] | None
         extra = [corpus.Email.from_dict(d) for d in feedback or []] or None
         c = corpus.prepare(config.emails, brand=config.brand, metric=config.metric, quantile=config.quantile,
                            min_sends=config.min_sends, mode=config.mode,
-                           test_fraction=config.test_fraction, seed=config.seed, extra=extra)
+                           test_fraction=config.test_fraction, seed=config.seed, extra=extra,
+                           rows_of=config.rows_of)
         data = {"brand": c.brand, "train": [e.to_dict() for e in c.train], "test": [e.to_dict() for e in c.test],
                 "selection": c.selection, "report": c.report, "data_hash": c.data_hash}
         textio.write_json(frozen, data)

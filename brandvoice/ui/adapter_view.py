@@ -124,10 +124,14 @@ def _sample_form(adapter: Any) -> None:
     if not templates:
         st.caption("No template for this brand.")
         return
-    by_name = {t.name: t for t in sorted(templates, key=lambda t: (t.brand is None, t.name))}
+    # The brand's own slot templates first: a slot draft takes seconds, a whole email minutes.
+    by_name = {t.name: t for t in sorted(templates, key=lambda t: (t.brand is None,
+                                                                  t.kind != "slots", t.name))}
     c = st.columns(2)
     name = c[0].selectbox("Template", list(by_name), key=f"a_tpl_{adapter.id}",
-                          format_func=lambda n: f"{by_name[n].use_case} · {n}")
+                          format_func=lambda n: f"{by_name[n].use_case} · "
+                          f"{'slot template' if by_name[n].kind == 'slots' else 'whole email'} "
+                          f"· {n}")
     template = by_name[name]
     contacts = [x for x in common.sample_contacts(common.settings().db_url or "")
                 if not prompting.missing_fields(template, x)]
@@ -139,12 +143,17 @@ def _sample_form(adapter: Any) -> None:
                              str(v) for v in (contacts[i].get("first_name"),
                                               contacts[i].get("company")) if v))
     st.caption("Two drafts with the adapter and two with the base model alone, same brief and "
-               "seeds. Both models load here: this takes a minute or two.")
+               "seeds. Both models load here: seconds for a slot template, a minute or more for "
+               "a whole email on a busy machine.")
     if st.button("Write sample drafts", key=f"a_write_{adapter.id}", icon=":material/science:"):
-        with st.spinner("Writing sample drafts with the adapter, then with the base model..."), \
-                common.errors():
+        bar = st.progress(0.0, text="Starting")
+
+        def progress(what: str, share: float) -> None:  # called on this page's own thread
+            bar.progress(min(1.0, share), text=f"{what} ({share:.0%})")
+
+        with common.errors():
             generation.write_samples(common.store(), adapter, template=template,
-                                     contact=contacts[idx], n=2)
+                                     contact=contacts[idx], n=2, progress=progress)
             st.rerun()
 
 

@@ -9,26 +9,30 @@ from typing import Any
 
 import streamlit as st
 
-from brandvoice.ui import adapter_view, common, jobview
+from brandvoice.ui import adapter_view, common, jobview, past_emails, policy_view, template_new
 
-# Characters a brand name is written with; anything else (markup, symbols) is refused before a
-# training job starts.
-BRAND_CHARS = re.compile(r"[^\w .,&'’!+()-]")
-METRIC_LABELS = {"click_rate": "Click rate", "open_rate": "Open rate", "reply_rate": "Reply rate",
-                 "conversion_rate": "Conversion rate"}
-COUNT_AXIS = {"tickMinStep": 1, "format": "d"}  # counts have whole-number ticks
+# A brand's name is whatever the marketer types ("Greenrow Co/op", "Ça Va!"); only control
+# characters are refused (files and lookups use its slug, pages escape it).
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _brands_in(path: str, mtime: float) -> dict[str, int]:
+    from brandvoice import corpus
+
+    return corpus.file_brands(path)
 
 
 @st.cache_data(show_spinner="Reading and cleaning the emails...", max_entries=8)
 def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: float,
-             min_sends: int, mode: str) -> dict[str, Any]:
+             min_sends: int, mode: str, rows_of: str | None = None) -> dict[str, Any]:
     """Load, clean, select and split (the same steps training runs), as plain data for the page."""
     from brandvoice import corpus, training
 
-    loaded = corpus.read_emails(path, brand=brand or None)
+    loaded = corpus.read_emails(path, brand=brand or None, rows_of=rows_of)
     cleaned, cleaning = corpus.clean(loaded.emails, metric=metric, min_sends=min_sends)
-    selected, selection = corpus.select(cleaned, metric=metric, quantile=quantile,
-                                        min_sends=min_sends, mode=mode)
+    selected, selection = corpus.choose(cleaned, metric=metric, quantile=quantile,
+                                        min_sends=min_sends, mode=mode, name=Path(path).name)
     picked = {e.source: e for e in selected}
     rows = []
     for e in cleaned:
@@ -41,7 +45,7 @@ def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: 
             status = "too few sends"
         else:
             status = "below threshold"
-        rows.append({"row": row_label(e.source), "brand": e.brand,
+        rows.append({"row": past_emails.row_label(e.source), "brand": e.brand,
                      "campaign": e.campaign or "(none)", "segment": e.segment,
                      "sent_at": e.sent_at, "subject": e.subject, "sends": e.sends, "rate": rate,
                      "score": corpus.performance_score(e, metric) if rate is not None else None,
@@ -55,21 +59,14 @@ def _analyse(path: str, mtime: float, brand: str | None, metric: str, quantile: 
             "split": {"train": len(train), "test": len(test)}}
 
 
-def row_label(source: str) -> str:
-    """Where an email came from, as the user's spreadsheet names it: "row 12" (or "line 3")."""
-    return source.rpartition(":")[2].strip() if ":" in source else source
-
-
 def brand_problem(brand: str) -> str | None:
     """Why a brand name cannot name an adapter, in words, or None."""
     if not brand.strip():
         return "Type the brand's name on the Past emails tab."
     if not any(ch.isalnum() for ch in brand):
         return f"“{brand}” has no letters or digits: type the brand's name."
-    bad = sorted(set(BRAND_CHARS.findall(brand)))
-    if bad:
-        return (f"A brand name is letters, digits, spaces and . , & ' ! + - ( ); not "
-                f"{' '.join(bad)}.")
+    if CONTROL.search(brand):
+        return "A brand name is one line of text, without control characters."
     if len(brand) > 100:
         return "A brand name is at most 100 characters."
     return None
@@ -81,7 +78,8 @@ def page() -> None:
 
     user = common.require_user()
     st.title("Brand voice")
-    tab_data, tab_train, tab_adapters = st.tabs(["Past emails", "Train", "Adapters"])
+    tab_data, tab_rules, tab_templates, tab_train, tab_adapters = st.tabs(
+        ["Past emails", "Brand rules", "Slot templates", "Train", "Adapters"])
     data, path, rule = None, None, {}
     with tab_data:
         path = common.file_picker("Past emails", "emails", ["csv", "jsonl", "ndjson", "json"],
@@ -92,12 +90,19 @@ def page() -> None:
             st.info("Upload past emails (CSV or JSONL with at least subject and body) or pick a "
                     "demo file.")
         else:
+            in_file = {}
+            with common.errors():
+                in_file = _brands_in(str(path), path.stat().st_mtime)
             c = st.columns(5)
-            brand = c[0].text_input("Brand", value=_brand_guess(path), key=f"b_brand_{path.name}",
-                                    help="Rows of other brands in the same file are skipped.")
+            brand = c[0].text_input("Brand", value=_brand_guess(path, in_file),
+                                    key=f"b_brand_{path.name}",
+                                    help="The brand's name, as its emails should say it (any "
+                                         "characters). The file's brand column, if any, may name "
+                                         "it differently.")
+            rows_of = _rows_of(path, in_file, brand)
             metric = c[1].selectbox("Metric", list(corpus.METRICS), key="b_metric",
                                     index=list(corpus.METRICS).index("click_rate"),
-                                    format_func=lambda m: METRIC_LABELS.get(m, m))
+                                    format_func=lambda m: past_emails.METRIC_LABELS.get(m, m))
             mode = c[2].selectbox("Selection", list(corpus.MODES), key="b_mode",
                                   help="top: only the best emails; weight: all, weighted by "
                                        "performance; all: ignore performance.")
@@ -105,13 +110,24 @@ def page() -> None:
                                    disabled=mode != "top")
             min_sends = c[4].number_input("Min sends", 0, 1_000_000, 100, 50, key="b_min_sends")
             rule = {"brand": brand.strip(), "metric": metric, "quantile": float(quantile),
-                    "min_sends": int(min_sends), "mode": mode}
+                    "min_sends": int(min_sends), "mode": mode, "rows_of": rows_of}
             if (problem := brand_problem(rule["brand"])) and rule["brand"]:
                 st.warning(problem)
             with common.errors():
                 data = _analyse(str(path), path.stat().st_mtime, **rule)
             if data is not None:
-                _selection_view(data, metric)
+                past_emails.what_was_read(data, rule["brand"])
+                past_emails.selection_view(data, metric)
+    with tab_rules, common.errors():
+        if brand_problem(rule.get("brand", "")) and path is not None:
+            st.info(brand_problem(rule.get("brand", "")))
+        else:
+            policy_view.rules(user, path, rule.get("brand", ""), rule.get("rows_of"))
+    with tab_templates, common.errors():
+        if brand_problem(rule.get("brand", "")):
+            st.info(brand_problem(rule.get("brand", "")))
+        else:
+            template_new.builder(user, path, rule["brand"], rule.get("rows_of"))
     with tab_train, common.errors():
         started_ok = True
         if data is not None and path is not None:
@@ -130,135 +146,29 @@ def page() -> None:
         adapter_view.adapters(user)
 
 
-def _brand_guess(path: Path) -> str:
+def _brand_guess(path: Path, in_file: dict[str, int]) -> str:
+    """The brand's name to start from: the file's one brand, else a demo file's brand, else none."""
+    if len(in_file) == 1:
+        return next(iter(in_file))
     name = path.stem.lower()
     if "brightbean" in name:
         return "Bright Bean"
     return "Ledgerly" if "ledgerly" in name else ""
 
 
-# --- past emails ----------------------------------------------------------------------------------
-def _selection_view(data: dict[str, Any], metric: str) -> None:
-    import altair as alt
-    import pandas as pd
+def _rows_of(path: Path, in_file: dict[str, int], brand: str) -> str | None:
+    """Whose rows to read when the file holds several brands (None: the file decides)."""
+    from brandvoice import corpus
 
-    sel = data["selection"]
-    counts = sel.get("counts", {})
-    removed = len(data["dropped"]) + len(data["cleaning"].get("duplicates", []))
-    m = st.columns(4)
-    m[0].metric("Emails loaded", data["info"].get("rows_loaded", len(data["rows"])))
-    m[1].metric("Rejected rows", data["info"].get("rows_rejected", 0))
-    m[2].metric("Removed in cleaning", removed,
-                help="Duplicates (the better performing copy is kept) and emails left empty by "
-                     "cleaning; listed under “What cleaning changed”.")
-    m[3].metric("Selected for training", counts.get("selected", 0))
-    for line in sel.get("explanation", []):
-        st.caption(common.md_escape(line))
-    if data["problems"]:
-        with st.expander(f"{len(data['problems'])} rows skipped or rejected (rows as your "
-                         "spreadsheet numbers them)"):
-            st.markdown("\n".join(f"- {common.md_escape(p)}" for p in data["problems"][:200]))
-    _cleaning(data)
-    df = pd.DataFrame(data["rows"])
-    if df.empty:
-        return
-    label = METRIC_LABELS.get(metric, metric)
-    scored = df[df["score"].notna()].copy()
-    status_scale = alt.Scale(domain=["selected", "below threshold", "too few sends",
-                                     "no metric data"],
-                             range=["#2e7d32", "#9e9e9e", "#ef6c00", "#bdbdbd"])
-    if not scored.empty:
-        st.altair_chart(_score_chart(scored, sel, label, status_scale), width="stretch")
-    by_campaign = (df.assign(selected=df["status"].eq("selected"))
-                   .groupby("campaign", dropna=False)
-                   .agg(emails=("subject", "size"), selected=("selected", "sum"),
-                        mean_rate=("rate", "mean"), sends=("sends", "sum"))
-                   .reset_index().sort_values("mean_rate", ascending=False))
-    bars = alt.Chart(df).mark_bar().encode(
-        y=alt.Y("campaign:N", sort=list(by_campaign["campaign"]), title=None,
-                axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-        x=alt.X("count():Q", title="emails", axis=alt.Axis(**COUNT_AXIS)),
-        color=alt.Color("status:N", title=None, scale=status_scale),
-        tooltip=["campaign", "status", alt.Tooltip("count():Q", title="emails")],
-    ).properties(height=max(140, 36 * by_campaign.shape[0]),
-                 title="Emails per campaign (sorted by mean rate)")
-    left, right = st.columns([3, 2])
-    left.altair_chart(bars, width="stretch")
-    right.dataframe(by_campaign, hide_index=True, width="stretch",
-                    column_config={"mean_rate": st.column_config.NumberColumn(label, format="percent")})
-    with st.expander("All emails"):
-        st.dataframe(df[["row", "status", "campaign", "segment", "sent_at", "subject", "sends",
-                         "rate", "score", "weight"]], hide_index=True, width="stretch",
-                     column_config={"rate": st.column_config.NumberColumn(format="percent"),
-                                    "score": st.column_config.NumberColumn(format="percent")})
-
-
-def _cleaning(data: dict[str, Any]) -> None:
-    """What cleaning removed from which email, and why (rows as the spreadsheet numbers them)."""
-    c = data["cleaning"]
-    lines = []
-    for pair in c.get("duplicates", []):
-        kept, dropped = row_label(pair["kept"]), row_label(pair["dropped"])
-        if pair.get("kind") == "exact":
-            lines.append(f"{dropped}: removed, the same email as {kept} (that one is kept)")
-        else:
-            lines.append(f"{dropped}: removed, a near duplicate of {kept} "
-                         f"({pair.get('similarity', 0):.0f}% alike; {kept} performed better "
-                         "and is kept)")
-    for d in data["dropped"]:
-        lines.append(f"{row_label(d['source'])}: removed, {d['reason']}")
-    edits = []
-    for f in c.get("footer_lines", []):
-        edits.append(f"Footer line removed from {f['emails']} emails: “{f['line']}”")
-    if c.get("quoted_replies"):
-        edits.append(f"Quoted replies cut from {c['quoted_replies']} emails (the text after "
-                     "“On … wrote:” or a forwarded header)")
-    if c.get("html_to_text"):
-        edits.append(f"{c['html_to_text']} HTML emails turned into plain text")
-    if c.get("links_cleaned") or c.get("links_removed"):
-        edits.append(f"Tracking removed from {c.get('links_cleaned', 0)} links; "
-                     f"{c.get('links_removed', 0)} tracking-only links removed")
-    if not lines and not edits:
-        return
-    with st.expander(f"What cleaning changed ({len(lines)} emails removed)"):
-        if lines:
-            st.markdown("**Removed emails**\n\n" + "\n".join(f"- {common.md_escape(x)}"
-                                                            for x in lines))
-        if edits:
-            st.markdown("**Changed in the emails that were kept**\n\n"
-                        + "\n".join(f"- {common.md_escape(x)}" for x in edits))
-
-
-def _score_chart(scored, sel: dict[str, Any], label: str, status_scale) -> Any:
-    """Each eligible email's score by campaign, colored by the selection, with its threshold."""
-    import altair as alt
-    import pandas as pd
-
-    thresholds = sel.get("thresholds") or {}
-    if thresholds:
-        order = sorted(thresholds, key=thresholds.get, reverse=True)
-        marks = pd.DataFrame([{"campaign": c, "threshold": t} for c, t in thresholds.items()])
-    else:
-        order = sorted(scored["campaign"].unique())
-        marks = pd.DataFrame([{"campaign": c, "threshold": sel.get("threshold")} for c in order
-                              if sel.get("threshold") is not None])
-    x = alt.X("campaign:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30))
-    points = alt.Chart(scored).transform_calculate(jitter="random()").mark_circle(
-        size=70, opacity=0.85).encode(
-        x=x, xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 1.6])),
-        y=alt.Y("score:Q", title=f"{label} score (95% lower bound)", axis=alt.Axis(format="%")),
-        color=alt.Color("status:N", scale=status_scale, title=None),
-        tooltip=["row", "subject", "campaign", "sent_at", "sends",
-                 alt.Tooltip("rate:Q", format=".1%"), alt.Tooltip("score:Q", format=".1%"),
-                 "status"])
-    layers = [points]
-    if not marks.empty:
-        layers.append(alt.Chart(marks).mark_tick(color="#c62828", thickness=3, size=46).encode(
-            x=x, y="threshold:Q", tooltip=["campaign", alt.Tooltip("threshold:Q", format=".2%",
-                                                                   title="threshold")]))
-    title = (f"Selection by {label.lower()}: red = the threshold of each campaign"
-             if thresholds else f"Selection by {label.lower()}: red = the threshold")
-    return alt.layer(*layers).properties(height=340, title=title)
+    if len(in_file) < 2:
+        return None
+    names = list(in_file)
+    typed = corpus.brand_key(brand)
+    index = next((i for i, n in enumerate(names) if corpus.brand_key(n) == typed), 0)
+    return st.selectbox("Rows of", names, index=index, key=f"b_rows_of_{path.name}",
+                        format_func=lambda n: f"{n} ({in_file[n]} rows)",
+                        help="The file holds several brands: the rows of this one are read, as "
+                             "the brand named on the left.")
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -349,7 +259,7 @@ def _base_model_choice(settings) -> str:
 
 
 def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: str,
-                quantile: float, min_sends: int, mode: str) -> bool:
+                quantile: float, min_sends: int, mode: str, rows_of: str | None = None) -> bool:
     """The training form; False when starting a job failed in this run (the error is shown)."""
     from brandvoice import review, training
 
@@ -385,7 +295,7 @@ def _train_form(user, path: Path, data: dict[str, Any], *, brand: str, metric: s
             epochs=float(epochs), lora_r=int(rank),
             lora_alpha=2 * int(rank), learning_rate=float(lr), quantization=quant,
             metric=metric, quantile=quantile, min_sends=min_sends, mode=mode,
-            include_approved=feedback)
+            include_approved=feedback, rows_of=rows_of)
         if outcome:
             from brandvoice import results
 

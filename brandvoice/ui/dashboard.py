@@ -201,16 +201,24 @@ def _pass_precision() -> None:
         overall = {"approved": approved, "rejected": rejected,
                    "precision": approved / (approved + rejected) if approved + rejected else None}
     decided = (overall or {}).get("approved", 0) + (overall or {}).get("rejected", 0)
+    bulk = (overall or {}).get("bulk_approved", 0)
     if not decided:
-        st.caption("No reviewer has decided on a draft that passed every check yet.")
+        st.caption("No reviewer has judged a draft that passed every check yet (approved or "
+                   "rejected it one by one)"
+                   + (f"; {bulk} were bulk-approved, which is not a judgement." if bulk else "."))
         return
     precision = overall.get("precision")
-    st.metric("Pass precision", f"{precision:.0%}" if isinstance(precision, int | float) else "–",
-              help="Of the drafts that passed every check and that reviewers decided on, the "
-                   "share they approved. A pass should mean “usable”: when this drops, the "
-                   "checks let poor drafts through.")
-    st.caption(f"From {decided} reviewer decisions ({overall.get('approved', 0)} approved, "
-               f"{overall.get('rejected', 0)} rejected) on drafts that passed every check.")
+    c = st.columns(2)
+    c[0].metric("Pass precision", f"{precision:.0%}" if isinstance(precision, int | float) else "–",
+                help="Of the drafts that passed every check and that a reviewer read and decided "
+                     "on one by one, the share they approved. A pass should mean “usable”: when "
+                     "this drops, the checks let poor drafts through.")
+    c[1].metric("Bulk-approved passes", bulk,
+                help="Approved in one go because they passed: nobody judged them, so they are not "
+                     "in the pass precision.")
+    st.caption(f"Computed from {decided} reviewer judgements ({overall.get('approved', 0)} "
+               f"approved, {overall.get('rejected', 0)} rejected, one by one) on drafts that "
+               f"passed every check; the {bulk} bulk approvals are left out.")
     df = pd.DataFrame([{"week": str(r["period"]), "precision": r.get("precision"),
                         "decided": (r.get("approved") or 0) + (r.get("rejected") or 0),
                         "approved": r.get("approved") or 0, "rejected": r.get("rejected") or 0}

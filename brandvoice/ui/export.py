@@ -46,20 +46,34 @@ def _form(export, user, waiting: int) -> None:
     cols = st.columns([2, 2, 1, 1])
     name = cols[0].selectbox("Profile", list(profiles), key="x_profile",
                              format_func=lambda n: f"{profiles[n].title} ({n})")
+    prof = profiles[name]
     dup = cols[1].selectbox("Several approved variants for one contact", list(DUPLICATES),
-                            key="x_dup", format_func=DUPLICATES.get)
-    bom = cols[2].checkbox("Excel BOM", key="x_bom",
-                           help="Add a UTF-8 byte-order mark so that Excel shows accents right.")
-    html = cols[3].checkbox("HTML body", key="x_html", value=profiles[name].html_body,
+                            key="x_dup", format_func=DUPLICATES.get,
+                            help="The variants not picked leave the approved pile (superseded, "
+                                 "recorded in each draft's history).")
+    # Keyed by profile: choosing a profile sets the format it needs (HubSpot: HTML; a
+    # spreadsheet: a byte-order mark), and a choice made for one profile never carries over.
+    bom = cols[2].checkbox("For Excel", key=f"x_bom_{name}", value=prof.bom,
+                           help="Start the file with a UTF-8 byte-order mark, so that Excel shows "
+                                "accented names (José, Zoë) right.")
+    html = cols[3].checkbox("HTML body", key=f"x_html_{name}", value=prof.html_body,
                             help="Write the body as simple HTML paragraphs.")
-    st.caption(profiles[name].note)
+    st.caption(prof.note)
+    if prof.html_body and not html:
+        st.warning(f"{prof.title} needs an HTML body: as plain text, the email loses its line "
+                   "breaks.", icon=":material/warning:")
+    repeat = st.checkbox("Send a campaign's follow-up again to contacts who already received it",
+                         key="x_repeat", value=False,
+                         help="Off: a contact who already received this follow-up (in an earlier "
+                              "batch) is left out and named below.")
     if st.button("Create export", type="primary", key="x_go", icon=":material/file_export:",
                  disabled=waiting == 0):
         with common.errors():
             out = common.settings().exports_dir  # the core names the file after its batch
             out.mkdir(parents=True, exist_ok=True)
             st.session_state["x_last"] = export.export(common.store(), user, name, out, bom=bom,
-                                                       html_body=html, on_duplicate=dup)
+                                                       html_body=html, on_duplicate=dup,
+                                                       allow_repeat=repeat)
             st.rerun()
 
 
@@ -74,8 +88,9 @@ def _show_batch(last: dict[str, Any]) -> None:
     st.success(f"Batch #{last['batch_id']} ({last['profile']}): {last['rows']} drafts written to "
                f"{path.name} · sha256 {last['file_hash'][:12]}")
     if last.get("skipped"):
-        with st.expander(f"{len(last['skipped'])} drafts skipped"):
-            st.dataframe(last["skipped"], hide_index=True)
+        st.warning(f"{len(last['skipped'])} approved drafts were left out of this batch:\n\n"
+                   + "\n".join(f"- draft {s['id']}: {common.md_escape(s['reason'])}"
+                               for s in last["skipped"][:30]), icon=":material/person_off:")
     if not path.is_file():
         st.warning(f"The file {path} is gone; re-export the batch below.")
         return

@@ -63,7 +63,11 @@ def _headline(job: dict[str, Any]) -> str:
     if status == "running":
         phase = m.get("phase") or ("writing" if job["kind"] == "generate" else None)
         words = labels.phase_label(phase) if phase else "Training"
-        return f"Job #{job['id']}: {words}" + (f" · {done} of {total} {what}" if total else "")
+        line = f"Job #{job['id']}: {words}" + (f" · {done} of {total} {what}" if total else "")
+        if m.get("chunk_tokens") and phase == "writing":  # decoding now: tokens, not only drafts
+            line += (f" · the next {m.get('chunk_drafts', '')} being written: token "
+                     f"{m['chunk_tokens']} of at most {m.get('chunk_budget', '?')}")
+        return line
     return f"Job #{job['id']}: {status}" + (f" · {done} of {total} {what}" if total else "")
 
 
@@ -167,7 +171,9 @@ def panel(job_id: int, extra: Callable[[dict[str, Any]], None] | None = None, *,
         st.session_state[seen_key] = status
         st.rerun()  # the whole page: its start button is enabled again
     st.session_state[seen_key] = status
-    st.progress(min(1.0, float(job.get("progress") or 0.0)), text=_headline(job))
+    partial = (job.get("metrics") or {}).get("partial") if status in LIVE else None
+    shown = max(float(job.get("progress") or 0.0), float(partial or 0.0))
+    st.progress(min(1.0, shown), text=_headline(job))
     _queue_line(job)
     if job["kind"] == "generate":
         _generate_metrics(job)

@@ -96,6 +96,16 @@ def rule_label(check: str | None, rule: str | None) -> str:
     return RULES.get((check, rule), (rule or check or "check").replace("_", " "))
 
 
+def verdict_line(verdict: str | None, reasons: list[dict] | None = None) -> str:
+    """A verdict in words, its first reason first: "Needs a look: No unfilled placeholders (+1)"."""
+    words = VERDICTS.get(verdict, verdict or "")
+    if verdict in ("warn", "fail") and reasons:
+        first = reasons[0]
+        more = f" (+{len(reasons) - 1})" if len(reasons) > 1 else ""
+        return f"{words}: {rule_label(first.get('check'), first.get('rule'))}{more}"
+    return words
+
+
 def check_label(check: str | None) -> str:
     """The plain words of a guardrail check."""
     return CHECKS.get(check or "", (check or "").replace("_", " ").capitalize())

@@ -82,6 +82,13 @@ def page() -> None:
         review_draft.draft(review, user, draft_id, may_review)
 
 
+def first_lines(body: str, limit: int = 180) -> str:
+    """What a draft says first: its lines after the greeting, on one line, cut at `limit`."""
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    text = " ".join(lines[1:] if len(lines) > 1 and lines[0].endswith((",", ":")) else lines)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _name(r: dict[str, Any]) -> str:
     return " ".join(x for x in (r.get("first_name"), r.get("last_name")) if x) or r.get("email") or ""
 
@@ -96,7 +103,7 @@ def _table(rows: list[dict[str, Any]]) -> int | None:
 
     df = pd.DataFrame([{
         "id": r["id"], "state": r.get("state"),
-        "checks": labels.VERDICTS.get(r.get("verdict"), r.get("verdict")),
+        "checks": labels.verdict_line(r.get("verdict"), r.get("reasons")),
         "tone": r.get("tone_score"), "contact": _name(r),
         "company": r.get("company") or "", "subject": r.get("subject"),
         "template": r.get("template_name"), "adapter": r.get("adapter_label"),
@@ -124,15 +131,26 @@ def _bulk_list(review, user) -> dict[str, Any]:
     return {"items": [dict(i) for i in items], "skipped": []}
 
 
+def _list_for_bulk(review, user) -> None:
+    try:
+        st.session_state["bulk_list"] = _bulk_list(review, user)
+    except Exception as exc:  # noqa: BLE001 - shown on the page by the run that follows
+        st.session_state["bulk_error"] = exc
+
+
 def _bulk_approve(review, user) -> None:
     import pandas as pd
 
-    with st.expander("Bulk approve", icon=":material/done_all:"):
+    # The list is made in the button's callback, before the run: the expander is then drawn open
+    # in the very run that shows the list (made during the run, the browser folded it away).
+    with st.expander("Bulk approve", icon=":material/done_all:",
+                     expanded="bulk_list" in st.session_state):
         st.write("Approve, in one go, the pending drafts that passed every check. First look at "
                  "the list; only the drafts listed are approved.")
-        if st.button("List the drafts that passed every check", key="bulk_preview"):
-            with common.errors():
-                st.session_state["bulk_list"] = _bulk_list(review, user)
+        st.button("List the drafts that passed every check", key="bulk_preview",
+                  on_click=_list_for_bulk, args=(review, user))
+        if err := st.session_state.pop("bulk_error", None):
+            common.show_error(err)
         listing = st.session_state.get("bulk_list")
         if listing is None:
             return
@@ -140,9 +158,15 @@ def _bulk_approve(review, user) -> None:
         if not items:
             st.info("No pending draft passed every check.")
         else:
-            st.dataframe(pd.DataFrame([{"draft": f"#{r['id']}", "contact": _name(r),
-                                        "subject": r.get("subject")} for r in items]),
-                         hide_index=True, width="stretch", height=min(400, 38 + 35 * len(items)))
+            notes = review.check_notes(common.store(), [int(r["id"]) for r in items])
+            st.dataframe(pd.DataFrame([{
+                "draft": f"#{r['id']}", "contact": _name(r), "subject": r.get("subject"),
+                "first lines": first_lines(r.get("body") or ""),
+                "why it passed": " · ".join(n["message"] for n in notes.get(int(r["id"]), []))}
+                for r in items]), hide_index=True, width="stretch",
+                height=min(400, 38 + 35 * len(items)),
+                column_config={"first lines": st.column_config.TextColumn(width="large"),
+                               "why it passed": st.column_config.TextColumn(width="large")})
             if listing.get("more"):
                 st.caption(f"… and {listing['more']} more: approve these first, then list again.")
         if listing.get("skipped"):

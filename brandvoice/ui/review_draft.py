@@ -43,6 +43,13 @@ def _latest(d: dict[str, Any]) -> tuple[int | None, list[dict[str, Any]]]:
     return checked, [r for r in results if (r.get("row_version") or 0) == checked]
 
 
+def _reasons(d: dict[str, Any]) -> list[dict[str, Any]]:
+    """The newest check's problems, failures first."""
+    _, latest = _latest(d)
+    return sorted((r for r in latest if r.get("status") != "pass"),
+                  key=lambda r: 0 if r.get("status") == "fail" else 1)
+
+
 def _worst(results: list[dict[str, Any]]) -> str | None:
     order = {"pass": 0, "warn": 1, "fail": 2}
     return max((r.get("status") for r in results), key=lambda s: order.get(s, -1), default=None)
@@ -59,7 +66,7 @@ def _text_and_actions(review, user, d: dict[str, Any], may_review: bool) -> None
     version = loaded["version"]
     st.subheader(f"Draft #{did}")
     meta = [f"state **{d['state']}**",
-            f"checks **{labels.VERDICTS.get(d.get('verdict'), d.get('verdict'))}**",
+            f"checks **{common.md_escape(labels.verdict_line(d.get('verdict'), _reasons(d)))}**",
             f"template {common.md_code(d.get('template_name'))}",
             f"adapter {common.md_code(d.get('adapter_label'))}", f"version {d['row_version']}"]
     if d.get("updated_by"):
