@@ -184,7 +184,12 @@ def campaign_records(store, job_id: int, brand: str, k: int) -> list[dict]:
 
     from brandvoice import review
 
-    rows, _ = review.list_queue(store, job_id=job_id, limit=10_000)
+    rows: list[dict] = []
+    while True:  # the queue is read a page at a time
+        page, _ = review.list_queue(store, job_id=job_id, limit=1000, offset=len(rows))
+        rows += page
+        if len(page) < 1000:
+            break
     out = []
     for row in rows:
         d = review.get_draft(store, row["id"])

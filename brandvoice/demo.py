@@ -134,6 +134,7 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
     from brandvoice import jobs
     from brandvoice.errors import StateError
     from brandvoice.generation import batch as generate
+    from brandvoice.generation import runner
     from brandvoice.training import adapters
     from brandvoice.training import trainer as train
 
@@ -165,7 +166,7 @@ def run_seed_job(store, job_id: int, reporter) -> dict:
                              activities=params["activities"], template=params["template"],
                              adapter=str(adapter.id), brand=BRAND, config=config)
     reporter.log(f"Generating the demo drafts with {adapter.label} in job {gen_id}.")
-    done = jobs.run(store, gen_id, generate.run_job)
+    done = jobs.run(store, gen_id, runner.run_job)
     if done["status"] != "done":
         raise StateError(f"Generation job {gen_id} {done['status']}: {done.get('error')}",
                          hint=f"Resume it with `brandvoice jobs resume {gen_id}`.")

@@ -227,7 +227,7 @@ def test_store_results_writes_rows_and_verdict(store, settings, fake_embedder):
         d = conn.execute(sa.select(drafts).where(drafts.c.id == draft_id)).mappings().one()
     assert len(rows) == len(v.results)
     assert d["verdict"] == v.status == "fail" and d["tone_score"] == pytest.approx(v.tone_score)
-    assert {r["check"] for r in rows} == {"tone", "policy", "personalization", "quality"}
+    assert {r["check"] for r in rows} == {"tone", "policy", "personalization", "quality", "contact"}
 
 
 def test_embedder_settings_are_validated(settings, tmp_path, monkeypatch):

@@ -138,7 +138,8 @@ def test_matching_by_batch_time_and_draft_id(store, people, tmp_path):
     # the same addresses receive a second job's drafts in a later batch
     ids_b = make_drafts(store, 2)
     review.bulk_approve_passed(store, people["rev"], ids_b)
-    b = delivery.export(store, people["mkt"], "generic", tmp_path / "second.csv")
+    b = delivery.export(store, people["mkt"], "generic", tmp_path / "second.csv",
+                        allow_repeat=True)  # a second send on purpose
     rows = [["contact0@example.com", "open", ""]]
     path = write_csv(tmp_path / "no-time.csv", ["email", "event", "timestamp"], rows)
     res = results.import_results(store, people["mkt"], path)

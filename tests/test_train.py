@@ -169,7 +169,9 @@ def test_train_job_publishes_versions_with_manifest(store, tiny_model_dir, email
     assert man["hyperparameters"]["lora_r"] == 4 and man["hyperparameters"]["max_steps"] == 6
     assert {"torch", "transformers", "peft"} <= set(man["versions"]) and man["created_at"]
     # the probe a server serving it must answer (generation.remote): the adapter's own answer
-    assert man["probe"]["answer"] and man["probe"]["max_tokens"] == 32 and "Acme" in man["probe"]["system"]
+    # (a tiny random model's greedy answer may be empty: the probe is recorded all the same)
+    assert isinstance(man["probe"]["answer"], str) and isinstance(man["probe"]["base_answer"], str)
+    assert man["probe"]["max_tokens"] == 32 and "Acme" in man["probe"]["system"]
     assert man["report"]["split"]["test"] == len(adapters.heldout_emails(info)) >= 1
     assert len(adapters.training_emails(info)) == man["metrics"]["n_train"]
     m = info.metrics

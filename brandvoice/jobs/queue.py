@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -216,6 +217,10 @@ def serve(settings: Settings, run_part: Callable[[int, int, str], None], *, name
     stale = settings.worker_timeout
     beat = max(1.0, min(10.0, stale / 6))
 
+    # A loop already running in this thread (an app that embeds the worker, a test harness): the
+    # worker gets a thread and a loop of its own, without signal handlers (the main thread's).
+    own_thread = _loop_running()
+
     async def main() -> None:
         async with app.open_async():
             await _sweep_once(app, stale)  # first what dead workers left, then new work
@@ -224,8 +229,32 @@ def serve(settings: Settings, run_part: Callable[[int, int, str], None], *, name
                 await app.run_worker_async(queues=[QUEUE], name=name, wait=not once, concurrency=1,
                                            update_heartbeat_interval=beat,
                                            stalled_worker_timeout=stale,
-                                           fetch_job_polling_interval=2.0)
+                                           fetch_job_polling_interval=2.0,
+                                           install_signal_handlers=not own_thread)
             finally:
                 sweeper.cancel()
 
-    asyncio.run(main())
+    if not own_thread:
+        asyncio.run(main())
+        return
+    failed: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=in_thread, name=f"brandvoice-worker-{name}")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
