@@ -174,7 +174,7 @@ def cmd_decode(args) -> None:
     gguf = models.parts.assemble(spec, settings.models_dir / "gguf") if spec.parts else None
     requests = fill_requests(settings, args.contacts)
     tf = LocalBackend.load(GenerationConfig(temperature=0.0), settings, base_model=args.preset)
-    from llama_cpp import Llama
+    from llama_cpp import Llama, StoppingCriteriaList
 
     threads = max(1, min(os.cpu_count() or 1, round((os.cpu_count() or 1) - os.getloadavg()[0])))
     llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=threads, n_batch=512, verbose=False)
@@ -199,7 +199,8 @@ def cmd_decode(args) -> None:
                 return sum(1 for t in ids[start:] if t in newline) >= lines
 
             res = llm.create_completion(prompt, max_tokens=r.max_new_tokens, temperature=0.0,
-                                        stopping_criteria=[enough] if r.lines else None)
+                                        stopping_criteria=StoppingCriteriaList([enough])
+                                        if r.lines else None)
             n += res["usage"]["completion_tokens"]
         return n
 

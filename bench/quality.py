@@ -184,9 +184,10 @@ def hundred_contacts(folder: Path, spec: dict, template) -> tuple[Path, Path]:
     return crm_path, act_path
 
 
-def every_kind(home: Path) -> Path:
+def every_kind(home: Path, min_shape: float | None = None) -> Path:
     """A copy of the brand policies in which the model writes every slot kind (`[slots]
-    model_kinds` dropped): what a preset can do, before a brand's policy narrows it."""
+    model_kinds` dropped): what a preset can do, before a brand's policy narrows it; with
+    `min_shape`, every policy's slot shape threshold set to it."""
     import shutil
 
     from brandvoice import textio
@@ -197,8 +198,15 @@ def every_kind(home: Path) -> Path:
     shutil.copytree(REPO / "guardrails", out)
     for path in out.glob("*.toml"):
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        textio.atomic_write(path, "".join(ln for ln in lines
-                                          if not ln.lstrip().startswith("model_kinds")))
+        kept = [ln for ln in lines if not ln.lstrip().startswith(("model_kinds", "min_shape"))
+                or min_shape is None and ln.lstrip().startswith("min_shape")]
+        if min_shape is not None:
+            at = next((i for i, ln in enumerate(kept) if ln.strip() == "[slots]"), None)
+            if at is None:
+                kept += ["\n[slots]\n"]
+                at = len(kept) - 1
+            kept.insert(at + 1, f"min_shape = {min_shape}\n")
+        textio.atomic_write(path, "".join(kept))
     return out
 
 
@@ -207,7 +215,7 @@ def cmd_run(args) -> None:
 
     home = Path(args.home or REPO / "bench" / f".quality-home-{args.preset}").resolve()
     if args.kinds == "every":
-        os.environ["BRANDVOICE_GUARDRAILS"] = str(every_kind(home))
+        os.environ["BRANDVOICE_GUARDRAILS"] = str(every_kind(home, args.min_shape))
     store = open_home(home)
     train = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.train)}
     timings: dict = {"jobs": []}
@@ -288,6 +296,9 @@ def main() -> None:
                      help="slot kinds the model writes: the brands' policies, or every kind")
     run.add_argument("--brands", default="")
     run.add_argument("--templates", default="")
+    run.add_argument("--min-shape", type=float, default=None,
+                     help="with --kinds every: every policy's [slots] min_shape (how close a slot "
+                          "must stand to the brand's own lines of its kind)")
     run.add_argument("--modes", default="slots,email")
     run.add_argument("--models", default="adapter", help="adapter, base or both (comma separated)")
     run.add_argument("--k", default="1,4", help="the k values (candidates) to run, comma separated")
