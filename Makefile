@@ -52,7 +52,6 @@ bench: install
 	  $(BIN)/python -m pip install --quiet "llama-cpp-python[server]>=0.3"
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/generate.py
-	$(BIN)/python bench/slot_decoding.py
 	$(BIN)/python bench/guardrails.py
 	$(BIN)/python bench/review_export.py
 	$(BIN)/python bench/templates.py

@@ -69,8 +69,10 @@ def record(section: str, preset: str, entry: dict) -> None:
         if "train" in runs:
             s["train_minutes"] = round(runs["train"]["seconds"] / 60, 1)
             s["train_load_avg"] = runs["train"]["load_avg"]
+            s["train_threads"] = runs["train"].get("threads")
         if "generate" in runs:
             s["drafts_100_seconds"] = runs["generate"]["seconds"]
+            s["drafts_k"] = runs["generate"].get("k")
             s["generate_load_avg"] = runs["generate"]["load_avg"]
         if s:
             summary[name] = s
@@ -222,6 +224,57 @@ def cmd_decode(args) -> None:
     print(json.dumps(entry, indent=2))
 
 
+def cmd_collect(_args) -> None:
+    """This machine's costs per preset from the runs bench/quality.py and bench/train.py made:
+    training the demo brand (Ledgerly; the newest adapter's manifest in the preset's quality
+    workspace, or bench/results/train.json for the default) and 100 slot drafts (the slot jobs of
+    bench/results/quality_runs.json with an adapter, per 100 drafts, at the k most drafts had)."""
+    from collections import defaultdict
+
+    from brandvoice import models
+
+    runs = json.loads((REPO / "bench" / "results" / "quality_runs.json").read_text(encoding="utf-8"))
+    jobs = defaultdict(list)
+    for j in runs.get("jobs", []):
+        if j["mode"] == "slots" and not str(j.get("model", "")).startswith("base:"):
+            jobs[(j.get("base") or models.DEFAULT_MODEL, j["k"])].append(j)
+    hundred = runs.get("hundred_contacts")
+    for preset in {b for b, _ in jobs}:
+        if preset == models.DEFAULT_MODEL and hundred:
+            picked, k = [hundred], hundred["k"]
+        else:
+            k = max((kk for b, kk in jobs if b == preset),
+                    key=lambda kk: sum(j["drafts"] for j in jobs[(preset, kk)]))
+            picked = jobs[(preset, k)]
+        drafts = sum(j["drafts"] for j in picked)
+        loads = [j["load_avg"] for j in picked if j.get("load_avg") is not None]
+        record("generate", preset, {
+            "seconds": round(100 * sum(j["seconds"] for j in picked) / drafts, 1), "k": k,
+            "drafts": drafts, "load_avg": round(statistics.median(loads), 2) if loads else None,
+            "source": "bench/quality.py slot jobs (bench/results/quality_runs.json)"})
+    homes = sorted((REPO / "bench").glob(".quality-home-*/adapters/ledgerly/v*/manifest.json"))
+    for path in homes:
+        man = json.loads(path.read_text(encoding="utf-8"))
+        m = man.get("metrics") or {}
+        if not m.get("train_seconds"):
+            continue
+        record("train", man["base_model"], {
+            "seconds": m["train_seconds"], "load_avg": None, "threads": m.get("threads"),
+            "tokens_per_s": m.get("tokens_per_s"), "steps": m.get("steps"),
+            "source": f"the Ledgerly adapter's manifest ({man.get('created_at', '')[:10]})"})
+    train = json.loads((REPO / "bench" / "results" / "train.json").read_text(encoding="utf-8"))
+    end = train.get("end_to_end") or {}
+    if end.get("seconds"):
+        import re
+
+        load = re.search(r"load average ([\d.]+)", str(train.get("conditions", "")))
+        record("train", models.DEFAULT_MODEL, {
+            "seconds": end["seconds"], "load_avg": float(load.group(1)) if load else None,
+            "tokens_per_s": end.get("tokens_per_s"), "steps": end.get("steps"),
+            "source": "bench/train.py (bench/results/train.json)"})
+    print(MEASURED.read_text(encoding="utf-8"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -234,8 +287,10 @@ def main() -> None:
     d.add_argument("--preset", required=True)
     d.add_argument("--contacts", type=int, default=16)
     d.add_argument("--rounds", type=int, default=2)
+    sub.add_parser("collect", help="the training and generation costs the quality and training "
+                                   "benchmarks measured, per preset -> measured.json")
     args = ap.parse_args()
-    {"steps": cmd_steps, "decode": cmd_decode}[args.cmd](args)
+    {"steps": cmd_steps, "decode": cmd_decode, "collect": cmd_collect}[args.cmd](args)
 
 
 if __name__ == "__main__":

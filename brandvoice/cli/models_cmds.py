@@ -18,6 +18,8 @@ def _measured(m: dict | None) -> tuple[str, str]:
         return "not measured", "not measured"
     train = f"{m['train_minutes']:.0f} min" if m.get("train_minutes") is not None else "-"
     gen = f"{m['drafts_100_seconds'] / 60:.1f} min" if m.get("drafts_100_seconds") else "-"
+    if m.get("drafts_k", 1) > 1:
+        gen += f" (k={m['drafts_k']})"
     return train, gen
 
 

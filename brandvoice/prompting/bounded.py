@@ -126,6 +126,16 @@ def _stopped(name: str, what: str) -> str:
     return f"Template {name}: the rendering was stopped ({what})."
 
 
+def _restart_forkserver() -> None:
+    """Stop this process's fork server (the next worker starts a new one)."""
+    try:
+        from multiprocessing import forkserver
+
+        forkserver._forkserver._stop()  # noqa: SLF001 - the standard library's own reset
+    except Exception:  # noqa: BLE001 - no fork server, or another start method: nothing to reset
+        pass
+
+
 def _context():
     # forkserver: a fresh, single-threaded server forks the workers (forking a Streamlit page or a
     # job with its threads would not be safe); only the first worker pays for starting it.
@@ -163,22 +173,29 @@ class BoundedRenderer:
 
     # --- the worker ---------------------------------------------------------------------------
     def _start(self, tick: Callable[[], None] | None) -> None:
-        ctx = _context()
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child, self.info, self.brand, self.extra,
-                                                self.limits), daemon=True)
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
-        try:
-            msg = self._wait(START_S, tick)
-        except _Lost:
-            self.close()
-            raise TemplateError(f"Template {self.info.name}: the rendering worker did not start.",
-                                template=self.info.name,
-                                hint="The machine may be out of memory or processes; try again.") \
-                from None
-        assert msg == ("ready",), msg
+        for attempt in (1, 2):
+            ctx = _context()
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(child, self.info, self.brand, self.extra,
+                                                    self.limits), daemon=True)
+            proc.start()
+            child.close()
+            self._proc, self._conn = proc, parent
+            try:
+                msg = self._wait(START_S, tick)
+            except _Lost as lost:
+                self.close()
+                if attempt == 1 and str(lost) == "died":
+                    # the fork server itself may be gone or broken (killed, out of memory): a new
+                    # one serves the second try
+                    _restart_forkserver()
+                    continue
+                raise TemplateError(f"Template {self.info.name}: the rendering worker did not "
+                                    "start.", template=self.info.name,
+                                    hint="The machine may be out of memory or processes; try "
+                                         "again.") from None
+            assert msg == ("ready",), msg
+            return
 
     def _wait(self, limit: float, tick: Callable[[], None] | None) -> tuple:
         """The worker's next message; _Lost after `limit` seconds or when it died. `tick` is called

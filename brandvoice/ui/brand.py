@@ -230,7 +230,8 @@ def _preset_label(p) -> str:
     if m.get("train_minutes") is not None:
         cost.append(f"training the demo brand ~{m['train_minutes']:.0f} min")
     if m.get("drafts_100_seconds"):
-        cost.append(f"100 slot drafts ~{m['drafts_100_seconds'] / 60:.0f} min")
+        k = f", {m['drafts_k']} candidates per slot" if m.get("drafts_k", 1) > 1 else ""
+        cost.append(f"100 slot drafts ~{m['drafts_100_seconds'] / 60:.0f} min{k}")
     return f"{p.name} ({p.params}" + (f"; {', '.join(cost)} on 2 CPU cores" if cost else "") + ")"
 
 

@@ -121,8 +121,9 @@ def _open_first(page, template: str, checks: str | None = None) -> int:
     _select(page, "Template", template)
     if checks:
         _select(page, "Checks", checks)
-    # The draft's caption names its checks and template: wait for a draft that matches.
-    pattern = (rf"checks {re.escape(checks)} · " if checks else "") + \
+    # The draft's caption names its checks (the verdict, then its first reason) and template:
+    # wait for a draft that matches.
+    pattern = (rf"checks {re.escape(checks)}(: [^·]*)? · " if checks else "") + \
         rf"template {re.escape(template)} ·"
     page.get_by_text(re.compile(pattern)).first.wait_for()
     idle(page)
