@@ -178,7 +178,9 @@ def cmd_decode(args) -> None:
     tf = LocalBackend.load(GenerationConfig(temperature=0.0), settings, base_model=args.preset)
     from llama_cpp import Llama, StoppingCriteriaList
 
-    threads = max(1, min(os.cpu_count() or 1, round((os.cpu_count() or 1) - os.getloadavg()[0])))
+    from brandvoice.config import cpu_threads
+
+    threads = cpu_threads()  # the threads the transformers backend computes with
     llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=threads, n_batch=512, verbose=False)
 
     def run_tf():

@@ -215,13 +215,14 @@ def campaign_records(store, job_id: int, brand: str, k: int) -> list[dict]:
 def cmd_report(_args) -> None:
     labels = {r["key"]: r for r in load(LABELS)}
     out = {"as_of": DAY.isoformat(), "sets": {}}
-    for name, rows in (("before audiences (template text, every contact with the fields)",
-                        [r for r in load(POOL) if r.get("tag") == "before audiences"]),
-                       ("routed campaign (default model)", load(ROUTED))):
+    for name, what, rows in (
+            ("before", "before audiences (template text, every contact with the fields)",
+             [r for r in load(POOL) if r.get("tag") == "before audiences"]),
+            ("routed", "routed campaign (default model)", load(ROUTED))):
         read = [labels[r["key"]] for r in rows if r["key"] in labels]
         usable = sum(r["score"] >= 4 for r in read)
         conflicts = sum(bool(r.get("record_conflict")) for r in read)
-        out["sets"][name] = {"drafts": len(rows), "read": len(read), "usable": usable,
+        out["sets"][name] = {"what": what, "drafts": len(rows), "read": len(read), "usable": usable,
                              "usable_share": round(usable / len(read), 3) if read else None,
                              "record_conflicts": conflicts,
                              "routed_share": round(sum(bool(r.get("routed")) for r in rows)

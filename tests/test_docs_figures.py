@@ -41,8 +41,18 @@ LIMIT_WORDS = re.compile(
 
 
 def _value(data, path: str):
-    for key in path.split("."):
-        data = data[int(key)] if isinstance(data, list) else data[key]
+    """The value at a dotted path; a key may itself hold dots (a preset's name: qwen2.5-...)."""
+    parts, i = path.split("."), 0
+    while i < len(parts):
+        if isinstance(data, list):
+            data, i = data[int(parts[i])], i + 1
+            continue
+        for j in range(len(parts), i, -1):  # the longest key that is there
+            if ".".join(parts[i:j]) in data:
+                data, i = data[".".join(parts[i:j])], j
+                break
+        else:
+            raise KeyError(parts[i])
     return data
 
 
