@@ -63,6 +63,26 @@ def idle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
+def sign_out(page) -> None:
+    """Sign out and wait for the sign-in form. A click that lands while the page runs again (a
+    job's panel refreshes itself) can be lost: the button is clicked again until the form shows,
+    so that the next sign-in does not reload a page that is still signed in."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    form = page.get_by_role("textbox", name="Username")
+    for _ in range(4):
+        idle(page)
+        button = page.get_by_role("button", name="Sign out")
+        if button.count():
+            button.first.click()
+        try:
+            form.wait_for(timeout=15_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    form.wait_for()
+
+
 def sign_in(page, url: str, username: str) -> None:
     """Sign in on the sign-in page and wait for the first page."""
     page.goto(url)

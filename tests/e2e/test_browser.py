@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from e2e_support import REPO, idle, open_page, sign_in
+from e2e_support import REPO, idle, open_page, sign_in, sign_out
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ def test_reviewer_edits_another_approves_and_the_export_has_the_edit(app_server,
     # Nobody approves their own edit (the default review policy): the page says so before a click.
     page.get_by_text("Another reviewer approves it.").first.wait_for()
     assert page.get_by_role("button", name="Approve", exact=True).is_disabled()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     _sign_in(page, url, "admin")
     _open(page, "Review queue")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Open draft").click()

@@ -15,7 +15,7 @@ import re
 import time
 
 import pytest
-from e2e_support import REPO, campaign, idle, open_page, sign_in
+from e2e_support import REPO, campaign, idle, open_page, sign_in, sign_out
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def test_reload_keeps_the_session_and_sign_out_ends_it(app_server, page):
     page.get_by_role("heading", name="Review queue").wait_for()
     assert page.get_by_role("button", name="Sign in").count() == 0
     assert any(c["name"] == "brandvoice_session" for c in page.context.cookies())
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     page.get_by_role("button", name="Sign in").wait_for()
     page.reload()
     page.get_by_role("button", name="Sign in").wait_for()
@@ -177,7 +177,7 @@ def test_reviewer_checks_an_edit_another_approves_it_a_failing_draft_needs_a_rea
     shots(page, "flow_05_approve_with_reason")
     _approve_with_reason(page, failing)
     # Another reviewer (the admin) approves the rewrite.
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, app_server["url"], "admin")
     open_page(page, "Review queue")
     _select(page, "Template", "after_demo")

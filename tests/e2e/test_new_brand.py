@@ -19,7 +19,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from e2e_support import PASSWORD, REPO, campaign, idle, open_page, serve_app, sign_in, skip_reason
+from e2e_support import (
+    PASSWORD,
+    REPO,
+    campaign,
+    idle,
+    open_page,
+    serve_app,
+    sign_in,
+    sign_out,
+    skip_reason,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -168,7 +178,7 @@ def test_a_new_brand_from_upload_to_exported_slot_drafts(fresh_server, page, sho
     shots(page, "new_brand_06_generated")
 
     # 7. The reviewer bulk-approves what passed, having seen each draft's first lines.
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, url, "rita")
     page.get_by_role("heading", name="Review queue").wait_for()
     idle(page)
