@@ -24,15 +24,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
-from brandvoice.errors import BrandvoiceError, NotFoundError, StateError
-from brandvoice.jobs.base import JobCancelled, this_host
+from brandvoice.errors import NotFoundError, StateError
+from brandvoice.jobs.base import JobCancelled, outcome, this_host
 from brandvoice.store import Store, jobs, utcnow
 from brandvoice.users import PERMISSIONS, User, require_role
 
@@ -290,16 +289,8 @@ def run(store: Store, job_id: int, handler, *, echo=None, takeover: bool = False
     reporter = Reporter(store, job_id, echo=echo)
     beat = _Heartbeat(store, job_id)
     beat.start()
-    status, error, result = "done", None, None
     try:
-        result = handler(store, job_id, reporter)
-    except JobCancelled:
-        status = "cancelled"
-    except BrandvoiceError as exc:
-        status, error = "failed", str(exc)
-    except Exception as exc:  # noqa: BLE001 - recorded for the user, with the trace in the log
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
-        reporter._log.append(traceback.format_exc())
+        status, error, result = outcome(lambda: handler(store, job_id, reporter), reporter._log)
     finally:
         beat.stop.set()
         beat.join()

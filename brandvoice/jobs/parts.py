@@ -13,7 +13,6 @@ at most once a second per worker); a cancel request is seen at the next report, 
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from brandvoice.errors import BrandvoiceError, StateError
-from brandvoice.jobs.base import JobCancelled, this_host
+from brandvoice.jobs.base import JobCancelled, outcome, this_host
 from brandvoice.store import Store, job_parts, jobs, utcnow
 
 TERMINAL = ("done", "failed", "cancelled")
@@ -178,16 +177,8 @@ def run_part(store: Store, job_id: int, part: int, handler: PartHandler, label: 
     if row is None:
         return "skipped"
     reporter = PartReporter(store, job_id, part, label)
-    status, error = "done", None
-    try:
-        handler.run(store, job_id, reporter, row["first_contact"], row["last_contact"])
-    except JobCancelled:
-        status = "cancelled"
-    except BrandvoiceError as exc:
-        status, error = "failed", str(exc)
-    except Exception as exc:  # noqa: BLE001 - recorded for the user, with the trace in the log
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
-        reporter._log.append(traceback.format_exc())
+    status, error, _ = outcome(lambda: handler.run(store, job_id, reporter, row["first_contact"],
+                                                   row["last_contact"]), reporter._log)
     try:
         reporter.flush()
     except JobCancelled:
